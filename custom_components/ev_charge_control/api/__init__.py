@@ -1,0 +1,1 @@
+"""Vendor cloud clients: asyncio + aiohttp, no Home Assistant imports."""

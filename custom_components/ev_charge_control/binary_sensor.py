@@ -1,0 +1,51 @@
+"""Binary sensors: built from the vendors' descriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import EvChargeEntity, EvChargeEntityDescription
+from .runtime import EvChargeConfigEntry
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvBinarySensorEntityDescription(BinarySensorEntityDescription, EvChargeEntityDescription):
+    """A binary sensor: whether it is on, read from the coordinator."""
+
+    is_on_fn: Callable[[Any], bool | None]
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvChargeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the binary sensors of a config entry."""
+    async_add_entities(
+        EvBinarySensor(coordinator, description)
+        for coordinator, description in entry.runtime_data.entity_specs(Platform.BINARY_SENSOR)
+        if isinstance(description, EvBinarySensorEntityDescription)
+    )
+
+
+class EvBinarySensor(EvChargeEntity, BinarySensorEntity):
+    """A binary sensor of a charger."""
+
+    entity_description: EvBinarySensorEntityDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        """Return whether the binary sensor is on."""
+        return self.entity_description.is_on_fn(self.coordinator)

@@ -1,0 +1,206 @@
+"""Config flow: a menu of vendors, one step per vendor, reauth and reconfigure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import math
+import time
+from typing import Any
+
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+)
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import voluptuous as vol
+from yarl import URL
+
+from .api.errors import (
+    ApiError,
+    AuthenticationError,
+    ChargerUnreachableError,
+    RateLimitedError,
+)
+from .api.goe import DEFAULT_BASE_URL, GoeClient, is_valid_grid_token, normalize_serial
+from .const import (
+    CONF_BASE_URL,
+    CONF_GRID_TOKEN,
+    CONF_SERIAL,
+    CONF_VENDOR,
+    DOMAIN,
+    LOGGER,
+    VENDOR_GOE,
+)
+from .vendors.goe import async_get_goe_budget
+
+_PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+_URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+
+
+def _valid_base_url(value: str) -> str | None:
+    """Return the URL without a trailing slash, or None when it is no http(s) URL."""
+    try:
+        url = URL(value.strip())
+    except ValueError:
+        return None
+    if url.scheme not in ("http", "https") or not url.host:
+        return None
+    return str(url).rstrip("/")
+
+
+class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up a charger (or account, or group) of one of the supported vendors."""
+
+    VERSION = 1
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Let the user pick the vendor."""
+        return self.async_show_menu(step_id="user", menu_options=[VENDOR_GOE])
+
+    async def _async_validate_goe(
+        self, serial: str, token: str, base_url: str
+    ) -> tuple[str | None, dict[str, str]]:
+        """Make the one status request that validates; return an error key and placeholders."""
+        budget = await async_get_goe_budget(self.hass, serial)
+        now = time.time()
+        if not budget.status.try_take(now):
+            minutes = math.ceil((budget.status.next_available(now) - now) / 60)
+            return "rate_limited", {"minutes": str(max(1, minutes))}
+        await budget.async_save()
+        client = GoeClient(async_get_clientsession(self.hass), serial, token, base_url=base_url)
+        try:
+            status = await client.status()
+        except AuthenticationError:
+            return "invalid_auth", {}
+        except RateLimitedError:
+            budget.status.drain(time.time())
+            await budget.async_save()
+            minutes = math.ceil(budget.status.interval / 60)
+            return "rate_limited", {"minutes": str(minutes)}
+        except ChargerUnreachableError:
+            # The token is good; the charger is just offline right now.
+            return None, {}
+        except ApiError as err:
+            LOGGER.debug("go-e %s: validation failed: %s", serial, err)
+            return "cannot_connect", {}
+        except Exception:  # noqa: BLE001 - the form must show "unknown", not crash
+            LOGGER.exception("go-e %s: unexpected error while validating", serial)
+            return "unknown", {}
+        budget.remember(status, time.time())
+        await budget.async_save()
+        return None, {}
+
+    def _goe_schema(self, user_input: Mapping[str, Any], *, with_serial: bool) -> vol.Schema:
+        fields: dict[vol.Marker, Any] = {}
+        if with_serial:
+            fields[vol.Required(CONF_SERIAL, default=user_input.get(CONF_SERIAL, ""))] = str
+        fields[vol.Required(CONF_GRID_TOKEN)] = _PASSWORD
+        if self.show_advanced_options:
+            fields[
+                vol.Required(CONF_BASE_URL, default=user_input.get(CONF_BASE_URL, DEFAULT_BASE_URL))
+            ] = _URL
+        return vol.Schema(fields)
+
+    def _check_token_and_url(
+        self, user_input: Mapping[str, Any], errors: dict[str, str]
+    ) -> tuple[str, str]:
+        token = "".join(str(user_input[CONF_GRID_TOKEN]).split())
+        if not is_valid_grid_token(token):
+            errors[CONF_GRID_TOKEN] = "invalid_grid_token"
+        base_url = _valid_base_url(str(user_input.get(CONF_BASE_URL, DEFAULT_BASE_URL)))
+        if base_url is None:
+            errors[CONF_BASE_URL] = "invalid_base_url"
+        return token, base_url or DEFAULT_BASE_URL
+
+    async def async_step_goe(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for a go-e charger's serial and grid token."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            serial = ""
+            try:
+                serial = normalize_serial(str(user_input[CONF_SERIAL]))
+            except ValueError:
+                errors[CONF_SERIAL] = "invalid_serial"
+            token, base_url = self._check_token_and_url(user_input, errors)
+            if not errors:
+                await self.async_set_unique_id(serial)
+                self._abort_if_unique_id_configured()
+                error, placeholders = await self._async_validate_goe(serial, token, base_url)
+                if error is None:
+                    return self.async_create_entry(
+                        title=f"go-eCharger {serial}",
+                        data={
+                            CONF_VENDOR: VENDOR_GOE,
+                            CONF_SERIAL: serial,
+                            CONF_GRID_TOKEN: token,
+                            CONF_BASE_URL: base_url,
+                        },
+                    )
+                errors["base"] = error
+        return self.async_show_form(
+            step_id="goe",
+            data_schema=self._goe_schema(user_input or {}, with_serial=True),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Start re-authentication when the vendor refused the credentials."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a new grid token."""
+        return await self._async_step_goe_update(
+            "reauth_confirm", self._get_reauth_entry(), user_input
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the grid token (and, in advanced mode, the API address)."""
+        return await self._async_step_goe_update(
+            "reconfigure", self._get_reconfigure_entry(), user_input
+        )
+
+    async def _async_step_goe_update(
+        self, step_id: str, entry: ConfigEntry, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"serial": entry.data[CONF_SERIAL]}
+        if user_input is not None:
+            values = {CONF_BASE_URL: entry.data[CONF_BASE_URL], **user_input}
+            token, base_url = self._check_token_and_url(values, errors)
+            if not errors:
+                error, extra = await self._async_validate_goe(
+                    entry.data[CONF_SERIAL], token, base_url
+                )
+                placeholders.update(extra)
+                if error is None:
+                    return self.async_update_reload_and_abort(
+                        entry,
+                        data_updates={CONF_GRID_TOKEN: token, CONF_BASE_URL: base_url},
+                        reason=(
+                            "reconfigure_successful"
+                            if self.source == SOURCE_RECONFIGURE
+                            else "reauth_successful"
+                        ),
+                    )
+                errors["base"] = error
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self._goe_schema(
+                {CONF_BASE_URL: entry.data[CONF_BASE_URL]}, with_serial=False
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )

@@ -1,0 +1,51 @@
+"""The one entity base class: device info, unique id and availability."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
+
+
+class EvChargeCoordinator[DataT](DataUpdateCoordinator[DataT]):
+    """A coordinator that knows the device its entities belong to."""
+
+    device_info: DeviceInfo
+    unique_id_prefix: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvChargeEntityDescription(EntityDescription):
+    """What every entity description of this integration adds to Home Assistant's."""
+
+    exists_fn: Callable[[Any], bool] = lambda _: True
+    # Entities about our own request queue stay available while the charger is not.
+    always_available: bool = False
+
+
+class EvChargeEntity(CoordinatorEntity[EvChargeCoordinator[Any]]):
+    """Base of every entity of the integration."""
+
+    _attr_has_entity_name = True
+    entity_description: EvChargeEntityDescription
+
+    def __init__(
+        self,
+        coordinator: EvChargeCoordinator[Any],
+        description: EvChargeEntityDescription,
+    ) -> None:
+        super().__init__(coordinator)
+        self.entity_description = description
+        self._attr_unique_id = f"{coordinator.unique_id_prefix}_{description.key}"
+        self._attr_device_info = coordinator.device_info
+
+    @property
+    def available(self) -> bool:
+        """Return whether the entity has something true to show."""
+        if self.entity_description.always_available:
+            return True
+        return super().available and self.coordinator.data is not None

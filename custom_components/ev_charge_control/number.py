@@ -1,0 +1,62 @@
+"""Numbers (current limits): built from the vendors' descriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.number import NumberEntity, NumberEntityDescription
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import EvChargeEntity, EvChargeEntityDescription
+from .runtime import EvChargeConfigEntry
+
+# Writes go through each vendor's own queue, which orders and spaces them.
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvNumberEntityDescription(NumberEntityDescription, EvChargeEntityDescription):
+    """A number: its value, its upper bound and how to set it."""
+
+    value_fn: Callable[[Any], float | None]
+    max_value_fn: Callable[[Any], float] | None = None
+    set_fn: Callable[[Any, float], Awaitable[None]]
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvChargeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the numbers of a config entry."""
+    async_add_entities(
+        EvNumber(coordinator, description)
+        for coordinator, description in entry.runtime_data.entity_specs(Platform.NUMBER)
+        if isinstance(description, EvNumberEntityDescription)
+    )
+
+
+class EvNumber(EvChargeEntity, NumberEntity):
+    """A number of a charger."""
+
+    entity_description: EvNumberEntityDescription
+
+    @property
+    def native_value(self) -> float | None:
+        """Return the value (the requested one while a command waits)."""
+        return self.entity_description.value_fn(self.coordinator)
+
+    @property
+    def native_max_value(self) -> float:
+        """Return the highest value the charger accepts now."""
+        if self.entity_description.max_value_fn is None:
+            return super().native_max_value
+        return self.entity_description.max_value_fn(self.coordinator)
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Ask for a new value."""
+        await self.entity_description.set_fn(self.coordinator, value)

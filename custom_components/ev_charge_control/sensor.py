@@ -1,0 +1,56 @@
+"""Sensors: built from the vendors' descriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.sensor import SensorEntity, SensorEntityDescription
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .entity import EvChargeEntity, EvChargeEntityDescription
+from .runtime import EvChargeConfigEntry
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvSensorEntityDescription(SensorEntityDescription, EvChargeEntityDescription):
+    """A sensor: its value (and extra attributes) read from the coordinator."""
+
+    value_fn: Callable[[Any], StateType | datetime]
+    attributes_fn: Callable[[Any], Mapping[str, Any] | None] = lambda _: None
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvChargeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the sensors of a config entry."""
+    async_add_entities(
+        EvSensor(coordinator, description)
+        for coordinator, description in entry.runtime_data.entity_specs(Platform.SENSOR)
+        if isinstance(description, EvSensorEntityDescription)
+    )
+
+
+class EvSensor(EvChargeEntity, SensorEntity):
+    """A sensor of a charger."""
+
+    entity_description: EvSensorEntityDescription
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """Return the sensor's value."""
+        return self.entity_description.value_fn(self.coordinator)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """Return the sensor's extra attributes."""
+        return self.entity_description.attributes_fn(self.coordinator)

@@ -1,0 +1,58 @@
+"""Switches: built from the vendors' descriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .entity import EvChargeEntity, EvChargeEntityDescription
+from .runtime import EvChargeConfigEntry
+
+# Writes go through each vendor's own queue, which orders and spaces them.
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvSwitchEntityDescription(SwitchEntityDescription, EvChargeEntityDescription):
+    """A switch: whether it is on and how to set it."""
+
+    is_on_fn: Callable[[Any], bool | None]
+    set_fn: Callable[[Any, bool], Awaitable[None]]
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvChargeConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the switches of a config entry."""
+    async_add_entities(
+        EvSwitch(coordinator, description)
+        for coordinator, description in entry.runtime_data.entity_specs(Platform.SWITCH)
+        if isinstance(description, EvSwitchEntityDescription)
+    )
+
+
+class EvSwitch(EvChargeEntity, SwitchEntity):
+    """A switch of a charger."""
+
+    entity_description: EvSwitchEntityDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        """Return whether the switch is on (the requested state while a command waits)."""
+        return self.entity_description.is_on_fn(self.coordinator)
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Ask for the switch to turn on."""
+        await self.entity_description.set_fn(self.coordinator, True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Ask for the switch to turn off."""
+        await self.entity_description.set_fn(self.coordinator, False)

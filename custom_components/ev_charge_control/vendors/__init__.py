@@ -1,0 +1,1 @@
+"""One module per vendor: coordinators, budgets and entity descriptions."""

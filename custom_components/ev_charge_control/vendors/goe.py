@@ -1,0 +1,748 @@
+"""go-e grid-operator chargers: request budget, command queue, coordinator and entities."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+import time
+from typing import Any, Final
+
+from homeassistant.components.binary_sensor import BinarySensorDeviceClass
+from homeassistant.components.number import NumberDeviceClass
+from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
+from homeassistant.const import (
+    EntityCategory,
+    Platform,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfPower,
+    UnitOfTime,
+)
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, ServiceValidationError
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import UpdateFailed
+from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
+
+from ..api.errors import (
+    ApiError,
+    AuthenticationError,
+    ChargerUnreachableError,
+    RateLimitedError,
+)
+from ..api.goe import CAR_STATES, MIN_CURRENT, GoeClient, GoeStatus
+from ..binary_sensor import EvBinarySensorEntityDescription
+from ..budget import CommandQueue, QueuedCommand, TokenBucket, Verification
+from ..const import (
+    CONF_BASE_URL,
+    CONF_GRID_TOKEN,
+    CONF_SERIAL,
+    DOMAIN,
+    EVENT_COMMAND_RESULT,
+    LOGGER,
+)
+from ..entity import EvChargeCoordinator, EvChargeEntityDescription
+from ..number import EvNumberEntityDescription
+from ..runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
+from ..sensor import EvSensorEntityDescription
+from ..switch import EvSwitchEntityDescription
+
+# The documented limits, per charger: /api_status on average once per 15 minutes,
+# /api_command at most once per 15 minutes.
+STATUS_INTERVAL: Final = timedelta(minutes=15)
+STATUS_BURST: Final = 2
+# A couple of seconds on top of the documented spacing: our clock and the cloud's differ,
+# and one request can travel slower than the next.
+COMMAND_SPACING: Final = STATUS_INTERVAL.total_seconds() + 2
+MAX_COMMAND_ATTEMPTS: Final = 3
+# Give the charger a moment to apply a command before the read that verifies it.
+VERIFY_DELAY: Final = 5.0
+MAX_CURRENT_FALLBACK: Final = 32
+
+STORE_VERSION: Final = 1
+DATA_GOE_BUDGETS: HassKey[dict[str, GoeChargerBudget]] = HassKey(f"{DOMAIN}_goe_budgets")
+
+PARAMETER_CURRENT: Final = "set_current"
+PARAMETER_ALLOW: Final = "set_allow"
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _utc(timestamp: float) -> datetime:
+    return dt_util.utc_from_timestamp(timestamp)
+
+
+def _command_priority(command: QueuedCommand) -> int:
+    """Order waiting commands: stopping (the safety action) first, then the current, then start."""
+    if command.parameter == PARAMETER_ALLOW:
+        return 0 if command.value == 0 else 2
+    return 1
+
+
+class GoeChargerBudget:
+    """The request budget of one charger, shared by its config entry and config flows.
+
+    It lives as long as Home Assistant runs and is saved in a ``Store``, so neither a reload,
+    a restart nor a new config flow buys an extra request.
+    """
+
+    def __init__(self, hass: HomeAssistant, serial: str) -> None:
+        now = _now()
+        self.serial = serial
+        self.status = TokenBucket.full(STATUS_BURST, STATUS_INTERVAL.total_seconds(), now)
+        self.commands = CommandQueue(
+            spacing=COMMAND_SPACING,
+            max_attempts=MAX_COMMAND_ATTEMPTS,
+            priority=_command_priority,
+        )
+        self.last_status: GoeStatus | None = None
+        self.fetched_at: float | None = None
+        self._store: Store[dict[str, Any]] = Store(hass, STORE_VERSION, f"{DOMAIN}.goe_{serial}")
+        self._lock = asyncio.Lock()
+        self._loaded = False
+
+    async def async_ensure_loaded(self) -> None:
+        """Load the saved state once."""
+        async with self._lock:
+            if self._loaded:
+                return
+            data = await self._store.async_load() or {}
+            now = _now()
+            if isinstance(bucket := data.get("status_bucket"), Mapping):
+                self.status.restore(bucket, now)
+            if isinstance(commands := data.get("commands"), Mapping):
+                self.commands.restore(commands, now)
+            cached = data.get("last_status")
+            fetched_at = data.get("fetched_at")
+            if isinstance(cached, Mapping) and isinstance(fetched_at, int | float):
+                self.last_status = GoeStatus.from_dict(cached)
+                self.fetched_at = float(fetched_at)
+            self._loaded = True
+
+    def remember(self, status: GoeStatus, fetched_at: float) -> None:
+        """Keep the newest status so a restart shows it without a request."""
+        self.last_status = status
+        self.fetched_at = fetched_at
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the saved form."""
+        return {
+            "status_bucket": self.status.as_dict(),
+            "commands": self.commands.as_dict(),
+            "last_status": self.last_status.as_dict() if self.last_status else None,
+            "fetched_at": self.fetched_at,
+        }
+
+    async def async_save(self) -> None:
+        """Save now: called before every request, so a crash cannot forget one."""
+        await self._store.async_save(self.as_dict())
+
+
+async def async_get_goe_budget(hass: HomeAssistant, serial: str) -> GoeChargerBudget:
+    """Return the one budget of a charger, loading it on first use."""
+    budgets = hass.data.setdefault(DATA_GOE_BUDGETS, {})
+    if (budget := budgets.get(serial)) is None:
+        budget = budgets[serial] = GoeChargerBudget(hass, serial)
+    await budget.async_ensure_loaded()
+    return budget
+
+
+@dataclass(frozen=True, slots=True)
+class GoeData:
+    """A status and when we received it."""
+
+    status: GoeStatus
+    fetched_at: float
+
+    @property
+    def data_time(self) -> float:
+        """Return when the charger reported what the status shows."""
+        return self.fetched_at - (self.status.data_age_seconds or 0)
+
+
+class GoeCoordinator(EvChargeCoordinator[GoeData]):
+    """Reads one go-e charger within its budget and sends its commands through the queue."""
+
+    config_entry: EvChargeConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EvChargeConfigEntry,
+        client: GoeClient,
+        budget: GoeChargerBudget,
+    ) -> None:
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"go-e {client.serial}",
+            update_interval=STATUS_INTERVAL,
+        )
+        self.client = client
+        self.budget = budget
+        self.serial = client.serial
+        self.unique_id_prefix = f"goe_{self.serial}"
+        self.device_info = DeviceInfo(
+            identifiers={(DOMAIN, self.unique_id_prefix)},
+            manufacturer="go-e",
+            model="go-eCharger",
+            name=f"go-eCharger {self.serial}",
+            serial_number=self.serial,
+        )
+        self.energy_total: int | None = None
+        self._command_lock = asyncio.Lock()
+        self._unsub_slot: CALLBACK_TYPE | None = None
+        self._unsub_read: CALLBACK_TYPE | None = None
+        self._last_read: float | None = None
+        if budget.last_status is not None:
+            self._track_energy(budget.last_status)
+
+    @property
+    def queue(self) -> CommandQueue:
+        """Return the charger's command queue."""
+        return self.budget.commands
+
+    def _cached_data(self) -> GoeData | None:
+        if self.budget.last_status is None or self.budget.fetched_at is None:
+            return None
+        return GoeData(self.budget.last_status, self.budget.fetched_at)
+
+    async def async_start(self) -> None:
+        """Show the saved status when it is recent, else read one; resume waiting commands."""
+        cached = self._cached_data()
+        if cached is not None and _now() - cached.fetched_at < STATUS_INTERVAL.total_seconds():
+            self._last_read = cached.fetched_at
+            self.async_set_updated_data(cached)
+        else:
+            await self.async_refresh()
+            if isinstance(self.last_exception, ConfigEntryAuthFailed):
+                raise self.last_exception
+        self._schedule_slot()
+
+    async def async_stop(self) -> None:
+        """Cancel the timers and save the queue."""
+        for unsub in (self._unsub_slot, self._unsub_read):
+            if unsub is not None:
+                unsub()
+        self._unsub_slot = self._unsub_read = None
+        await self.budget.async_save()
+
+    # Reading
+
+    async def _async_update_data(self) -> GoeData:
+        if self._unsub_read is not None:
+            self._unsub_read()
+            self._unsub_read = None
+        now = _now()
+        bucket = self.budget.status
+        if not bucket.try_take(now):
+            retry_at = bucket.next_available(now)
+            self._schedule_read(retry_at)
+            if (fallback := self.data or self._cached_data()) is not None:
+                LOGGER.debug(
+                    "go-e %s: status budget used up, next read at %s", self.serial, _utc(retry_at)
+                )
+                return fallback
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="waiting_for_budget",
+                translation_placeholders={"time": _utc(retry_at).isoformat(timespec="seconds")},
+            )
+        self._last_read = now
+        await self.budget.async_save()
+        try:
+            # Only a read that verifies a command asks the cloud to ping the charger.
+            status = await self.client.status(wait=bool(self.queue.awaiting))
+        except AuthenticationError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="invalid_auth"
+            ) from err
+        except RateLimitedError as err:
+            bucket.drain(_now())
+            await self.budget.async_save()
+            LOGGER.warning(
+                "go-e %s: the cloud answered 'rate limiting'; the next status read waits for a new slot",
+                self.serial,
+            )
+            if (fallback := self.data or self._cached_data()) is not None:
+                return fallback
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key="rate_limited") from err
+        except ChargerUnreachableError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN, translation_key="charger_unreachable"
+            ) from err
+        except ApiError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="api_error",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        return self._accept(status, _now())
+
+    def _track_energy(self, status: GoeStatus) -> None:
+        total = status.kwh_total
+        if total is None:
+            return
+        if self.energy_total is not None and total < self.energy_total:
+            # A lower lifetime total is a glitch, not a new meter: the energy dashboard
+            # would count a "reset" twice.
+            LOGGER.debug(
+                "go-e %s: ignoring kwh_total %s below %s", self.serial, total, self.energy_total
+            )
+            return
+        self.energy_total = total
+
+    def _accept(self, status: GoeStatus, fetched_at: float, *, answer: bool = False) -> GoeData:
+        """Take a new status: remember it and verify the commands it can speak for."""
+        data = GoeData(status, fetched_at)
+        self.budget.remember(status, fetched_at)
+        self._track_energy(status)
+        # A command's own status answer shows the charger after the command.
+        seen_at = float("inf") if answer else data.data_time
+        results = self.queue.verify(status.value_of, seen_at)
+        for result in results:
+            self._report(result)
+        if any(result.retry for result in results):
+            self._schedule_slot()
+        return data
+
+    def _report(self, result: Verification) -> None:
+        command = result.command
+        device = dr.async_get(self.hass).async_get_device(
+            identifiers={(DOMAIN, self.unique_id_prefix)}
+        )
+        issue_id = f"goe_{self.serial}_{command.parameter}_failed"
+        if result.applied:
+            LOGGER.debug("go-e %s: %s=%s applied", self.serial, command.parameter, command.value)
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        else:
+            LOGGER.warning(
+                "go-e %s did not apply %s=%s (attempt %s of %s, the status shows %s)%s",
+                self.serial,
+                command.parameter,
+                command.value,
+                command.attempt,
+                MAX_COMMAND_ATTEMPTS,
+                result.actual,
+                "; retrying in the next command slot" if result.retry else "",
+            )
+        self.hass.bus.async_fire(
+            EVENT_COMMAND_RESULT,
+            {
+                "device_id": device.id if device else None,
+                "parameter": command.parameter,
+                "requested": command.value,
+                "result": "applied" if result.applied else "failed",
+                "actual": result.actual,
+                "attempt": command.attempt,
+                "will_retry": result.retry,
+            },
+        )
+        if result.gave_up:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="command_failed",
+                translation_placeholders={
+                    "serial": self.serial,
+                    "parameter": command.parameter,
+                    "value": str(command.value),
+                    "attempts": str(command.attempt),
+                    "actual": str(result.actual),
+                },
+            )
+
+    def _schedule_read(self, at: float) -> None:
+        """Read once at ``at`` (the regular interval restarts from there)."""
+        if self._unsub_read is not None:
+            self._unsub_read()
+
+        @callback
+        def _read(_: datetime) -> None:
+            self._unsub_read = None
+            self.config_entry.async_create_background_task(
+                self.hass, self.async_refresh(), f"{DOMAIN} go-e {self.serial} read"
+            )
+
+        self._unsub_read = async_track_point_in_utc_time(self.hass, _read, _utc(at))
+
+    # Commands
+
+    def expected(self, parameter: str) -> int | None:
+        """Return the requested value while a command waits, else what the charger shows."""
+        if (value := self.queue.expected_value(parameter)) is not None:
+            return value
+        return self.data.status.value_of(parameter) if self.data else None
+
+    async def async_set(self, parameter: str, value: int) -> None:
+        """Ask for a value: it goes out at once when the slot is free, else in the next slot."""
+        current = self.data.status.value_of(parameter) if self.data else None
+        if not self.queue.request(parameter, value, _now(), current):
+            LOGGER.debug(
+                "go-e %s: %s=%s already holds, nothing to send", self.serial, parameter, value
+            )
+        await self.budget.async_save()
+        self.async_update_listeners()
+        await self._async_send_due()
+
+    async def _async_send_due(self) -> None:
+        async with self._command_lock:
+            now = _now()
+            sent = self.queue.take_due(now)
+            if sent is None:
+                self._schedule_slot()
+                return
+            await self.budget.async_save()
+            try:
+                answer = await self.client.command(sent.parameter, sent.value)  # type: ignore[arg-type]
+            except AuthenticationError:
+                self.queue.not_sent(sent)
+                LOGGER.warning(
+                    "go-e %s: the grid token was refused; the command waits", self.serial
+                )
+                self.config_entry.async_start_reauth(self.hass)
+            except RateLimitedError:
+                self.queue.rate_limited(sent, _now())
+                LOGGER.warning(
+                    "go-e %s: %s=%s answered 'rate limiting'; it waits for the next slot",
+                    self.serial,
+                    sent.parameter,
+                    sent.value,
+                )
+            except (ChargerUnreachableError, ApiError) as err:
+                self.queue.not_sent(sent)
+                LOGGER.warning(
+                    "go-e %s: %s=%s was not delivered (%s); it waits for the next slot",
+                    self.serial,
+                    sent.parameter,
+                    sent.value,
+                    err,
+                )
+            else:
+                LOGGER.debug("go-e %s: sent %s=%s", self.serial, sent.parameter, sent.value)
+                if answer is not None:
+                    self.async_set_updated_data(self._accept(answer, _now(), answer=True))
+                else:
+                    self._schedule_verification(now)
+            await self.budget.async_save()
+            self._schedule_slot()
+            self.async_update_listeners()
+
+    def _schedule_verification(self, sent_at: float) -> None:
+        """Read soon after a command when the budget allows, else let the regular read verify."""
+        at = sent_at + VERIFY_DELAY
+        at = max(at, self.budget.status.next_available(at))
+        regular = (self._last_read or sent_at) + STATUS_INTERVAL.total_seconds()
+        if at < regular:
+            self._schedule_read(at)
+
+    def _schedule_slot(self) -> None:
+        if self._unsub_slot is not None:
+            self._unsub_slot()
+            self._unsub_slot = None
+        if not self.queue.pending:
+            return
+
+        @callback
+        def _slot(_: datetime) -> None:
+            self._unsub_slot = None
+            self.config_entry.async_create_background_task(
+                self.hass, self._async_send_due(), f"{DOMAIN} go-e {self.serial} command"
+            )
+
+        self._unsub_slot = async_track_point_in_utc_time(
+            self.hass, _slot, _utc(self.queue.next_slot(_now()))
+        )
+
+    # What the diagnostic entities show
+
+    def next_command_slot(self) -> datetime | None:
+        """Return when the next command may go out (None: never sent, the slot is free)."""
+        if self.queue.last_sent is None:
+            return None
+        return _utc(round(self.queue.last_sent + self.queue.spacing))
+
+    def pending_command(self) -> str:
+        """Return the command that goes out in the next slot, in the API's own words."""
+        command = self.queue.next_command()
+        return "none" if command is None else f"{command.parameter}={command.value}"
+
+    def pending_attributes(self) -> dict[str, Any]:
+        """Return every waiting and every unconfirmed command."""
+        return {
+            "queued": {cmd.parameter: cmd.value for cmd in self.queue.pending.values()},
+            "awaiting_confirmation": {
+                cmd.parameter: cmd.value for cmd in self.queue.awaiting.values()
+            },
+        }
+
+
+async def _async_set_current(coordinator: GoeCoordinator, value: float) -> None:
+    if not float(value).is_integer():
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="current_not_whole",
+            translation_placeholders={"value": str(value)},
+        )
+    await coordinator.async_set(PARAMETER_CURRENT, int(value))
+
+
+async def _async_set_allow(coordinator: GoeCoordinator, on: bool) -> None:
+    await coordinator.async_set(PARAMETER_ALLOW, int(on))
+
+
+def _status(fn: Callable[[GoeStatus], Any]) -> Callable[[GoeCoordinator], Any]:
+    """Read a value of the newest status (None before the first one)."""
+
+    def read(coordinator: GoeCoordinator) -> Any:
+        return fn(coordinator.data.status) if coordinator.data else None
+
+    return read
+
+
+def _power(status: GoeStatus) -> float | None:
+    pairs = [
+        (volt, amp)
+        for volt, amp in zip(status.voltages, status.currents, strict=True)
+        if volt is not None and amp is not None
+    ]
+    if not pairs:
+        return None
+    return round(sum(volt * amp for volt, amp in pairs))
+
+
+def _next_planned_charge(coordinator: GoeCoordinator) -> datetime | None:
+    data = coordinator.data
+    if data is None or not data.status.next_charge_seconds_left:
+        return None
+    return _utc(round(data.data_time + data.status.next_charge_seconds_left))
+
+
+def _car_state(status: GoeStatus) -> str | None:
+    return status.car_state if status.car_state in CAR_STATES else None
+
+
+def _phase_sensors(kind: str, index: int) -> EvSensorEntityDescription:
+    if kind == "current":
+        return EvSensorEntityDescription(
+            key=f"current_phase_{index}",
+            translation_key=f"current_phase_{index}",
+            device_class=SensorDeviceClass.CURRENT,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+            suggested_display_precision=1,
+            value_fn=_status(lambda s: s.currents[index - 1]),
+        )
+    return EvSensorEntityDescription(
+        key=f"voltage_phase_{index}",
+        translation_key=f"voltage_phase_{index}",
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        suggested_display_precision=0,
+        value_fn=_status(lambda s: s.voltages[index - 1]),
+    )
+
+
+SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
+    EvSensorEntityDescription(
+        key="car_state",
+        translation_key="car_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(CAR_STATES),
+        value_fn=_status(_car_state),
+    ),
+    EvSensorEntityDescription(
+        key="power",
+        translation_key="power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=_status(_power),
+    ),
+    EvSensorEntityDescription(
+        key="energy_total",
+        translation_key="energy_total",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        value_fn=lambda coordinator: coordinator.energy_total,
+    ),
+    *(_phase_sensors("current", index) for index in (1, 2, 3)),
+    *(_phase_sensors("voltage", index) for index in (1, 2, 3)),
+    EvSensorEntityDescription(
+        key="max_allowed_current",
+        translation_key="max_allowed_current",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        value_fn=_status(lambda s: s.max_allowed_current),
+    ),
+    EvSensorEntityDescription(
+        key="phases_available",
+        translation_key="phases_available",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=_status(lambda s: s.phase_count),
+    ),
+    EvSensorEntityDescription(
+        key="phases_charging",
+        translation_key="phases_charging",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=_status(lambda s: s.phase_charging),
+    ),
+    EvSensorEntityDescription(
+        key="next_planned_charge",
+        translation_key="next_planned_charge",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_next_planned_charge,
+    ),
+    EvSensorEntityDescription(
+        key="planned_charge_duration",
+        translation_key="planned_charge_duration",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_unit_of_measurement=UnitOfTime.MINUTES,
+        value_fn=_status(lambda s: s.next_charge_duration),
+    ),
+    EvSensorEntityDescription(
+        key="data_age",
+        translation_key="data_age",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=_status(lambda s: s.data_age_seconds),
+    ),
+    EvSensorEntityDescription(
+        key="next_command_slot",
+        translation_key="next_command_slot",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        always_available=True,
+        value_fn=lambda coordinator: coordinator.next_command_slot(),
+    ),
+    EvSensorEntityDescription(
+        key="pending_command",
+        translation_key="pending_command",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        always_available=True,
+        value_fn=lambda coordinator: coordinator.pending_command(),
+        attributes_fn=lambda coordinator: coordinator.pending_attributes(),
+    ),
+)
+
+BINARY_SENSORS: Final[tuple[EvBinarySensorEntityDescription, ...]] = (
+    EvBinarySensorEntityDescription(
+        key="error",
+        translation_key="error",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        is_on_fn=_status(lambda s: s.error_state),
+    ),
+    EvBinarySensorEntityDescription(
+        key="data_live",
+        translation_key="data_live",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        is_on_fn=_status(lambda s: s.data_is_live),
+    ),
+)
+
+NUMBERS: Final[tuple[EvNumberEntityDescription, ...]] = (
+    EvNumberEntityDescription(
+        key="charging_current",
+        translation_key="charging_current",
+        device_class=NumberDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        native_min_value=MIN_CURRENT,
+        native_max_value=MAX_CURRENT_FALLBACK,
+        native_step=1,
+        value_fn=lambda coordinator: coordinator.expected(PARAMETER_CURRENT),
+        max_value_fn=lambda coordinator: (
+            (coordinator.data and coordinator.data.status.max_allowed_current)
+            or MAX_CURRENT_FALLBACK
+        ),
+        set_fn=_async_set_current,
+    ),
+)
+
+SWITCHES: Final[tuple[EvSwitchEntityDescription, ...]] = (
+    EvSwitchEntityDescription(
+        key="charging_allowed",
+        translation_key="charging_allowed",
+        is_on_fn=lambda coordinator: (
+            None if (value := coordinator.expected(PARAMETER_ALLOW)) is None else bool(value)
+        ),
+        set_fn=_async_set_allow,
+    ),
+)
+
+DESCRIPTIONS: Final[Mapping[Platform, tuple[EvChargeEntityDescription, ...]]] = {
+    Platform.BINARY_SENSOR: BINARY_SENSORS,
+    Platform.NUMBER: NUMBERS,
+    Platform.SENSOR: SENSORS,
+    Platform.SWITCH: SWITCHES,
+}
+
+
+class GoeRuntime(VendorRuntime):
+    """The running side of one go-e config entry (one charger)."""
+
+    platforms = (Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH)
+
+    def __init__(self, coordinator: GoeCoordinator) -> None:
+        self.coordinator = coordinator
+
+    def entity_specs(self, platform: Platform) -> list[EntitySpec]:
+        """Return the entities of a platform."""
+        return [
+            (self.coordinator, description)
+            for description in DESCRIPTIONS.get(platform, ())
+            if description.exists_fn(self.coordinator)
+        ]
+
+    async def async_start(self) -> None:
+        """Fetch or restore the first status."""
+        await self.coordinator.async_start()
+
+    async def async_stop(self) -> None:
+        """Cancel timers and save the queue."""
+        await self.coordinator.async_stop()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return the charger's state, budget and queue."""
+        coordinator = self.coordinator
+        data = coordinator.data
+        return {
+            "client": repr(coordinator.client),
+            "status": data.status.as_dict() if data else None,
+            "fetched_at": _utc(data.fetched_at).isoformat() if data else None,
+            "last_update_success": coordinator.last_update_success,
+            "status_budget": coordinator.budget.status.as_dict(),
+            "commands": coordinator.queue.as_dict(),
+        }
+
+
+async def async_setup_goe(hass: HomeAssistant, entry: EvChargeConfigEntry) -> GoeRuntime:
+    """Build the runtime of a go-e config entry."""
+    serial: str = entry.data[CONF_SERIAL]
+    client = GoeClient(
+        async_get_clientsession(hass),
+        serial,
+        entry.data[CONF_GRID_TOKEN],
+        base_url=entry.data[CONF_BASE_URL],
+    )
+    budget = await async_get_goe_budget(hass, serial)
+    return GoeRuntime(GoeCoordinator(hass, entry, client, budget))

@@ -1,0 +1,1 @@
+"""Faithful simulators of the vendor clouds, used by the tests and the demo."""

@@ -1,0 +1,103 @@
+"""Fixtures shared by every test: simulators on 127.0.0.1, config entries, secret checks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from datetime import timedelta
+import logging
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.ev_charge_control.const import (
+    CONF_BASE_URL,
+    CONF_GRID_TOKEN,
+    CONF_SERIAL,
+    CONF_VENDOR,
+    DOMAIN,
+    VENDOR_GOE,
+)
+from homeassistant.core import HomeAssistant
+from simulators.goe import GoeSimulator
+
+GOE_SERIAL = "000123"
+GOE_TOKEN = "Zq7xS3cretGr1dT0kenZq7xS3cretGr1"
+GOE_OTHER_TOKEN = "0therT0ken0therT0ken0therT0ken12"
+# Every secret any test hands out; none may ever show up in a log line.
+SECRETS = (GOE_TOKEN, GOE_OTHER_TOKEN)
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load the integration from custom_components/."""
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+    """Capture every log line at DEBUG and fail the test if a secret appears in one."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    text = caplog.text
+    for record in caplog.records:
+        if record.exc_text:
+            text += record.exc_text
+    for secret in SECRETS:
+        assert secret not in text, "a secret was written to the log"
+
+
+@pytest.fixture
+async def goe_sim(socket_enabled: None) -> AsyncGenerator[GoeSimulator]:
+    """Start a go-e simulator with one charger that has a car charging.
+
+    Sockets are allowed again (pytest-homeassistant blocks them), still only to 127.0.0.1.
+    """
+    sim = GoeSimulator(latency_scale=0)
+    sim.add_charger(GOE_SERIAL, GOE_TOKEN, car_connected=True, set_current=16, kwh_total=1000)
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+def goe_entry(goe_sim: GoeSimulator) -> MockConfigEntry:
+    """Return a go-e config entry pointing at the simulator."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"go-eCharger {GOE_SERIAL}",
+        unique_id=GOE_SERIAL,
+        data={
+            CONF_VENDOR: VENDOR_GOE,
+            CONF_SERIAL: GOE_SERIAL,
+            CONF_GRID_TOKEN: GOE_TOKEN,
+            CONF_BASE_URL: goe_sim.base_url,
+        },
+    )
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    """Add a config entry and set it up."""
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+@pytest.fixture
+async def init_goe(hass: HomeAssistant, goe_entry: MockConfigEntry) -> MockConfigEntry:
+    """Set up the go-e entry against the simulator."""
+    return await setup_entry(hass, goe_entry)
+
+
+async def travel(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta, *, step: timedelta | None = None
+) -> None:
+    """Move time forward (in steps), firing every timer and finishing every task it starts."""
+    remaining = delta
+    step = step or delta
+    while remaining > timedelta(0):
+        tick = min(step, remaining)
+        freezer.tick(tick)
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        remaining -= tick
