@@ -90,7 +90,11 @@ async def init_goe(hass: HomeAssistant, goe_entry: MockConfigEntry) -> MockConfi
 
 
 async def travel(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, delta: timedelta, *, step: timedelta | None = None
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    delta: timedelta,
+    *,
+    step: timedelta | None = None,
 ) -> None:
     """Move time forward (in steps), firing every timer and finishing every task it starts."""
     remaining = delta

@@ -31,30 +31,34 @@ class TokenBucket:
         """Return a bucket that starts with every token."""
         return cls(capacity=capacity, interval=interval, tokens=capacity, updated=now)
 
-    def _refill(self, now: float) -> None:
-        if now <= self.updated:
+    def _tokens_at(self, when: float) -> float:
+        if when <= self.updated:
             # A clock that went back must not buy anything: wait until it catches up.
-            return
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) / self.interval)
-        self.updated = now
+            return self.tokens
+        return min(self.capacity, self.tokens + (when - self.updated) / self.interval)
 
-    def available(self, now: float) -> bool:
-        """Tell whether a request may go out now."""
-        self._refill(now)
-        return self.tokens + _EPSILON >= 1
+    def _refill(self, now: float) -> None:
+        if now > self.updated:
+            self.tokens = self._tokens_at(now)
+            self.updated = now
+
+    def available(self, when: float) -> bool:
+        """Tell whether a request may go out at ``when`` (looking ahead changes nothing)."""
+        return self._tokens_at(when) + _EPSILON >= 1
 
     def try_take(self, now: float) -> bool:
         """Take a token for a request going out now; False when none is left."""
-        if not self.available(now):
+        self._refill(now)
+        if self.tokens + _EPSILON < 1:
             return False
         self.tokens = max(0.0, self.tokens - 1)
         return True
 
-    def next_available(self, now: float) -> float:
-        """Return when the next request may go out (``now`` when one may go out now)."""
-        if self.available(now):
-            return now
-        return max(now, self.updated) + (1 - self.tokens) * self.interval
+    def next_available(self, when: float) -> float:
+        """Return the first moment from ``when`` on at which a request may go out."""
+        if self.available(when):
+            return when
+        return max(when, self.updated) + (1 - self.tokens) * self.interval
 
     def drain(self, now: float) -> None:
         """Forget every token: the vendor said we were too fast."""
@@ -265,5 +269,5 @@ def _records(value: object) -> list[Mapping[str, object]]:
         for item in value
         if isinstance(item, Mapping)
         and isinstance(item.get("parameter"), str)
-        and isinstance(item.get("value"), int)
+        and type(item.get("value")) is int  # bool is an int to Python, but no command value
     ]

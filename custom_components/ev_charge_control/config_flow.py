@@ -13,7 +13,6 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
 )
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     TextSelector,
     TextSelectorConfig,
@@ -38,6 +37,7 @@ from .const import (
     LOGGER,
     VENDOR_GOE,
 )
+from .session import async_get_session
 from .vendors.goe import async_get_goe_budget
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -74,7 +74,7 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
             minutes = math.ceil((budget.status.next_available(now) - now) / 60)
             return "rate_limited", {"minutes": str(max(1, minutes))}
         await budget.async_save()
-        client = GoeClient(async_get_clientsession(self.hass), serial, token, base_url=base_url)
+        client = GoeClient(async_get_session(self.hass), serial, token, base_url=base_url)
         try:
             status = await client.status()
         except AuthenticationError:

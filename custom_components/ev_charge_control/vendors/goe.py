@@ -24,7 +24,6 @@ from homeassistant.const import (
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
@@ -53,6 +52,7 @@ from ..entity import EvChargeCoordinator, EvChargeEntityDescription
 from ..number import EvNumberEntityDescription
 from ..runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
 from ..sensor import EvSensorEntityDescription
+from ..session import async_get_session
 from ..switch import EvSwitchEntityDescription
 
 # The documented limits, per charger: /api_status on average once per 15 minutes,
@@ -739,7 +739,7 @@ async def async_setup_goe(hass: HomeAssistant, entry: EvChargeConfigEntry) -> Go
     """Build the runtime of a go-e config entry."""
     serial: str = entry.data[CONF_SERIAL]
     client = GoeClient(
-        async_get_clientsession(hass),
+        async_get_session(hass),
         serial,
         entry.data[CONF_GRID_TOKEN],
         base_url=entry.data[CONF_BASE_URL],

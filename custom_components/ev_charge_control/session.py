@@ -1,0 +1,33 @@
+"""The integration's HTTP session: it never sends a request twice on its own."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from homeassistant.const import EVENT_HOMEASSISTANT_CLOSE
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers.aiohttp_client import async_create_clientsession
+from homeassistant.util.hass_dict import HassKey
+
+from .const import DOMAIN
+
+DATA_SESSION: HassKey[aiohttp.ClientSession] = HassKey(f"{DOMAIN}_session")
+
+
+@callback
+def async_get_session(hass: HomeAssistant) -> aiohttp.ClientSession:
+    """Return the session shared by every vendor client (closed when Home Assistant stops)."""
+    if (session := hass.data.get(DATA_SESSION)) is None:
+        # Not tied to the config entry that happens to ask first: every entry shares it.
+        session = async_create_clientsession(hass, auto_cleanup=False)
+
+        async def _close(_: Event) -> None:
+            await session.close()
+
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_CLOSE, _close)
+        # aiohttp re-sends a GET once when the connection drops. go-e commands are GETs that
+        # may have reached the cloud already: a second one inside the 15-minute slot would
+        # break the vendor's limit, so a lost answer is an error and waits for the next slot.
+        session._retry_connection = False  # noqa: SLF001
+        hass.data[DATA_SESSION] = session
+    return session

@@ -1,0 +1,404 @@
+"""Commands: sent at once when the slot is free, coalesced while it is not, verified, retried."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
+from homeassistant.components.number import (
+    ATTR_VALUE,
+    DOMAIN as NUMBER_DOMAIN,
+    SERVICE_SET_VALUE,
+)
+from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    SERVICE_TURN_OFF,
+    STATE_OFF,
+    STATE_UNAVAILABLE,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from simulators.goe import GoeSimulator
+from tests.conftest import GOE_SERIAL, travel
+
+NUMBER = "number.go_echarger_000123_charging_current"
+SWITCH = "switch.go_echarger_000123_charging_allowed"
+PENDING = "sensor.go_echarger_000123_pending_command"
+SLOT = "sensor.go_echarger_000123_next_command_slot"
+CURRENT_L1 = "sensor.go_echarger_000123_current_phase_1"
+SPACING = timedelta(minutes=15, seconds=2)
+
+
+async def set_current(hass: HomeAssistant, value: float) -> None:
+    """Set the charging current as a user or an automation would."""
+    await hass.services.async_call(
+        NUMBER_DOMAIN,
+        SERVICE_SET_VALUE,
+        {ATTR_ENTITY_ID: NUMBER, ATTR_VALUE: value},
+        blocking=True,
+    )
+
+
+def sent(sim: GoeSimulator) -> list[tuple[str, str]]:
+    """Return the commands the simulator received, as (parameter, value)."""
+    return [
+        next((k, v) for k, v in request.params.items() if k != "serial")
+        for request in sim.command_requests(GOE_SERIAL)
+    ]
+
+
+def assert_spacing(sim: GoeSimulator) -> None:
+    """No two commands reached the cloud closer than 15 minutes."""
+    times = [request.time for request in sim.command_requests(GOE_SERIAL)]
+    for earlier, later in zip(times, times[1:], strict=False):
+        assert later - earlier >= 900
+
+
+@pytest.mark.usefixtures("init_goe")
+async def test_free_slot_sends_at_once_and_verifies(
+    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """With the slot free the command leaves at once; a read a few seconds later confirms it."""
+    events = async_capture_events(hass, EVENT_COMMAND_RESULT)
+    await set_current(hass, 10)
+
+    assert sent(goe_sim) == [("set_current", "10")]
+    assert hass.states.get(NUMBER).state == "10"
+    pending = hass.states.get(PENDING)
+    assert pending.state == "none"
+    assert pending.attributes["awaiting_confirmation"] == {"set_current": 10}
+    reads = len(goe_sim.status_requests())
+
+    await travel(hass, freezer, timedelta(seconds=6))
+    verification = goe_sim.status_requests()[reads:]
+    assert [r.params.get("wait") for r in verification] == ["1"]
+    assert hass.states.get(CURRENT_L1).state == "10.0"
+    assert hass.states.get(PENDING).attributes["awaiting_confirmation"] == {}
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"goe_{GOE_SERIAL}")})
+    assert [event.data for event in events] == [
+        {
+            "device_id": device.id,
+            "parameter": "set_current",
+            "requested": 10,
+            "result": "applied",
+            "actual": 10,
+            "attempt": 1,
+            "will_retry": False,
+        }
+    ]
+
+
+@pytest.mark.usefixtures("init_goe")
+async def test_five_changes_in_five_minutes_make_one_command(
+    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """While the slot is taken, changes coalesce: the newest value goes out in the next slot."""
+    await set_current(hass, 10)
+    first = goe_sim.command_requests()[0].time
+
+    for value in (11, 12, 13, 14, 15):
+        await travel(hass, freezer, timedelta(minutes=1))
+        await set_current(hass, value)
+        assert hass.states.get(NUMBER).state == str(value)
+    assert sent(goe_sim) == [("set_current", "10")]
+    assert hass.states.get(PENDING).state == "set_current=15"
+    assert dt_util.parse_datetime(hass.states.get(SLOT).state).timestamp() == round(first + 902)
+
+    await travel(hass, freezer, timedelta(minutes=11), step=timedelta(seconds=30))
+    assert sent(goe_sim) == [("set_current", "10"), ("set_current", "15")]
+    assert goe_sim.command_requests()[1].time - first >= 900
+    assert hass.states.get(PENDING).state == "none"
+    await travel(hass, freezer, timedelta(minutes=16), step=timedelta(minutes=1))
+    assert goe_sim.chargers[GOE_SERIAL].set_current == 15
+    assert hass.states.get(CURRENT_L1).state == "15.0"
+
+
+@pytest.mark.usefixtures("init_goe")
+async def test_stop_goes_first(
+    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """With a current and a stop both waiting, the stop (the safety action) leaves first."""
+    await set_current(hass, 10)
+    await set_current(hass, 20)
+    await hass.services.async_call(
+        SWITCH_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: SWITCH}, blocking=True
+    )
+    assert hass.states.get(SWITCH).state == STATE_OFF
+    assert hass.states.get(PENDING).state == "set_allow=0"
+    assert hass.states.get(PENDING).attributes["queued"] == {"set_current": 20, "set_allow": 0}
+
+    await travel(hass, freezer, timedelta(minutes=32), step=timedelta(minutes=1))
+    assert sent(goe_sim) == [("set_current", "10"), ("set_allow", "0"), ("set_current", "20")]
+    assert_spacing(goe_sim)
+    assert goe_sim.chargers[GOE_SERIAL].charging_enabled is False
+
+
+@pytest.mark.usefixtures("init_goe")
+async def test_asking_for_the_current_value_sends_nothing(
+    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """The newest request wins even when it is the value the charger already has."""
+    await set_current(hass, 16)
+    assert sent(goe_sim) == []
+    await set_current(hass, 10)
+    await set_current(hass, 12)
+    assert hass.states.get(PENDING).state == "set_current=12"
+    await set_current(hass, 10)
+    assert hass.states.get(PENDING).state == "none"
+    await travel(hass, freezer, timedelta(minutes=20), step=timedelta(minutes=1))
+    assert sent(goe_sim) == [("set_current", "10")]
+
+
+@pytest.mark.usefixtures("init_goe")
+async def test_bad_values_are_refused_and_send_nothing(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """Out of range or fractional currents get a clear error; nothing is queued or sent."""
+    with pytest.raises(ServiceValidationError) as err:
+        await set_current(hass, 10.5)
+    assert err.value.translation_key == "current_not_whole"
+    with pytest.raises(ServiceValidationError):
+        await set_current(hass, 40)
+    with pytest.raises(ServiceValidationError):
+        await set_current(hass, 5)
+    assert sent(goe_sim) == []
+    assert hass.states.get(PENDING).state == "none"
+    assert hass.states.get(NUMBER).state == "16"
+
+
+@pytest.mark.usefixtures("init_goe")
+async def test_status_shaped_answer_verifies_without_a_read(
+    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """When the command answer is the full status, no extra read is spent on verification."""
+    goe_sim.command_answer = "status"
+    events = async_capture_events(hass, EVENT_COMMAND_RESULT)
+    reads = len(goe_sim.status_requests())
+    await set_current(hass, 8)
+    assert hass.states.get(CURRENT_L1).state == "8.0"
+    assert [event.data["result"] for event in events] == ["applied"]
+    await travel(hass, freezer, timedelta(seconds=30))
+    assert len(goe_sim.status_requests()) == reads
+
+
+@pytest.mark.usefixtures("init_goe")
+async def test_failed_command_is_retried_then_raises_a_repair(
+    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A charger that ignores a command: warned, retried in the next slots, then a repair issue."""
+    events = async_capture_events(hass, EVENT_COMMAND_RESULT)
+    # The charger now refuses more than 10 A, but our last status still says 32.
+    goe_sim.chargers[GOE_SERIAL].max_allowed_current = 10
+    await set_current(hass, 20)
+
+    await travel(hass, freezer, timedelta(minutes=50), step=timedelta(minutes=1))
+    assert sent(goe_sim) == [("set_current", "20")] * 3
+    assert_spacing(goe_sim)
+    assert [(e.data["result"], e.data["attempt"], e.data["will_retry"]) for e in events] == [
+        ("failed", 1, True),
+        ("failed", 2, True),
+        ("failed", 3, False),
+    ]
+    assert events[0].data["actual"] == 16
+    issue_id = f"goe_{GOE_SERIAL}_set_current_failed"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders["value"] == "20"
+
+    # Nothing more is sent for it; the next change that works clears the issue.
+    await travel(hass, freezer, timedelta(minutes=20), step=timedelta(minutes=1))
+    assert len(sent(goe_sim)) == 3
+    await set_current(hass, 9)
+    await travel(hass, freezer, timedelta(minutes=16), step=timedelta(minutes=1))
+    assert sent(goe_sim)[-1] == ("set_current", "9")
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert events[-1].data["result"] == "applied"
+
+
+@pytest.mark.usefixtures("init_goe")
+async def test_rate_limited_command_waits_a_whole_slot(
+    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A 'rate limiting' answer moves the command to the next slot, never sooner."""
+    goe_sim.inject_fault("rate_limiting", serial=GOE_SERIAL)
+    await set_current(hass, 10)
+    assert [r.result for r in goe_sim.command_requests()] == ["rate_limiting"]
+    assert hass.states.get(PENDING).state == "set_current=10"
+
+    await travel(hass, freezer, timedelta(minutes=14), step=timedelta(minutes=1))
+    assert len(goe_sim.command_requests()) == 1
+    await travel(hass, freezer, timedelta(minutes=2), step=timedelta(seconds=30))
+    assert [r.result for r in goe_sim.command_requests()] == ["rate_limiting", "ok"]
+    assert goe_sim.chargers[GOE_SERIAL].set_current == 10
+
+
+@pytest.mark.parametrize("fault", ["error_getting_data", "http_500", "drop"])
+@pytest.mark.usefixtures("init_goe")
+async def test_undelivered_command_is_retried_next_slot(
+    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory, fault: str
+) -> None:
+    """A command the cloud could not deliver stays pending and goes out in the next slot."""
+    goe_sim.inject_fault(fault, serial=GOE_SERIAL)
+    await set_current(hass, 11)
+    assert hass.states.get(PENDING).state == "set_current=11"
+    await travel(hass, freezer, timedelta(minutes=16), step=timedelta(minutes=1))
+    assert sent(goe_sim)[-1] == ("set_current", "11")
+    assert goe_sim.chargers[GOE_SERIAL].set_current == 11
+    assert_spacing(goe_sim)
+
+
+async def test_refused_token_on_command_starts_reauth(
+    hass: HomeAssistant,
+    init_goe: MockConfigEntry,
+    goe_sim: GoeSimulator,
+) -> None:
+    """A token refused while sending keeps the command and asks the user for a new token."""
+    goe_sim.chargers[GOE_SERIAL].token = "x" * 32
+    await set_current(hass, 12)
+    await hass.async_block_till_done()
+    assert hass.states.get(PENDING).state == "set_current=12"
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+    assert flows[0]["context"]["entry_id"] == init_goe.entry_id
+
+
+async def test_pending_command_survives_a_reload(
+    hass: HomeAssistant,
+    init_goe: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A command waiting for its slot is still there after a reload and goes out on time."""
+    await set_current(hass, 10)
+    await set_current(hass, 14)
+    reads = len(goe_sim.status_requests())
+
+    assert await hass.config_entries.async_reload(init_goe.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(PENDING).state == "set_current=14"
+    assert hass.states.get(NUMBER).state == "14"
+    # The reload reused the recent status instead of buying a read.
+    assert len(goe_sim.status_requests()) == reads
+
+    await travel(hass, freezer, timedelta(minutes=16), step=timedelta(minutes=1))
+    assert sent(goe_sim) == [("set_current", "10"), ("set_current", "14")]
+    assert_spacing(goe_sim)
+
+
+async def test_reloads_never_buy_extra_reads(
+    hass: HomeAssistant,
+    init_goe: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Reloading over and over for an hour spends no more than the status budget allows."""
+    for _ in range(12):
+        await travel(hass, freezer, timedelta(minutes=5))
+        assert await hass.config_entries.async_reload(init_goe.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    # One hour: at most the burst of 2 plus one read per 15 minutes.
+    assert len(goe_sim.status_requests()) <= 2 + 4
+    assert all(r.result == "ok" for r in goe_sim.requests)
+
+
+async def test_restart_keeps_budget_and_queue(
+    hass: HomeAssistant,
+    hass_storage: dict[str, object],
+    goe_entry: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """After a restart the saved budget and the waiting command hold: no extra burst."""
+    now = dt_util.utcnow().timestamp()
+    hass_storage[f"{DOMAIN}.goe_{GOE_SERIAL}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.goe_{GOE_SERIAL}",
+        "data": {
+            "status_bucket": {"tokens": 0.0, "updated": now - 60},
+            "commands": {
+                "last_sent": now - 600,
+                "pending": [
+                    {
+                        "parameter": "set_current",
+                        "value": 9,
+                        "requested_at": now - 300,
+                        "attempt": 1,
+                    }
+                ],
+                "awaiting": [],
+            },
+            "last_status": None,
+            "fetched_at": None,
+        },
+    }
+    goe_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(goe_entry.entry_id)
+    await hass.async_block_till_done()
+
+    # No token left and nothing cached: no request, the entities wait for the budget.
+    assert goe_sim.requests == []
+    assert hass.states.get(CURRENT_L1).state == STATE_UNAVAILABLE
+    assert hass.states.get(PENDING).state == "set_current=9"
+
+    await travel(hass, freezer, timedelta(minutes=4), step=timedelta(minutes=1))
+    assert goe_sim.requests == []
+    # The command slot opens 15 minutes after the saved last command.
+    await travel(hass, freezer, timedelta(minutes=2), step=timedelta(seconds=30))
+    assert sent(goe_sim) == [("set_current", "9")]
+    await travel(hass, freezer, timedelta(minutes=10), step=timedelta(minutes=1))
+    assert len(goe_sim.status_requests()) == 1
+    assert hass.states.get(CURRENT_L1).state == "9.0"
+
+
+async def test_a_day_of_automation_stays_inside_the_budget(
+    hass: HomeAssistant,
+    init_goe: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """An automation changing the current every minute for 24 h never breaks the limits."""
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "id": "every_minute",
+                "alias": "Follow the grid every minute",
+                "triggers": {"trigger": "time_pattern", "minutes": "/1"},
+                "actions": {
+                    "action": "number.set_value",
+                    "target": {"entity_id": NUMBER},
+                    "data": {"value": "{{ 6 + (now().hour * 60 + now().minute) % 20 }}"},
+                },
+            }
+        },
+    )
+    await travel(hass, freezer, timedelta(hours=24), step=timedelta(minutes=1))
+    requested = int(hass.states.get(NUMBER).state)
+
+    # Setup's read included: 96 quarter hours plus the one burst token.
+    assert len(goe_sim.status_requests()) <= 97
+    assert_spacing(goe_sim)
+    assert all(r.result == "ok" for r in goe_sim.requests)
+    assert len(goe_sim.command_requests()) >= 90
+
+    await hass.services.async_call(
+        "automation",
+        "turn_off",
+        {ATTR_ENTITY_ID: "automation.follow_the_grid_every_minute"},
+        blocking=True,
+    )
+    await travel(hass, freezer, timedelta(minutes=32), step=timedelta(minutes=1))
+    assert goe_sim.chargers[GOE_SERIAL].set_current == requested
+    assert hass.states.get(NUMBER).state == str(requested)
+    assert hass.states.get(PENDING).state == "none"
+    assert all(r.result == "ok" for r in goe_sim.requests)
