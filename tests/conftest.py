@@ -7,6 +7,7 @@ from datetime import timedelta
 import logging
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -18,7 +19,6 @@ from custom_components.ev_charge_control.const import (
     DOMAIN,
     VENDOR_GOE,
 )
-from homeassistant.core import HomeAssistant
 from simulators.goe import GoeSimulator
 
 GOE_SERIAL = "000123"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import aiohttp
-
 from homeassistant.const import EVENT_HOMEASSISTANT_CLOSE
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_create_clientsession

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 from freezegun.api import FrozenDateTimeFactory
-import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
-
-from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
 from homeassistant.components.number import (
     ATTR_VALUE,
     DOMAIN as NUMBER_DOMAIN,
@@ -26,6 +23,10 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
 from simulators.goe import GoeSimulator
 from tests.conftest import GOE_SERIAL, travel
 
@@ -58,7 +59,7 @@ def sent(sim: GoeSimulator) -> list[tuple[str, str]]:
 def assert_spacing(sim: GoeSimulator) -> None:
     """No two commands reached the cloud closer than 15 minutes."""
     times = [request.time for request in sim.command_requests(GOE_SERIAL)]
-    for earlier, later in zip(times, times[1:], strict=False):
+    for earlier, later in pairwise(times):
         assert later - earlier >= 900
 
 
