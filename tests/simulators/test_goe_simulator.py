@@ -18,7 +18,13 @@ import aiohttp
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 
-from simulators.__main__ import build_goe_simulator, build_parser, main, parse_charger_spec, serve_goe
+from simulators.__main__ import (
+    build_goe_simulator,
+    build_parser,
+    main,
+    parse_charger_spec,
+    serve_goe,
+)
 from simulators.goe import GoeChargerSim, GoeSimulator
 
 SERIAL = "000001"
@@ -312,9 +318,7 @@ async def test_commands_are_spaced_15_minutes_apart(
 
 
 async def test_failed_commands_still_count(sim: GoeSimulator, api: Api, clock: FakeClock) -> None:
-    assert (await api.get("/api_command", serial=SERIAL, gridtoken=TOKEN))[1] == error(
-        "no payload"
-    )
+    assert (await api.get("/api_command", serial=SERIAL, gridtoken=TOKEN))[1] == error("no payload")
     clock.advance(60)
     assert (await api.get("/api_command", serial=SERIAL, gridtoken=TOKEN, set_allow="0"))[
         1
@@ -564,7 +568,9 @@ async def test_charger_that_never_reported_starts_fresh(
     assert (await api.status(OTHER, OTHER_TOKEN))["data_age_seconds"] == 0
 
 
-async def test_answer_times_follow_the_doc(clock: FakeClock, session: aiohttp.ClientSession) -> None:
+async def test_answer_times_follow_the_doc(
+    clock: FakeClock, session: aiohttp.ClientSession
+) -> None:
     sim = GoeSimulator(clock=clock, latency_scale=0.02, status_burst=10)
     sim.add_charger(SERIAL, TOKEN)
     sim.add_charger(OTHER, OTHER_TOKEN, online=False)
@@ -699,7 +705,9 @@ async def test_token_never_logged(
     await api.get("/api_status", serial=SERIAL, gridtoken=TOKEN[:-1] + "X")
     await api.command(set_current="10")
     sim.inject_fault("http_500")
-    await api.session.get(f"{sim.base_url}/api_status", params={"serial": SERIAL, "gridtoken": TOKEN})
+    await api.session.get(
+        f"{sim.base_url}/api_status", params={"serial": SERIAL, "gridtoken": TOKEN}
+    )
 
     assert [r.token_ok for r in sim.requests] == [True, False, True, True]
     assert all("gridtoken" not in r.params for r in sim.requests)
@@ -738,7 +746,8 @@ async def test_admin_chargers_and_update(roomy: GoeSimulator, api: Api) -> None:
     assert body[SERIAL]["set_current"] == 16
 
     code, body = await api.post(
-        f"/_sim/chargers/{SERIAL}", {"car_connected": True, "voltage": 231, "extra_fields": {"x": 1}}
+        f"/_sim/chargers/{SERIAL}",
+        {"car_connected": True, "voltage": 231, "extra_fields": {"x": 1}},
     )
     assert code == 200
     assert body["car_state"] == "charging"
@@ -827,14 +836,16 @@ async def test_admin_faults_reject_bad_bodies(sim: GoeSimulator, api: Api, body:
     await api.status()  # no fault was added
 
 
-async def test_admin_command_answer(sim: GoeSimulator, api: Api) -> None:
-    assert await api.post("/_sim/command_answer", {"shape": "status"}) == (200, {"success": True})
-    assert sim.command_answer == "status"
-    assert await api.post("/_sim/command_answer", {"shape": "payload"}) == (200, {"success": True})
-    assert sim.command_answer == "payload"
+async def test_admin_command_answer(roomy: GoeSimulator, api: Api) -> None:
+    ok = (200, {"success": True})
+    assert await api.post("/_sim/command_answer", {"shape": "status"}) == ok
+    assert (await api.command(set_current="10"))["set_current"] == 10
+    assert await api.post("/_sim/command_answer", {"shape": "payload"}) == ok
+    assert await api.command(set_current="11") == {"success": True, "payload": "set_current=11"}
+
     assert (await api.post("/_sim/command_answer", {"shape": "xml"}))[0] == 400
     assert (await api.post_raw("/_sim/command_answer", "status"))[0] == 400
-    assert sim.command_answer == "payload"
+    assert await api.command(set_current="12") == {"success": True, "payload": "set_current=12"}
 
 
 # --- setup and lifecycle --------------------------------------------------------------------
@@ -869,6 +880,13 @@ def test_unattached_charger_is_plain_state() -> None:
     assert charger.state()["car_state"] == "charging"
 
 
+def test_offline_charger_cannot_report(clock: FakeClock) -> None:
+    charger = GoeSimulator(clock=clock).add_charger(SERIAL, TOKEN, online=False)
+    clock.advance(100)
+    charger.report_now()
+    assert charger.data_age(clock()) == 100
+
+
 async def test_start_and_stop(clock: FakeClock) -> None:
     sim = GoeSimulator(clock=clock)
     await sim.stop()  # stopping a simulator that never ran is harmless
@@ -894,7 +912,11 @@ def test_parse_charger_spec() -> None:
     assert parse_charger_spec(f"{SERIAL}:{TOKEN}") == (SERIAL, TOKEN, {})
     assert parse_charger_spec(
         f"{OTHER}:{TOKEN}:car_connected=true,set_current=10,voltage=231.5,online=Off"
-    ) == (OTHER, TOKEN, {"car_connected": True, "set_current": 10, "voltage": 231.5, "online": False})
+    ) == (
+        OTHER,
+        TOKEN,
+        {"car_connected": True, "set_current": 10, "voltage": 231.5, "online": False},
+    )
 
 
 @pytest.mark.parametrize(
@@ -978,7 +1000,9 @@ async def test_serve_goe_until_sigint(
     assert line.endswith(" with 1 chargers\n")
     assert TOKEN not in line
     url = line.split()[3]
-    async with session.get(f"{url}/api_status", params={"serial": SERIAL, "gridtoken": TOKEN}) as resp:
+    async with session.get(
+        f"{url}/api_status", params={"serial": SERIAL, "gridtoken": TOKEN}
+    ) as resp:
         assert resp.status == 200
 
     os.kill(os.getpid(), signal.SIGINT)

@@ -1,0 +1,173 @@
+"""Setting up, unloading and reloading a go-e entry; what each error answer does to it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ev_charge_control.const import CONF_VENDOR, DOMAIN
+from simulators.goe import GoeSimulator
+from tests.conftest import GOE_OTHER_TOKEN, GOE_SERIAL, setup_entry, travel
+
+POWER = "sensor.go_echarger_000123_power"
+ENERGY = "sensor.go_echarger_000123_total_energy"
+NUMBER = "number.go_echarger_000123_charging_current"
+PENDING = "sensor.go_echarger_000123_pending_command"
+SLOT = "sensor.go_echarger_000123_next_command_slot"
+QUARTER = timedelta(minutes=15)
+
+
+async def test_setup_unload_reload(
+    hass: HomeAssistant, init_goe: MockConfigEntry, goe_sim: GoeSimulator
+) -> None:
+    """The entry loads with one read, unloads cleanly and reloads without another read."""
+    assert init_goe.state is ConfigEntryState.LOADED
+    assert len(goe_sim.status_requests()) == 1
+    assert hass.states.get(POWER).state == "11040"
+
+    assert await hass.config_entries.async_unload(init_goe.entry_id)
+    await hass.async_block_till_done()
+    assert init_goe.state is ConfigEntryState.NOT_LOADED
+    assert hass.states.get(POWER).state == STATE_UNAVAILABLE
+
+    assert await hass.config_entries.async_setup(init_goe.entry_id)
+    await hass.async_block_till_done()
+    assert init_goe.state is ConfigEntryState.LOADED
+    assert hass.states.get(POWER).state == "11040"
+    assert len(goe_sim.status_requests()) == 1
+
+
+async def test_unknown_vendor_is_a_setup_error(
+    hass: HomeAssistant, goe_entry: MockConfigEntry
+) -> None:
+    """An entry naming no vendor we know fails with a clear error instead of crashing."""
+    entry = MockConfigEntry(domain=DOMAIN, data={**goe_entry.data, CONF_VENDOR: "x"})
+    await setup_entry(hass, entry)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+
+
+async def test_refused_token_at_setup_asks_for_a_new_one(
+    hass: HomeAssistant, goe_entry: MockConfigEntry, goe_sim: GoeSimulator
+) -> None:
+    """A token go-e refuses makes setup fail with a reauth flow, not a retry loop."""
+    goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
+    await setup_entry(hass, goe_entry)
+    assert goe_entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+    assert len(goe_sim.status_requests()) == 1
+
+
+async def test_refused_token_while_running_asks_for_a_new_one(
+    hass: HomeAssistant,
+    init_goe: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A token revoked later makes the entities unavailable and starts reauth."""
+    goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
+    await travel(hass, freezer, QUARTER)
+    assert hass.states.get(POWER).state == STATE_UNAVAILABLE
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+
+
+@pytest.mark.parametrize("fault", ["error_getting_data", "http_500", "non_json", "drop"])
+async def test_unreachable_or_broken_answers_make_entities_unavailable_then_recover(
+    hass: HomeAssistant,
+    init_goe: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+    fault: str,
+) -> None:
+    """An offline charger or a broken answer: entities unavailable, back at the next read."""
+    energy_before = float(hass.states.get(ENERGY).state)
+    goe_sim.inject_fault(fault, serial=GOE_SERIAL)
+    await travel(hass, freezer, QUARTER)
+    assert hass.states.get(POWER).state == STATE_UNAVAILABLE
+    # Never 0 or a drop: the energy dashboard would count a bogus meter reset.
+    assert hass.states.get(ENERGY).state == STATE_UNAVAILABLE
+    # Our own queue is still known and shown.
+    assert hass.states.get(PENDING).state == "none"
+    assert init_goe.state is ConfigEntryState.LOADED
+
+    await travel(hass, freezer, QUARTER)
+    assert hass.states.get(POWER).state == "11040"
+    assert float(hass.states.get(ENERGY).state) > energy_before
+    assert all(r.result != "rate limiting" for r in goe_sim.requests)
+
+
+async def test_rate_limited_read_keeps_the_last_values(
+    hass: HomeAssistant,
+    init_goe: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A 'rate limiting' answer keeps the entities as they were until the next slot."""
+    goe_sim.inject_fault("rate_limiting", serial=GOE_SERIAL)
+    await travel(hass, freezer, QUARTER)
+    assert hass.states.get(POWER).state == "11040"
+    reads = len(goe_sim.status_requests())
+    # The answer emptied our bucket: the next read waits a whole interval.
+    await travel(hass, freezer, timedelta(minutes=14), step=timedelta(minutes=1))
+    assert len(goe_sim.status_requests()) == reads
+    await travel(hass, freezer, timedelta(minutes=2), step=timedelta(minutes=1))
+    assert len(goe_sim.status_requests()) == reads + 1
+
+
+async def test_offline_charger_at_setup_loads_and_recovers(
+    hass: HomeAssistant,
+    goe_entry: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A charger the cloud cannot reach still loads (unavailable) and shows up once it reports."""
+    goe_sim.chargers[GOE_SERIAL].has_reported = False
+    await setup_entry(hass, goe_entry)
+    assert goe_entry.state is ConfigEntryState.LOADED
+    assert hass.states.get(POWER).state == STATE_UNAVAILABLE
+    assert hass.states.get(SLOT).state == "unknown"
+
+    goe_sim.chargers[GOE_SERIAL].has_reported = True
+    await travel(hass, freezer, QUARTER)
+    assert hass.states.get(POWER).state == "11040"
+
+
+async def test_energy_total_never_drops(
+    hass: HomeAssistant,
+    init_goe: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A lower lifetime total from the cloud is a glitch: the sensor keeps the highest value."""
+    before = float(hass.states.get(ENERGY).state)
+    goe_sim.chargers[GOE_SERIAL].car_connected = False
+    goe_sim.chargers[GOE_SERIAL].kwh_total = 3
+    await travel(hass, freezer, QUARTER)
+    assert hass.states.get(POWER).state == "0"
+    assert float(hass.states.get(ENERGY).state) == before
+
+
+async def test_data_from_before_a_restart_is_shown_without_a_read(
+    hass: HomeAssistant,
+    init_goe: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Within 15 minutes of the last read a reload shows the saved status; later it reads."""
+    await travel(hass, freezer, timedelta(minutes=10))
+    assert await hass.config_entries.async_reload(init_goe.entry_id)
+    await hass.async_block_till_done()
+    assert len(goe_sim.status_requests()) == 1
+    assert hass.states.get(POWER).state == "11040"
+
+    await travel(hass, freezer, timedelta(minutes=6))
+    assert await hass.config_entries.async_reload(init_goe.entry_id)
+    await hass.async_block_till_done()
+    assert len(goe_sim.status_requests()) == 2
