@@ -8,6 +8,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -171,3 +172,105 @@ async def test_data_from_before_a_restart_is_shown_without_a_read(
     assert await hass.config_entries.async_reload(init_goe.entry_id)
     await hass.async_block_till_done()
     assert len(goe_sim.status_requests()) == 2
+
+
+def _saved_budget(now: float, *, tokens: float, fetched_at: float | None) -> dict[str, object]:
+    status = {
+        "serial": GOE_SERIAL,
+        "data_is_live": True,
+        "data_age_seconds": 3,
+        "car_state": "charging",
+        "set_current": 12,
+        "max_allowed_current": 32,
+        "charging_enabled": True,
+        "error_state": False,
+        "phase_count": 3,
+        "phase_charging": 3,
+        "currents": {"phase_1": 12.0, "phase_2": 12.0, "phase_3": 12.0},
+        "voltages": {"phase_1": 230.0, "phase_2": 230.0, "phase_3": 230.0},
+        "next_planned_charge": {"seconds_left": 0, "estimated_duration": 0},
+        "kwh_total": 900,
+    }
+    return {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.goe_{GOE_SERIAL}",
+        "data": {
+            "status_bucket": {"tokens": tokens, "updated": now},
+            "commands": {"last_sent": None, "pending": [], "awaiting": []},
+            "last_status": status if fetched_at is not None else None,
+            "fetched_at": fetched_at,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("age", "tokens"),
+    [(timedelta(minutes=5), 1.0), (timedelta(hours=2), 0.0)],
+    ids=["recent status", "old status, no budget"],
+)
+async def test_restart_shows_the_saved_status_without_a_read(
+    hass: HomeAssistant,
+    hass_storage: dict[str, object],
+    goe_entry: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+    age: timedelta,
+    tokens: float,
+) -> None:
+    """After a restart the saved status is shown at once when reading now is not due or not allowed."""
+    now = dt_util.utcnow().timestamp()
+    key = f"{DOMAIN}.goe_{GOE_SERIAL}"
+    hass_storage[key] = _saved_budget(now, tokens=tokens, fetched_at=now - age.total_seconds())
+    await setup_entry(hass, goe_entry)
+    assert goe_sim.requests == []
+    assert hass.states.get(POWER).state == "8280"
+    assert hass.states.get(ENERGY).state == "900"
+    assert hass.states.get(NUMBER).state == "12"
+
+    await travel(hass, freezer, QUARTER, step=timedelta(minutes=1))
+    assert len(goe_sim.status_requests()) == 1
+    assert hass.states.get(POWER).state == "11040"
+
+
+async def test_rate_limited_at_setup_without_data_is_unavailable(
+    hass: HomeAssistant, goe_entry: MockConfigEntry, goe_sim: GoeSimulator
+) -> None:
+    """With nothing known yet, a 'rate limiting' answer leaves the entities unavailable."""
+    goe_sim.inject_fault("rate_limiting", serial=GOE_SERIAL)
+    await setup_entry(hass, goe_entry)
+    assert goe_entry.state is ConfigEntryState.LOADED
+    assert hass.states.get(POWER).state == STATE_UNAVAILABLE
+
+
+async def test_missing_fields_give_unknown_not_errors(
+    hass: HomeAssistant, goe_entry: MockConfigEntry, goe_sim: GoeSimulator
+) -> None:
+    """Fields the cloud leaves out (or sends empty) make single sensors unknown, nothing else."""
+    goe_sim.chargers[GOE_SERIAL].extra_fields = {
+        "kwh_total": None,
+        "currents": {},
+        "voltages": {},
+        "car_state": "something_new",
+    }
+    await setup_entry(hass, goe_entry)
+    assert hass.states.get(POWER).state == "unknown"
+    assert hass.states.get(ENERGY).state == "unknown"
+    assert hass.states.get("sensor.go_echarger_000123_car_state").state == "unknown"
+    assert hass.states.get(NUMBER).state == "16"
+
+
+async def test_switch_turns_charging_back_on(
+    hass: HomeAssistant,
+    init_goe: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Turning charging off and on again sends set_allow=0, then set_allow=1 a slot later."""
+    switch = "switch.go_echarger_000123_charging_allowed"
+    await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    assert hass.states.get(switch).state == "on"
+    await travel(hass, freezer, timedelta(minutes=16), step=timedelta(minutes=1))
+    assert [r.params.get("set_allow") for r in goe_sim.command_requests()] == ["0", "1"]
+    assert goe_sim.chargers[GOE_SERIAL].charging_enabled is True
