@@ -20,10 +20,13 @@ def async_get_session(hass: HomeAssistant) -> aiohttp.ClientSession:
         # Not tied to the config entry that happens to ask first: every entry shares it.
         session = async_create_clientsession(hass, auto_cleanup=False)
 
-        async def _close(_: Event) -> None:
-            await session.close()
+        @callback
+        def _detach(_: Event) -> None:
+            # Home Assistant closes the connector it lent; closing the session ourselves
+            # would close that shared connector too.
+            session.detach()
 
-        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_CLOSE, _close)
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_CLOSE, _detach)
         # aiohttp re-sends a GET once when the connection drops. go-e commands are GETs that
         # may have reached the cloud already: a second one inside the 15-minute slot would
         # break the vendor's limit, so a lost answer is an error and waits for the next slot.

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 import json
 import re
-from typing import Final, Literal
+from typing import Final
 
 import aiohttp
 from yarl import URL
@@ -21,9 +20,9 @@ CAR_STATES: Final = ("idle", "charging", "wait_car", "finished")
 MIN_CURRENT: Final = 6
 MAX_CURRENT: Final = 32
 
-type GoeParameter = Literal["set_current", "set_allow"]
+COMMAND_PARAMETERS: Final = ("set_current", "set_allow")
 
-_SERIAL_RE: Final = re.compile(r"^\d{1,6}$")
+_SERIAL_RE: Final = re.compile(r"^[0-9]{1,6}$")  # \d would take any script's digits
 _TOKEN_RE: Final = re.compile(r"^[A-Za-z0-9]{32}$")
 _AUTH_ERRORS: Final = frozenset({"no token", "wrong token"})
 _REDACTED: Final = "**REDACTED**"
@@ -195,8 +194,10 @@ class GoeClient:
         data = await self._request("api_status", params)
         return self._parse_status(data)
 
-    async def command(self, parameter: GoeParameter, value: int) -> GoeStatus | None:
+    async def command(self, parameter: str, value: int) -> GoeStatus | None:
         """Send one command; return the status when the API answers with a status object."""
+        if parameter not in COMMAND_PARAMETERS:
+            raise ValueError(f"go-e has no command {parameter!r}")
         data = await self._request("api_command", {parameter: str(value)})
         if data.get("success") is True and "payload" in data:
             return None
@@ -215,26 +216,34 @@ class GoeClient:
             {"serial": self.serial, "gridtoken": self._grid_token, **extra}
         )
         where = f"go-e {endpoint} for charger {self.serial}"
+        # Errors are raised outside the except blocks: an exception raised inside one keeps
+        # aiohttp's error (whose text may quote the URL, token included) as __context__.
+        failure: str | None = None
+        body = b""
+        http_status = 0
         try:
-            async with self._session.get(url, timeout=self._timeout) as response:
+            # A redirect would carry the token to wherever it points: never follow one.
+            async with self._session.get(
+                url, timeout=self._timeout, allow_redirects=False
+            ) as response:
                 http_status = response.status
                 body = await response.read()
         except TimeoutError:
-            raise ApiError(f"{where}: no answer in time") from None
-        except asyncio.CancelledError:
-            raise
+            failure = "no answer in time"
         except aiohttp.ClientError as err:
-            # aiohttp's messages can quote the URL, which holds the token.
-            raise ApiError(
-                f"{where}: connection failed ({type(err).__name__}: {self._redact(str(err))})"
-            ) from None
+            failure = f"connection failed ({type(err).__name__}: {self._redact(str(err))})"
+        if failure is not None:
+            raise ApiError(f"{where}: {failure}")
 
+        data: object = None
         try:
             data = json.loads(body)
         except ValueError:
-            raise ApiError(
-                f"{where}: answer is not JSON (HTTP {http_status}, {len(body)} bytes)"
-            ) from None
+            # The body may be a proxy page quoting the URL: neither it nor the parser's
+            # message travels on.
+            failure = f"answer is not JSON (HTTP {http_status}, {len(body)} bytes)"
+        if failure is not None:
+            raise ApiError(f"{where}: {failure}")
         if not isinstance(data, dict):
             raise ApiError(f"{where}: answer is JSON but not an object (HTTP {http_status})")
 

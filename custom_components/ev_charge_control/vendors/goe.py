@@ -408,7 +408,7 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
                 return
             await self.budget.async_save()
             try:
-                answer = await self.client.command(sent.parameter, sent.value)  # type: ignore[arg-type]
+                answer = await self.client.command(sent.parameter, sent.value)
             except AuthenticationError:
                 self.queue.not_sent(sent)
                 LOGGER.warning(

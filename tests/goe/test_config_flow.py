@@ -1,0 +1,560 @@
+"""Adding, re-authenticating and reconfiguring a go-e charger, against the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import timedelta
+import json
+from pathlib import Path
+import socket
+import string
+from typing import Any
+from unittest.mock import AsyncMock, patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ev_charge_control.api.goe import GoeClient
+from custom_components.ev_charge_control.const import (
+    CONF_BASE_URL,
+    CONF_GRID_TOKEN,
+    CONF_SERIAL,
+    CONF_VENDOR,
+    DOMAIN,
+    VENDOR_GOE,
+)
+from custom_components.ev_charge_control.vendors.goe import async_get_goe_budget
+from simulators.goe import GoeSimulator
+from tests.conftest import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN
+
+STRINGS: dict[str, Any] = json.loads(
+    (Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.json").read_text(
+        encoding="utf-8"
+    )
+)["config"]
+QUARTER = timedelta(minutes=15)
+
+
+def placeholders_in(text: str) -> set[str]:
+    """Return the {names} a translation needs."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def assert_translated(result: ConfigFlowResult) -> None:
+    """Fail when the user would see a raw key or an unfilled {placeholder}."""
+    if result["type"] is FlowResultType.CREATE_ENTRY:
+        return
+    if result["type"] is FlowResultType.ABORT:
+        assert result["reason"] in STRINGS["abort"], result["reason"]
+        return
+    step = STRINGS["step"][result["step_id"]]
+    if result["type"] is FlowResultType.MENU:
+        assert set(result["menu_options"]) <= set(step["menu_options"])
+        return
+    assert result["type"] is FlowResultType.FORM
+    needed = placeholders_in(step.get("title", "")) | placeholders_in(step["description"])
+    for error in (result["errors"] or {}).values():
+        assert error in STRINGS["error"], error
+        needed |= placeholders_in(STRINGS["error"][error])
+    given = set(result["description_placeholders"] or {})
+    assert needed <= given, f"missing placeholders {needed - given}"
+    for field in result["data_schema"].schema:
+        assert str(field) in step["data"], str(field)
+
+
+@pytest.fixture
+def mock_setup_entry() -> Generator[AsyncMock]:
+    """Do not set up the entries a flow creates (the flow is what is tested)."""
+    with (
+        patch("custom_components.ev_charge_control.async_setup_entry", return_value=True) as mock,
+        # Nothing was set up, so there is nothing to unload either.
+        patch("custom_components.ev_charge_control.async_unload_entry", return_value=True),
+    ):
+        yield mock
+
+
+@pytest.fixture(autouse=True)
+def goe_cloud(goe_sim: GoeSimulator) -> Generator[GoeSimulator]:
+    """Make the simulator the go-e cloud the flow talks to without advanced options."""
+    with patch(
+        "custom_components.ev_charge_control.config_flow.DEFAULT_BASE_URL", goe_sim.base_url
+    ):
+        yield goe_sim
+
+
+def closed_port_url() -> str:
+    """Return an address on 127.0.0.1 where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+async def start_flow(hass: HomeAssistant, *, advanced: bool = False) -> ConfigFlowResult:
+    """Open the flow, pick go-e in the menu and return its form."""
+    context: dict[str, Any] = {"source": SOURCE_USER}
+    if advanced:
+        context["show_advanced_options"] = True
+    result = await hass.config_entries.flow.async_init(DOMAIN, context=context)
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "user"
+    assert VENDOR_GOE in result["menu_options"]
+    assert_translated(result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": VENDOR_GOE}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == VENDOR_GOE
+    assert result["errors"] == {}
+    assert_translated(result)
+    return result
+
+
+async def submit(
+    hass: HomeAssistant, result: ConfigFlowResult, **user_input: str
+) -> ConfigFlowResult:
+    """Submit a form and check that what comes back is translated."""
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    assert_translated(result)
+    return result
+
+
+def assert_created(
+    result: ConfigFlowResult, *, token: str = GOE_TOKEN, base_url: str | None = None
+) -> None:
+    """Check the new entry: the go-e charger 000123 with the given token."""
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"go-eCharger {GOE_SERIAL}"
+    assert result["result"].unique_id == GOE_SERIAL
+    data = result["data"]
+    assert data[CONF_VENDOR] == VENDOR_GOE
+    assert data[CONF_SERIAL] == GOE_SERIAL
+    assert data[CONF_GRID_TOKEN] == token
+    if base_url is not None:
+        assert data[CONF_BASE_URL] == base_url
+
+
+def assert_error(result: ConfigFlowResult, field: str, error: str) -> None:
+    """Check the form came back with one error."""
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: error}
+
+
+# Adding a charger
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_user_flow_creates_entry(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
+    """Serial and token are checked with one status read and become the entry."""
+    result = await start_flow(hass)
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_created(result, base_url=goe_sim.base_url)
+    [request] = goe_sim.status_requests()
+    assert request.token_ok
+    assert goe_sim.command_requests() == []
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_serial_and_token_are_cleaned_up(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
+    """A serial typed short or with spaces, and a token pasted with spaces, still work."""
+    result = await start_flow(hass)
+    result = await submit(
+        hass, result, serial=" 123 ", grid_token=f" {GOE_TOKEN[:16]} {GOE_TOKEN[16:]}\n"
+    )
+    assert_created(result)
+    assert goe_sim.status_requests()[0].serial == GOE_SERIAL
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_invalid_serial(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
+    """A serial with a letter is refused on the form, before any request."""
+    result = await start_flow(hass)
+    result = await submit(hass, result, serial="12345a", grid_token=GOE_TOKEN)
+    assert_error(result, CONF_SERIAL, "invalid_serial")
+    # What was typed stays in the form, so it can be corrected rather than retyped.
+    assert result["data_schema"]({CONF_GRID_TOKEN: GOE_TOKEN})[CONF_SERIAL] == "12345a"
+    assert goe_sim.requests == []
+
+    result = await submit(hass, result, serial="123", grid_token=GOE_TOKEN)
+    assert_created(result)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_invalid_grid_token(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
+    """A token of the wrong length is refused on the form, before any request."""
+    result = await start_flow(hass)
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN[:31])
+    assert_error(result, CONF_GRID_TOKEN, "invalid_grid_token")
+    assert goe_sim.requests == []
+
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_created(result)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_invalid_serial_and_token_together(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """Both mistakes are shown at once, not one after the other."""
+    result = await start_flow(hass)
+    result = await submit(hass, result, serial="1234567", grid_token="token")
+    assert result["errors"] == {
+        CONF_SERIAL: "invalid_serial",
+        CONF_GRID_TOKEN: "invalid_grid_token",
+    }
+    assert goe_sim.requests == []
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_invalid_auth(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
+    """A token go-e refuses shows invalid_auth; the right one then creates the entry."""
+    result = await start_flow(hass)
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_OTHER_TOKEN)
+    assert_error(result, "base", "invalid_auth")
+    assert result["data_schema"]({CONF_GRID_TOKEN: GOE_TOKEN})[CONF_SERIAL] == GOE_SERIAL
+
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_created(result)
+    assert [r.token_ok for r in goe_sim.status_requests()] == [False, True]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize("kind", ["http_500", "non_json", "drop"])
+async def test_cannot_connect(hass: HomeAssistant, goe_sim: GoeSimulator, kind: str) -> None:
+    """A broken answer or lost connection shows cannot_connect; trying again works."""
+    goe_sim.inject_fault(kind)
+    result = await start_flow(hass)
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_error(result, "base", "cannot_connect")
+
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_created(result)
+    assert [r.result for r in goe_sim.status_requests()] == [kind, "ok"]
+
+
+@pytest.mark.usefixtures("mock_setup_entry", "socket_enabled")
+async def test_cannot_connect_to_base_url(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
+    """An API address where nothing answers shows cannot_connect; a working one is kept."""
+    result = await start_flow(hass, advanced=True)
+    result = await submit(
+        hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN, base_url=closed_port_url()
+    )
+    assert_error(result, "base", "cannot_connect")
+
+    result = await submit(
+        hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN, base_url=f"{goe_sim.base_url}/"
+    )
+    # Saved without the trailing slash, so paths are not doubled.
+    assert_created(result, base_url=goe_sim.base_url)
+    assert len(goe_sim.status_requests()) == 1
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize("base_url", ["ftp://x", "not an address", "http://", ""])
+async def test_invalid_base_url(hass: HomeAssistant, goe_sim: GoeSimulator, base_url: str) -> None:
+    """Only an http(s) address is accepted in advanced mode, before any request."""
+    result = await start_flow(hass, advanced=True)
+    assert CONF_BASE_URL in result["data_schema"].schema
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN, base_url=base_url)
+    assert_error(result, CONF_BASE_URL, "invalid_base_url")
+    assert goe_sim.requests == []
+
+    result = await submit(
+        hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN, base_url=goe_sim.base_url
+    )
+    assert_created(result, base_url=goe_sim.base_url)
+
+
+async def test_base_url_is_advanced_only(hass: HomeAssistant) -> None:
+    """Without advanced mode the form does not ask for an API address."""
+    result = await start_flow(hass)
+    assert [str(field) for field in result["data_schema"].schema] == [
+        CONF_SERIAL,
+        CONF_GRID_TOKEN,
+    ]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_rate_limited_by_the_cloud(
+    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """go-e's 'rate limiting' says how long to wait, and nothing is sent until then."""
+    goe_sim.inject_fault("rate_limiting")
+    result = await start_flow(hass)
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"] == {"minutes": "15"}
+
+    # Trying again at once would only make go-e angrier: refused here, without a request.
+    freezer.tick(timedelta(minutes=1))
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"] == {"minutes": "14"}
+    assert len(goe_sim.status_requests()) == 1
+
+    freezer.tick(QUARTER - timedelta(minutes=1))
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_created(result)
+    assert [r.result for r in goe_sim.status_requests()] == ["rate_limiting", "ok"]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_rate_limited_by_our_budget(
+    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """After two tries in a minute the third waits, without a request, and says how long."""
+    result = await start_flow(hass)
+    for _ in range(2):
+        result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_OTHER_TOKEN)
+        assert_error(result, "base", "invalid_auth")
+    assert len(goe_sim.status_requests()) == 2
+
+    freezer.tick(timedelta(seconds=30))
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"] == {"minutes": "15"}
+    assert len(goe_sim.status_requests()) == 2
+
+    freezer.tick(timedelta(minutes=5))
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"] == {"minutes": "10"}
+    assert len(goe_sim.status_requests()) == 2
+
+    # Closing the dialog and starting over does not buy a fresh budget.
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    result = await start_flow(hass)
+    result = await submit(hass, result, serial="123", grid_token=GOE_TOKEN)
+    assert_error(result, "base", "rate_limited")
+    assert len(goe_sim.status_requests()) == 2
+
+    freezer.tick(QUARTER - timedelta(minutes=5, seconds=30))
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_created(result)
+    assert len(goe_sim.status_requests()) == 3
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_unknown_error(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
+    """A bug while validating shows 'unknown' instead of a broken form; a retry works."""
+    with patch.object(GoeClient, "status", side_effect=RuntimeError("boom")):
+        result = await start_flow(hass)
+        result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_error(result, "base", "unknown")
+
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_created(result)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_charger_offline_still_creates_entry(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """'error getting data' means the token is good and the charger offline: it is added."""
+    goe_sim.inject_fault("error_getting_data")
+    result = await start_flow(hass)
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_created(result)
+    assert [r.result for r in goe_sim.status_requests()] == ["error_getting_data"]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_already_configured(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
+    """A charger that is already set up is not added twice, nor asked for anything."""
+    MockConfigEntry(domain=DOMAIN, unique_id=GOE_SERIAL, data={}).add_to_hass(hass)
+    result = await start_flow(hass)
+    result = await submit(hass, result, serial=" 123", grid_token=GOE_TOKEN)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert goe_sim.requests == []
+    budget = await async_get_goe_budget(hass, GOE_SERIAL)
+    assert budget.status.tokens == budget.status.capacity
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_same_charger_in_two_flows(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
+    """A second flow for a charger that another flow is adding stops with a readable reason."""
+    first = await start_flow(hass)
+    first = await submit(hass, first, serial=GOE_SERIAL, grid_token=GOE_OTHER_TOKEN)
+    assert_error(first, "base", "invalid_auth")
+
+    second = await start_flow(hass)
+    second = await submit(hass, second, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert second["type"] is FlowResultType.ABORT
+    assert second["reason"] == "already_in_progress"
+    assert len(goe_sim.status_requests()) == 1
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_validation_spends_the_shared_budget(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """The validating read counts against the charger's budget and its status is kept."""
+    result = await start_flow(hass)
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_created(result)
+    budget = await async_get_goe_budget(hass, GOE_SERIAL)
+    assert budget.status.tokens == budget.status.capacity - 1
+    assert budget.last_status is not None
+    assert budget.last_status.set_current == 16
+
+
+async def test_adding_a_charger_costs_one_read(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
+    """The new entry starts from the status the flow read, without a second request."""
+    result = await start_flow(hass)
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].state is ConfigEntryState.LOADED
+    assert len(goe_sim.status_requests()) == 1
+    assert hass.states.get("sensor.go_echarger_000123_power").state == "11040"
+
+
+# Re-authentication
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reauth(
+    hass: HomeAssistant, goe_sim: GoeSimulator, goe_entry: MockConfigEntry
+) -> None:
+    """A refused token is replaced: a wrong one is refused, the new one is saved."""
+    goe_entry.add_to_hass(hass)
+    goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
+
+    result = await goe_entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    # Home Assistant adds the entry's title as "name" to every reauth form.
+    assert result["description_placeholders"] == {
+        "serial": GOE_SERIAL,
+        "name": goe_entry.title,
+    }
+    assert_translated(result)
+    assert [str(field) for field in result["data_schema"].schema] == [CONF_GRID_TOKEN]
+
+    result = await submit(hass, result, grid_token=GOE_TOKEN)
+    assert_error(result, "base", "invalid_auth")
+    assert result["description_placeholders"]["serial"] == GOE_SERIAL
+
+    result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert goe_entry.data[CONF_GRID_TOKEN] == GOE_OTHER_TOKEN
+    assert goe_entry.data[CONF_SERIAL] == GOE_SERIAL
+    assert goe_entry.data[CONF_BASE_URL] == goe_sim.base_url
+    assert [r.token_ok for r in goe_sim.status_requests()] == [False, True]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reauth_invalid_token_shape(
+    hass: HomeAssistant, goe_sim: GoeSimulator, goe_entry: MockConfigEntry
+) -> None:
+    """A token of the wrong shape is refused on the reauth form, before any request."""
+    goe_entry.add_to_hass(hass)
+    result = await goe_entry.start_reauth_flow(hass)
+    result = await submit(hass, result, grid_token="x" * 33)
+    assert_error(result, CONF_GRID_TOKEN, "invalid_grid_token")
+    assert goe_sim.requests == []
+
+    result = await submit(hass, result, grid_token=GOE_TOKEN)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reauth_rate_limited_says_how_long(
+    hass: HomeAssistant, goe_sim: GoeSimulator, goe_entry: MockConfigEntry
+) -> None:
+    """The reauth form shows the wait, with the serial still in its title."""
+    goe_entry.add_to_hass(hass)
+    goe_sim.inject_fault("rate_limiting")
+    result = await goe_entry.start_reauth_flow(hass)
+    result = await submit(hass, result, grid_token=GOE_TOKEN)
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"]["serial"] == GOE_SERIAL
+    assert result["description_placeholders"]["minutes"] == "15"
+
+
+async def test_reauth_of_a_loaded_entry(
+    hass: HomeAssistant, goe_sim: GoeSimulator, init_goe: MockConfigEntry
+) -> None:
+    """After reauth the entry reloads with the new token, reusing the validating read."""
+    goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
+    result = await init_goe.start_reauth_flow(hass)
+    result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN)
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert init_goe.state is ConfigEntryState.LOADED
+    assert init_goe.data[CONF_GRID_TOKEN] == GOE_OTHER_TOKEN
+    # One read at setup, one to validate; the reload shows the validated status.
+    assert len(goe_sim.status_requests()) == 2
+
+
+# Reconfiguration
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reconfigure(
+    hass: HomeAssistant, goe_sim: GoeSimulator, goe_entry: MockConfigEntry
+) -> None:
+    """A new token is checked and saved; a token of the wrong shape is refused first."""
+    goe_entry.add_to_hass(hass)
+    goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
+
+    result = await goe_entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["description_placeholders"] == {"serial": GOE_SERIAL}
+    assert_translated(result)
+
+    result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN[:-1] + "!")
+    assert_error(result, CONF_GRID_TOKEN, "invalid_grid_token")
+    assert goe_sim.requests == []
+
+    result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert goe_entry.data[CONF_GRID_TOKEN] == GOE_OTHER_TOKEN
+    assert goe_entry.data[CONF_BASE_URL] == goe_sim.base_url
+
+
+@pytest.mark.usefixtures("mock_setup_entry", "socket_enabled")
+async def test_reconfigure_base_url(
+    hass: HomeAssistant, goe_sim: GoeSimulator, goe_entry: MockConfigEntry
+) -> None:
+    """In advanced mode the API address can be changed; a bad or dead one is refused."""
+    goe_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        goe_entry, data={**goe_entry.data, CONF_BASE_URL: closed_port_url()}
+    )
+    result = await goe_entry.start_reconfigure_flow(hass, show_advanced_options=True)
+    # The form offers the address the entry has now.
+    defaults = result["data_schema"]({CONF_GRID_TOKEN: GOE_TOKEN})
+    assert defaults[CONF_BASE_URL] == goe_entry.data[CONF_BASE_URL]
+
+    result = await submit(hass, result, grid_token=GOE_TOKEN, base_url="ftp://x")
+    assert_error(result, CONF_BASE_URL, "invalid_base_url")
+
+    result = await submit(hass, result, grid_token=GOE_TOKEN, base_url=closed_port_url())
+    assert_error(result, "base", "cannot_connect")
+
+    result = await submit(hass, result, grid_token=GOE_TOKEN, base_url=goe_sim.base_url)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert goe_entry.data[CONF_BASE_URL] == goe_sim.base_url
+    assert goe_entry.data[CONF_GRID_TOKEN] == GOE_TOKEN
+
+
+def test_strings_and_english_translation_agree() -> None:
+    """The shipped English text is the source text (the frontend reads translations/en.json)."""
+    english = json.loads(
+        (
+            Path(__file__).parents[2] / "custom_components" / DOMAIN / "translations" / "en.json"
+        ).read_text(encoding="utf-8")
+    )
+    assert english["config"] == STRINGS
