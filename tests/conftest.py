@@ -46,10 +46,23 @@ def no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Generator[None]:
     """Capture every log line at DEBUG and fail the test if a secret appears in one."""
     caplog.set_level(logging.DEBUG)
     yield
-    text = caplog.text
-    for record in caplog.records:
-        if record.exc_text:
-            text += record.exc_text
+    # At teardown caplog.text only holds the teardown phase: read every phase.
+    records = [
+        record
+        for when in ("setup", "call", "teardown")
+        for record in caplog.get_records(when)  # type: ignore[arg-type]
+    ]
+    formatter = logging.Formatter()
+    text = "\n".join(
+        "\n".join(
+            (
+                record.getMessage(),
+                formatter.formatException(record.exc_info) if record.exc_info else "",
+                record.stack_info or "",
+            )
+        )
+        for record in records
+    )
     for secret in SECRETS:
         assert secret not in text, "a secret was written to the log"
 

@@ -116,7 +116,8 @@ async def fake_cloud(socket_enabled: None) -> AsyncGenerator[Callable[[Answer], 
         app = web.Application()
         app.router.add_get("/{endpoint}", handler)
         server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
+        # Like the simulator, no access log: it would write the URL, token included.
+        await server.start_server(access_log=None)
         servers.append(server)
         return f"http://127.0.0.1:{server.port}"
 
