@@ -57,7 +57,7 @@ def test_bucket_earns_one_token_per_interval() -> None:
     assert budget.try_take(START + INTERVAL)
     # Only one token was earned: the next read waits another full interval.
     assert not budget.try_take(START + INTERVAL)
-    assert budget.next_available(START + INTERVAL) == pytest.approx(START + 2 * INTERVAL)
+    assert budget.next_available(START + INTERVAL) == pytest.approx(START + 2 * INTERVAL, abs=1e-6)
 
 
 def test_bucket_asked_every_minute_still_refills_on_time() -> None:
@@ -88,10 +88,10 @@ def test_bucket_next_available() -> None:
     # One token left: now.
     assert budget.next_available(START + 10) == START + 10
     budget.try_take(START + 10)
-    # Empty after 10 s: one whole interval after the bucket was last touched.
-    assert budget.next_available(START + 10) == pytest.approx(START + 10 + INTERVAL)
+    # Empty after 10 s; the 10 s already earned count: a whole token one interval after START.
+    assert budget.next_available(START + 10) == pytest.approx(START + INTERVAL, abs=1e-6)
     # Asking later does not move the answer.
-    assert budget.next_available(START + 310) == pytest.approx(START + 10 + INTERVAL)
+    assert budget.next_available(START + 310) == pytest.approx(START + INTERVAL, abs=1e-6)
     assert budget.try_take(budget.next_available(START + 310))
 
 
@@ -112,7 +112,7 @@ def test_bucket_drain_forgets_every_token() -> None:
     budget = bucket()
     budget.drain(START)
     assert not budget.available(START)
-    assert budget.next_available(START) == pytest.approx(START + INTERVAL)
+    assert budget.next_available(START) == pytest.approx(START + INTERVAL, abs=1e-6)
     assert budget.try_take(START + INTERVAL)
 
 
@@ -125,7 +125,7 @@ def test_bucket_clock_going_back_buys_nothing() -> None:
     assert not budget.available(earlier)
     assert not budget.try_take(earlier)
     # The wait is still counted from the newest time the bucket saw.
-    assert budget.next_available(earlier) == pytest.approx(START + INTERVAL)
+    assert budget.next_available(earlier) == pytest.approx(START + INTERVAL, abs=1e-6)
     assert not budget.available(START + INTERVAL - 1)
     assert budget.try_take(START + INTERVAL)
     assert not budget.try_take(START + INTERVAL)
@@ -151,7 +151,9 @@ def test_bucket_survives_a_restart() -> None:
     restored.restore(saved, START + 200)
     assert restored.as_dict() == saved
     assert not restored.try_take(START + 200)
-    assert restored.next_available(START + 200) == pytest.approx(budget.next_available(START + 200))
+    assert restored.next_available(START + 200) == pytest.approx(
+        budget.next_available(START + 200), abs=1e-6
+    )
 
 
 @pytest.mark.parametrize(

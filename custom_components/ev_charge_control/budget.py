@@ -58,7 +58,8 @@ class TokenBucket:
         """Return the first moment from ``when`` on at which a request may go out."""
         if self.available(when):
             return when
-        return max(when, self.updated) + (1 - self.tokens) * self.interval
+        # Tokens accrue from ``updated`` on, whenever the question is asked.
+        return self.updated + (1 - self.tokens) * self.interval
 
     def drain(self, now: float) -> None:
         """Forget every token: the vendor said we were too fast."""

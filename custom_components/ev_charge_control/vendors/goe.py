@@ -443,11 +443,15 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
             self.async_update_listeners()
 
     def _schedule_verification(self, sent_at: float) -> None:
-        """Read soon after a command when the budget allows, else let the regular read verify."""
+        """Read soon after a command with a spare token, else let the regular read verify.
+
+        Only a token that is there already is spent: waiting for the next one to refill
+        would pull every later read forward and, over a day, read more often than the
+        regular 15-minute cadence.
+        """
         at = sent_at + VERIFY_DELAY
-        at = max(at, self.budget.status.next_available(at))
         regular = (self._last_read or sent_at) + STATUS_INTERVAL.total_seconds()
-        if at < regular:
+        if at < regular and self.budget.status.available(at):
             self._schedule_read(at)
 
     def _schedule_slot(self) -> None:
