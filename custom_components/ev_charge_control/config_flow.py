@@ -70,18 +70,16 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         """Make the one status request that validates; return an error key and placeholders."""
         budget = await async_get_goe_budget(self.hass, serial)
         now = time.time()
-        if not budget.status.try_take(now):
+        if not await budget.async_take_read(now):
             minutes = math.ceil((budget.status.next_available(now) - now) / 60)
             return "rate_limited", {"minutes": str(max(1, minutes))}
-        await budget.async_save()
         client = GoeClient(async_get_session(self.hass), serial, token, base_url=base_url)
         try:
             status = await client.status()
         except AuthenticationError:
             return "invalid_auth", {}
         except RateLimitedError:
-            budget.status.drain(time.time())
-            await budget.async_save()
+            await budget.async_rate_limited(time.time())
             minutes = math.ceil(budget.status.interval / 60)
             return "rate_limited", {"minutes": str(minutes)}
         except ChargerUnreachableError:

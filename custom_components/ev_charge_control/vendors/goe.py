@@ -147,6 +147,18 @@ class GoeChargerBudget:
         """Save now: called before every request, so a crash cannot forget one."""
         await self._store.async_save(self.as_dict())
 
+    async def async_take_read(self, now: float) -> bool:
+        """Take a status read from the budget, saved before it leaves; False when none is left."""
+        if not self.status.try_take(now):
+            return False
+        await self.async_save()
+        return True
+
+    async def async_rate_limited(self, now: float) -> None:
+        """Empty the bucket after a 'rate limiting' answer: no read before a whole new token."""
+        self.status.drain(now)
+        await self.async_save()
+
 
 async def async_get_goe_budget(hass: HomeAssistant, serial: str) -> GoeChargerBudget:
     """Return the one budget of a charger, loading it on first use."""
@@ -246,7 +258,7 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
             self._unsub_read = None
         now = _now()
         bucket = self.budget.status
-        if not bucket.try_take(now):
+        if not await self.budget.async_take_read(now):
             retry_at = bucket.next_available(now)
             self._schedule_read(retry_at)
             if (fallback := self.data or self._cached_data()) is not None:
@@ -260,7 +272,6 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
                 translation_placeholders={"time": _utc(retry_at).isoformat(timespec="seconds")},
             )
         self._last_read = now
-        await self.budget.async_save()
         try:
             # Only a read that verifies a command asks the cloud to ping the charger.
             status = await self.client.status(wait=bool(self.queue.awaiting))
@@ -269,8 +280,7 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
                 translation_domain=DOMAIN, translation_key="invalid_auth"
             ) from err
         except RateLimitedError as err:
-            bucket.drain(_now())
-            await self.budget.async_save()
+            await self.budget.async_rate_limited(_now())
             LOGGER.warning(
                 "go-e %s: the cloud answered 'rate limiting'; the next status read waits for a new slot",
                 self.serial,
