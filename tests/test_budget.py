@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import json
 
 import pytest
 
 from custom_components.ev_charge_control.budget import (
     CommandQueue,
+    OverBudgetError,
     QueuedCommand,
     SentCommand,
+    SlidingWindow,
     TokenBucket,
 )
 from custom_components.ev_charge_control.vendors.goe import _command_priority
@@ -507,3 +510,353 @@ def test_queue_restore_nothing_saved() -> None:
     commands.restore({}, START)
     assert commands.as_dict() == {"last_sent": None, "pending": [], "awaiting": []}
     assert commands.slot_free(START)
+
+
+# SlidingWindow (Easee: every request of an account, at most 100 in any 5 minutes)
+
+LIMIT = 100
+WINDOW = 300.0
+RESERVE = 20
+
+
+def window() -> SlidingWindow:
+    """Return the Easee account window."""
+    return SlidingWindow(LIMIT, WINDOW)
+
+
+def fill(budget: SlidingWindow, count: int = LIMIT, *, start: float = START) -> None:
+    """Send ``count`` requests one second apart from ``start`` on."""
+    for second in range(count):
+        assert budget.try_take(start + second), second
+
+
+def test_window_allows_the_limit_then_refuses_until_the_first_leaves() -> None:
+    """100 requests go out; the 101st waits until the oldest is 5 minutes old, not a moment less."""
+    budget = window()
+    fill(budget)
+    last = START + LIMIT - 1
+    assert not budget.available(last)
+    assert not budget.try_take(last)
+    assert not budget.try_take(START + WINDOW - 0.001)
+    # A refused request is not counted.
+    assert len(budget.sent) == LIMIT
+    assert budget.try_take(START + WINDOW)
+    # Only the first one left: the next waits for the second.
+    assert not budget.try_take(START + WINDOW)
+    assert not budget.try_take(START + WINDOW + 0.999)
+    assert budget.try_take(START + WINDOW + 1)
+
+
+def test_window_counts_exactly_not_as_a_bucket() -> None:
+    """A burst of 100 at once may not be followed by anything for the whole window."""
+    budget = window()
+    for _ in range(LIMIT):
+        assert budget.try_take(START)
+    for seconds in (1, 60, 150, 299, 299.999):
+        assert not budget.try_take(START + seconds), seconds
+    for _ in range(LIMIT):
+        assert budget.try_take(START + WINDOW)
+    assert not budget.try_take(START + WINDOW)
+
+
+def test_window_reserve_leaves_room_for_writes() -> None:
+    """Reads stop at 80 in a window; writes (no reserve) still get the last 20."""
+    budget = window()
+    fill(budget, LIMIT - RESERVE)
+    now = START + LIMIT - RESERVE
+    assert not budget.available(now, RESERVE)
+    assert not budget.try_take(now, RESERVE)
+    assert budget.available(now)
+    for _ in range(RESERVE):
+        assert budget.try_take(now)
+    assert not budget.try_take(now)
+    assert len(budget.sent) == LIMIT
+
+
+def test_window_next_available_is_exact() -> None:
+    """The window says exactly when the next request may go, with and without a reserve."""
+    budget = window()
+    assert budget.next_available(START) == START
+    fill(budget)
+    now = START + LIMIT
+    # Without a reserve the oldest must leave; with 20 kept, the 21 oldest must.
+    assert budget.next_available(now) == pytest.approx(START + WINDOW, abs=1e-6)
+    assert budget.next_available(now, RESERVE) == pytest.approx(START + RESERVE + WINDOW, abs=1e-6)
+    assert not budget.available(budget.next_available(now, RESERVE) - 0.001, RESERVE)
+    assert budget.available(budget.next_available(now, RESERVE), RESERVE)
+    assert budget.try_take(budget.next_available(now))
+    # Asked later, the answer does not move, and it is the moment the request goes.
+    later = START + WINDOW + 0.5
+    assert budget.next_available(later) == pytest.approx(START + WINDOW + 1, abs=1e-6)
+    assert budget.try_take(budget.next_available(later))
+
+
+def test_window_next_available_when_the_reserve_is_everything() -> None:
+    """A reserve that takes the whole limit never lets a request out before a window passed."""
+    budget = window()
+    budget.try_take(START)
+    assert budget.next_available(START, LIMIT) == pytest.approx(START + WINDOW, abs=1e-6)
+    assert not budget.try_take(START + WINDOW, LIMIT)
+
+
+def test_window_looking_ahead_changes_nothing() -> None:
+    """Asking whether and when (as the poller does) neither forgets nor counts a request."""
+    budget = window()
+    fill(budget)
+    saved = budget.as_dict()
+    assert budget.available(START + 10 * WINDOW)
+    assert budget.next_available(START + 10 * WINDOW) == START + 10 * WINDOW
+    assert not budget.available(START + LIMIT)
+    assert budget.next_available(START + LIMIT, RESERVE) > START + LIMIT
+    assert budget.as_dict() == saved
+    assert not budget.try_take(START + LIMIT)
+
+
+def test_window_clock_going_back_frees_nothing() -> None:
+    """A clock set back neither empties the window nor lets the requests leave earlier."""
+    budget = window()
+    fill(budget, LIMIT - 1)
+    earlier = START - 3600
+    # The one free place is taken, and counted at the newest time seen, not an hour ago.
+    assert budget.try_take(earlier)
+    assert budget.sent[-1] == START + LIMIT - 2
+    assert not budget.available(earlier)
+    assert not budget.try_take(earlier)
+    assert not budget.try_take(earlier + WINDOW)
+    assert budget.next_available(earlier) == pytest.approx(START + WINDOW, abs=1e-6)
+    assert not budget.try_take(START + WINDOW - 0.001)
+    assert budget.try_take(START + WINDOW)
+
+
+def test_window_survives_a_restart() -> None:
+    """Saved request times come back: a full window stays full after a restart."""
+    budget = window()
+    fill(budget)
+    saved = budget.as_dict()
+    restored = window()
+    restored.restore(saved, START + 200)
+    assert restored.as_dict() == saved
+    assert not restored.try_take(START + 200)
+    assert restored.next_available(START + 200) == pytest.approx(START + WINDOW, abs=1e-6)
+
+
+def test_window_restore_forgets_what_left_the_window() -> None:
+    """Requests older than the window at restore time are not kept."""
+    restored = window()
+    restored.restore({"sent": [START - WINDOW, START - 1, START]}, START)
+    assert restored.as_dict() == {"sent": [START - 1, START]}
+
+
+def test_window_restore_clamps_future_times_to_now() -> None:
+    """Times saved 'in the future' (clock set back since) count as sent now, not later."""
+    restored = window()
+    restored.restore({"sent": [START + 3600.0] * LIMIT}, START)
+    assert restored.as_dict() == {"sent": [START] * LIMIT}
+    assert not restored.try_take(START + WINDOW - 1)
+    assert restored.try_take(START + WINDOW)
+
+
+def test_window_restore_keeps_the_newest_of_too_many() -> None:
+    """More than the limit saved (a damaged or older save): the newest ``limit`` are kept."""
+    restored = SlidingWindow(3, WINDOW)
+    restored.restore({"sent": [START + 4, START + 1, START + 3, START + 2, START + 5]}, START + 10)
+    assert restored.as_dict() == {"sent": [START + 3, START + 4, START + 5]}
+    assert restored.next_available(START + 10) == pytest.approx(START + 3 + WINDOW, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        pytest.param({"sent": [START, "soon", None, True, [START], {"t": START}]}, id="items"),
+        pytest.param({"sent": "1700000000"}, id="string"),
+        pytest.param({"sent": {"0": START}}, id="object"),
+        pytest.param({"sent": None}, id="null"),
+        pytest.param({}, id="empty"),
+    ],
+)
+def test_window_restore_ignores_garbage(saved: dict[str, object]) -> None:
+    """Only numbers are request times; anything else in a save is dropped, never guessed."""
+    restored = window()
+    restored.try_take(START - 10)
+    restored.restore(saved, START)
+    expected = [START] if saved.get("sent") and isinstance(saved["sent"], list) else []
+    assert restored.as_dict() == {"sent": expected}
+
+
+def test_over_budget_error_says_when_and_why() -> None:
+    """The refusal carries when a request may go, and whether the account is blocked."""
+    error = OverBudgetError(START + WINDOW)
+    assert isinstance(error, Exception)
+    assert error.retry_at == START + WINDOW
+    assert error.blocked is False
+    assert str(error) == f"request budget used up until {START + WINDOW:.0f}"
+    blocked = OverBudgetError(START + 86400, blocked=True)
+    assert blocked.retry_at == START + 86400
+    assert blocked.blocked is True
+
+
+# CommandQueue with Easee's values
+
+type Phases = tuple[int, int, int]
+
+
+def load_phases(value: object) -> Phases | None:
+    """Read three whole amperes back (JSON turns the tuple into a list)."""
+    if isinstance(value, list | tuple) and len(value) == 3 and all(type(v) is int for v in value):
+        return (value[0], value[1], value[2])
+    return None
+
+
+def load_word_or_int(value: object) -> str | int | None:
+    """Read a command name or a whole number back."""
+    return value if isinstance(value, str) or type(value) is int else None
+
+
+def phases_of(shown: Phases | None) -> Callable[[str], Phases | None]:
+    """Return what a circuit read shows for its dynamic current."""
+    return lambda parameter: shown if parameter == "dynamic" else None
+
+
+def test_queue_with_tuple_values_survives_a_restart_through_json() -> None:
+    """A circuit's three phase currents are one command; they come back as a tuple."""
+    commands: CommandQueue[Phases] = CommandQueue(spacing=5, max_attempts=3, load_value=load_phases)
+    assert not commands.request("dynamic", (32, 32, 32), START, current=(32, 32, 32))
+    assert commands.request("dynamic", (16, 16, 10), START, current=(32, 32, 32))
+    saved = json.loads(json.dumps(commands.as_dict()))
+
+    restored: CommandQueue[Phases] = CommandQueue(spacing=5, max_attempts=3, load_value=load_phases)
+    restored.restore(saved, START + 1)
+    assert restored.expected_value("dynamic") == (16, 16, 10)
+    sent = restored.take_due(START + 1)
+    assert sent is not None
+    assert sent.value == (16, 16, 10)
+    [result] = restored.verify(phases_of((16, 16, 10)), START + 2)
+    assert result.applied
+
+
+def test_queue_without_a_loader_drops_tuple_values() -> None:
+    """The default loader knows only whole numbers: a saved tuple is left out, not garbled."""
+    commands: CommandQueue[int] = CommandQueue(spacing=5, max_attempts=3)
+    commands.restore({"pending": [{"parameter": "dynamic", "value": [16, 16, 16]}]}, START)
+    assert commands.pending == {}
+
+
+def test_queue_with_string_values() -> None:
+    """Commands by name coalesce like numbers: the newest wins, the current one cancels."""
+    commands: CommandQueue[str | int] = CommandQueue(
+        spacing=5, max_attempts=3, load_value=load_word_or_int
+    )
+    assert commands.request("command", "pause_charging", START, current=None)
+    assert commands.request("command", "stop_charging", START + 1, current=None)
+    assert commands.expected_value("command") == "stop_charging"
+    sent = commands.take_due(START + 2)
+    assert sent is not None
+    assert sent.value == "stop_charging"
+    # Asking again for what is on its way sends nothing.
+    assert not commands.request("command", "stop_charging", START + 3, current=None)
+    restored: CommandQueue[str | int] = CommandQueue(
+        spacing=5, max_attempts=3, load_value=load_word_or_int
+    )
+    restored.restore(json.loads(json.dumps(commands.as_dict())), START + 4)
+    assert restored.awaiting["command"] == SentCommand("command", "stop_charging", START + 2, 1)
+
+
+def test_queue_restore_drops_values_the_loader_refuses() -> None:
+    """Each record whose value the loader refuses is left out; the others stay."""
+    commands: CommandQueue[str | int] = CommandQueue(
+        spacing=5, max_attempts=3, load_value=load_word_or_int
+    )
+    commands.restore(
+        {
+            "pending": [
+                {"parameter": "plan", "value": '{"enabled":true}', "requested_at": START},
+                {"parameter": "dynamic", "value": 16.5},
+                {"parameter": "enabled", "value": True},
+                {"parameter": "max", "value": None},
+                {"parameter": "phases", "value": [1, 2, 3]},
+            ],
+            "awaiting": [
+                {"parameter": "dynamic", "value": 16, "sent_at": START},
+                {"parameter": "command", "value": {"name": "start"}, "sent_at": START},
+            ],
+        },
+        START + 1,
+    )
+    assert list(commands.pending) == ["plan"]
+    assert commands.pending["plan"].value == '{"enabled":true}'
+    assert list(commands.awaiting) == ["dynamic"]
+
+
+def test_ready_holds_one_command_back_without_blocking_others() -> None:
+    """A flash write held back (one per hour) lets the commands behind it go first."""
+    commands: CommandQueue[int] = CommandQueue(
+        spacing=5, max_attempts=3, priority=lambda cmd: 0 if cmd.parameter == "max" else 1
+    )
+    commands.request("max", 20, START, current=32)
+    commands.request("dynamic", 10, START + 1, current=32)
+    commands.request("enabled", 1, START + 2, current=0)
+
+    def flash_allowed(cmd: QueuedCommand[int]) -> bool:
+        return cmd.parameter != "max"
+
+    # Without the predicate the flash write would go first.
+    first = commands.next_command()
+    assert first is not None
+    assert first.parameter == "max"
+    held = commands.next_command(flash_allowed)
+    assert held is not None
+    assert held.parameter == "dynamic"
+    sent = commands.take_due(START + 3, flash_allowed)
+    assert sent is not None
+    assert sent.parameter == "dynamic"
+    sent = commands.take_due(START + 8, flash_allowed)
+    assert sent is not None
+    assert sent.parameter == "enabled"
+    # The held-back command still waits; it goes as soon as it is ready.
+    assert list(commands.pending) == ["max"]
+    assert commands.take_due(START + 13, flash_allowed) is None
+    sent = commands.take_due(START + 13)
+    assert sent is not None
+    assert sent.parameter == "max"
+
+
+def test_nothing_ready_sends_nothing_and_keeps_the_slot() -> None:
+    """When no command is ready, nothing goes, nothing is dropped, and the slot stays free."""
+    commands: CommandQueue[int] = CommandQueue(spacing=5, max_attempts=3)
+    commands.request("max", 20, START, current=32)
+    commands.request("offline_max", 10, START, current=16)
+    assert commands.next_command(lambda _: False) is None
+    assert commands.take_due(START, lambda _: False) is None
+    assert commands.last_sent is None
+    assert set(commands.pending) == {"max", "offline_max"}
+    assert commands.awaiting == {}
+    assert commands.slot_free(START)
+
+
+def test_verify_only_checks_the_listed_parameters() -> None:
+    """A state read says nothing about settings it does not hold: those keep waiting."""
+    commands: CommandQueue[int] = CommandQueue(spacing=5, max_attempts=3)
+    commands.request("dynamic", 10, START, current=32)
+    commands.take_due(START)
+    commands.request("max", 20, START, current=32)
+    commands.take_due(START + 5)
+    shown = {"dynamic": 10, "max": 32}
+    [result] = commands.verify(shown.get, START + 10, parameters={"dynamic"})
+    assert result.command.parameter == "dynamic"
+    assert result.applied
+    # max shows the old value, but this read was not about it: no failure, no retry.
+    assert list(commands.awaiting) == ["max"]
+    assert commands.pending == {}
+    assert commands.expected_value("max") == 20
+    [result] = commands.verify({"max": 20}.get, START + 15, parameters=("max",))
+    assert result.applied
+    assert commands.awaiting == {}
+
+
+def test_verify_with_no_parameters_checks_nothing() -> None:
+    """An empty list of parameters (a read of something else) confirms and fails nothing."""
+    commands: CommandQueue[int] = CommandQueue(spacing=5, max_attempts=3)
+    commands.request("dynamic", 10, START, current=32)
+    commands.take_due(START)
+    assert commands.verify({"dynamic": 32}.get, START + 10, parameters=()) == []
+    assert list(commands.awaiting) == ["dynamic"]

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_VENDOR, DOMAIN, VENDOR_GOE
+from .const import CONF_VENDOR, DEFAULT_OPTIONS, DOMAIN, VENDOR_EASEE, VENDOR_GOE
 from .runtime import EvChargeConfigEntry, VendorRuntime
+from .services import async_setup_services
+from .vendors.easee import async_setup_easee
 from .vendors.goe import async_setup_goe
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions once, whatever entries exist."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: EvChargeConfigEntry) -> bool:
@@ -16,6 +28,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvChargeConfigEntry) -> 
     runtime: VendorRuntime
     if vendor == VENDOR_GOE:
         runtime = await async_setup_goe(hass, entry)
+    elif vendor == VENDOR_EASEE:
+        runtime = await async_setup_easee(hass, entry)
     else:
         raise ConfigEntryError(
             translation_domain=DOMAIN,
@@ -25,7 +39,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvChargeConfigEntry) -> 
     await runtime.async_start()
     entry.runtime_data = runtime
     await hass.config_entries.async_forward_entry_setups(entry, runtime.platforms)
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: EvChargeConfigEntry) -> None:
+    """Reload when the options changed (not when a vendor's fresh tokens were saved)."""
+    if {**DEFAULT_OPTIONS, **entry.options} != {**DEFAULT_OPTIONS, **entry.runtime_data.options}:
+        await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EvChargeConfigEntry) -> bool:

@@ -33,10 +33,13 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the binary sensors of a config entry."""
-    async_add_entities(
-        EvBinarySensor(coordinator, description)
-        for coordinator, description in entry.runtime_data.entity_specs(Platform.BINARY_SENSOR)
-        if isinstance(description, EvBinarySensorEntityDescription)
+    entry.runtime_data.async_register_platform(
+        Platform.BINARY_SENSOR,
+        lambda specs: async_add_entities(
+            EvBinarySensor(coordinator, description)
+            for coordinator, description in specs
+            if isinstance(description, EvBinarySensorEntityDescription)
+        ),
     )
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass
-from typing import Final
+from typing import Final, cast
 
 # Floating point sums of refills must not turn "exactly one token" into 0.9999999.
 _EPSILON: Final = 1e-6
@@ -77,33 +78,102 @@ class TokenBucket:
         self.updated = min(now, _number(data, "updated", self.updated))
 
 
+class OverBudgetError(Exception):
+    """A request may not go out now; ``retry_at`` says when one may."""
+
+    def __init__(self, retry_at: float, *, blocked: bool = False) -> None:
+        super().__init__(f"request budget used up until {retry_at:.0f}")
+        self.retry_at = retry_at
+        self.blocked = blocked
+
+
+class SlidingWindow:
+    """At most ``limit`` requests in any ``window`` seconds, counted exactly.
+
+    A token bucket allows its burst on top of its rate within one window; a promise like
+    "at most 100 requests per 5 minutes" needs the requests themselves remembered.
+    ``reserve`` keeps the last requests of a window for callers that pass no reserve
+    (writes go first, reads leave room for them).
+    """
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self.sent: deque[float] = deque()
+
+    def _forget(self, now: float) -> None:
+        while self.sent and self.sent[0] <= now - self.window:
+            self.sent.popleft()
+
+    def _in_window(self, when: float) -> int:
+        return sum(1 for sent in self.sent if sent > when - self.window)
+
+    def available(self, when: float, reserve: int = 0) -> bool:
+        """Tell whether a request may go out at ``when``."""
+        return self._in_window(when) < self.limit - reserve
+
+    def try_take(self, now: float, reserve: int = 0) -> bool:
+        """Count a request going out now; False (nothing counted) when the window is full."""
+        self._forget(now)
+        if len(self.sent) >= self.limit - reserve:
+            return False
+        self.sent.append(max(now, self.sent[-1]) if self.sent else now)
+        return True
+
+    def next_available(self, when: float, reserve: int = 0) -> float:
+        """Return the first moment from ``when`` on at which a request may go out."""
+        recent = [sent for sent in self.sent if sent > when - self.window]
+        allowed = max(0, self.limit - reserve)
+        if len(recent) < allowed:
+            return when
+        if allowed == 0:
+            return (recent[-1] if recent else when) + self.window
+        # The window must first forget every request but the newest ``allowed - 1``.
+        return recent[len(recent) - allowed] + self.window
+
+    def as_dict(self) -> dict[str, list[float]]:
+        """Return what must survive a restart."""
+        return {"sent": list(self.sent)}
+
+    def restore(self, data: Mapping[str, object], now: float) -> None:
+        """Load saved request times; a time in the future counts as now."""
+        sent = data.get("sent")
+        times = sorted(
+            min(now, float(item))
+            for item in (sent if isinstance(sent, list) else [])
+            if isinstance(item, int | float) and not isinstance(item, bool)
+        )
+        self.sent = deque(times[-self.limit :] if self.limit > 0 else [])
+        self._forget(now)
+
+
 @dataclass(slots=True)
-class QueuedCommand:
+class QueuedCommand[V]:
     """A command waiting for its slot; per parameter only the newest value is kept."""
 
     parameter: str
-    value: int
+    value: V
     requested_at: float
     attempt: int = 1
 
 
 @dataclass(slots=True)
-class SentCommand:
+class SentCommand[V]:
     """A command that went out and waits for a status that shows its value."""
 
     parameter: str
-    value: int
+    value: V
     sent_at: float
     attempt: int
 
 
 @dataclass(frozen=True, slots=True)
-class Verification:
+class Verification[V]:
     """What a status said about a sent command."""
 
-    command: SentCommand
+    command: SentCommand[V]
     applied: bool
-    actual: int | None
+    actual: V | None
     retry: bool
     superseded: bool
 
@@ -113,10 +183,17 @@ class Verification:
         return not self.applied and not self.retry and not self.superseded
 
 
-class CommandQueue:
+def _int_value(value: object) -> int | None:
+    # bool is an int to Python, but no command value
+    return value if type(value) is int else None
+
+
+class CommandQueue[V]:
     """Commands that coalesce per parameter and leave at most one per ``spacing`` seconds.
 
     ``priority`` orders pending commands when several wait for the same slot (lower first).
+    ``ready`` holds a command back although the slot is free (e.g. a flash write per hour).
+    ``load_value`` turns a saved value back into a command value (None: leave it out).
     """
 
     def __init__(
@@ -124,16 +201,21 @@ class CommandQueue:
         *,
         spacing: float,
         max_attempts: int,
-        priority: Callable[[QueuedCommand], int] = lambda _: 0,
+        priority: Callable[[QueuedCommand[V]], int] = lambda _: 0,
+        load_value: Callable[[object], V | None] | None = None,
     ) -> None:
         self.spacing = spacing
         self.max_attempts = max_attempts
         self._priority = priority
+        # Without a loader the values are ints (go-e's commands).
+        self._load_value: Callable[[object], V | None] = load_value or cast(
+            "Callable[[object], V | None]", _int_value
+        )
         self.last_sent: float | None = None
-        self.pending: dict[str, QueuedCommand] = {}
-        self.awaiting: dict[str, SentCommand] = {}
+        self.pending: dict[str, QueuedCommand[V]] = {}
+        self.awaiting: dict[str, SentCommand[V]] = {}
 
-    def expected_value(self, parameter: str) -> int | None:
+    def expected_value(self, parameter: str) -> V | None:
         """Return the value the user asked for and the charger may not show yet."""
         if (queued := self.pending.get(parameter)) is not None:
             return queued.value
@@ -141,7 +223,7 @@ class CommandQueue:
             return sent.value
         return None
 
-    def request(self, parameter: str, value: int, now: float, current: int | None) -> bool:
+    def request(self, parameter: str, value: V, now: float, current: V | None) -> bool:
         """Ask for ``parameter = value``; return False when nothing needs to be sent.
 
         ``current`` is what the charger last reported. The newest request wins: asking for
@@ -165,15 +247,20 @@ class CommandQueue:
         """Tell whether a command may go out now."""
         return self.next_slot(now) <= now
 
-    def next_command(self) -> QueuedCommand | None:
+    def next_command(
+        self, ready: Callable[[QueuedCommand[V]], bool] | None = None
+    ) -> QueuedCommand[V] | None:
         """Return the command that goes out in the next slot, if any."""
-        if not self.pending:
+        candidates = [cmd for cmd in self.pending.values() if ready is None or ready(cmd)]
+        if not candidates:
             return None
-        return min(self.pending.values(), key=lambda cmd: (self._priority(cmd), cmd.requested_at))
+        return min(candidates, key=lambda cmd: (self._priority(cmd), cmd.requested_at))
 
-    def take_due(self, now: float) -> SentCommand | None:
+    def take_due(
+        self, now: float, ready: Callable[[QueuedCommand[V]], bool] | None = None
+    ) -> SentCommand[V] | None:
         """Reserve the slot for the next command and return it, or None when nothing may go."""
-        queued = self.next_command()
+        queued = self.next_command(ready)
         if queued is None or not self.slot_free(now):
             return None
         del self.pending[queued.parameter]
@@ -182,7 +269,7 @@ class CommandQueue:
         self.awaiting[sent.parameter] = sent
         return sent
 
-    def _requeue(self, sent: SentCommand, attempt: int) -> bool:
+    def _requeue(self, sent: SentCommand[V], attempt: int) -> bool:
         """Queue a command again unless a newer request replaced it; False when replaced."""
         if sent.parameter in self.pending:
             return False
@@ -191,7 +278,7 @@ class CommandQueue:
         )
         return True
 
-    def not_sent(self, sent: SentCommand) -> None:
+    def not_sent(self, sent: SentCommand[V]) -> None:
         """Queue a command again whose request failed before the charger got it.
 
         The slot stays used: the vendor may have counted the request.
@@ -200,23 +287,25 @@ class CommandQueue:
             del self.awaiting[sent.parameter]
         self._requeue(sent, sent.attempt)
 
-    def rate_limited(self, sent: SentCommand, now: float) -> None:
+    def rate_limited(self, sent: SentCommand[V], now: float) -> None:
         """Queue a command again that the vendor refused with a rate limit, a whole slot later."""
         self.last_sent = max(self.last_sent or now, now)
         self.not_sent(sent)
 
     def verify(
         self,
-        values: Callable[[str], int | None],
+        values: Callable[[str], V | None],
         data_time: float,
-    ) -> list[Verification]:
+        parameters: Collection[str] | None = None,
+    ) -> list[Verification[V]]:
         """Check awaited commands against a status that describes the charger at ``data_time``.
 
         A status older than a command says nothing about it; the command keeps waiting.
+        ``parameters`` limits the check to what the status holds (None: every parameter).
         """
-        results: list[Verification] = []
+        results: list[Verification[V]] = []
         for parameter, sent in list(self.awaiting.items()):
-            if data_time < sent.sent_at:
+            if data_time < sent.sent_at or (parameters is not None and parameter not in parameters):
                 continue
             del self.awaiting[parameter]
             actual = values(parameter)
@@ -243,32 +332,30 @@ class CommandQueue:
             # A clock that went back must not free the slot early.
             self.last_sent = float(last_sent)
         self.pending = {}
-        for item in _records(data.get("pending")):
+        for item, value in self._records(data.get("pending")):
             queued = QueuedCommand(
                 str(item["parameter"]),
-                int(_number(item, "value", 0)),
+                value,
                 min(now, _number(item, "requested_at", now)),
                 max(1, int(_number(item, "attempt", 1))),
             )
             self.pending[queued.parameter] = queued
         self.awaiting = {}
-        for item in _records(data.get("awaiting")):
+        for item, value in self._records(data.get("awaiting")):
             sent = SentCommand(
                 str(item["parameter"]),
-                int(_number(item, "value", 0)),
+                value,
                 _number(item, "sent_at", now),
                 max(1, int(_number(item, "attempt", 1))),
             )
             self.awaiting[sent.parameter] = sent
 
-
-def _records(value: object) -> list[Mapping[str, object]]:
-    if not isinstance(value, list):
-        return []
-    return [
-        item
-        for item in value
-        if isinstance(item, Mapping)
-        and isinstance(item.get("parameter"), str)
-        and type(item.get("value")) is int  # bool is an int to Python, but no command value
-    ]
+    def _records(self, value: object) -> list[tuple[Mapping[str, object], V]]:
+        records: list[tuple[Mapping[str, object], V]] = []
+        for item in value if isinstance(value, list) else []:
+            if not isinstance(item, Mapping) or not isinstance(item.get("parameter"), str):
+                continue
+            loaded = self._load_value(item.get("value"))
+            if loaded is not None:
+                records.append((item, loaded))
+        return records

@@ -12,8 +12,15 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    OptionsFlow,
 )
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import callback
 from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -21,7 +28,9 @@ from homeassistant.helpers.selector import (
 import voluptuous as vol
 from yarl import URL
 
+from .api.easee import DEFAULT_BASE_URL as EASEE_BASE_URL, EaseeClient, EaseeTokens, account_id
 from .api.errors import (
+    AccountBlockedError,
     ApiError,
     AuthenticationError,
     ChargerUnreachableError,
@@ -30,18 +39,32 @@ from .api.errors import (
 from .api.goe import DEFAULT_BASE_URL, GoeClient, is_valid_grid_token, normalize_serial
 from .const import (
     CONF_BASE_URL,
+    CONF_DYNAMIC_CURRENT_TTL,
     CONF_GRID_TOKEN,
+    CONF_KEEP_DYNAMIC_LIMITS,
     CONF_SERIAL,
+    CONF_STATE_INTERVAL,
+    CONF_TOKENS,
     CONF_VENDOR,
+    DEFAULT_STATE_INTERVAL,
     DOMAIN,
     LOGGER,
+    MAX_STATE_INTERVAL,
+    MIN_STATE_INTERVAL,
+    VENDOR_EASEE,
     VENDOR_GOE,
 )
 from .session import async_get_session
+from .vendors.easee.account import BLOCK_SECONDS, async_note_easee_pause, easee_pause_until
 from .vendors.goe import async_get_goe_budget
 
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+_USERNAME = TextSelector(TextSelectorConfig(type=TextSelectorType.EMAIL, autocomplete="username"))
+# Without a usable Retry-After, the form asks for this long a pause.
+_EASEE_RETRY_MINUTES = 60
+# A dynamic limit's time to live: up to a day (0 = until the charger resets it).
+_MAX_TTL_MINUTES = 1440
 
 
 def _valid_base_url(value: str) -> str | None:
@@ -60,9 +83,21 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
 
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Return the options flow (Easee: polling and dynamic limits)."""
+        return EvChargeOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        """Only vendors with something to tune have options."""
+        return config_entry.data.get(CONF_VENDOR) == VENDOR_EASEE
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Let the user pick the vendor."""
-        return self.async_show_menu(step_id="user", menu_options=[VENDOR_GOE])
+        return self.async_show_menu(step_id="user", menu_options=[VENDOR_GOE, VENDOR_EASEE])
 
     async def _async_validate_goe(
         self, serial: str, token: str, base_url: str
@@ -157,18 +192,20 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reauth_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for a new grid token."""
-        return await self._async_step_goe_update(
-            "reauth_confirm", self._get_reauth_entry(), user_input
-        )
+        """Ask for a new grid token (go-e) or password (Easee)."""
+        entry = self._get_reauth_entry()
+        if entry.data.get(CONF_VENDOR) == VENDOR_EASEE:
+            return await self._async_step_easee_update("reauth_confirm", entry, user_input)
+        return await self._async_step_goe_update("reauth_confirm", entry, user_input)
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the grid token (and, in advanced mode, the API address)."""
-        return await self._async_step_goe_update(
-            "reconfigure", self._get_reconfigure_entry(), user_input
-        )
+        """Change the credentials (and, in advanced mode, the API address)."""
+        entry = self._get_reconfigure_entry()
+        if entry.data.get(CONF_VENDOR) == VENDOR_EASEE:
+            return await self._async_step_easee_update("reconfigure", entry, user_input)
+        return await self._async_step_goe_update("reconfigure", entry, user_input)
 
     async def _async_step_goe_update(
         self, step_id: str, entry: ConfigEntry, user_input: dict[str, Any] | None
@@ -202,3 +239,194 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
             description_placeholders=placeholders,
         )
+
+    # Easee
+
+    async def _async_login_easee(
+        self, username: str, password: str, base_url: str
+    ) -> tuple[str | None, dict[str, str], EaseeTokens | None]:
+        """Log in once; return an error key and placeholders, or the tokens."""
+        # Easee limits by IP: while any account here waits (or a login was just refused with
+        # a rate limit), a login would only add a strike towards a 24-hour block.
+        now = time.time()
+        if (until := easee_pause_until(self.hass, now)) is not None:
+            return "rate_limited", {"minutes": str(max(1, math.ceil((until - now) / 60)))}, None
+        client = EaseeClient(async_get_session(self.hass), username, password, base_url=base_url)
+        try:
+            tokens = await client.login()
+        except AuthenticationError:
+            return "invalid_auth", {}, None
+        except AccountBlockedError:
+            # Easee reports such blocks for 24 hours: a shorter wait would only strike again.
+            async_note_easee_pause(self.hass, time.time() + BLOCK_SECONDS)
+            return "rate_limited", {"minutes": str(round(BLOCK_SECONDS / 60))}, None
+        except RateLimitedError as err:
+            seconds = (
+                _EASEE_RETRY_MINUTES * 60 if err.retry_after is None else max(0, err.retry_after)
+            )
+            async_note_easee_pause(self.hass, time.time() + seconds)
+            return "rate_limited", {"minutes": str(max(1, math.ceil(seconds / 60)))}, None
+        except ApiError as err:
+            LOGGER.debug("Easee: login failed: %s", err)
+            return "cannot_connect", {}, None
+        except Exception:  # noqa: BLE001 - the form must show "unknown", not crash
+            LOGGER.exception("Easee: unexpected error while logging in")
+            return "unknown", {}, None
+        return None, {}, tokens
+
+    def _easee_schema(
+        self, defaults: Mapping[str, Any], *, with_username: bool = True
+    ) -> vol.Schema:
+        fields: dict[vol.Marker, Any] = {}
+        if with_username:
+            fields[vol.Required(CONF_USERNAME, default=defaults.get(CONF_USERNAME, ""))] = _USERNAME
+        fields[vol.Required(CONF_PASSWORD)] = _PASSWORD
+        if self.show_advanced_options:
+            fields[
+                vol.Required(CONF_BASE_URL, default=defaults.get(CONF_BASE_URL, EASEE_BASE_URL))
+            ] = _URL
+        return vol.Schema(fields)
+
+    async def async_step_easee(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for an Easee account's user name and password."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            username = str(user_input[CONF_USERNAME]).strip()
+            password = str(user_input[CONF_PASSWORD])
+            base_url = _valid_base_url(str(user_input.get(CONF_BASE_URL, EASEE_BASE_URL)))
+            if base_url is None:
+                errors[CONF_BASE_URL] = "invalid_base_url"
+            else:
+                error, placeholders, tokens = await self._async_login_easee(
+                    username, password, base_url
+                )
+                if tokens is not None:
+                    await self.async_set_unique_id(account_id(tokens.access_token, username))
+                    self._abort_if_unique_id_configured()
+                    return self.async_create_entry(
+                        title=f"Easee {username}",
+                        data={
+                            CONF_VENDOR: VENDOR_EASEE,
+                            CONF_USERNAME: username,
+                            CONF_PASSWORD: password,
+                            CONF_BASE_URL: base_url,
+                            CONF_TOKENS: tokens.as_dict(),
+                        },
+                    )
+                errors["base"] = error or "unknown"
+        return self.async_show_form(
+            step_id="easee",
+            data_schema=self._easee_schema(user_input or {}),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_step_easee_update(
+        self, step_id: str, entry: ConfigEntry, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        reauth = step_id == "reauth_confirm"
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"username": entry.data[CONF_USERNAME]}
+        if user_input is not None:
+            values = {
+                CONF_BASE_URL: entry.data[CONF_BASE_URL],
+                CONF_USERNAME: entry.data[CONF_USERNAME],
+                **user_input,
+            }
+            username = str(values[CONF_USERNAME]).strip()
+            base_url = _valid_base_url(str(values[CONF_BASE_URL]))
+            if base_url is None:
+                errors[CONF_BASE_URL] = "invalid_base_url"
+            else:
+                error, extra, tokens = await self._async_login_easee(
+                    username, str(values[CONF_PASSWORD]), base_url
+                )
+                placeholders.update(extra)
+                if tokens is not None:
+                    await self.async_set_unique_id(account_id(tokens.access_token, username))
+                    self._abort_if_unique_id_mismatch(reason="wrong_account")
+                    return self.async_update_reload_and_abort(
+                        entry,
+                        data_updates={
+                            CONF_USERNAME: username,
+                            CONF_PASSWORD: str(values[CONF_PASSWORD]),
+                            CONF_BASE_URL: base_url,
+                            CONF_TOKENS: tokens.as_dict(),
+                        },
+                        reason="reauth_successful" if reauth else "reconfigure_successful",
+                    )
+                errors["base"] = error or "unknown"
+        return self.async_show_form(
+            step_id=f"easee_{step_id}",
+            data_schema=self._easee_schema(
+                {
+                    CONF_BASE_URL: entry.data[CONF_BASE_URL],
+                    CONF_USERNAME: entry.data[CONF_USERNAME],
+                },
+                with_username=not reauth,
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_easee_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the Easee password again (the form's own step id)."""
+        return await self.async_step_reauth_confirm(user_input)
+
+    async def async_step_easee_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the Easee credentials (the form's own step id)."""
+        return await self.async_step_reconfigure(user_input)
+
+
+class EvChargeOptionsFlow(OptionsFlow):
+    """Options of an Easee account: how often to read, and dynamic limits."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show and save the options."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={
+                    CONF_STATE_INTERVAL: int(user_input[CONF_STATE_INTERVAL]),
+                    CONF_KEEP_DYNAMIC_LIMITS: bool(user_input[CONF_KEEP_DYNAMIC_LIMITS]),
+                    CONF_DYNAMIC_CURRENT_TTL: int(user_input[CONF_DYNAMIC_CURRENT_TTL]),
+                }
+            )
+        options = self.config_entry.options
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_STATE_INTERVAL,
+                    default=options.get(CONF_STATE_INTERVAL, DEFAULT_STATE_INTERVAL),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=MIN_STATE_INTERVAL,
+                        max=MAX_STATE_INTERVAL,
+                        step=1,
+                        unit_of_measurement="s",
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
+                vol.Required(
+                    CONF_KEEP_DYNAMIC_LIMITS,
+                    default=options.get(CONF_KEEP_DYNAMIC_LIMITS, False),
+                ): BooleanSelector(),
+                vol.Required(
+                    CONF_DYNAMIC_CURRENT_TTL,
+                    default=options.get(CONF_DYNAMIC_CURRENT_TTL, 0),
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=0,
+                        max=_MAX_TTL_MINUTES,
+                        step=1,
+                        unit_of_measurement="min",
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema)

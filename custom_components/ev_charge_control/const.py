@@ -15,11 +15,46 @@ CONF_SERIAL: Final = "serial"
 CONF_GRID_TOKEN: Final = "grid_token"  # noqa: S105 - a key name, not a secret
 CONF_BASE_URL: Final = "base_url"
 
+CONF_TOKENS: Final = "tokens"
+CONF_STATE_INTERVAL: Final = "state_interval"
+CONF_KEEP_DYNAMIC_LIMITS: Final = "keep_dynamic_limits"
+CONF_DYNAMIC_CURRENT_TTL: Final = "dynamic_current_ttl"
+
+DEFAULT_STATE_INTERVAL: Final = 60
+DEFAULT_OPTIONS: Final = {
+    CONF_STATE_INTERVAL: DEFAULT_STATE_INTERVAL,
+    CONF_KEEP_DYNAMIC_LIMITS: False,
+    CONF_DYNAMIC_CURRENT_TTL: 0,
+}
+MIN_STATE_INTERVAL: Final = 30
+MAX_STATE_INTERVAL: Final = 300
+
 VENDOR_GOE: Final = "goe"
+VENDOR_EASEE: Final = "easee"
 
 EVENT_COMMAND_RESULT: Final = f"{DOMAIN}_command_result"
 
 # Every secret the integration may hold, listed once for diagnostics redaction.
 TO_REDACT: Final = frozenset(
-    {CONF_GRID_TOKEN, "gridtoken", CONF_PASSWORD, CONF_API_KEY, CONF_USERNAME, "token"}
+    {
+        CONF_GRID_TOKEN,
+        "gridtoken",
+        CONF_PASSWORD,
+        CONF_API_KEY,
+        CONF_USERNAME,
+        "token",
+        # (not CONF_TOKENS itself: go-e's budget has "tokens" too; the keys inside are listed)
+        "access_token",
+        "refresh_token",
+        "unique_id",
+        "user_id",
+        # Easee: charger serials, back plates and everything titled after the account.
+        "id",
+        "charger_id",
+        "charger_ids",
+        "back_plate_id",
+        "master_back_plate_id",
+        "serial_number",
+        "title",
+    }
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ class EvNumberEntityDescription(NumberEntityDescription, EvChargeEntityDescripti
     value_fn: Callable[[Any], float | None]
     max_value_fn: Callable[[Any], float] | None = None
     set_fn: Callable[[Any, float], Awaitable[None]]
+    attributes_fn: Callable[[Any], Mapping[str, Any] | None] = lambda _: None
 
 
 async def async_setup_entry(
@@ -33,10 +34,13 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the numbers of a config entry."""
-    async_add_entities(
-        EvNumber(coordinator, description)
-        for coordinator, description in entry.runtime_data.entity_specs(Platform.NUMBER)
-        if isinstance(description, EvNumberEntityDescription)
+    entry.runtime_data.async_register_platform(
+        Platform.NUMBER,
+        lambda specs: async_add_entities(
+            EvNumber(coordinator, description)
+            for coordinator, description in specs
+            if isinstance(description, EvNumberEntityDescription)
+        ),
     )
 
 
@@ -56,6 +60,11 @@ class EvNumber(EvChargeEntity, NumberEntity):
         if self.entity_description.max_value_fn is None:
             return super().native_max_value
         return self.entity_description.max_value_fn(self.coordinator)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """Return what waits to be written, when the vendor makes writes wait."""
+        return self.entity_description.attributes_fn(self.coordinator)
 
     async def async_set_native_value(self, value: float) -> None:
         """Ask for a new value."""

@@ -3,21 +3,42 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
+from homeassistant.core import callback
 
 from .entity import EvChargeCoordinator, EvChargeEntityDescription
 
 type EntitySpec = tuple[EvChargeCoordinator[Any], EvChargeEntityDescription]
+type AddSpecs = Callable[[Iterable[EntitySpec]], None]
 
 
 class VendorRuntime(ABC):
     """The running side of one config entry: coordinators, budgets and descriptions."""
 
     platforms: tuple[Platform, ...]
+
+    # The options the runtime was built with: a change means a reload.
+    options: dict[str, Any]
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        self._adders: dict[Platform, AddSpecs] = {}
+        self.options = dict(options or {})
+
+    @callback
+    def async_register_platform(self, platform: Platform, add: AddSpecs) -> None:
+        """Add a platform's entities now, and keep its callback for devices found later."""
+        self._adders[platform] = add
+        add(self.entity_specs(platform))
+
+    @callback
+    def async_add_specs(self, platform: Platform, specs: Iterable[EntitySpec]) -> None:
+        """Add entities of a device that appeared after set-up."""
+        if (add := self._adders.get(platform)) is not None:
+            add(specs)
 
     @abstractmethod
     def entity_specs(self, platform: Platform) -> Iterable[EntitySpec]:

@@ -33,10 +33,13 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors of a config entry."""
-    async_add_entities(
-        EvSensor(coordinator, description)
-        for coordinator, description in entry.runtime_data.entity_specs(Platform.SENSOR)
-        if isinstance(description, EvSensorEntityDescription)
+    entry.runtime_data.async_register_platform(
+        Platform.SENSOR,
+        lambda specs: async_add_entities(
+            EvSensor(coordinator, description)
+            for coordinator, description in specs
+            if isinstance(description, EvSensorEntityDescription)
+        ),
     )
 
 

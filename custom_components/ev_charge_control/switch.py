@@ -32,10 +32,13 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the switches of a config entry."""
-    async_add_entities(
-        EvSwitch(coordinator, description)
-        for coordinator, description in entry.runtime_data.entity_specs(Platform.SWITCH)
-        if isinstance(description, EvSwitchEntityDescription)
+    entry.runtime_data.async_register_platform(
+        Platform.SWITCH,
+        lambda specs: async_add_entities(
+            EvSwitch(coordinator, description)
+            for coordinator, description in specs
+            if isinstance(description, EvSwitchEntityDescription)
+        ),
     )
 
 

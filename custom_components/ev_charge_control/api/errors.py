@@ -25,3 +25,15 @@ class ChargerUnreachableError(EvChargeControlError):
 
 class ApiError(EvChargeControlError):
     """Any other failure: an unexpected answer, HTTP error, timeout or lost connection."""
+
+
+class AccountBlockedError(RateLimitedError):
+    """The vendor blocked us for a long time (Easee: 403 "Too many requests", about 24 h)."""
+
+
+class NotFoundError(ApiError):
+    """The vendor does not know the charger, site or circuit asked for."""
+
+
+class ExternalLimitsNotAllowedError(ApiError):
+    """The vendor refused an external limit: the group is not configured to accept one."""

@@ -82,7 +82,7 @@ def _utc(timestamp: float) -> datetime:
     return dt_util.utc_from_timestamp(timestamp)
 
 
-def _command_priority(command: QueuedCommand) -> int:
+def _command_priority(command: QueuedCommand[int]) -> int:
     """Order waiting commands: stopping (the safety action) first, then the current, then start."""
     if command.parameter == PARAMETER_ALLOW:
         return 0 if command.value == 0 else 2
@@ -100,7 +100,7 @@ class GoeChargerBudget:
         now = _now()
         self.serial = serial
         self.status = TokenBucket.full(STATUS_BURST, STATUS_INTERVAL.total_seconds(), now)
-        self.commands = CommandQueue(
+        self.commands: CommandQueue[int] = CommandQueue(
             spacing=COMMAND_SPACING,
             max_attempts=MAX_COMMAND_ATTEMPTS,
             priority=_command_priority,
@@ -221,7 +221,7 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
             self._track_energy(budget.last_status)
 
     @property
-    def queue(self) -> CommandQueue:
+    def queue(self) -> CommandQueue[int]:
         """Return the charger's command queue."""
         return self.budget.commands
 
@@ -327,7 +327,7 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
             self._schedule_slot()
         return data
 
-    def _report(self, result: Verification) -> None:
+    def _report(self, result: Verification[int]) -> None:
         command = result.command
         device = dr.async_get(self.hass).async_get_device(
             identifiers={(DOMAIN, self.unique_id_prefix)}
@@ -717,6 +717,7 @@ class GoeRuntime(VendorRuntime):
     platforms = (Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH)
 
     def __init__(self, coordinator: GoeCoordinator) -> None:
+        super().__init__()
         self.coordinator = coordinator
 
     def entity_specs(self, platform: Platform) -> list[EntitySpec]:

@@ -1,0 +1,944 @@
+"""Client for the Easee cloud REST API: tokens, chargers, sites, live state, limits, charge plans."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+import datetime as dt
+from email.utils import parsedate_to_datetime
+import json
+import logging
+import math
+import re
+import time
+from typing import Final, Literal
+from urllib.parse import quote
+
+import aiohttp
+from yarl import URL
+
+from .errors import (
+    AccountBlockedError,
+    ApiError,
+    AuthenticationError,
+    EvChargeControlError,
+    NotFoundError,
+    RateLimitedError,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL: Final = "https://api.easee.com"
+DEFAULT_TIMEOUT: Final = 30.0
+# Tokens this close to their end are renewed before a request instead of after its 401.
+REFRESH_MARGIN: Final = 60.0
+# What the cloud gives when it leaves expiresIn out.
+DEFAULT_EXPIRES_IN: Final = 86400.0
+
+OP_MODES: Final[dict[int, str]] = {
+    0: "offline",
+    1: "disconnected",
+    2: "awaiting_start",
+    3: "charging",
+    4: "completed",
+    5: "error",
+    6: "ready_to_charge",
+    7: "awaiting_authorization",
+    8: "deauthorizing",
+}
+COMMANDS: Final = frozenset(
+    {
+        "start_charging",
+        "stop_charging",
+        "pause_charging",
+        "resume_charging",
+        "toggle_charging",
+        "override_schedule",
+        "reboot",
+    }
+)
+
+type RequestKind = Literal["auth", "read", "write"]
+type Phases = tuple[float | None, float | None, float | None]
+
+_LOGIN_PATH: Final = "/api/accounts/login"
+_REFRESH_PATH: Final = "/api/accounts/refresh_token"
+_CLOCK_RE: Final = re.compile(r"^([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]+)?)?$")
+_BLOCKED_MARKER: Final = b"too many requests"
+_BAD_PASSWORD_CODE: Final = 100
+_REDACTED: Final = "**REDACTED**"
+_MAX_TITLE: Final = 200
+
+
+# Lenient readers: a value of the wrong type is unknown (None), never a crash.
+
+
+def _as_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _as_float(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    number: float | None = None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    # json.loads reads NaN and Infinity; neither is a current or an energy.
+    return number if number is not None and math.isfinite(number) else None
+
+
+def _as_bool(value: object) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    return None
+
+
+def _as_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _as_id(value: object) -> str | None:
+    text = _as_str(value)
+    return text.strip() if text is not None else None
+
+
+def _phases(data: Mapping[str, object], *keys: str) -> Phases:
+    first, second, third = (_as_float(data.get(key)) for key in keys)
+    return (first, second, third)
+
+
+def _as_utc(value: object) -> dt.datetime | None:
+    """Read an ISO 8601 timestamp; one without an offset is taken as UTC (as Easee means it)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def _as_clock(value: object) -> dt.time | None:
+    """Read "HH:MM" or "HH:MM:SS"; "24:00" is the midnight that ends the day."""
+    if not isinstance(value, str) or (match := _CLOCK_RE.fullmatch(value.strip())) is None:
+        return None
+    hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
+    if (hour, minute, second) == (24, 0, 0):
+        return dt.time(0, 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    return dt.time(hour, minute, second)
+
+
+def _jwt_claims(token: str) -> Mapping[str, object] | None:
+    """Decode a JWT's payload without checking its signature (only to name the account)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1]
+    try:
+        claims: object = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:  # bad base64, bad UTF-8 and bad JSON are all ValueErrors
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def account_id(access_token: str, username: str) -> str:
+    """Return the account's stable id: the token's UserId claim, else the lower-cased user name."""
+    claims = _jwt_claims(access_token) or {}
+    user_id = claims.get("UserId")
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        return str(user_id)
+    if isinstance(user_id, str) and user_id.strip():
+        return user_id.strip()
+    return username.strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class EaseeTokens:
+    """An access token, the refresh token that renews it, and when the access token ends."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_at: float  # unix seconds
+
+    def as_dict(self) -> dict[str, str | float]:
+        """Return the tokens as JSON-able data (``from_dict`` reads it back)."""
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "expires_at": self.expires_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> EaseeTokens | None:
+        """Read tokens saved by ``as_dict``; None when anything is missing or malformed."""
+        access = _as_str(data.get("access_token"))
+        refresh = _as_str(data.get("refresh_token"))
+        expires_at = data.get("expires_at")
+        if access is None or refresh is None or isinstance(expires_at, str):
+            return None
+        if (expires := _as_float(expires_at)) is None:
+            return None
+        return cls(access, refresh, expires)
+
+
+@dataclass(frozen=True, slots=True)
+class EaseeCharger:
+    """A charger of the account (``GET /api/chargers``, also the chargers of a circuit)."""
+
+    id: str
+    name: str
+    product_code: int | None
+    back_plate_id: str | None
+    master_back_plate_id: str | None
+
+    @property
+    def is_master(self) -> bool:
+        """Tell whether this charger is the primary one of its circuit."""
+        return self.back_plate_id is not None and self.back_plate_id == self.master_back_plate_id
+
+
+@dataclass(frozen=True, slots=True)
+class EaseeCircuit:
+    """A circuit (fuse group) of a site and the chargers on it."""
+
+    id: int
+    site_id: int
+    panel_name: str
+    rated_current: float | None
+    charger_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EaseeSite:
+    """A site of the account with its circuits."""
+
+    id: int
+    name: str
+    circuits: tuple[EaseeCircuit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EaseeChargerState:
+    """A charger's live state; missing or malformed fields are None."""
+
+    op_mode: int | None
+    total_power: float | None  # kW as the API gives it
+    session_energy: float | None  # kWh
+    lifetime_energy: float | None  # kWh
+    dynamic_charger_current: float | None
+    dynamic_circuit_current: Phases
+    output_current: float | None
+    in_current: Phases  # inCurrentT3, T4, T5
+    voltage: float | None
+    cable_locked: bool | None
+    is_online: bool | None
+    reason_for_no_current: int | None
+    smart_charging: bool | None
+    latest_pulse: dt.datetime | None  # aware, UTC
+    firmware: int | None  # chargerFirmware
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> EaseeChargerState:
+        """Build the state from ``GET /api/chargers/{id}/state``, ignoring unknown fields."""
+        return cls(
+            op_mode=_as_int(data.get("chargerOpMode")),
+            total_power=_as_float(data.get("totalPower")),
+            session_energy=_as_float(data.get("sessionEnergy")),
+            lifetime_energy=_as_float(data.get("lifetimeEnergy")),
+            dynamic_charger_current=_as_float(data.get("dynamicChargerCurrent")),
+            dynamic_circuit_current=_phases(
+                data,
+                "dynamicCircuitCurrentP1",
+                "dynamicCircuitCurrentP2",
+                "dynamicCircuitCurrentP3",
+            ),
+            output_current=_as_float(data.get("outputCurrent")),
+            # T2 is the neutral/IT leg; phases 1-3 are T3-T5.
+            in_current=_phases(data, "inCurrentT3", "inCurrentT4", "inCurrentT5"),
+            voltage=_as_float(data.get("voltage")),
+            cable_locked=_as_bool(data.get("cableLocked")),
+            is_online=_as_bool(data.get("isOnline")),
+            reason_for_no_current=_as_int(data.get("reasonForNoCurrent")),
+            smart_charging=_as_bool(data.get("smartCharging")),
+            latest_pulse=_as_utc(data.get("latestPulse")),
+            firmware=_as_int(data.get("chargerFirmware")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EaseeChargerConfig:
+    """A charger's stored configuration; missing or malformed fields are None."""
+
+    is_enabled: bool | None
+    max_charger_current: float | None
+    circuit_max_current: Phases
+    phase_mode: int | None
+    smart_button_enabled: bool | None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> EaseeChargerConfig:
+        """Build the config from ``GET /api/chargers/{id}/config``, ignoring unknown fields."""
+        return cls(
+            is_enabled=_as_bool(data.get("isEnabled")),
+            max_charger_current=_as_float(data.get("maxChargerCurrent")),
+            circuit_max_current=_phases(
+                data, "circuitMaxCurrentP1", "circuitMaxCurrentP2", "circuitMaxCurrentP3"
+            ),
+            phase_mode=_as_int(data.get("phaseMode")),
+            smart_button_enabled=_as_bool(data.get("smartButtonEnabled")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EaseeCircuitSettings:
+    """A circuit's non-volatile limits (per phase, A)."""
+
+    max_current: Phases  # maxCircuitCurrentP1..3
+    offline_max_current: Phases  # offlineMaxCircuitCurrentP1..3
+
+
+@dataclass(frozen=True, slots=True)
+class EaseeChargePeriod:
+    """One daily window of a charge plan."""
+
+    start: dt.time
+    stop: dt.time  # stop <= start: runs over midnight
+    maximum_amps: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EaseeChargePlan:
+    """A charger's basic (daily) charge plan."""
+
+    enabled: bool
+    timezone: str | None
+    periods: tuple[EaseeChargePeriod, ...]
+
+    def as_body(self) -> dict[str, object]:
+        """Return the body of ``POST /api/chargers/{id}/schedules/daily``.
+
+        The cloud wants a time zone: an unknown one is sent as UTC. A period without a
+        maximum leaves ``maximumAmps`` out.
+        """
+        periods: list[dict[str, object]] = []
+        for period in self.periods:
+            item: dict[str, object] = {
+                "startTime": period.start.strftime("%H:%M:%S"),
+                "stopTime": period.stop.strftime("%H:%M:%S"),
+            }
+            if period.maximum_amps is not None:
+                item["maximumAmps"] = period.maximum_amps
+            periods.append(item)
+        return {"enabled": self.enabled, "timezone": self.timezone or "UTC", "periods": periods}
+
+
+# Parsers for the answers whose ids are required: None means the answer is malformed.
+
+
+def _charger(item: object) -> EaseeCharger | None:
+    if not isinstance(item, dict) or (charger_id := _as_id(item.get("id"))) is None:
+        return None
+    back_plate = item.get("backPlate")
+    plate: Mapping[str, object] = back_plate if isinstance(back_plate, dict) else {}
+    return EaseeCharger(
+        id=charger_id,
+        name=_as_str(item.get("name")) or charger_id,
+        product_code=_as_int(item.get("productCode")),
+        back_plate_id=_as_id(plate.get("id")),
+        master_back_plate_id=_as_id(plate.get("masterBackPlateId")),
+    )
+
+
+def _circuit(item: object, site_id: int) -> EaseeCircuit | None:
+    if not isinstance(item, dict) or (circuit_id := _as_int(item.get("id"))) is None:
+        return None
+    members = item.get("chargers")
+    charger_ids: list[str] = []
+    for member in members if isinstance(members, list) else []:
+        # The wire gives charger objects; a bare id is read too.
+        charger = _charger(member)
+        member_id = charger.id if charger is not None else _as_id(member)
+        if member_id is None:
+            return None
+        charger_ids.append(member_id)
+    own_site = _as_int(item.get("siteId"))
+    return EaseeCircuit(
+        id=circuit_id,
+        site_id=own_site if own_site is not None else site_id,
+        panel_name=_as_str(item.get("panelName")) or str(circuit_id),
+        rated_current=_as_float(item.get("ratedCurrent")),
+        charger_ids=tuple(charger_ids),
+    )
+
+
+def _site(item: object) -> EaseeSite | None:
+    if not isinstance(item, dict) or (site_id := _as_int(item.get("id"))) is None:
+        return None
+    raw = item.get("circuits")
+    circuits = [_circuit(circuit, site_id) for circuit in (raw if isinstance(raw, list) else [])]
+    if None in circuits:
+        return None
+    return EaseeSite(
+        id=site_id,
+        name=_as_str(item.get("name")) or str(site_id),
+        circuits=tuple(circuit for circuit in circuits if circuit is not None),
+    )
+
+
+def _circuit_settings(data: Mapping[str, object]) -> EaseeCircuitSettings:
+    return EaseeCircuitSettings(
+        max_current=_phases(
+            data, "maxCircuitCurrentP1", "maxCircuitCurrentP2", "maxCircuitCurrentP3"
+        ),
+        offline_max_current=_phases(
+            data,
+            "offlineMaxCircuitCurrentP1",
+            "offlineMaxCircuitCurrentP2",
+            "offlineMaxCircuitCurrentP3",
+        ),
+    )
+
+
+def _period(item: object) -> EaseeChargePeriod | None:
+    if not isinstance(item, dict):
+        return None
+    start = _as_clock(item.get("startTime"))
+    stop = _as_clock(item.get("stopTime"))
+    if start is None or stop is None:
+        return None
+    return EaseeChargePeriod(start, stop, _as_float(item.get("maximumAmps")))
+
+
+def _plan(data: Mapping[str, object]) -> EaseeChargePlan | None:
+    raw = data.get("periods")
+    periods = [_period(item) for item in (raw if isinstance(raw, list) else [])]
+    if None in periods:
+        # Dropping a period would silently change the plan (and the next save of it).
+        return None
+    return EaseeChargePlan(
+        enabled=_as_bool(data.get("enabled")) is True,
+        timezone=_as_str(data.get("timezone")),
+        periods=tuple(period for period in periods if period is not None),
+    )
+
+
+def _tokens_from_answer(data: object, sent_at: float) -> EaseeTokens | None:
+    if not isinstance(data, dict):
+        return None
+    access = _as_str(data.get("accessToken"))
+    refresh = _as_str(data.get("refreshToken"))
+    if access is None or refresh is None:
+        return None
+    expires_in = _as_float(data.get("expiresIn"))
+    if expires_in is None or expires_in <= 0:
+        expires_in = DEFAULT_EXPIRES_IN
+    # Counted from when the request left: the token may be a little older than its answer.
+    return EaseeTokens(access, refresh, sent_at + expires_in)
+
+
+def _is_system_time(clock: object) -> bool:
+    # The default argument is the real time.time as bound at import; freezegun swaps the
+    # module attribute, so the default is replaced by a fresh time.time() lookup per call.
+    return getattr(clock, "__self__", None) is time and getattr(clock, "__name__", "") == "time"
+
+
+def _segment(value: str) -> str:
+    if not value or value in {".", ".."}:
+        raise ValueError(f"not an Easee id: {value!r}")
+    return quote(value, safe="")
+
+
+def _charger_path(charger_id: str, *rest: str) -> str:
+    return "/".join(("/api/chargers", _segment(charger_id), *rest))
+
+
+def _circuit_path(site_id: int, circuit_id: int, leaf: str) -> str:
+    return f"/api/sites/{int(site_id)}/circuits/{int(circuit_id)}/{leaf}"
+
+
+def _check_amps(*values: float) -> None:
+    for value in values:
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"a current must be a finite number of amperes >= 0, not {value}")
+
+
+def _check_minutes(name: str, value: int) -> None:
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0 minutes, not {value}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    body: bytes
+    retry_after: str | None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class EaseeClient:
+    """Talks to the Easee cloud for one account.
+
+    One lock serialises login and refresh, so a burst of requests never logs in twice.
+    Nothing the server says about a login or refresh reaches an exception or a log line,
+    and errors are raised outside ``except`` blocks so aiohttp's exceptions (which know the
+    request headers) never ride along as ``__context__``.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        username: str,
+        password: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        tokens: EaseeTokens | None = None,
+        on_tokens: Callable[[EaseeTokens], None] | None = None,
+        request_gate: Callable[[RequestKind], None] | None = None,
+        clock: Callable[[], float] = time.time,
+        request_timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._session = session
+        self._username = username
+        self._password = password
+        self._base = str(URL(base_url)).rstrip("/")
+        self._tokens = tokens
+        self._previous_tokens: EaseeTokens | None = None
+        self._on_tokens = on_tokens
+        self._request_gate = request_gate
+        self._clock = None if _is_system_time(clock) else clock
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._lock = asyncio.Lock()
+        # The access token the latest login gave: a 401 on it means logging in is no use.
+        self._login_access: str | None = None
+        self._latched = False
+
+    def __repr__(self) -> str:
+        return f"EaseeClient(base_url={self._base!r})"
+
+    @property
+    def tokens(self) -> EaseeTokens | None:
+        """Return the tokens in use (None before the first login)."""
+        return self._tokens
+
+    # Account
+
+    async def login(self) -> EaseeTokens:
+        """Log in with user name and password, whatever tokens the client holds."""
+        async with self._lock:
+            self._check_latch()
+            return await self._login_locked()
+
+    # Reads
+
+    async def get_chargers(self) -> list[EaseeCharger]:
+        """Return the account's chargers."""
+        where = "Easee GET /api/chargers"
+        chargers: list[EaseeCharger] = []
+        for item in _array(await self._read("/api/chargers"), where):
+            if (charger := _charger(item)) is None:
+                raise ApiError(f"{where}: a charger without an id")
+            chargers.append(charger)
+        return chargers
+
+    async def get_site_ids(self) -> list[int]:
+        """Return the ids of the account's sites."""
+        where = "Easee GET /api/accounts/products"
+        site_ids: list[int] = []
+        for item in _array(await self._read("/api/accounts/products"), where):
+            site_id = _as_int(item.get("id")) if isinstance(item, dict) else None
+            if site_id is None:
+                raise ApiError(f"{where}: a site without an id")
+            site_ids.append(site_id)
+        return site_ids
+
+    async def get_site(self, site_id: int) -> EaseeSite:
+        """Return a site with its circuits and the chargers on them."""
+        path = f"/api/sites/{int(site_id)}"
+        where = f"Easee GET {path}"
+        site = _site(_object(await self._read(path, {"detailed": "true"}), where))
+        if site is None:
+            raise ApiError(f"{where}: a site, circuit or charger without an id")
+        return site
+
+    async def get_state(self, charger_id: str) -> EaseeChargerState:
+        """Return a charger's live state."""
+        path = _charger_path(charger_id, "state")
+        return EaseeChargerState.from_dict(_object(await self._read(path), f"Easee GET {path}"))
+
+    async def get_config(self, charger_id: str) -> EaseeChargerConfig:
+        """Return a charger's configuration."""
+        path = _charger_path(charger_id, "config")
+        return EaseeChargerConfig.from_dict(_object(await self._read(path), f"Easee GET {path}"))
+
+    async def get_circuit_settings(self, site_id: int, circuit_id: int) -> EaseeCircuitSettings:
+        """Return a circuit's stored limits."""
+        path = _circuit_path(site_id, circuit_id, "settings")
+        return _circuit_settings(_object(await self._read(path), f"Easee GET {path}"))
+
+    async def get_charge_plan(self, charger_id: str) -> EaseeChargePlan | None:
+        """Return a charger's daily charge plan; None when none was ever set (204 or 404)."""
+        path = _charger_path(charger_id, "schedules", "daily")
+        where = f"Easee GET {path}"
+        try:
+            answer = await self._request("read", "GET", path)
+        except NotFoundError:
+            return None
+        if answer.status == 204 or not answer.body.strip():
+            return None
+        plan = _plan(_object(_json(answer, where), where))
+        if plan is None:
+            raise ApiError(f"{where}: a period without a start or stop time")
+        return plan
+
+    # Writes
+
+    async def set_dynamic_charger_current(
+        self, charger_id: str, amps: float, minutes: int = 0
+    ) -> None:
+        """Limit a charger until the next car (``minutes`` > 0: at most that long)."""
+        _check_amps(amps)
+        _check_minutes("minutes", minutes)
+        path = _charger_path(charger_id, "commands", "set_dynamic_charger_current")
+        await self._request("write", "POST", path, body={"amps": amps, "minutes": minutes})
+
+    async def set_dynamic_circuit_current(
+        self,
+        site_id: int,
+        circuit_id: int,
+        phase1: float,
+        phase2: float,
+        phase3: float,
+        time_to_live: int = 0,
+    ) -> None:
+        """Limit a whole circuit (``time_to_live`` > 0 minutes: then its offline limit)."""
+        _check_amps(phase1, phase2, phase3)
+        _check_minutes("time_to_live", time_to_live)
+        path = _circuit_path(site_id, circuit_id, "dynamicCurrent")
+        body = {"phase1": phase1, "phase2": phase2, "phase3": phase3, "timeToLive": time_to_live}
+        await self._request("write", "POST", path, body=body)
+
+    async def update_settings(
+        self,
+        charger_id: str,
+        *,
+        enabled: bool | None = None,
+        max_charger_current: float | None = None,
+        smart_charging: bool | None = None,
+        phase_mode: int | None = None,
+    ) -> None:
+        """Change charger settings; only the given ones are sent."""
+        body: dict[str, object] = {}
+        if enabled is not None:
+            body["enabled"] = enabled
+        if max_charger_current is not None:
+            _check_amps(max_charger_current)
+            body["maxChargerCurrent"] = max_charger_current
+        if smart_charging is not None:
+            body["smartCharging"] = smart_charging
+        if phase_mode is not None:
+            body["phaseMode"] = phase_mode
+        if not body:
+            raise ValueError("update_settings needs at least one setting")
+        await self._request("write", "POST", _charger_path(charger_id, "settings"), body=body)
+
+    async def command(self, charger_id: str, command: str) -> int:
+        """Send a charger command; return its ticks (0: there was nothing to do)."""
+        if command not in COMMANDS:
+            raise ValueError(f"Easee has no command {command!r}")
+        path = _charger_path(charger_id, "commands", command)
+        where = f"Easee POST {path}"
+        answer = await self._request("write", "POST", path)
+        ticks = _as_int(_object(_json(answer, where), where).get("ticks"))
+        if ticks is None:
+            raise ApiError(f"{where}: an answer without ticks")
+        return ticks
+
+    async def set_charge_plan(self, charger_id: str, plan: EaseeChargePlan) -> None:
+        """Store a charger's daily charge plan."""
+        path = _charger_path(charger_id, "schedules", "daily")
+        await self._request("write", "POST", path, body=plan.as_body())
+
+    async def enable_charge_plan(self, charger_id: str) -> None:
+        """Switch a charger's stored daily charge plan on."""
+        await self._request(
+            "write", "POST", _charger_path(charger_id, "schedules", "daily", "enable")
+        )
+
+    async def disable_charge_plan(self, charger_id: str) -> None:
+        """Switch a charger's stored daily charge plan off."""
+        await self._request(
+            "write", "POST", _charger_path(charger_id, "schedules", "daily", "disable")
+        )
+
+    # Requests
+
+    async def _read(self, path: str, params: Mapping[str, str] | None = None) -> object:
+        return _json(await self._request("read", "GET", path, params=params), f"Easee GET {path}")
+
+    async def _request(
+        self,
+        kind: RequestKind,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, object] | None = None,
+    ) -> _Answer:
+        """Send an authorised request; return its 2xx answer or raise."""
+        access, logged_in = await self._access_token()
+        answer = await self._send(kind, method, path, token=access, params=params, body=body)
+        # A 401: renew the token (refresh, then login) and retry, at most twice.
+        for first in (True, False):
+            if answer.status != 401:
+                break
+            access, logged_in = await self._recover(access, logged_in, first=first)
+            answer = await self._send(kind, method, path, token=access, params=params, body=body)
+        if answer.status == 401:
+            self._latched = True
+            raise AuthenticationError(f"Easee {method} {path}: token refused even after a login")
+        if not answer.ok:
+            raise self._error(answer, f"Easee {method} {path}", auth_call=False)
+        return answer
+
+    async def _access_token(self) -> tuple[str, bool]:
+        """Return a usable access token and whether this call logged in to get it."""
+        self._check_latch()
+        tokens = self._tokens
+        if tokens is not None and not self._expiring(tokens):
+            return tokens.access_token, False
+        async with self._lock:
+            self._check_latch()
+            tokens = self._tokens
+            if tokens is not None and not self._expiring(tokens):
+                return tokens.access_token, False  # another task renewed them meanwhile
+            if tokens is not None and (renewed := await self._refresh_locked(tokens)):
+                return renewed.access_token, False
+            return (await self._login_locked()).access_token, True
+
+    async def _recover(self, used: str, logged_in: bool, *, first: bool) -> tuple[str, bool]:
+        """Pick the token to retry with after ``used`` got a 401."""
+        async with self._lock:
+            self._check_latch()
+            tokens = self._tokens
+            if tokens is not None and tokens.access_token != used:
+                return tokens.access_token, logged_in  # another task renewed it meanwhile
+            if first and tokens is not None:
+                if renewed := await self._refresh_locked(tokens):
+                    return renewed.access_token, logged_in
+            elif logged_in or used == self._login_access:
+                self._latched = True
+                raise AuthenticationError("Easee: the token of a fresh login was refused")
+            return (await self._login_locked()).access_token, True
+
+    async def _login_locked(self) -> EaseeTokens:
+        sent_at = self._now()
+        answer = await self._send(
+            "auth",
+            "POST",
+            _LOGIN_PATH,
+            body={"userName": self._username, "password": self._password},
+        )
+        if answer.status == 401 or (answer.status == 400 and _is_bad_password(answer.body)):
+            self._latched = True
+            raise AuthenticationError("Easee login: user name or password refused")
+        tokens = self._read_tokens(answer, f"Easee POST {_LOGIN_PATH}", sent_at)
+        self._login_access = tokens.access_token
+        self._store(tokens)
+        return tokens
+
+    async def _refresh_locked(self, tokens: EaseeTokens) -> EaseeTokens | None:
+        """Renew the tokens; None when the cloud refuses the refresh token."""
+        sent_at = self._now()
+        answer = await self._send(
+            "auth",
+            "POST",
+            _REFRESH_PATH,
+            body={"accessToken": tokens.access_token, "refreshToken": tokens.refresh_token},
+        )
+        if answer.status in (400, 401):
+            _LOGGER.debug("Easee refused the refresh token (HTTP %s)", answer.status)
+            return None
+        renewed = self._read_tokens(answer, f"Easee POST {_REFRESH_PATH}", sent_at)
+        self._store(renewed)
+        return renewed
+
+    def _read_tokens(self, answer: _Answer, where: str, sent_at: float) -> EaseeTokens:
+        if not answer.ok:
+            raise self._error(answer, where, auth_call=True)
+        tokens = _tokens_from_answer(_json(answer, where), sent_at)
+        if tokens is None:
+            raise ApiError(f"{where}: an answer without tokens")
+        return tokens
+
+    def _store(self, tokens: EaseeTokens) -> None:
+        self._previous_tokens, self._tokens = self._tokens, tokens
+        if self._on_tokens is not None:
+            self._on_tokens(tokens)
+
+    def _check_latch(self) -> None:
+        if self._latched:
+            raise AuthenticationError("Easee: credentials were refused; re-authentication needed")
+
+    def _expiring(self, tokens: EaseeTokens) -> bool:
+        return tokens.expires_at - self._now() <= REFRESH_MARGIN
+
+    def _now(self) -> float:
+        return time.time() if self._clock is None else self._clock()
+
+    async def _send(
+        self,
+        kind: RequestKind,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, object] | None = None,
+    ) -> _Answer:
+        url = URL(self._base + path, encoded=True)
+        if params:
+            url = url.with_query(params)
+        headers = {"Accept": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        # The budget's last word: when it raises, nothing is sent.
+        if self._request_gate is not None:
+            self._request_gate(kind)
+        _LOGGER.debug("Easee %s %s", method, path)
+        failure: str | None = None
+        status = 0
+        data = b""
+        retry_after: str | None = None
+        try:
+            # A redirect would carry the bearer token (or the password) elsewhere.
+            async with self._session.request(
+                method,
+                url,
+                headers=headers,
+                json=body,
+                timeout=self._timeout,
+                allow_redirects=False,
+            ) as response:
+                status = response.status
+                retry_after = response.headers.get("Retry-After")
+                data = await response.read()
+        except TimeoutError:
+            failure = "no answer in time"
+        except aiohttp.ClientError as err:
+            failure = f"connection failed ({type(err).__name__}: {self._redact(str(err))})"
+        if failure is not None:
+            raise ApiError(f"Easee {method} {path}: {failure}")
+        return _Answer(status, data, retry_after)
+
+    def _error(self, answer: _Answer, where: str, *, auth_call: bool) -> EvChargeControlError:
+        """Return the exception for a non-2xx answer (other than a 401 on a normal call)."""
+        status = answer.status
+        if status == 429:
+            retry_after = self._retry_after(answer.retry_after)
+            return RateLimitedError(f"{where}: rate limited (HTTP 429)", retry_after)
+        if status == 403 and _BLOCKED_MARKER in answer.body.lower():
+            return AccountBlockedError(f"{where}: blocked for too many requests (HTTP 403)")
+        if status == 404:
+            return NotFoundError(f"{where}: not found (HTTP 404)")
+        # The answer to a login or refresh may quote what was sent: none of it travels on.
+        title = None if auth_call else self._title(answer.body)
+        return ApiError(f"{where}: HTTP {status}" + (f" {title!r}" if title else ""))
+
+    def _title(self, body: bytes) -> str | None:
+        data: object = None
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        title = _as_str(data.get("title")) if isinstance(data, dict) else None
+        return self._redact(title)[:_MAX_TITLE] if title is not None else None
+
+    def _retry_after(self, value: str | None) -> float | None:
+        """Read Retry-After as delay seconds or as an HTTP date; None when unreadable."""
+        if value is None:
+            return None
+        text = value.strip()
+        seconds = _as_float(text)
+        if seconds is not None:
+            return seconds if seconds >= 0 else None
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # "-0000": UTC with no source time zone
+            when = when.replace(tzinfo=dt.UTC)
+        return max(0.0, when.timestamp() - self._now())
+
+    def _redact(self, text: str) -> str:
+        secrets = [self._password]
+        for tokens in (self._tokens, self._previous_tokens):
+            if tokens is not None:
+                secrets += [tokens.access_token, tokens.refresh_token]
+        for secret in filter(None, secrets):
+            text = text.replace(secret, _REDACTED)
+        return text
+
+
+def _json(answer: _Answer, where: str) -> object:
+    failure: str | None = None
+    data: object = None
+    try:
+        data = json.loads(answer.body)
+    except ValueError:
+        # Neither the body (maybe a proxy page) nor the parser's message travels on.
+        failure = f"answer is not JSON (HTTP {answer.status}, {len(answer.body)} bytes)"
+    if failure is not None:
+        raise ApiError(f"{where}: {failure}")
+    return data
+
+
+def _object(data: object, where: str) -> Mapping[str, object]:
+    if not isinstance(data, dict):
+        raise ApiError(f"{where}: answer is not a JSON object")
+    return data
+
+
+def _array(data: object, where: str) -> list[object]:
+    if not isinstance(data, list):
+        raise ApiError(f"{where}: answer is not a JSON list")
+    return data
+
+
+def _is_bad_password(body: bytes) -> bool:
+    data: object = None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    return data.get("errorCodeName") == "InvalidUserPassword" or (
+        _as_int(data.get("errorCode")) == _BAD_PASSWORD_CODE
+    )

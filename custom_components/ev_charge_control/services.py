@@ -1,0 +1,181 @@
+"""Actions (services): dynamic circuit current and charge plans of Easee chargers."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Final
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID
+from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .api.easee import EaseeChargePeriod, EaseeChargePlan
+from .const import DOMAIN
+from .runtime import EvChargeConfigEntry
+from .vendors.easee import EaseeRuntime
+from .vendors.easee.coordinator import EaseeChargerCoordinator, EaseeCircuitCoordinator
+
+SERVICE_SET_DYNAMIC_CIRCUIT_CURRENT: Final = "set_dynamic_circuit_current"
+SERVICE_SET_CHARGE_PLAN: Final = "set_charge_plan"
+SERVICE_CLEAR_CHARGE_PLAN: Final = "clear_charge_plan"
+
+ATTR_PHASES: Final = ("phase_1", "phase_2", "phase_3")
+ATTR_TIME_TO_LIVE: Final = "time_to_live"
+ATTR_START: Final = "start"
+ATTR_STOP: Final = "stop"
+ATTR_REPEAT: Final = "repeat"
+ATTR_MAX_CURRENT: Final = "max_current"
+
+MAX_TTL_MINUTES: Final = 1440
+MAX_CIRCUIT_CURRENT: Final = 80
+MIN_PLAN_CURRENT: Final = 6
+MAX_PLAN_CURRENT: Final = 32
+
+_AMPS = vol.All(vol.Coerce(float), vol.Range(min=0, max=MAX_CIRCUIT_CURRENT))
+
+SET_DYNAMIC_CIRCUIT_CURRENT_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Required("phase_1"): _AMPS,
+        vol.Required("phase_2"): _AMPS,
+        vol.Required("phase_3"): _AMPS,
+        vol.Optional(ATTR_TIME_TO_LIVE, default=0): vol.All(
+            vol.Coerce(int), vol.Range(min=0, max=MAX_TTL_MINUTES)
+        ),
+    }
+)
+SET_CHARGE_PLAN_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Required(ATTR_START): cv.time,
+        vol.Required(ATTR_STOP): cv.time,
+        vol.Optional(ATTR_REPEAT, default=True): cv.boolean,
+        vol.Optional(ATTR_MAX_CURRENT): vol.All(
+            vol.Coerce(float), vol.Range(min=MIN_PLAN_CURRENT, max=MAX_PLAN_CURRENT)
+        ),
+    }
+)
+CLEAR_CHARGE_PLAN_SCHEMA: Final = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+
+
+def _error(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )
+
+
+def _runtimes(hass: HomeAssistant) -> list[EaseeRuntime]:
+    entries: list[EvChargeConfigEntry] = hass.config_entries.async_entries(DOMAIN)
+    return [
+        entry.runtime_data
+        for entry in entries
+        if entry.state is ConfigEntryState.LOADED and isinstance(entry.runtime_data, EaseeRuntime)
+    ]
+
+
+def _identifiers(hass: HomeAssistant, device_id: str) -> set[str]:
+    device = dr.async_get(hass).async_get(device_id)
+    if device is None:
+        raise _error("device_not_found", device_id=device_id)
+    return {value for domain, value in device.identifiers if domain == DOMAIN}
+
+
+def _charger(hass: HomeAssistant, device_id: str) -> EaseeChargerCoordinator:
+    identifiers = _identifiers(hass, device_id)
+    for runtime in _runtimes(hass):
+        for charger in runtime.chargers.values():
+            if charger.unique_id_prefix in identifiers:
+                return charger
+    raise _error("not_an_easee_charger")
+
+
+def _circuit(hass: HomeAssistant, device_id: str) -> EaseeCircuitCoordinator:
+    identifiers = _identifiers(hass, device_id)
+    for runtime in _runtimes(hass):
+        for circuit in runtime.circuits.values():
+            if circuit.unique_id_prefix in identifiers:
+                return circuit
+        for charger in runtime.chargers.values():
+            # A charger stands for its circuit.
+            if (
+                charger.unique_id_prefix in identifiers
+                and charger.circuit is not None
+                and (on := runtime.circuits.get(charger.circuit.id)) is not None
+            ):
+                return on
+    raise _error("not_an_easee_circuit")
+
+
+def _whole(value: float) -> int:
+    if not float(value).is_integer():
+        raise _error("current_not_whole", value=str(value))
+    return int(value)
+
+
+async def _async_set_dynamic_circuit_current(call: ServiceCall) -> None:
+    circuit = _circuit(call.hass, call.data[ATTR_DEVICE_ID])
+    if circuit.master is None:
+        raise _error("circuit_without_master")
+    phases = [_whole(call.data[phase]) for phase in ATTR_PHASES]
+    limit = circuit.phase_limit()
+    if any(phase > limit for phase in phases):
+        raise _error("current_above_circuit_max", limit=f"{limit:g}")
+    await circuit.async_set_phases(
+        (phases[0], phases[1], phases[2]), int(call.data[ATTR_TIME_TO_LIVE])
+    )
+
+
+def _next_stop(stop: time, now: datetime) -> float:
+    """Return when a one-off window ends: the first time the clock shows ``stop`` after now."""
+    local = dt_util.as_local(now)
+    end = local.replace(hour=stop.hour, minute=stop.minute, second=stop.second, microsecond=0)
+    if end <= local:
+        end += timedelta(days=1)
+    return end.timestamp()
+
+
+async def _async_set_charge_plan(call: ServiceCall) -> None:
+    charger = _charger(call.hass, call.data[ATTR_DEVICE_ID])
+    start: time = call.data[ATTR_START].replace(microsecond=0)
+    stop: time = call.data[ATTR_STOP].replace(microsecond=0)
+    if start == stop:
+        raise _error("plan_empty")
+    plan = EaseeChargePlan(
+        enabled=True,
+        timezone=call.hass.config.time_zone,
+        # Easee wants a maximum in every period: without one, all the charger can give.
+        periods=(
+            EaseeChargePeriod(start, stop, call.data.get(ATTR_MAX_CURRENT, MAX_PLAN_CURRENT)),
+        ),
+    )
+    until = None if call.data[ATTR_REPEAT] else _next_stop(stop, dt_util.utcnow())
+    await charger.async_set_charge_plan(plan, until)
+
+
+async def _async_clear_charge_plan(call: ServiceCall) -> None:
+    charger = _charger(call.hass, call.data[ATTR_DEVICE_ID])
+    await charger.async_set_charge_plan(None, None)
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the integration's actions."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SET_DYNAMIC_CIRCUIT_CURRENT,
+        _async_set_dynamic_circuit_current,
+        schema=SET_DYNAMIC_CIRCUIT_CURRENT_SCHEMA,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_SET_CHARGE_PLAN, _async_set_charge_plan, schema=SET_CHARGE_PLAN_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_CLEAR_CHARGE_PLAN,
+        _async_clear_charge_plan,
+        schema=CLEAR_CHARGE_PLAN_SCHEMA,
+    )

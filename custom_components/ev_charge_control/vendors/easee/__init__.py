@@ -1,0 +1,494 @@
+"""Easee accounts: one budget and poller per account, a coordinator per charger and circuit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import datetime, timedelta
+import time
+from typing import Any, Final, cast
+
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryNotReady,
+    HomeAssistantError,
+)
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.update_coordinator import UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from ...api.easee import EaseeCharger, EaseeCircuit, EaseeClient, EaseeSite, EaseeTokens
+from ...api.errors import (
+    AccountBlockedError,
+    AuthenticationError,
+    EvChargeControlError,
+    NotFoundError,
+    RateLimitedError,
+)
+from ...budget import OverBudgetError
+from ...const import (
+    CONF_BASE_URL,
+    CONF_DYNAMIC_CURRENT_TTL,
+    CONF_KEEP_DYNAMIC_LIMITS,
+    CONF_STATE_INTERVAL,
+    CONF_TOKENS,
+    DEFAULT_STATE_INTERVAL,
+    DOMAIN,
+    LOGGER,
+)
+from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
+from ...session import async_get_session
+from .account import EaseeAccount, async_get_easee_account
+from .coordinator import EaseeChargerCoordinator, EaseeCircuitCoordinator
+from .descriptions import CHARGER_DESCRIPTIONS, CIRCUIT_DESCRIPTIONS
+
+STRUCTURE_INTERVAL: Final = timedelta(hours=6)
+
+__all__ = ["EaseeRuntime", "async_setup_easee"]
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _utc(timestamp: float) -> datetime:
+    return dt_util.utc_from_timestamp(timestamp)
+
+
+class EaseeRuntime(VendorRuntime):
+    """The running side of one Easee config entry (one account, all its chargers)."""
+
+    platforms = (
+        Platform.BINARY_SENSOR,
+        Platform.BUTTON,
+        Platform.NUMBER,
+        Platform.SENSOR,
+        Platform.SWITCH,
+    )
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EvChargeConfigEntry,
+        account: EaseeAccount,
+    ) -> None:
+        super().__init__(dict(entry.options))
+        self.hass = hass
+        self.entry = entry
+        self.account = account
+        tokens = entry.data.get(CONF_TOKENS)
+        self.client = EaseeClient(
+            async_get_session(hass),
+            entry.data[CONF_USERNAME],
+            entry.data[CONF_PASSWORD],
+            base_url=entry.data[CONF_BASE_URL],
+            tokens=EaseeTokens.from_dict(tokens) if isinstance(tokens, Mapping) else None,
+            on_tokens=self._save_tokens,
+            request_gate=account.gate,
+        )
+        self.chargers: dict[str, EaseeChargerCoordinator] = {}
+        self.circuits: dict[int, EaseeCircuitCoordinator] = {}
+        self.sites: dict[int, EaseeSite] = {}
+        self.structure_at: float | None = None
+        self.structure_wanted = False
+        self._poll_lock = asyncio.Lock()
+        self._unsub_poll: CALLBACK_TYPE | None = None
+        self._stopped = False
+
+    @property
+    def state_interval(self) -> float:
+        """Return how often each charger's state is read, in seconds."""
+        return float(self.options.get(CONF_STATE_INTERVAL, DEFAULT_STATE_INTERVAL))
+
+    @callback
+    def _save_tokens(self, tokens: EaseeTokens) -> None:
+        """Keep fresh tokens in the entry, so a restart needs no login."""
+        self.hass.config_entries.async_update_entry(
+            self.entry, data={**self.entry.data, CONF_TOKENS: tokens.as_dict()}
+        )
+
+    # Entities
+
+    def entity_specs(self, platform: Platform) -> list[EntitySpec]:
+        """Return the entities of a platform for every charger and circuit."""
+        specs: list[EntitySpec] = []
+        for charger in self.chargers.values():
+            specs.extend(self._charger_specs(charger, platform))
+        for circuit in self.circuits.values():
+            specs.extend(self._circuit_specs(circuit, platform))
+        return specs
+
+    @staticmethod
+    def _charger_specs(
+        coordinator: EaseeChargerCoordinator, platform: Platform
+    ) -> list[EntitySpec]:
+        return [
+            (coordinator, description)
+            for description in CHARGER_DESCRIPTIONS.get(platform, ())
+            if description.exists_fn(coordinator)
+        ]
+
+    @staticmethod
+    def _circuit_specs(
+        coordinator: EaseeCircuitCoordinator, platform: Platform
+    ) -> list[EntitySpec]:
+        return [
+            (coordinator, description)
+            for description in CIRCUIT_DESCRIPTIONS.get(platform, ())
+            if description.exists_fn(coordinator)
+        ]
+
+    # Errors
+
+    def async_handle_read_error(self, err: EvChargeControlError) -> HomeAssistantError:
+        """Note what an error says about the account; return what the coordinator raises."""
+        if isinstance(err, AuthenticationError):
+            return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
+        if isinstance(err, AccountBlockedError):
+            until = self.account.async_blocked()
+            self._schedule_poll()
+            return UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="account_blocked",
+                translation_placeholders={"time": _utc(until).isoformat(timespec="seconds")},
+            )
+        if isinstance(err, RateLimitedError):
+            self.account.async_rate_limited(err.retry_after)
+            self._schedule_poll()
+            return UpdateFailed(translation_domain=DOMAIN, translation_key="rate_limited")
+        if isinstance(err, NotFoundError):
+            # A charger or circuit went away: look at the account's structure again.
+            self.structure_wanted = True
+            return UpdateFailed(translation_domain=DOMAIN, translation_key="not_found")
+        return UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="api_error",
+            translation_placeholders={"error": str(err)},
+        )
+
+    def async_handle_write_error(self, err: EvChargeControlError) -> float | None:
+        """Note what a failed write says about the account; return when writes may go again."""
+        if isinstance(err, AuthenticationError):
+            self.entry.async_start_reauth(self.hass)
+            return _now() + self.state_interval
+        if isinstance(err, AccountBlockedError):
+            return self.account.async_blocked()
+        if isinstance(err, RateLimitedError):
+            return self.account.async_rate_limited(err.retry_after)
+        if isinstance(err, NotFoundError):
+            self.structure_wanted = True
+        return None
+
+    # Structure
+
+    async def _async_read_structure(self) -> tuple[list[EaseeCharger], list[EaseeSite]]:
+        chargers = await self.client.get_chargers()
+        sites = [
+            await self.client.get_site(site_id) for site_id in await self.client.get_site_ids()
+        ]
+        return chargers, sites
+
+    async def async_refresh_structure(self) -> None:
+        """Read chargers, sites and circuits; add what is new, remove what is gone."""
+        self.structure_wanted = False
+        chargers, sites = await self._async_read_structure()
+        self.structure_at = _now()
+        self.account.structure = {
+            "at": self.structure_at,
+            "chargers": [asdict(charger) for charger in chargers],
+            "sites": [asdict(site) for site in sites],
+        }
+        self.account.async_schedule_save()
+        self._apply_structure(chargers, sites)
+
+    def _apply_structure(self, chargers: list[EaseeCharger], sites: list[EaseeSite]) -> None:
+        registry = dr.async_get(self.hass)
+        placed: dict[str, tuple[EaseeSite, EaseeCircuit]] = {}
+        for site in sites:
+            for circuit in site.circuits:
+                for charger_id in circuit.charger_ids:
+                    placed[charger_id] = (site, circuit)
+        new_chargers: list[EaseeChargerCoordinator] = []
+        for charger in chargers:
+            coordinator = self.chargers.get(charger.id)
+            if coordinator is None:
+                coordinator = EaseeChargerCoordinator(self.hass, self.entry, self, charger)
+                self.chargers[charger.id] = coordinator
+                new_chargers.append(coordinator)
+            else:
+                coordinator.charger = charger
+            site_circuit = placed.get(charger.id)
+            coordinator.place(*(site_circuit or (None, None)))
+        self.sites = {site.id: site for site in sites}
+        for site in sites:
+            registry.async_get_or_create(
+                config_entry_id=self.entry.entry_id,
+                identifiers={(DOMAIN, f"easee_site_{site.id}")},
+                manufacturer="Easee",
+                model="Site",
+                name=site.name,
+            )
+        new_circuits: list[EaseeCircuitCoordinator] = []
+        seen_circuits: set[int] = set()
+        for site in sites:
+            for circuit in site.circuits:
+                seen_circuits.add(circuit.id)
+                circuit_coordinator = self.circuits.get(circuit.id)
+                if circuit_coordinator is None:
+                    circuit_coordinator = EaseeCircuitCoordinator(
+                        self.hass, self.entry, self, site, circuit
+                    )
+                    self.circuits[circuit.id] = circuit_coordinator
+                    new_circuits.append(circuit_coordinator)
+                circuit_coordinator.site, circuit_coordinator.circuit = site, circuit
+                registry.async_get_or_create(
+                    config_entry_id=self.entry.entry_id, **circuit_coordinator.device_info
+                )
+                master = next(
+                    (
+                        self.chargers[charger_id]
+                        for charger_id in circuit.charger_ids
+                        if charger_id in self.chargers and self.chargers[charger_id].is_master
+                    ),
+                    None,
+                )
+                if master is not circuit_coordinator.master:
+                    circuit_coordinator.follow(master)
+        self._remove_gone({c.id for c in chargers}, seen_circuits, {s.id for s in sites})
+        for platform in self.platforms:
+            specs: list[EntitySpec] = []
+            for coordinator in new_chargers:
+                specs.extend(self._charger_specs(coordinator, platform))
+            for circuit_coordinator in new_circuits:
+                specs.extend(self._circuit_specs(circuit_coordinator, platform))
+            if specs:
+                self.async_add_specs(platform, specs)
+        for coordinator in new_chargers:
+            LOGGER.debug("Easee: charger %s added", coordinator.charger_id)
+
+    def _remove_gone(self, chargers: set[str], circuits: set[int], sites: set[int]) -> None:
+        for charger_id in [c for c in self.chargers if c not in chargers]:
+            LOGGER.info("Easee: charger %s is no longer in the account; removing it", charger_id)
+            coordinator = self.chargers.pop(charger_id)
+            self.entry.async_create_background_task(
+                self.hass, coordinator.async_stop(), f"{DOMAIN} stop {charger_id}"
+            )
+        for circuit_id in [c for c in self.circuits if c not in circuits]:
+            circuit = self.circuits.pop(circuit_id)
+            self.entry.async_create_background_task(
+                self.hass, circuit.async_stop(), f"{DOMAIN} stop circuit {circuit_id}"
+            )
+        keep = (
+            {(DOMAIN, f"easee_{c}") for c in chargers}
+            | {(DOMAIN, f"easee_circuit_{c}") for c in circuits}
+            | {(DOMAIN, f"easee_site_{s}") for s in sites}
+        )
+        registry = dr.async_get(self.hass)
+        for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
+            if not device.identifiers & keep:
+                registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+
+    def _restore_structure(self) -> bool:
+        """Build chargers and circuits from the saved structure; False when there is none."""
+        saved = self.account.structure
+        try:
+            at = float(saved["at"])
+            chargers = [EaseeCharger(**item) for item in saved["chargers"]]
+            sites = [
+                EaseeSite(
+                    id=item["id"],
+                    name=item["name"],
+                    circuits=tuple(
+                        EaseeCircuit(**{**circuit, "charger_ids": tuple(circuit["charger_ids"])})
+                        for circuit in item["circuits"]
+                    ),
+                )
+                for item in saved["sites"]
+            ]
+        except (KeyError, TypeError, ValueError):
+            return False
+        self.structure_at = at
+        self._apply_structure(chargers, sites)
+        return True
+
+    # Polling
+
+    def _structure_due(self, now: float) -> bool:
+        return (
+            self.structure_wanted
+            or self.structure_at is None
+            or now - self.structure_at >= STRUCTURE_INTERVAL.total_seconds()
+        )
+
+    async def async_start(self) -> None:
+        """Learn the account's chargers (saved or read) and read what is due."""
+        now = _now()
+        if self.structure_at is None and not (
+            now - float(self.account.structure.get("at", 0)) < STRUCTURE_INTERVAL.total_seconds()
+            and self._restore_structure()
+        ):
+            try:
+                await self.async_refresh_structure()
+            except OverBudgetError as err:
+                if not self._restore_structure():
+                    raise ConfigEntryNotReady(
+                        translation_domain=DOMAIN,
+                        translation_key="waiting_for_budget",
+                        translation_placeholders={"time": _utc(err.retry_at).isoformat()},
+                    ) from err
+            except AuthenticationError as err:
+                raise ConfigEntryAuthFailed(
+                    translation_domain=DOMAIN, translation_key="invalid_auth"
+                ) from err
+            except EvChargeControlError as err:
+                failure = self.async_handle_read_error(err)
+                if not self._restore_structure():
+                    raise ConfigEntryNotReady(str(failure)) from err
+        await self.async_poll()
+        for charger in self.chargers.values():
+            charger._schedule_write()  # noqa: SLF001 - resume writes saved before a restart
+        for circuit in self.circuits.values():
+            circuit._schedule_write()  # noqa: SLF001
+
+    async def async_poll(self) -> None:
+        """Read whatever is due, oldest first, as far as the budget allows."""
+        async with self._poll_lock:
+            if self._stopped:
+                return
+            now = _now()
+            try:
+                if self._structure_due(now) and self.account.can_read(now):
+                    await self.async_refresh_structure()
+            except OverBudgetError:
+                pass
+            except EvChargeControlError as err:
+                LOGGER.warning("Easee: reading the account's chargers failed: %s", err)
+                self.async_handle_read_error(err)
+                self.structure_at = now  # try again at the next structure interval
+                if isinstance(err, AuthenticationError):
+                    self.entry.async_start_reauth(self.hass)
+            # Chargers and circuits in one line, the longest overdue first: with a budget too
+            # small for everything, nobody starves.
+            due: list[tuple[float, EaseeChargerCoordinator | EaseeCircuitCoordinator]] = [
+                (charger.next_state_at(), charger)
+                for charger in self.chargers.values()
+                if charger.state_due(now)
+            ]
+            due += [
+                (circuit.next_settings_at(), circuit)
+                for circuit in self.circuits.values()
+                if circuit.settings_due(now)
+            ]
+            due.sort(key=lambda item: item[0])
+            for _, coordinator in due:
+                if not self.account.can_read(_now()):
+                    break
+                await coordinator.async_refresh()
+            self._schedule_poll()
+
+    def _next_poll(self, now: float) -> float:
+        due = [charger.next_state_at() for charger in self.chargers.values()]
+        due += [circuit.next_settings_at() for circuit in self.circuits.values()]
+        due.append((self.structure_at or now) + STRUCTURE_INTERVAL.total_seconds())
+        at = max(now, min(due))
+        if not self.account.can_read(at):
+            at = max(at, self.account.next_read(at))
+        return at
+
+    @callback
+    def _schedule_poll(self) -> None:
+        if self._unsub_poll is not None:
+            self._unsub_poll()
+            self._unsub_poll = None
+        if self._stopped:
+            return
+
+        @callback
+        def _poll(_: datetime) -> None:
+            self._unsub_poll = None
+            self.entry.async_create_background_task(
+                self.hass, self.async_poll(), f"{DOMAIN} Easee poll"
+            )
+
+        self._unsub_poll = async_track_point_in_utc_time(
+            self.hass, _poll, _utc(self._next_poll(_now()))
+        )
+
+    async def async_stop(self) -> None:
+        """Cancel the poller and every timer; save the account."""
+        self._stopped = True
+        if self._unsub_poll is not None:
+            self._unsub_poll()
+            self._unsub_poll = None
+        for charger in self.chargers.values():
+            await charger.async_stop()
+        for circuit in self.circuits.values():
+            await circuit.async_stop()
+        await self.account.async_save()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return the account's chargers, circuits, budget and queues."""
+        # Redaction only walks dicts and lists: tuples (charger ids of a circuit) would slip by.
+        return _lists(self._diagnostics())
+
+    def _diagnostics(self) -> dict[str, Any]:
+        return {
+            "budget": {
+                "requests_in_window": len(self.account.window.sent),
+                "backoff_until": self.account.backoff_until,
+                "blocked_until": self.account.blocked_until,
+                "flash_written": list(self.account.flash_written.values()),
+            },
+            "structure_at": self.structure_at,
+            "sites": [asdict(site) for site in self.sites.values()],
+            "chargers": [
+                {
+                    "charger": asdict(coordinator.charger),
+                    "state": asdict(coordinator.data.state)
+                    if coordinator.data and coordinator.data.state
+                    else None,
+                    "config": asdict(coordinator.data.config)
+                    if coordinator.data and coordinator.data.config
+                    else None,
+                    "plan": asdict(coordinator.data.plan)
+                    if coordinator.data and coordinator.data.plan
+                    else None,
+                    "queue": coordinator.queue.as_dict(),
+                    "last_update_success": coordinator.last_update_success,
+                }
+                for coordinator in self.chargers.values()
+            ],
+            "circuits": [
+                {
+                    "settings": asdict(circuit.data.settings)
+                    if circuit.data and circuit.data.settings
+                    else None,
+                    "queue": circuit.queue.as_dict(),
+                }
+                for circuit in self.circuits.values()
+            ],
+            "options": {
+                CONF_STATE_INTERVAL: self.state_interval,
+                CONF_KEEP_DYNAMIC_LIMITS: bool(self.options.get(CONF_KEEP_DYNAMIC_LIMITS)),
+                CONF_DYNAMIC_CURRENT_TTL: self.options.get(CONF_DYNAMIC_CURRENT_TTL, 0),
+            },
+        }
+
+
+def _lists[T](value: T) -> T:
+    """Return ``value`` with every tuple inside turned into a list."""
+    if isinstance(value, dict):
+        return cast(T, {key: _lists(item) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        return cast(T, [_lists(item) for item in value])
+    return value
+
+
+async def async_setup_easee(hass: HomeAssistant, entry: EvChargeConfigEntry) -> EaseeRuntime:
+    """Build the runtime of an Easee config entry."""
+    account = await async_get_easee_account(hass, str(entry.unique_id))
+    return EaseeRuntime(hass, entry, account)

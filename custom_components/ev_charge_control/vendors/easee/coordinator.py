@@ -1,0 +1,944 @@
+"""Easee chargers and circuits: what they report, and the writes that wait for their turn."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+import json
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.update_coordinator import UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from ...api.easee import (
+    EaseeChargePeriod,
+    EaseeChargePlan,
+    EaseeCharger,
+    EaseeChargerConfig,
+    EaseeChargerState,
+    EaseeCircuit,
+    EaseeCircuitSettings,
+    EaseeSite,
+)
+from ...api.errors import EvChargeControlError, NotFoundError, RateLimitedError
+from ...budget import CommandQueue, OverBudgetError, QueuedCommand, SentCommand, Verification
+from ...const import (
+    CONF_DYNAMIC_CURRENT_TTL,
+    CONF_KEEP_DYNAMIC_LIMITS,
+    DOMAIN,
+    EVENT_COMMAND_RESULT,
+    LOGGER,
+)
+from ...entity import EvChargeCoordinator
+from ...runtime import EvChargeConfigEntry
+
+if TYPE_CHECKING:
+    from . import EaseeRuntime
+
+CONFIG_INTERVAL: Final = timedelta(minutes=15)
+# 12 writes a minute per charger at most.
+WRITE_SPACING: Final = 5.0
+MAX_WRITE_ATTEMPTS: Final = 3
+# A write is answered 202 ("queued for the charger"); a read this soon after it may not show it.
+VERIFY_SETTLE: Final = 10.0
+MAX_CURRENT: Final = 32
+
+PARAM_DYNAMIC: Final = "dynamic_charger_current"
+PARAM_MAX: Final = "max_charger_current"
+PARAM_ENABLED: Final = "enabled"
+PARAM_SMART: Final = "smart_charging"
+# start/stop/pause/resume: only the newest request goes out.
+PARAM_COMMAND: Final = "command"
+PARAM_OVERRIDE: Final = "override_schedule"
+PARAM_PLAN: Final = "charge_plan"
+PARAM_CIRCUIT: Final = "dynamic_circuit_current"
+
+FLASH_PARAMS: Final = frozenset({PARAM_MAX})
+STATE_PARAMS: Final = frozenset({PARAM_DYNAMIC, PARAM_SMART})
+CONFIG_PARAMS: Final = frozenset({PARAM_MAX, PARAM_ENABLED, PARAM_PLAN})
+# Nothing in a read shows that these happened.
+UNVERIFIED_PARAMS: Final = frozenset({PARAM_COMMAND, PARAM_OVERRIDE})
+# A plan value that means "no plan".
+NO_PLAN: Final = ""
+
+# The binding limit, in the order ties are named: a dynamic limit nobody set reports the
+# fixed limit behind it (the circuit's max, 32 A), so on a tie the fixed one is named.
+LIMIT_NAMES: Final = (
+    "circuit_max",
+    "max_charger",
+    "dynamic_circuit",
+    "dynamic_charger",
+    "charge_plan",
+)
+DISCONNECTED: Final = 1
+CHARGING: Final = 3
+
+type EaseeValue = int | str
+type Phases3 = tuple[int, int, int]
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _utc(timestamp: float) -> datetime:
+    return dt_util.utc_from_timestamp(timestamp)
+
+
+def _amps(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def _load_value(value: object) -> EaseeValue | None:
+    if isinstance(value, str) or type(value) is int:
+        return value
+    return None
+
+
+def _load_phases(value: object) -> Phases3 | None:
+    if isinstance(value, list | tuple) and len(value) == 3 and all(type(v) is int for v in value):
+        return (value[0], value[1], value[2])
+    return None
+
+
+def _write_priority(command: QueuedCommand[EaseeValue]) -> int:
+    """Order writes: stopping first, limits next, starting last (never too much current)."""
+    if command.parameter == PARAM_ENABLED and command.value == 0:
+        return 0
+    if command.parameter == PARAM_COMMAND and command.value in ("stop_charging", "pause_charging"):
+        return 0
+    if command.parameter in (PARAM_DYNAMIC, PARAM_MAX):
+        return 1
+    return 2
+
+
+def plan_value(plan: EaseeChargePlan | None) -> str:
+    """Return a charge plan as the queue's value: compact JSON, or NO_PLAN when none is on."""
+    if plan is None or not plan.enabled:
+        return NO_PLAN
+    body = plan.as_body()
+    periods = body.get("periods")
+    for period in periods if isinstance(periods, list) else []:
+        # 32 asked for and 32.0 read back are the same plan.
+        if isinstance(period, dict) and isinstance(amps := period.get("maximumAmps"), int):
+            period["maximumAmps"] = float(amps)
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def plan_from_value(value: str) -> EaseeChargePlan:
+    """Turn a queue value back into a plan."""
+    body = json.loads(value)
+    periods = tuple(
+        EaseeChargePeriod(
+            start=datetime.strptime(period["startTime"], "%H:%M:%S").time(),
+            stop=datetime.strptime(period["stopTime"], "%H:%M:%S").time(),
+            maximum_amps=period.get("maximumAmps"),
+        )
+        for period in body["periods"]
+    )
+    return EaseeChargePlan(enabled=True, timezone=body.get("timezone"), periods=periods)
+
+
+def plan_limit(plan: EaseeChargePlan | None, now: datetime) -> float | None:
+    """Return the current a charge plan allows at ``now`` (None: the plan limits nothing)."""
+    if plan is None or not plan.enabled or not plan.periods:
+        return None
+    zone = dt_util.get_time_zone(plan.timezone) if plan.timezone else None
+    local = now.astimezone(zone) if zone else dt_util.as_local(now)
+    clock = local.time().replace(tzinfo=None)
+    for period in plan.periods:
+        if period.start < period.stop:
+            inside = period.start <= clock < period.stop
+        else:  # over midnight (or the whole day when start == stop)
+            inside = clock >= period.start or clock < period.stop
+        if inside:
+            return float(MAX_CURRENT) if period.maximum_amps is None else period.maximum_amps
+    return 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class EaseeChargerData:
+    """The newest state, config and charge plan of a charger, and when each was read."""
+
+    state: EaseeChargerState | None = None
+    config: EaseeChargerConfig | None = None
+    plan: EaseeChargePlan | None = None
+    state_at: float | None = None
+    config_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveLimit:
+    """The lowest limit in force and every limit that was compared."""
+
+    current: float
+    limited_by: str
+    limits: Mapping[str, float]
+
+
+def _lowest(values: tuple[float | None, ...]) -> float | None:
+    present = [value for value in values if value is not None]
+    return min(present) if present else None
+
+
+class _Writer[V]:
+    """What chargers and circuits share: a write queue, its timer and the result events."""
+
+    hass: HomeAssistant
+    config_entry: EvChargeConfigEntry
+    runtime: EaseeRuntime
+    queue: CommandQueue[V]
+    unique_id_prefix: str
+    _unsub_write: CALLBACK_TYPE | None
+    _write_lock: asyncio.Lock
+
+    def _queue_key(self) -> str:
+        return self.unique_id_prefix
+
+    def _save_queue(self) -> None:
+        self.runtime.account.queues[self._queue_key()] = self.queue.as_dict()
+        self.runtime.account.async_schedule_save()
+
+    def _ready(self, command: QueuedCommand[V]) -> bool:
+        return True
+
+    def _ready_at(self, command: QueuedCommand[V]) -> float:
+        return 0.0
+
+    def next_write_at(self, now: float) -> float | None:
+        """Return when the next waiting write goes out (None: nothing waits)."""
+        if not self.queue.pending:
+            return None
+        slot = self.queue.next_slot(now)
+        ready = min(self._ready_at(cmd) for cmd in self.queue.pending.values())
+        return max(slot, ready, self.runtime.account.pause_until(now) or now)
+
+    def _schedule_write(self, at: float | None = None) -> None:
+        if self._unsub_write is not None:
+            self._unsub_write()
+            self._unsub_write = None
+        now = _now()
+        when = self.next_write_at(now)
+        if when is None:
+            return
+        if at is not None:
+            when = max(when, at)
+
+        @callback
+        def _write(_: datetime) -> None:
+            self._unsub_write = None
+            self.config_entry.async_create_background_task(
+                self.hass, self.async_send_due(), f"{DOMAIN} {self.unique_id_prefix} write"
+            )
+
+        self._unsub_write = async_track_point_in_utc_time(self.hass, _write, _utc(when))
+
+    def _cancel_write(self) -> None:
+        if self._unsub_write is not None:
+            self._unsub_write()
+            self._unsub_write = None
+
+    async def _async_send(self, sent: SentCommand[V]) -> None:
+        raise NotImplementedError
+
+    def _after_send(self, sent: SentCommand[V], now: float) -> None:
+        """Bookkeeping after the cloud accepted a write."""
+
+    def _listeners_changed(self) -> None:
+        raise NotImplementedError
+
+    async def async_send_due(self) -> None:
+        """Send the next waiting write when its slot, the budget and flash allow."""
+        async with self._write_lock:
+            now = _now()
+            sent = self.queue.take_due(now, self._ready)
+            retry_at: float | None = None
+            if sent is not None:
+                try:
+                    await self._async_send(sent)
+                except OverBudgetError as err:
+                    self.queue.not_sent(sent)
+                    retry_at = err.retry_at
+                except EvChargeControlError as err:
+                    self.queue.not_sent(sent)
+                    retry_at = self._write_failed(sent, err)
+                else:
+                    LOGGER.debug("Easee %s: sent %s", self.unique_id_prefix, sent.parameter)
+                    self.runtime.account.async_request_succeeded()
+                    self._after_send(sent, now)
+            self._save_queue()
+            self._schedule_write(retry_at)
+            self._listeners_changed()
+
+    def _write_failed(self, sent: SentCommand[V], err: EvChargeControlError) -> float | None:
+        """Decide what a failed write does next; return when it may be tried again."""
+        retry_at = self.runtime.async_handle_write_error(err)
+        if retry_at is not None:
+            return retry_at  # the account waits: not the write's fault
+        queued = self.queue.pending.get(sent.parameter)
+        if queued is None or queued.value != sent.value or queued.attempt != sent.attempt:
+            return None  # a newer request replaced it
+        if sent.attempt < MAX_WRITE_ATTEMPTS and not isinstance(err, NotFoundError):
+            queued.attempt += 1
+            LOGGER.warning(
+                "Easee %s: %s was not accepted (%s); trying again",
+                self.unique_id_prefix,
+                sent.parameter,
+                err,
+            )
+            return None
+        del self.queue.pending[sent.parameter]
+        LOGGER.error(
+            "Easee %s: gave up on %s after %s attempts: %s",
+            self.unique_id_prefix,
+            sent.parameter,
+            sent.attempt,
+            err,
+        )
+        self._fire(sent, "failed", None, will_retry=False)
+        return None
+
+    def _fire(self, sent: SentCommand[V], result: str, actual: object, *, will_retry: bool) -> None:
+        device = dr.async_get(self.hass).async_get_device(
+            identifiers={(DOMAIN, self.unique_id_prefix)}
+        )
+        self.hass.bus.async_fire(
+            EVENT_COMMAND_RESULT,
+            {
+                "device_id": device.id if device else None,
+                "parameter": sent.parameter,
+                "requested": list(sent.value) if isinstance(sent.value, tuple) else sent.value,
+                "result": result,
+                "actual": list(actual) if isinstance(actual, tuple) else actual,
+                "attempt": sent.attempt,
+                "will_retry": will_retry,
+            },
+        )
+
+    def _report(self, results: list[Verification[V]]) -> None:
+        for result in results:
+            if not result.applied:
+                LOGGER.warning(
+                    "Easee %s: %s=%s is not in force (the charger shows %s)%s",
+                    self.unique_id_prefix,
+                    result.command.parameter,
+                    result.command.value,
+                    result.actual,
+                    "; sending it again" if result.retry else "",
+                )
+            self._fire(
+                result.command,
+                "applied" if result.applied else "failed",
+                result.actual,
+                will_retry=result.retry,
+            )
+        if any(result.retry for result in results):
+            self._schedule_write()
+
+    def pending_command(self) -> str:
+        """Return the write that goes out next, as parameter=value, or "none"."""
+        command = self.queue.next_command()
+        if command is None:
+            return "none"
+        value: object = command.value
+        if command.parameter == PARAM_PLAN:
+            value = "off" if value == NO_PLAN else "on"
+        if isinstance(value, tuple):
+            value = "/".join(str(v) for v in value)
+        return f"{command.parameter}={value}"
+
+    def pending_attributes(self) -> dict[str, Any]:
+        """Return every waiting and every unconfirmed write, and when the next one goes."""
+        when = self.next_write_at(_now())
+        return {
+            "queued": {cmd.parameter: _shown(cmd.value) for cmd in self.queue.pending.values()},
+            "awaiting_confirmation": {
+                cmd.parameter: _shown(cmd.value) for cmd in self.queue.awaiting.values()
+            },
+            "next_write": _utc(round(when)).isoformat() if when is not None else None,
+        }
+
+
+def _shown(value: object) -> object:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, str) and value.startswith("{"):
+        return "plan"
+    return value
+
+
+class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChargerData]):
+    """One Easee charger: read by the account's poller, written through its own queue."""
+
+    config_entry: EvChargeConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EvChargeConfigEntry,
+        runtime: EaseeRuntime,
+        charger: EaseeCharger,
+    ) -> None:
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"Easee {charger.id}",
+            # The account's poller decides when each charger is read, within one budget.
+            update_interval=None,
+        )
+        self.runtime = runtime
+        self.charger = charger
+        self.charger_id = charger.id
+        self.circuit: EaseeCircuit | None = None
+        self.site: EaseeSite | None = None
+        self.unique_id_prefix = f"easee_{charger.id}"
+        self.device_info = self._device_info()
+        self.queue = CommandQueue(
+            spacing=WRITE_SPACING,
+            max_attempts=MAX_WRITE_ATTEMPTS,
+            priority=_write_priority,
+            load_value=_load_value,
+        )
+        if (saved := runtime.account.queues.get(self.unique_id_prefix)) is not None:
+            self.queue.restore(saved, _now())
+        self.state_attempt: float | None = None
+        self.config_attempt: float | None = None
+        self.config_wanted = True
+        self.lifetime_energy: float | None = None
+        self.schedule_overridden = False
+        self._firmware: int | None = None
+        self._unsub_write = None
+        self._write_lock = asyncio.Lock()
+
+    def _device_info(self) -> DeviceInfo:
+        info = DeviceInfo(
+            identifiers={(DOMAIN, self.unique_id_prefix)},
+            manufacturer="Easee",
+            model=product_name(self.charger.product_code),
+            name=self.charger.name or self.charger.id,
+            serial_number=self.charger.id,
+        )
+        if self.circuit is not None:
+            info["via_device"] = (DOMAIN, f"easee_circuit_{self.circuit.id}")
+        return info
+
+    def place(self, site: EaseeSite | None, circuit: EaseeCircuit | None) -> None:
+        """Tell the charger which site and circuit it belongs to."""
+        self.site, self.circuit = site, circuit
+        self.device_info = self._device_info()
+
+    @property
+    def is_master(self) -> bool:
+        """Return whether the charger is its circuit's primary unit."""
+        return self.charger.is_master
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """Return the entry's options (state interval, keep, time to live)."""
+        return self.config_entry.options
+
+    # Reading
+
+    def state_due(self, now: float) -> bool:
+        """Tell whether the poller should read this charger now."""
+        return self.state_attempt is None or now - self.state_attempt >= self.runtime.state_interval
+
+    def next_state_at(self) -> float:
+        """Return when the next read is due."""
+        return (self.state_attempt or 0.0) + self.runtime.state_interval
+
+    def _config_due(self, now: float) -> bool:
+        return (
+            self.config_wanted
+            or self.config_attempt is None
+            or now - self.config_attempt >= CONFIG_INTERVAL.total_seconds()
+        )
+
+    async def _async_update_data(self) -> EaseeChargerData:
+        now = _now()
+        self.state_attempt = now
+        old = self.data or EaseeChargerData()
+        new = old
+        client = self.runtime.client
+        config_read = False
+        config_attempt = self.config_attempt
+        try:
+            state = await client.get_state(self.charger_id)
+            new = replace(new, state=state, state_at=_now())
+            if self._config_due(now):
+                self.config_attempt = now
+                config = await client.get_config(self.charger_id)
+                plan = await client.get_charge_plan(self.charger_id)
+                new = replace(new, config=config, plan=plan, config_at=_now())
+                self.config_wanted = False
+                config_read = True
+        except OverBudgetError as err:
+            # Not read is not done: the config is due again at the next poll.
+            self.config_attempt = config_attempt
+            if new.state is None:
+                raise UpdateFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="waiting_for_budget",
+                    translation_placeholders={"time": _utc(err.retry_at).isoformat()},
+                ) from err
+            LOGGER.debug("Easee %s: budget used up, keeping what was read", self.charger_id)
+        except EvChargeControlError as err:
+            failure = self.runtime.async_handle_read_error(err)
+            # The account waiting (429, block) is not the charger's fault: keep its values.
+            # Anything else without a fresh state this time makes them unavailable.
+            account_wait = isinstance(err, RateLimitedError) and new.state is not None
+            fresh = new.state_at != old.state_at
+            if isinstance(failure, ConfigEntryAuthFailed) or not (fresh or account_wait):
+                raise failure from err
+            LOGGER.debug("Easee %s: read failed (%s), keeping what was read", self.charger_id, err)
+        else:
+            self.runtime.account.async_request_succeeded()
+        if new is not old:
+            self._after_read(new, state_read=new.state_at != old.state_at, config_read=config_read)
+        return new
+
+    def _after_read(self, data: EaseeChargerData, *, state_read: bool, config_read: bool) -> None:
+        state = data.state
+        if state is not None:
+            self._track_energy(state)
+            if state.op_mode == DISCONNECTED:
+                self.schedule_overridden = False
+            if state.firmware is not None and state.firmware != self._firmware:
+                self._firmware = state.firmware
+                self._update_firmware(state.firmware)
+        verified = (STATE_PARAMS if state_read else frozenset()) | (
+            CONFIG_PARAMS if config_read else frozenset()
+        )
+        read_at = (data.state_at or 0.0) if state_read else (data.config_at or 0.0)
+        results = self.queue.verify(
+            lambda parameter: self.value_in(data, parameter), read_at - VERIFY_SETTLE, verified
+        )
+        self._report(results)
+        if state_read:
+            self._keep_dynamic_limit(data)
+        self._end_one_off_plan()
+        if results:
+            self._save_queue()
+
+    def _update_firmware(self, firmware: int) -> None:
+        # Entities not added yet register the device with it; added ones need an update.
+        self.device_info["sw_version"] = str(firmware)
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device(identifiers={(DOMAIN, self.unique_id_prefix)})
+        if device is not None and device.sw_version != str(firmware):
+            registry.async_update_device(device.id, sw_version=str(firmware))
+
+    def _track_energy(self, state: EaseeChargerState) -> None:
+        total = state.lifetime_energy
+        if total is None:
+            return
+        if self.lifetime_energy is not None and total < self.lifetime_energy:
+            LOGGER.debug(
+                "Easee %s: ignoring lifetime energy %s below %s",
+                self.charger_id,
+                total,
+                self.lifetime_energy,
+            )
+            return
+        self.lifetime_energy = total
+
+    # Values
+
+    @staticmethod
+    def value_in(data: EaseeChargerData | None, parameter: str) -> EaseeValue | None:
+        """Return what a read shows for a writable parameter."""
+        if data is None:
+            return None
+        state, config = data.state, data.config
+        if parameter == PARAM_DYNAMIC and state is not None:
+            return _amps(state.dynamic_charger_current)
+        if parameter == PARAM_SMART and state is not None and state.smart_charging is not None:
+            return int(state.smart_charging)
+        if parameter == PARAM_MAX and config is not None:
+            return _amps(config.max_charger_current)
+        if parameter == PARAM_ENABLED and config is not None and config.is_enabled is not None:
+            return int(config.is_enabled)
+        if parameter == PARAM_PLAN and data.config_at is not None:
+            return plan_value(data.plan)
+        return None
+
+    def expected(self, parameter: str) -> EaseeValue | None:
+        """Return the value asked for while its write waits, else what the charger shows."""
+        if (value := self.queue.expected_value(parameter)) is not None:
+            return value
+        return self.value_in(self.data, parameter)
+
+    def effective_limit(self) -> EffectiveLimit | None:
+        """Return the lowest of every limit in force, and which one it is."""
+        data = self.data
+        if data is None or data.state is None:
+            return None
+        state, config = data.state, data.config
+        limits: dict[str, float | None] = {
+            "dynamic_charger": state.dynamic_charger_current,
+            "max_charger": config.max_charger_current if config else None,
+            "dynamic_circuit": _lowest(state.dynamic_circuit_current),
+            "circuit_max": _lowest(config.circuit_max_current) if config else None,
+            "charge_plan": (
+                None if self.schedule_overridden else plan_limit(data.plan, dt_util.utcnow())
+            ),
+        }
+        known = {name: value for name, value in limits.items() if value is not None}
+        if not known:
+            return None
+        lowest = min(known.values())
+        binding = next(name for name in LIMIT_NAMES if known.get(name) == lowest)
+        return EffectiveLimit(lowest, binding, known)
+
+    # Writing
+
+    def _ready(self, command: QueuedCommand[EaseeValue]) -> bool:
+        return self._ready_at(command) <= _now()
+
+    def _ready_at(self, command: QueuedCommand[EaseeValue]) -> float:
+        if command.parameter in FLASH_PARAMS:
+            return self.runtime.account.flash_ready_at(self._flash_key(command.parameter))
+        return 0.0
+
+    def _flash_key(self, parameter: str) -> str:
+        return f"{self.charger_id}:{parameter}"
+
+    def flash_ready_at(self, parameter: str) -> datetime | None:
+        """Return when a flash setting may be written again (None: now)."""
+        at = self.runtime.account.flash_ready_at(self._flash_key(parameter))
+        return _utc(round(at)) if at > _now() else None
+
+    def _listeners_changed(self) -> None:
+        self.async_update_listeners()
+
+    async def async_write(self, parameter: str, value: EaseeValue) -> None:
+        """Ask for a value: it goes out as soon as the queue, budget and flash allow."""
+        current = (
+            self.value_in(self.data, parameter) if parameter not in UNVERIFIED_PARAMS else None
+        )
+        if not self.queue.request(parameter, value, _now(), current):
+            LOGGER.debug("Easee %s: %s already holds, nothing to send", self.charger_id, parameter)
+        self._save_queue()
+        self.async_update_listeners()
+        await self.async_send_due()
+
+    async def async_set_dynamic_current(self, amps: int) -> None:
+        """Set the dynamic charger current and remember it for "keep dynamic limits"."""
+        ttl = int(self.options.get(CONF_DYNAMIC_CURRENT_TTL, 0))
+        self.runtime.account.kept[self.unique_id_prefix] = {
+            "value": amps,
+            "set_at": _now(),
+            "ttl": ttl,
+        }
+        self.runtime.account.async_schedule_save()
+        await self.async_write(PARAM_DYNAMIC, amps)
+
+    async def async_set_charge_plan(
+        self, plan: EaseeChargePlan | None, until: float | None
+    ) -> None:
+        """Set (or clear) the daily charge plan; ``until`` ends a one-off plan."""
+        plans = self.runtime.account.one_off_plans
+        if until is None:
+            plans.pop(self.unique_id_prefix, None)
+        else:
+            plans[self.unique_id_prefix] = until
+        await self.async_write(PARAM_PLAN, plan_value(plan))
+
+    def _end_one_off_plan(self) -> None:
+        until = self.runtime.account.one_off_plans.get(self.unique_id_prefix)
+        if until is None or _now() < until:
+            return
+        del self.runtime.account.one_off_plans[self.unique_id_prefix]
+        LOGGER.info("Easee %s: the one-off charge plan is over; turning it off", self.charger_id)
+        self.queue.request(PARAM_PLAN, NO_PLAN, _now(), self.value_in(self.data, PARAM_PLAN))
+        self._save_queue()
+        self._schedule_write()
+
+    def _keep_dynamic_limit(self, data: EaseeChargerData) -> None:
+        kept = self.runtime.account.kept.get(self.unique_id_prefix)
+        if not self.options.get(CONF_KEEP_DYNAMIC_LIMITS) or kept is None:
+            return
+        value, ttl, set_at = kept.get("value"), kept.get("ttl", 0), kept.get("set_at", 0)
+        if not isinstance(value, int) or not isinstance(ttl, int) or not isinstance(set_at, float):
+            return
+        if ttl and _now() >= set_at + ttl * 60:
+            return  # its time to live ran out: the reset was the point
+        if PARAM_DYNAMIC in self.queue.pending or PARAM_DYNAMIC in self.queue.awaiting:
+            return
+        shown = self.value_in(data, PARAM_DYNAMIC)
+        if shown is None or shown == value:
+            return
+        LOGGER.info(
+            "Easee %s: the dynamic charger current was reset to %s A (a car connected or the "
+            "power was lost); setting it back to %s A",
+            self.charger_id,
+            shown,
+            value,
+        )
+        self.queue.request(PARAM_DYNAMIC, value, _now(), shown)
+        self._save_queue()
+        self._schedule_write()
+
+    async def _async_send(self, sent: SentCommand[EaseeValue]) -> None:
+        client, charger_id, value = self.runtime.client, self.charger_id, sent.value
+        if sent.parameter == PARAM_DYNAMIC and isinstance(value, int):
+            ttl = int(self.options.get(CONF_DYNAMIC_CURRENT_TTL, 0))
+            await client.set_dynamic_charger_current(charger_id, value, ttl)
+        elif sent.parameter == PARAM_MAX and isinstance(value, int):
+            await client.update_settings(charger_id, max_charger_current=value)
+        elif sent.parameter == PARAM_ENABLED:
+            await client.update_settings(charger_id, enabled=bool(value))
+        elif sent.parameter == PARAM_SMART:
+            await client.update_settings(charger_id, smart_charging=bool(value))
+        elif sent.parameter == PARAM_PLAN and isinstance(value, str):
+            if value == NO_PLAN:
+                try:
+                    await client.disable_charge_plan(charger_id)
+                except NotFoundError:
+                    LOGGER.debug("Easee %s: no charge plan to turn off", charger_id)
+            else:
+                await client.set_charge_plan(charger_id, plan_from_value(value))
+        else:  # PARAM_COMMAND and PARAM_OVERRIDE carry the command's name
+            await client.command(charger_id, str(value))
+
+    def _after_send(self, sent: SentCommand[EaseeValue], now: float) -> None:
+        if sent.parameter in FLASH_PARAMS:
+            self.runtime.account.async_flash_written(self._flash_key(sent.parameter), now)
+        if sent.parameter == PARAM_OVERRIDE:
+            self.schedule_overridden = True
+        if sent.parameter in UNVERIFIED_PARAMS:
+            self.queue.awaiting.pop(sent.parameter, None)
+        if sent.parameter in CONFIG_PARAMS:
+            # The next poll reads the config too, so the value shows (or fails) soon.
+            self.config_wanted = True
+
+    async def async_stop(self) -> None:
+        """Cancel the write timer."""
+        self._cancel_write()
+        await self.async_shutdown()
+
+
+@dataclass(frozen=True, slots=True)
+class EaseeCircuitData:
+    """A circuit's stored (flash) limits and when they were read."""
+
+    settings: EaseeCircuitSettings | None = None
+    settings_at: float | None = None
+
+
+class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuitData]):
+    """One circuit: its settings read every 15 minutes, its dynamic current from the master."""
+
+    config_entry: EvChargeConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EvChargeConfigEntry,
+        runtime: EaseeRuntime,
+        site: EaseeSite,
+        circuit: EaseeCircuit,
+    ) -> None:
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"Easee circuit {circuit.id}",
+            update_interval=None,
+        )
+        self.runtime = runtime
+        self.site = site
+        self.circuit = circuit
+        self.unique_id_prefix = f"easee_circuit_{circuit.id}"
+        self.device_info = DeviceInfo(
+            identifiers={(DOMAIN, self.unique_id_prefix)},
+            manufacturer="Easee",
+            model="Circuit",
+            name=f"{site.name} circuit {circuit.panel_name}",
+            via_device=(DOMAIN, f"easee_site_{site.id}"),
+        )
+        self.queue = CommandQueue(
+            spacing=WRITE_SPACING, max_attempts=MAX_WRITE_ATTEMPTS, load_value=_load_phases
+        )
+        if (saved := runtime.account.queues.get(self.unique_id_prefix)) is not None:
+            self.queue.restore(saved, _now())
+        self.settings_attempt: float | None = None
+        self.master: EaseeChargerCoordinator | None = None
+        self._unsub_master: CALLBACK_TYPE | None = None
+        self._unsub_write = None
+        self._write_lock = asyncio.Lock()
+        self._master_seen: float | None = None
+
+    def follow(self, master: EaseeChargerCoordinator | None) -> None:
+        """Take the dynamic circuit current from the circuit's master charger."""
+        if self._unsub_master is not None:
+            self._unsub_master()
+            self._unsub_master = None
+        self.master = master
+        if master is not None:
+            self._unsub_master = master.async_add_listener(self._master_updated)
+
+    @callback
+    def _master_updated(self) -> None:
+        master = self.master
+        data = master.data if master else None
+        if data is not None and data.state_at is not None and data.state_at != self._master_seen:
+            self._master_seen = data.state_at
+            results = self.queue.verify(
+                lambda _: self.shown_phases(), data.state_at - VERIFY_SETTLE
+            )
+            self._report(results)
+            self._keep_dynamic_limit()
+            if results:
+                self._save_queue()
+        self.async_update_listeners()
+
+    def settings_due(self, now: float) -> bool:
+        """Tell whether the poller should read the circuit's settings now."""
+        return (
+            self.settings_attempt is None
+            or now - self.settings_attempt >= CONFIG_INTERVAL.total_seconds()
+        )
+
+    def next_settings_at(self) -> float:
+        """Return when the next settings read is due."""
+        return (self.settings_attempt or 0.0) + CONFIG_INTERVAL.total_seconds()
+
+    async def _async_update_data(self) -> EaseeCircuitData:
+        attempt, self.settings_attempt = self.settings_attempt, _now()
+        try:
+            settings = await self.runtime.client.get_circuit_settings(self.site.id, self.circuit.id)
+        except OverBudgetError as err:
+            self.settings_attempt = attempt  # not read is not done
+            if self.data is not None:
+                return self.data
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="waiting_for_budget",
+                translation_placeholders={"time": _utc(err.retry_at).isoformat()},
+            ) from err
+        except EvChargeControlError as err:
+            raise self.runtime.async_handle_read_error(err) from err
+        self.runtime.account.async_request_succeeded()
+        return EaseeCircuitData(settings, _now())
+
+    def shown_phases(self) -> Phases3 | None:
+        """Return the dynamic circuit current per phase the master reports (whole amperes)."""
+        master = self.master
+        state = master.data.state if master and master.data else None
+        if state is None:
+            return None
+        phases = tuple(_amps(value) for value in state.dynamic_circuit_current)
+        if phases[0] is None or phases[1] is None or phases[2] is None:
+            return None
+        return (phases[0], phases[1], phases[2])
+
+    def expected_phases(self) -> Phases3 | None:
+        """Return the per-phase values asked for, else what the master reports."""
+        return self.queue.expected_value(PARAM_CIRCUIT) or self.shown_phases()
+
+    def max_phases(self) -> tuple[float | None, float | None, float | None]:
+        """Return the circuit's max current per phase."""
+        if self.data is not None and self.data.settings is not None:
+            return self.data.settings.max_current
+        return (None, None, None)
+
+    def phase_limit(self) -> float:
+        """Return the highest dynamic current a phase may get."""
+        return _lowest(self.max_phases()) or self.circuit.rated_current or 40.0
+
+    async def async_set_phases(self, phases: Phases3, ttl: int | None = None) -> None:
+        """Set the dynamic circuit current of all three phases."""
+        if ttl is None:
+            ttl = int(self.config_entry.options.get(CONF_DYNAMIC_CURRENT_TTL, 0))
+        account = self.runtime.account
+        account.kept[self.unique_id_prefix] = {
+            "value": list(phases),
+            "set_at": _now(),
+            "ttl": ttl,
+        }
+        account.async_schedule_save()
+        if not self.queue.request(PARAM_CIRCUIT, phases, _now(), self.shown_phases()):
+            LOGGER.debug("Easee %s: dynamic current already holds", self.unique_id_prefix)
+        self._save_queue()
+        self.async_update_listeners()
+        await self.async_send_due()
+
+    async def async_set_phase(self, index: int, amps: int) -> None:
+        """Set one phase; the others keep what they have (or the circuit's max)."""
+        current = self.expected_phases()
+        limit = round(self.phase_limit())
+        values = list(current) if current is not None else [limit, limit, limit]
+        values[index] = amps
+        await self.async_set_phases((values[0], values[1], values[2]))
+
+    def _kept_ttl(self) -> int:
+        kept = self.runtime.account.kept.get(self.unique_id_prefix) or {}
+        ttl = kept.get("ttl", 0)
+        return ttl if isinstance(ttl, int) else 0
+
+    async def _async_send(self, sent: SentCommand[Phases3]) -> None:
+        p1, p2, p3 = sent.value
+        await self.runtime.client.set_dynamic_circuit_current(
+            self.site.id, self.circuit.id, p1, p2, p3, self._kept_ttl()
+        )
+
+    def _keep_dynamic_limit(self) -> None:
+        kept = self.runtime.account.kept.get(self.unique_id_prefix)
+        if not self.config_entry.options.get(CONF_KEEP_DYNAMIC_LIMITS) or kept is None:
+            return
+        value = _load_phases(kept.get("value"))
+        ttl, set_at = kept.get("ttl", 0), kept.get("set_at", 0.0)
+        if value is None or not isinstance(ttl, int) or not isinstance(set_at, float):
+            return
+        if ttl and _now() >= set_at + ttl * 60:
+            return
+        if PARAM_CIRCUIT in self.queue.pending or PARAM_CIRCUIT in self.queue.awaiting:
+            return
+        shown = self.shown_phases()
+        if shown is None or shown == value:
+            return
+        LOGGER.info(
+            "Easee %s: the dynamic circuit current was reset to %s A (power loss); "
+            "setting it back to %s A",
+            self.unique_id_prefix,
+            shown,
+            value,
+        )
+        self.queue.request(PARAM_CIRCUIT, value, _now(), shown)
+        self._save_queue()
+        self._schedule_write()
+
+    def _listeners_changed(self) -> None:
+        self.async_update_listeners()
+
+    async def async_stop(self) -> None:
+        """Stop following the master and cancel the write timer."""
+        self.follow(None)
+        self._cancel_write()
+        await self.async_shutdown()
+
+
+PRODUCT_NAMES: Final[Mapping[int, str]] = {
+    1: "Easee Home",
+    2: "Easee Charge",
+    3: "Easee Charge Lite",
+    4: "Easee Charge Core",
+    5: "Easee Charge Max",
+}
+
+
+def product_name(code: int | None) -> str:
+    """Return the model name of a product code."""
+    if code is None:
+        return "Easee charger"
+    return PRODUCT_NAMES.get(code, f"Easee charger (product {code})")

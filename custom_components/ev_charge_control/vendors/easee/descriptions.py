@@ -1,0 +1,444 @@
+"""The entities of Easee chargers and circuits, declared."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from homeassistant.components.binary_sensor import BinarySensorDeviceClass
+from homeassistant.components.number import NumberDeviceClass, NumberMode
+from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
+from homeassistant.const import (
+    EntityCategory,
+    Platform,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfPower,
+)
+from homeassistant.exceptions import ServiceValidationError
+
+from ...api.easee import OP_MODES, EaseeChargerState
+from ...binary_sensor import EvBinarySensorEntityDescription
+from ...button import EvButtonEntityDescription
+from ...const import DOMAIN
+from ...entity import EvChargeEntityDescription
+from ...number import EvNumberEntityDescription
+from ...sensor import EvSensorEntityDescription
+from ...switch import EvSwitchEntityDescription
+from .coordinator import (
+    CHARGING,
+    DISCONNECTED,
+    LIMIT_NAMES,
+    MAX_CURRENT,
+    PARAM_COMMAND,
+    PARAM_ENABLED,
+    PARAM_MAX,
+    PARAM_OVERRIDE,
+    PARAM_SMART,
+    EaseeChargerCoordinator,
+    EaseeCircuitCoordinator,
+)
+
+MIN_CHARGING_CURRENT: Final = 6
+
+# reasonForNoCurrent codes (Easee's public list); anything else shows as "other".
+REASONS: Final[Mapping[int, str]] = {
+    0: "no_reason",
+    1: "circuit_max_too_low",
+    2: "dynamic_circuit_too_low",
+    3: "offline_fallback_too_low",
+    5: "waiting_in_queue",
+    6: "waiting_in_fully_charged_queue",
+    26: "limited_by_circuit_max",
+    27: "limited_by_dynamic_circuit",
+    29: "limited_by_load_balancing",
+    50: "car_not_charging",
+    51: "limited_by_max_charger",
+    52: "charger_paused",
+    53: "charger_disabled",
+    54: "waiting_for_schedule",
+    55: "waiting_for_authorization",
+    56: "limited_by_dynamic_charger",
+    57: "limited_by_schedule",
+}
+REASON_OTHER: Final = "other"
+
+
+def _state(fn: Callable[[EaseeChargerState], Any]) -> Callable[[EaseeChargerCoordinator], Any]:
+    """Read a value of the newest state (None before the first one)."""
+
+    def read(coordinator: EaseeChargerCoordinator) -> Any:
+        data = coordinator.data
+        return fn(data.state) if data is not None and data.state is not None else None
+
+    return read
+
+
+def _status(state: EaseeChargerState) -> str | None:
+    return OP_MODES.get(state.op_mode) if state.op_mode is not None else None
+
+
+def _reason(state: EaseeChargerState) -> str | None:
+    code = state.reason_for_no_current
+    if code is None:
+        return None
+    return REASONS.get(code, REASON_OTHER)
+
+
+def _power(state: EaseeChargerState) -> float | None:
+    return None if state.total_power is None else round(state.total_power * 1000)
+
+
+def _limit_value(coordinator: EaseeChargerCoordinator) -> float | None:
+    limit = coordinator.effective_limit()
+    return None if limit is None else limit.current
+
+
+def _limit_attributes(coordinator: EaseeChargerCoordinator) -> Mapping[str, Any] | None:
+    limit = coordinator.effective_limit()
+    if limit is None:
+        return None
+    return {"limited_by": limit.limited_by, "limits": dict(limit.limits)}
+
+
+def _flash_attributes(coordinator: EaseeChargerCoordinator) -> Mapping[str, Any]:
+    ready = coordinator.flash_ready_at(PARAM_MAX)
+    queued = coordinator.queue.pending.get(PARAM_MAX)
+    return {
+        "stored_in_flash": True,
+        "next_write_allowed": ready.isoformat() if ready else None,
+        "pending_value": queued.value if queued else None,
+    }
+
+
+def _switch_value(parameter: str) -> Callable[[EaseeChargerCoordinator], bool | None]:
+    def read(coordinator: EaseeChargerCoordinator) -> bool | None:
+        value = coordinator.expected(parameter)
+        return None if value is None else bool(value)
+
+    return read
+
+
+def _switch_setter(parameter: str) -> Callable[[EaseeChargerCoordinator, bool], Any]:
+    async def write(coordinator: EaseeChargerCoordinator, on: bool) -> None:
+        await coordinator.async_write(parameter, int(on))
+
+    return write
+
+
+def _whole(value: float) -> int:
+    if not float(value).is_integer():
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="current_not_whole",
+            translation_placeholders={"value": str(value)},
+        )
+    return int(value)
+
+
+async def _set_dynamic(coordinator: EaseeChargerCoordinator, value: float) -> None:
+    await coordinator.async_set_dynamic_current(_whole(value))
+
+
+async def _set_max(coordinator: EaseeChargerCoordinator, value: float) -> None:
+    await coordinator.async_write(PARAM_MAX, _whole(value))
+
+
+def _command(
+    name: str, parameter: str, allowed: Callable[[int | None], bool]
+) -> Callable[[EaseeChargerCoordinator], Any]:
+    async def press(coordinator: EaseeChargerCoordinator) -> None:
+        data = coordinator.data
+        op_mode = data.state.op_mode if data and data.state else None
+        if not allowed(op_mode):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="command_not_now",
+                translation_placeholders={
+                    "command": name,
+                    "status": OP_MODES.get(op_mode, "unknown")
+                    if op_mode is not None
+                    else "unknown",
+                },
+            )
+        await coordinator.async_write(parameter, name)
+
+    return press
+
+
+def _phase_current(index: int) -> EvSensorEntityDescription:
+    def read(state: EaseeChargerState) -> float | None:
+        return state.in_current[index - 1]
+
+    return EvSensorEntityDescription(
+        key=f"current_phase_{index}",
+        translation_key=f"current_phase_{index}",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=1,
+        value_fn=_state(read),
+    )
+
+
+def _car_connected(op_mode: int | None) -> bool:
+    return op_mode is not None and op_mode not in (0, DISCONNECTED)
+
+
+CHARGER_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
+    EvSensorEntityDescription(
+        key="status",
+        translation_key="status",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(OP_MODES.values()),
+        value_fn=_state(_status),
+    ),
+    EvSensorEntityDescription(
+        key="power",
+        translation_key="power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=_state(_power),
+    ),
+    EvSensorEntityDescription(
+        key="session_energy",
+        translation_key="session_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=_state(lambda s: s.session_energy),
+    ),
+    EvSensorEntityDescription(
+        key="lifetime_energy",
+        translation_key="lifetime_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=1,
+        value_fn=lambda coordinator: coordinator.lifetime_energy,
+    ),
+    EvSensorEntityDescription(
+        key="output_current",
+        translation_key="output_current",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=1,
+        value_fn=_state(lambda s: s.output_current),
+    ),
+    *(_phase_current(index) for index in (1, 2, 3)),
+    EvSensorEntityDescription(
+        key="voltage",
+        translation_key="voltage",
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        suggested_display_precision=0,
+        value_fn=_state(lambda s: s.voltage),
+    ),
+    EvSensorEntityDescription(
+        key="reason_for_no_current",
+        translation_key="reason_for_no_current",
+        device_class=SensorDeviceClass.ENUM,
+        options=[*REASONS.values(), REASON_OTHER],
+        value_fn=_state(_reason),
+        attributes_fn=_state(lambda s: {"code": s.reason_for_no_current}),
+    ),
+    EvSensorEntityDescription(
+        key="effective_current_limit",
+        translation_key="effective_current_limit",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        value_fn=_limit_value,
+        attributes_fn=_limit_attributes,
+    ),
+    EvSensorEntityDescription(
+        key="pending_command",
+        translation_key="pending_command",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        always_available=True,
+        value_fn=lambda coordinator: coordinator.pending_command(),
+        attributes_fn=lambda coordinator: coordinator.pending_attributes(),
+    ),
+)
+
+CHARGER_BINARY_SENSORS: Final[tuple[EvBinarySensorEntityDescription, ...]] = (
+    EvBinarySensorEntityDescription(
+        key="online",
+        translation_key="online",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        is_on_fn=_state(lambda s: s.is_online),
+    ),
+    EvBinarySensorEntityDescription(
+        key="cable_locked",
+        translation_key="cable_locked",
+        is_on_fn=_state(lambda s: s.cable_locked),
+    ),
+)
+
+CHARGER_NUMBERS: Final[tuple[EvNumberEntityDescription, ...]] = (
+    EvNumberEntityDescription(
+        key="dynamic_charger_current",
+        translation_key="dynamic_charger_current",
+        device_class=NumberDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        native_min_value=0,
+        native_max_value=MAX_CURRENT,
+        native_step=1,
+        mode=NumberMode.SLIDER,
+        value_fn=lambda coordinator: coordinator.expected("dynamic_charger_current"),
+        set_fn=_set_dynamic,
+    ),
+    EvNumberEntityDescription(
+        key="max_charger_current",
+        translation_key="max_charger_current",
+        device_class=NumberDeviceClass.CURRENT,
+        entity_category=EntityCategory.CONFIG,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        native_min_value=MIN_CHARGING_CURRENT,
+        native_max_value=MAX_CURRENT,
+        native_step=1,
+        mode=NumberMode.BOX,
+        value_fn=lambda coordinator: coordinator.expected(PARAM_MAX),
+        set_fn=_set_max,
+        attributes_fn=_flash_attributes,
+    ),
+)
+
+CHARGER_SWITCHES: Final[tuple[EvSwitchEntityDescription, ...]] = (
+    EvSwitchEntityDescription(
+        key="charger_enabled",
+        translation_key="charger_enabled",
+        entity_category=EntityCategory.CONFIG,
+        is_on_fn=_switch_value(PARAM_ENABLED),
+        set_fn=_switch_setter(PARAM_ENABLED),
+    ),
+    EvSwitchEntityDescription(
+        key="smart_charging",
+        translation_key="smart_charging",
+        is_on_fn=_switch_value(PARAM_SMART),
+        set_fn=_switch_setter(PARAM_SMART),
+    ),
+)
+
+CHARGER_BUTTONS: Final[tuple[EvButtonEntityDescription, ...]] = (
+    EvButtonEntityDescription(
+        key="override_schedule",
+        translation_key="override_schedule",
+        press_fn=_command("override_schedule", PARAM_OVERRIDE, _car_connected),
+    ),
+    EvButtonEntityDescription(
+        key="start_charging",
+        translation_key="start_charging",
+        press_fn=_command("start_charging", PARAM_COMMAND, _car_connected),
+    ),
+    EvButtonEntityDescription(
+        key="stop_charging",
+        translation_key="stop_charging",
+        press_fn=_command("stop_charging", PARAM_COMMAND, _car_connected),
+    ),
+    EvButtonEntityDescription(
+        key="pause_charging",
+        translation_key="pause_charging",
+        press_fn=_command("pause_charging", PARAM_COMMAND, lambda mode: mode == CHARGING),
+    ),
+    EvButtonEntityDescription(
+        key="resume_charging",
+        translation_key="resume_charging",
+        press_fn=_command(
+            "resume_charging",
+            PARAM_COMMAND,
+            lambda mode: _car_connected(mode) and mode != CHARGING,
+        ),
+    ),
+)
+
+CHARGER_DESCRIPTIONS: Final[Mapping[Platform, tuple[EvChargeEntityDescription, ...]]] = {
+    Platform.BINARY_SENSOR: CHARGER_BINARY_SENSORS,
+    Platform.BUTTON: CHARGER_BUTTONS,
+    Platform.NUMBER: CHARGER_NUMBERS,
+    Platform.SENSOR: CHARGER_SENSORS,
+    Platform.SWITCH: CHARGER_SWITCHES,
+}
+
+
+def _phase_number(index: int) -> EvNumberEntityDescription:
+    async def set_phase(coordinator: EaseeCircuitCoordinator, value: float) -> None:
+        await coordinator.async_set_phase(index - 1, _whole(value))
+
+    def value(coordinator: EaseeCircuitCoordinator) -> float | None:
+        phases = coordinator.expected_phases()
+        return None if phases is None else phases[index - 1]
+
+    return EvNumberEntityDescription(
+        key=f"dynamic_circuit_current_phase_{index}",
+        translation_key=f"dynamic_circuit_current_phase_{index}",
+        device_class=NumberDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        native_min_value=0,
+        native_max_value=MAX_CURRENT,
+        native_step=1,
+        mode=NumberMode.BOX,
+        exists_fn=lambda coordinator: coordinator.master is not None,
+        value_fn=value,
+        max_value_fn=lambda coordinator: coordinator.phase_limit(),
+        set_fn=set_phase,
+    )
+
+
+def _circuit_limit(
+    key: str, pick: Callable[[Any], tuple[float | None, ...]]
+) -> EvSensorEntityDescription:
+    def settings_value(coordinator: EaseeCircuitCoordinator) -> tuple[float | None, ...] | None:
+        data = coordinator.data
+        return pick(data.settings) if data is not None and data.settings is not None else None
+
+    def value(coordinator: EaseeCircuitCoordinator) -> float | None:
+        phases = settings_value(coordinator)
+        if phases is None:
+            return None
+        present = [phase for phase in phases if phase is not None]
+        return min(present) if present else None
+
+    def attributes(coordinator: EaseeCircuitCoordinator) -> Mapping[str, Any] | None:
+        phases = settings_value(coordinator)
+        if phases is None:
+            return None
+        return {f"phase_{index}": phase for index, phase in enumerate(phases, start=1)}
+
+    return EvSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.CURRENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        value_fn=value,
+        attributes_fn=attributes,
+    )
+
+
+CIRCUIT_DESCRIPTIONS: Final[Mapping[Platform, tuple[EvChargeEntityDescription, ...]]] = {
+    Platform.NUMBER: tuple(_phase_number(index) for index in (1, 2, 3)),
+    Platform.SENSOR: (
+        _circuit_limit("circuit_max_current", lambda settings: settings.max_current),
+        _circuit_limit(
+            "circuit_offline_max_current", lambda settings: settings.offline_max_current
+        ),
+        EvSensorEntityDescription(
+            key="pending_command",
+            translation_key="pending_command",
+            entity_category=EntityCategory.DIAGNOSTIC,
+            always_available=True,
+            value_fn=lambda coordinator: coordinator.pending_command(),
+            attributes_fn=lambda coordinator: coordinator.pending_attributes(),
+        ),
+    ),
+}
+
+LIMITED_BY_OPTIONS: Final = LIMIT_NAMES

@@ -1,0 +1,2020 @@
+"""Simulator of the Easee cloud REST API (accounts, sites, circuits, chargers) for tests and demos.
+
+The wire contract is `easee_wire.md`; everything time-dependent (token expiry, time-to-live of
+dynamic currents, charge plan windows, energy) is worked out lazily from the injected clock at
+each request or attribute access, so tests can travel in time without timers.
+"""
+
+import asyncio
+import base64
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime, time as dt_time, timedelta
+import hashlib
+import hmac
+import json
+import logging
+import math
+import re
+import secrets
+import time
+from typing import TYPE_CHECKING, Any, NamedTuple
+import uuid
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+_LOGGER = logging.getLogger(__name__)
+
+CHARGER_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,20}")
+_TIME_PATTERN = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?")
+
+MIN_CURRENT = 6.0  # below this a car does not charge
+DEFAULT_CURRENT = 32.0  # dynamic charger current after a reset; a car's default maximum
+MAX_CHARGER_CURRENT = 32.0
+MAX_DYNAMIC_CIRCUIT_CURRENT = 40.0
+LOGIN_WINDOW = 3600.0  # logins are counted per hour
+USAGE_MAX_SECONDS = 31 * 86400
+BASE_LATENCY = 0.2  # seconds per answer, scaled by latency_scale
+# .NET ticks (100 ns since 0001-01-01) of the Unix epoch, for the "ticks" of command answers.
+_DOTNET_EPOCH_SECONDS = 62_135_596_800
+
+# chargerOpMode
+OP_OFFLINE = 0
+OP_DISCONNECTED = 1
+OP_AWAITING_START = 2
+OP_CHARGING = 3
+OP_COMPLETED = 4
+OP_ERROR = 5
+OP_READY_TO_CHARGE = 6
+
+# reasonForNoCurrent (the subset of Easee's public list the wire page fixes)
+REASON_OK = 0
+REASON_CIRCUIT_MAX_TOO_LOW = 1
+REASON_DYNAMIC_CIRCUIT_TOO_LOW = 2
+REASON_OFFLINE_FALLBACK_TOO_LOW = 3
+REASON_WAITING_IN_QUEUE = 5
+REASON_LIMITED_BY_CIRCUIT_MAX = 26
+REASON_LIMITED_BY_DYNAMIC_CIRCUIT = 27
+REASON_LIMITED_BY_LOAD_BALANCING = 29
+REASON_CAR_NOT_CHARGING = 50
+REASON_LIMITED_BY_CHARGER_MAX = 51
+REASON_PAUSED = 52
+REASON_DISABLED = 53
+REASON_WAITING_FOR_SCHEDULE = 54
+REASON_LIMITED_BY_DYNAMIC_CHARGER = 56
+REASON_LIMITED_BY_SCHEDULE = 57
+
+CHARGER_COMMANDS = (
+    "start_charging",
+    "stop_charging",
+    "pause_charging",
+    "resume_charging",
+    "toggle_charging",
+    "override_schedule",
+    "reboot",
+)
+# commandId values are opaque to clients; these only need to be stable and distinct.
+_COMMAND_IDS = {
+    "start_charging": 507,
+    "stop_charging": 508,
+    "pause_charging": 509,
+    "resume_charging": 510,
+    "toggle_charging": 511,
+    "override_schedule": 512,
+    "reboot": 102,
+    "set_dynamic_charger_current": 48,
+    "circuit_settings": 22,
+    "circuit_dynamic_current": 23,
+}
+_SETTING_COMMAND_IDS = {
+    "enabled": 31,
+    "maxChargerCurrent": 47,
+    "dynamicChargerCurrent": 48,
+    "smartCharging": 45,
+    "phaseMode": 38,
+    "ledStripBrightness": 24,
+}
+_CIRCUIT_NUMBER_KEYS = tuple(
+    f"{prefix}{phase}"
+    for prefix in ("maxCircuitCurrentP", "offlineMaxCircuitCurrentP")
+    for phase in (1, 2, 3)
+)
+
+FAULT_KINDS = frozenset(
+    {"delay", "http_500", "non_json", "drop", "http_429", "blocked_403", "wrong_shape"}
+)
+# Routes whose answer is a JSON array; the wrong_shape fault answers an object there.
+_LIST_ROUTES = frozenset(
+    {
+        "chargers",
+        "products",
+        "usage",
+        "charger_settings",
+        "circuit_settings_post",
+        "circuit_dynamic",
+    }
+)
+
+DEMO_USERNAME = "demo@example.com"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - the public demo account
+DEMO_USER_ID = 1001
+
+NOT_FOUND: dict[str, object] = {"title": "Not Found", "status": 404}
+UNAUTHORIZED: dict[str, object] = {"title": "Unauthorized", "status": 401}
+TOO_MANY_REQUESTS: dict[str, object] = {"title": "Too Many Requests", "status": 429}
+BLOCKED: dict[str, object] = {"title": "Too many requests", "status": 403}
+METHOD_NOT_ALLOWED: dict[str, object] = {"title": "Method Not Allowed", "status": 405}
+
+
+def _wall_clock() -> float:
+    # Looks time.time up on every call, so freezegun's patch reaches the simulator.
+    return time.time()
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ticks(moment: float) -> int:
+    return round((moment + _DOTNET_EPOCH_SECONDS) * 10_000_000)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def bad_request_body(title: str) -> dict[str, object]:
+    """Return Easee's body for a request it cannot understand."""
+    return {"errorCode": 400, "errorCodeName": "BadRequest", "title": title}
+
+
+# --- field checks -------------------------------------------------------------------------------
+
+# Charger fields settable through add_charger(**fields), /_sim/chargers/{id} and the command line:
+# kind, minimum, maximum. A kind ending in "?" also takes None.
+CHARGER_FIELDS: dict[str, tuple[str, float | None, float | None]] = {
+    "name": ("str", None, None),
+    "product_code": ("int", 0, None),
+    "car_connected": ("bool", None, None),
+    "car_wants_energy": ("bool", None, None),
+    "car_max_current": ("float", 0, 80),
+    "enabled": ("bool", None, None),
+    "paused": ("bool", None, None),
+    "error": ("bool", None, None),
+    "max_charger_current": ("float", 0, MAX_CHARGER_CURRENT),
+    "dynamic_charger_current": ("float", 0, MAX_CHARGER_CURRENT),
+    "dynamic_charger_expires": ("float?", None, None),
+    "smart_charging": ("bool", None, None),
+    "phase_mode": ("int", 1, 3),
+    "phases": ("int", 1, 3),
+    "voltage": ("float", 0, 500),
+    "is_online": ("bool", None, None),
+    "cable_locked": ("bool", None, None),
+    "firmware": ("int", 0, None),
+    "lifetime_energy": ("float", 0, None),
+    "session_energy": ("float", 0, None),
+    "charge_plan": ("plan", None, None),
+    "schedule_overridden": ("bool", None, None),
+    "led_strip_brightness": ("int", 0, 100),
+    "smart_button_enabled": ("bool", None, None),
+    "authorization_required": ("bool", None, None),
+    "color": ("int?", None, None),
+    "wifi_rssi": ("int", -127, 0),
+    "extra_state": ("dict", None, None),
+    "extra_config": ("dict", None, None),
+}
+
+
+def validate_charger_fields(updates: Mapping[str, object]) -> dict[str, object]:
+    """Check names, types and ranges of charger fields; return them normalised.
+
+    Raises TypeError or ValueError with a readable message on the first bad entry.
+    """
+    return {name: _checked_field(name, value) for name, value in updates.items()}
+
+
+def _checked_field(name: str, value: object) -> object:
+    rule = CHARGER_FIELDS.get(name)
+    if rule is None:
+        raise ValueError(f"unknown charger field: {name}")
+    kind, low, high = rule
+    if kind == "plan":
+        return None if value is None else parse_charge_plan(value)[1]
+    if kind == "dict":
+        if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
+            raise TypeError(f"{name} must be an object")
+        return dict(value)
+    if kind.endswith("?"):
+        if value is None:
+            return None
+        kind = kind[:-1]
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be true or false")
+        return value
+    if kind == "str":
+        if not isinstance(value, str) or not value:
+            raise TypeError(f"{name} must be a non-empty string")
+        return value
+    number = _checked_number(name, value, integer=kind == "int")
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise ValueError(f"{name} must be between {low} and {high}")
+    return number
+
+
+def _checked_number(name: str, value: object, *, integer: bool = False) -> float:
+    # bool is an int to Python, but never a sensible current or count.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number")
+    if integer:
+        if not isinstance(value, int):
+            raise TypeError(f"{name} must be an integer")
+        return value
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite")
+    return float(value)
+
+
+def _in_range(name: str, value: object, low: float, high: float, *, integer: bool = False) -> float:
+    number = _checked_number(name, value, integer=integer)
+    if not low <= number <= high:
+        raise ValueError(f"{name} must be between {low:g} and {high:g}")
+    return number
+
+
+# --- charge plans -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Period:
+    start: dt_time
+    stop: dt_time
+    amps: float
+
+    def contains(self, moment: dt_time) -> bool:
+        if self.start < self.stop:
+            return self.start <= moment < self.stop
+        # stopTime <= startTime runs over midnight (equal: the whole day).
+        return moment >= self.start or moment < self.stop
+
+
+@dataclass(frozen=True)
+class _Plan:
+    enabled: bool
+    zone: ZoneInfo
+    periods: tuple[_Period, ...]
+
+    def limit_at(self, moment: float) -> float:
+        """Return maximumAmps of the period running at `moment`, 0 outside every period."""
+        local = datetime.fromtimestamp(moment, self.zone).time()
+        amps = [period.amps for period in self.periods if period.contains(local)]
+        return max(amps) if amps else 0.0
+
+    def next_change(self, moment: float) -> float:
+        """Return the first period start or stop after `moment`."""
+        day = datetime.fromtimestamp(moment, self.zone).date()
+        candidates = [
+            datetime.combine(day + timedelta(days=offset), clock_time, self.zone).timestamp()
+            for offset in (0, 1)
+            for period in self.periods
+            for clock_time in (period.start, period.stop)
+        ]
+        return min(c for c in candidates if c > moment)
+
+
+def _clock_time(name: str, value: object) -> dt_time:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string HH:MM or HH:MM:SS")
+    match = _TIME_PATTERN.fullmatch(value)
+    if match is None:
+        raise ValueError(f"{name} must be HH:MM or HH:MM:SS")
+    return dt_time(int(match[1]), int(match[2]), int(match[3] or 0))
+
+
+def parse_charge_plan(value: object) -> tuple[_Plan, dict[str, object]]:
+    """Check a daily charge plan in the API's shape; return it parsed and normalised.
+
+    Raises TypeError or ValueError with a readable message.
+    """
+    if not isinstance(value, dict):
+        raise TypeError("the charge plan must be an object")
+    missing = [key for key in ("enabled", "timezone", "periods") if key not in value]
+    if missing:
+        raise ValueError(f"missing keys: {', '.join(missing)}")
+    enabled, zone_name, raw_periods = value["enabled"], value["timezone"], value["periods"]
+    if not isinstance(enabled, bool):
+        raise TypeError("enabled must be true or false")
+    if not isinstance(zone_name, str):
+        raise TypeError("timezone must be a string")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ValueError, OSError, ZoneInfoNotFoundError):
+        raise ValueError(f"unknown timezone: {zone_name}") from None
+    if not isinstance(raw_periods, list):
+        raise TypeError("periods must be a list")
+    periods: list[_Period] = []
+    for raw in raw_periods:
+        if not isinstance(raw, dict):
+            raise TypeError("each period must be an object")
+        periods.append(
+            _Period(
+                _clock_time("startTime", raw.get("startTime")),
+                _clock_time("stopTime", raw.get("stopTime")),
+                _in_range("maximumAmps", raw.get("maximumAmps"), 0, MAX_CHARGER_CURRENT),
+            )
+        )
+    stored: dict[str, object] = {
+        "enabled": enabled,
+        "timezone": zone_name,
+        "periods": [
+            {
+                "startTime": p.start.isoformat(),
+                "stopTime": p.stop.isoformat(),
+                "maximumAmps": p.amps,
+            }
+            for p in periods
+        ],
+    }
+    return _Plan(enabled, zone, tuple(periods)), stored
+
+
+# --- the simulated objects ----------------------------------------------------------------------
+
+_CHARGER_LAZY = frozenset(
+    {"lifetime_energy", "session_energy", "dynamic_charger_current", "dynamic_charger_expires"}
+)
+_CIRCUIT_LAZY = frozenset({"dynamic_current", "dynamic_expires"})
+
+
+@dataclass
+class EaseeAccountSim:
+    """One Easee user account. The password never shows in repr."""
+
+    username: str
+    password: str = field(repr=False)
+    user_id: int
+    account_id: int
+    # False: the access tokens carry no UserId claim (clients then fall back to the user name).
+    user_id_claim: bool = True
+
+
+@dataclass
+class EaseeSiteSim:
+    """A site of an account: an address with one or more circuits."""
+
+    id: int
+    user_id: int
+    name: str
+    site_key: str
+    rated_current: float = 63.0
+    address: dict[str, object] = field(
+        default_factory=lambda: {
+            "street": "Simulated Street",
+            "buildingNumber": "1",
+            "zip": "7030",
+            "area": "Trondheim",
+            "country": {"id": "NO", "name": "Norway"},
+        }
+    )
+
+
+@dataclass
+class EaseeCircuitSim:
+    """A circuit (fuse) of a site, shared by its chargers.
+
+    Setting a field takes effect "now" on the simulator's clock (energy is integrated first);
+    a number given for a three-phase field means the same value on all phases. dynamic_current
+    None means "not set": the circuit max applies. Reading dynamic_current applies an elapsed
+    time to live first.
+    """
+
+    id: int
+    site_id: int
+    panel_name: str = "1"
+    panel_id: int = 1
+    rated_current: float = 32.0
+    max_current: tuple[float, float, float] = (32.0, 32.0, 32.0)
+    offline_max_current: tuple[float, float, float] = (16.0, 16.0, 16.0)
+    dynamic_current: tuple[float, float, float] | None = None
+    dynamic_expires: float | None = None
+    # True while dynamic_current is the offline limit it fell back to after its time to live.
+    dynamic_is_fallback: bool = False
+    enable_idle_current: bool = False
+    _sim: "EaseeSimulator | None" = field(default=None, init=False, repr=False, compare=False)
+
+    if not TYPE_CHECKING:  # pragma: no branch
+        # Hidden from mypy, which would otherwise accept any attribute name on this class.
+
+        def __setattr__(self, name, value):
+            self._set(name, value)
+
+        def __getattribute__(self, name):
+            if name in _CIRCUIT_LAZY:
+                sim = object.__getattribute__(self, "__dict__").get("_sim")
+                if sim is not None:
+                    sim.catch_up()
+            return object.__getattribute__(self, name)
+
+    def _set(self, name: str, value: object) -> None:
+        if name in ("max_current", "offline_max_current", "dynamic_current"):
+            value = _three_phases(value)
+        sim = self.__dict__.get("_sim")
+        if sim is not None and not name.startswith("_"):
+            sim.catch_up()
+        object.__setattr__(self, name, value)
+        if name == "dynamic_current":
+            object.__setattr__(self, "dynamic_is_fallback", False)
+
+    def attach(self, sim: "EaseeSimulator") -> None:
+        """Put the circuit on the simulator's clock."""
+        self._sim = sim
+
+    def limits(self, phases: int) -> tuple[float, float | None]:
+        """Return the max and the dynamic current (None: not set) over the first `phases`."""
+        dynamic = self.dynamic_current
+        return (
+            min(self.max_current[:phases]),
+            None if dynamic is None else min(dynamic[:phases]),
+        )
+
+    def settings(self) -> dict[str, object]:
+        """Return the /circuits/{id}/settings answer."""
+        result: dict[str, object] = {}
+        for phase in range(3):
+            result[f"maxCircuitCurrentP{phase + 1}"] = self.max_current[phase]
+        for phase in range(3):
+            result[f"offlineMaxCircuitCurrentP{phase + 1}"] = self.offline_max_current[phase]
+        result["enableIdleCurrent"] = self.enable_idle_current
+        return result
+
+
+def _three_phases(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (float(value),) * 3
+    if isinstance(value, list | tuple):
+        return tuple(float(v) for v in value)
+    return value
+
+
+class ChargerOutput(NamedTuple):
+    """What a charger does right now, as the limits decide."""
+
+    current: float
+    reason: int | None
+    op_mode: int
+
+
+class _Limit(NamedTuple):
+    value: float
+    code: int  # reasonForNoCurrent when this limit binds and the car still charges
+    zero_code: int  # ... and when it takes the current below 6 A
+
+
+@dataclass
+class EaseeChargerSim:
+    """Mutable state of one simulated charger.
+
+    Assigning a field takes effect "now" on the simulator's clock: energy is integrated first,
+    connecting a car starts a new session (dynamic charger current back to 32 A, session energy
+    0, pause and schedule override lifted), disconnecting it ends the schedule override. Reading
+    lifetime_energy, session_energy or the dynamic charger current first catches up with the
+    clock (energy charged, time to live run out).
+    """
+
+    id: str
+    circuit_id: int
+    name: str = ""
+    master: bool = False
+    product_code: int = 1
+    car_connected: bool = False
+    car_wants_energy: bool = True
+    car_max_current: float = DEFAULT_CURRENT
+    enabled: bool = True
+    paused: bool = False
+    error: bool = False
+    max_charger_current: float = MAX_CHARGER_CURRENT
+    dynamic_charger_current: float = DEFAULT_CURRENT
+    dynamic_charger_expires: float | None = None
+    smart_charging: bool = False
+    phase_mode: int = 2
+    phases: int = 3
+    voltage: float = 230.0
+    is_online: bool = True
+    cable_locked: bool = False
+    firmware: int = 310
+    lifetime_energy: float = 0.0
+    session_energy: float = 0.0
+    charge_plan: dict[str, object] | None = None
+    schedule_overridden: bool = False
+    led_strip_brightness: int = 50
+    smart_button_enabled: bool = False
+    authorization_required: bool = False
+    color: int | None = None
+    wifi_rssi: int = -60
+    # Later keys of the state / config answers; they may also override documented ones.
+    extra_state: dict[str, object] = field(default_factory=dict)
+    extra_config: dict[str, object] = field(default_factory=dict)
+
+    # Bookkeeping of the simulator.
+    created_at: float = field(default=0.0, init=False, repr=False, compare=False)
+    updated_at: float = field(default=0.0, init=False, repr=False, compare=False)
+    offline_since: float = field(default=0.0, init=False, repr=False, compare=False)
+    hourly_energy: dict[int, float] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _sim: "EaseeSimulator | None" = field(default=None, init=False, repr=False, compare=False)
+
+    if not TYPE_CHECKING:  # pragma: no branch
+
+        def __setattr__(self, name, value):
+            self._set(name, value)
+
+        def __getattribute__(self, name):
+            if name in _CHARGER_LAZY:
+                sim = object.__getattribute__(self, "__dict__").get("_sim")
+                if sim is not None:
+                    sim.catch_up()
+            return object.__getattribute__(self, name)
+
+    def _set(self, name: str, value: object) -> None:
+        sim = self.__dict__.get("_sim")
+        if sim is None or name.startswith("_"):
+            object.__setattr__(self, name, value)
+            return
+        now = sim.catch_up()
+        old = self.__dict__.get(name)
+        object.__setattr__(self, name, value)
+        if name == "car_connected" and value and not old:
+            self.new_session()
+        elif name == "car_connected" and not value and old:
+            self.schedule_overridden = False
+        elif name == "is_online" and old and not value:
+            self.offline_since = now
+
+    def attach(self, sim: "EaseeSimulator", now: float) -> None:
+        """Put the charger on the simulator's clock."""
+        self.created_at = now
+        self.updated_at = now
+        self.offline_since = now
+        self._sim = sim
+
+    def new_session(self) -> None:
+        """Reset what a car connecting resets."""
+        self.dynamic_charger_current = DEFAULT_CURRENT
+        self.dynamic_charger_expires = None
+        self.session_energy = 0.0
+        self.paused = False
+        self.schedule_overridden = False
+
+    @property
+    def effective_phases(self) -> int:
+        """Phases the charger uses: phase mode 1 locks it to one."""
+        return 1 if self.phase_mode == 1 else self.phases
+
+    @property
+    def output_current(self) -> float:
+        """Current per phase given to the car right now, in A."""
+        return self._simulator().output_of(self).current
+
+    @property
+    def op_mode(self) -> int:
+        """The chargerOpMode right now."""
+        return self._simulator().output_of(self).op_mode
+
+    @property
+    def reason_for_no_current(self) -> int | None:
+        """The reasonForNoCurrent right now."""
+        return self._simulator().output_of(self).reason
+
+    @property
+    def total_power(self) -> float:
+        """Power drawn right now, in kW."""
+        return self.output_current * self.voltage * self.effective_phases / 1000.0
+
+    def state(self) -> dict[str, object]:
+        """Return the /api/chargers/{id}/state answer."""
+        return self._simulator().state_of(self)
+
+    def config(self) -> dict[str, object]:
+        """Return the /api/chargers/{id}/config answer."""
+        return self._simulator().config_of(self)
+
+    def describe(self) -> dict[str, object]:
+        """Return every settable field plus what the limits make of them (for /_sim)."""
+        output = self._simulator().output_of(self)
+        result: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        result.update(
+            output_current=output.current,
+            op_mode=output.op_mode,
+            reason_for_no_current=output.reason,
+            total_power=self.total_power,
+        )
+        return result
+
+    def _simulator(self) -> "EaseeSimulator":
+        if self._sim is None:
+            raise RuntimeError("the charger is not part of a simulator")
+        return self._sim
+
+
+# --- requests, faults, tokens, rate limits ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EaseeRequest:
+    """One request to the simulated cloud API, as logged (never with a password or token)."""
+
+    time: float
+    method: str
+    path: str
+    query: dict[str, str]
+    body: object | None
+    status: int
+    result: str
+
+
+@dataclass
+class _Fault:
+    kind: str
+    path_contains: str | None
+    remaining: int
+    delay: float
+    retry_after: int
+
+
+@dataclass
+class _Token:
+    user_id: int
+    expires: float | None  # None: a refresh token, which does not expire
+
+
+@dataclass
+class _IpState:
+    requests: deque[float] = field(default_factory=deque)  # every request in the window
+    accepted: deque[float] = field(default_factory=deque)  # those the rate limit let through
+    logins: deque[float] = field(default_factory=deque)  # logins let through, last hour
+    strikes: deque[float] = field(default_factory=deque)  # requests during a Retry-After
+    retry_until: float | None = None
+    login_retry_until: float | None = None
+    blocked_until: float | None = None
+
+
+@dataclass
+class _Context:
+    """What the middleware found out about a request, for the handler."""
+
+    now: float
+    body: object
+    user: EaseeAccountSim | None
+    result: str = "ok"
+
+
+_BAD_JSON = object()
+_CONTEXT_KEY = "easee_context"
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, body: object, result: str) -> None:
+        super().__init__(result)
+        self.status = status
+        self.body = body
+        self.result = result
+
+
+def _bad(title: str) -> _ApiError:
+    return _ApiError(400, bad_request_body(title), "bad_request")
+
+
+def _not_found() -> _ApiError:
+    return _ApiError(404, NOT_FOUND, "not_found")
+
+
+def _prune(times: deque[float], before: float) -> None:
+    while times and times[0] <= before:
+        times.popleft()
+
+
+# --- the simulator ------------------------------------------------------------------------------
+
+
+class EaseeSimulator:
+    """The Easee cloud for accounts, sites, circuits and chargers, as an aiohttp application."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = _wall_clock,
+        latency_scale: float = 1.0,
+        max_requests: int = 200,
+        window: float = 300.0,
+        max_logins: int = 10,
+        block_after_strikes: int = 10,
+        block_threshold: int = 400,
+        block_seconds: float = 86400.0,
+        access_token_lifetime: int = 86400,
+    ) -> None:
+        self._clock = clock
+        self.latency_scale = latency_scale
+        self.max_requests = max_requests
+        self.window = window
+        self.max_logins = max_logins
+        self.block_after_strikes = block_after_strikes
+        self.block_threshold = block_threshold
+        self.block_seconds = block_seconds
+        self.access_token_lifetime = access_token_lifetime
+        self.accounts: dict[str, EaseeAccountSim] = {}  # by lower-cased user name
+        self.sites: dict[int, EaseeSiteSim] = {}
+        self.circuits: dict[int, EaseeCircuitSim] = {}
+        self.chargers: dict[str, EaseeChargerSim] = {}
+        self.requests: list[EaseeRequest] = []
+        self.base_url = ""
+        self._faults: list[_Fault] = []
+        self._ips: dict[str, _IpState] = {}
+        self._access_tokens: dict[str, _Token] = {}
+        self._refresh_tokens: dict[str, _Token] = {}
+        self._issued: set[str] = set()
+        self._signing_key = secrets.token_bytes(32)
+        self._advanced_to = clock()
+        self._busy = False
+        self._runner: web.AppRunner | None = None
+
+    # --- setup for tests and the demo -----------------------------------------------------------
+
+    def add_account(
+        self, username: str, password: str, *, user_id: int, account_id: int | None = None
+    ) -> EaseeAccountSim:
+        """Create a user account; account_id defaults to the user id."""
+        if not username or not password:
+            raise ValueError("user name and password must not be empty")
+        if username.lower() in self.accounts:
+            raise ValueError(f"account {username} exists")
+        if any(a.user_id == user_id for a in self.accounts.values()):
+            raise ValueError(f"user id {user_id} exists")
+        account = EaseeAccountSim(
+            username, password, user_id, user_id if account_id is None else account_id
+        )
+        self.accounts[username.lower()] = account
+        return account
+
+    def add_site(self, user_id: int, site_id: int, name: str) -> EaseeSiteSim:
+        """Create a site belonging to the account with this user id."""
+        if not any(a.user_id == user_id for a in self.accounts.values()):
+            raise ValueError(f"no account with user id {user_id}")
+        if site_id in self.sites:
+            raise ValueError(f"site {site_id} exists")
+        site = EaseeSiteSim(site_id, user_id, name, f"SITE-{site_id:04d}")
+        self.sites[site_id] = site
+        return site
+
+    def add_circuit(
+        self,
+        site_id: int,
+        circuit_id: int,
+        *,
+        panel_name: str = "1",
+        rated_current: float = 32,
+        max_current: float = 32,
+        offline_max_current: float = 16,
+    ) -> EaseeCircuitSim:
+        """Create a circuit of a site, with the same limits on all three phases."""
+        if site_id not in self.sites:
+            raise ValueError(f"no site {site_id}")
+        if circuit_id in self.circuits:
+            raise ValueError(f"circuit {circuit_id} exists")
+        for name, value in (
+            ("rated_current", rated_current),
+            ("max_current", max_current),
+            ("offline_max_current", offline_max_current),
+        ):
+            _in_range(name, value, 0, 1000)
+        self.catch_up()
+        panel_id = 1 + sum(1 for c in self.circuits.values() if c.site_id == site_id)
+        circuit = EaseeCircuitSim(
+            circuit_id,
+            site_id,
+            panel_name,
+            panel_id,
+            float(rated_current),
+            (float(max_current),) * 3,
+            (float(offline_max_current),) * 3,
+        )
+        circuit.attach(self)
+        self.circuits[circuit_id] = circuit
+        return circuit
+
+    def add_charger(
+        self,
+        charger_id: str,
+        circuit_id: int,
+        *,
+        name: str | None = None,
+        master: bool = False,
+        product_code: int = 1,
+        **state: Any,
+    ) -> EaseeChargerSim:
+        """Install a charger on a circuit; `state` takes the fields of EaseeChargerSim."""
+        if not CHARGER_ID_PATTERN.fullmatch(charger_id):
+            raise ValueError("charger id must be 1 to 20 letters and digits")
+        if charger_id in self.chargers:
+            raise ValueError(f"charger {charger_id} exists")
+        if circuit_id not in self.circuits:
+            raise ValueError(f"no circuit {circuit_id}")
+        if master and self.master_of(circuit_id) is not None:
+            raise ValueError(f"circuit {circuit_id} already has a master charger")
+        checked = validate_charger_fields(
+            {"name": name or charger_id, "product_code": product_code, **state}
+        )
+        now = self.catch_up()
+        charger = EaseeChargerSim(charger_id, circuit_id, master=master)
+        for field_name, value in checked.items():
+            setattr(charger, field_name, value)
+        charger.attach(self, now)
+        self.chargers[charger_id] = charger
+        return charger
+
+    def remove_charger(self, charger_id: str) -> None:
+        """Take a charger away: it disappears from every answer."""
+        self.catch_up()
+        del self.chargers[charger_id]
+
+    def charger(self, charger_id: str) -> EaseeChargerSim:
+        """Return a charger by id."""
+        return self.chargers[charger_id]
+
+    def circuit(self, circuit_id: int) -> EaseeCircuitSim:
+        """Return a circuit by id."""
+        return self.circuits[circuit_id]
+
+    def master_of(self, circuit_id: int) -> EaseeChargerSim | None:
+        """Return the circuit's master charger, if it has one."""
+        return next(
+            (c for c in self.chargers.values() if c.circuit_id == circuit_id and c.master), None
+        )
+
+    def connect_car(self, charger_id: str) -> None:
+        """Plug a car in: a new session starts."""
+        self.chargers[charger_id].car_connected = True
+
+    def disconnect_car(self, charger_id: str) -> None:
+        """Unplug the car."""
+        self.chargers[charger_id].car_connected = False
+
+    def power_loss(self, charger_id: str) -> None:
+        """Cut the charger's power for a moment: every volatile value resets."""
+        charger = self.chargers[charger_id]
+        self.catch_up()
+        charger.dynamic_charger_current = DEFAULT_CURRENT
+        charger.dynamic_charger_expires = None
+        charger.paused = False
+        if charger.master:
+            circuit = self.circuits[charger.circuit_id]
+            circuit.dynamic_current = None
+            circuit.dynamic_expires = None
+
+    def invalidate_tokens(self, user_id: int | None = None) -> None:
+        """Make every access and refresh token of the account (or of all) stop working."""
+        for tokens in (self._access_tokens, self._refresh_tokens):
+            for token, owner in list(tokens.items()):
+                if user_id is None or owner.user_id == user_id:
+                    del tokens[token]
+
+    def change_password(self, username: str, new_password: str) -> None:
+        """Give an account a new password (tokens already issued keep working)."""
+        if not new_password:
+            raise ValueError("the password must not be empty")
+        self.accounts[username.lower()].password = new_password
+
+    def inject_fault(
+        self,
+        kind: str,
+        *,
+        path_contains: str | None = None,
+        count: int = 1,
+        delay: float = 0.0,
+        retry_after: int = 60,
+    ) -> None:
+        """Make the next `count` API requests (whose path contains the text, or any) misbehave.
+
+        Faults come before rate limits and authentication and spend no rate limit; only
+        "delay" lets the request go on afterwards.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind: {kind}")
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        if delay < 0:
+            raise ValueError("delay must not be negative")
+        if retry_after < 0:
+            raise ValueError("retry_after must not be negative")
+        self._faults.append(_Fault(kind, path_contains, count, delay, retry_after))
+
+    def clear_faults(self) -> None:
+        """Forget all injected faults."""
+        self._faults.clear()
+
+    def requests_to(self, method: str, path: str) -> list[EaseeRequest]:
+        """Return the logged requests with this method and exactly this path."""
+        return [r for r in self.requests if r.method == method and r.path == path]
+
+    def issued_secrets(self) -> set[str]:
+        """Return every access and refresh token ever issued."""
+        return set(self._issued)
+
+    @property
+    def blocked_until(self) -> float | None:
+        """Return when the (latest) IP block ends; None when no IP is blocked."""
+        now = self._clock()
+        ends = [
+            s.blocked_until
+            for s in self._ips.values()
+            if s.blocked_until is not None and s.blocked_until > now
+        ]
+        return max(ends) if ends else None
+
+    def unblock(self) -> None:
+        """Lift every block and forget the rate-limit history."""
+        self._ips.clear()
+
+    # --- the model ------------------------------------------------------------------------------
+
+    def catch_up(self) -> float:
+        """Bring energy and expiries up to the clock's now; return now."""
+        now = self._clock()
+        if self._busy:
+            return now
+        with self._quiet():
+            moment = self._advanced_to
+            self._expire(moment)
+            while moment < now:
+                step_end = min(now, self._next_change(moment))
+                self._integrate(moment, step_end)
+                moment = step_end
+                self._expire(moment)
+            self._advanced_to = max(self._advanced_to, now)
+        return now
+
+    @contextmanager
+    def _quiet(self) -> Iterator[None]:
+        # While set, attribute hooks do not catch up again (they would recurse).
+        self._busy = True
+        try:
+            yield
+        finally:
+            self._busy = False
+
+    def _expire(self, moment: float) -> None:
+        for charger in self.chargers.values():
+            expires = charger.dynamic_charger_expires
+            if expires is not None and moment >= expires:
+                charger.dynamic_charger_current = DEFAULT_CURRENT
+                charger.dynamic_charger_expires = None
+        for circuit in self.circuits.values():
+            expires = circuit.dynamic_expires
+            if expires is not None and moment >= expires:
+                circuit.dynamic_current = circuit.offline_max_current
+                circuit.dynamic_expires = None
+                circuit.dynamic_is_fallback = True
+
+    def _next_change(self, moment: float) -> float:
+        changes = [math.inf]
+        for charger in self.chargers.values():
+            if charger.dynamic_charger_expires is not None:
+                changes.append(charger.dynamic_charger_expires)
+            plan = self._active_plan(charger)
+            if plan is not None and plan.periods:
+                changes.append(plan.next_change(moment))
+        changes.extend(
+            c.dynamic_expires for c in self.circuits.values() if c.dynamic_expires is not None
+        )
+        return min(c for c in changes if c > moment)
+
+    def _integrate(self, start: float, end: float) -> None:
+        outputs = self._evaluate(start)
+        for charger in self.chargers.values():
+            current = outputs[charger.id].current
+            if current <= 0:
+                continue
+            kw = current * charger.voltage * charger.effective_phases / 1000.0
+            moment = start
+            while moment < end:
+                hour = math.floor(moment / 3600) * 3600
+                piece_end = min(end, hour + 3600.0)
+                kwh = kw * (piece_end - moment) / 3600.0
+                charger.lifetime_energy += kwh
+                charger.session_energy += kwh
+                charger.hourly_energy[hour] = charger.hourly_energy.get(hour, 0.0) + kwh
+                moment = piece_end
+
+    @staticmethod
+    def _active_plan(charger: EaseeChargerSim) -> _Plan | None:
+        if charger.charge_plan is None or charger.schedule_overridden:
+            return None
+        plan = parse_charge_plan(charger.charge_plan)[0]
+        return plan if plan.enabled else None
+
+    def output_of(self, charger: EaseeChargerSim) -> ChargerOutput:
+        """Return what the charger does right now."""
+        now = self.catch_up()
+        with self._quiet():
+            return self._evaluate(now)[charger.id]
+
+    def _evaluate(self, moment: float) -> dict[str, ChargerOutput]:
+        outputs: dict[str, ChargerOutput] = {}
+        for circuit in self.circuits.values():
+            members = [c for c in self.chargers.values() if c.circuit_id == circuit.id]
+            own = {
+                c.id: self._own_limits(c, moment) for c in members if self._idle_output(c) is None
+            }
+            # Chargers their own limits keep below 6 A leave the circuit to the others.
+            sharers = sum(
+                1 for limits in own.values() if min(limit.value for limit in limits) >= MIN_CURRENT
+            )
+            for charger in members:
+                idle = self._idle_output(charger)
+                if idle is not None:
+                    outputs[charger.id] = idle
+                    continue
+                limits = [*own[charger.id], self._circuit_limit(charger, circuit, sharers)]
+                # min() keeps the first of equal values: the car, then the order above.
+                binding = min(limits, key=lambda limit: limit.value)
+                if binding.value >= MIN_CURRENT:
+                    outputs[charger.id] = ChargerOutput(binding.value, binding.code, OP_CHARGING)
+                else:
+                    op_mode = (
+                        OP_READY_TO_CHARGE
+                        if binding.zero_code == REASON_WAITING_FOR_SCHEDULE
+                        else OP_AWAITING_START
+                    )
+                    outputs[charger.id] = ChargerOutput(0.0, binding.zero_code, op_mode)
+        return outputs
+
+    @staticmethod
+    def _idle_output(charger: EaseeChargerSim) -> ChargerOutput | None:
+        """Return the output of a charger that does not ask for current; None if it does."""
+        if not charger.is_online:
+            return ChargerOutput(0.0, None, OP_OFFLINE)
+        if not charger.car_connected:
+            return ChargerOutput(0.0, None, OP_DISCONNECTED)
+        if charger.error:
+            return ChargerOutput(0.0, None, OP_ERROR)
+        if not charger.car_wants_energy:
+            return ChargerOutput(0.0, REASON_CAR_NOT_CHARGING, OP_COMPLETED)
+        if not charger.enabled:
+            return ChargerOutput(0.0, REASON_DISABLED, OP_AWAITING_START)
+        if charger.paused:
+            return ChargerOutput(0.0, REASON_PAUSED, OP_AWAITING_START)
+        return None
+
+    def _own_limits(self, charger: EaseeChargerSim, moment: float) -> list[_Limit]:
+        limits = [
+            _Limit(charger.car_max_current, REASON_OK, REASON_CAR_NOT_CHARGING),
+            _Limit(
+                charger.max_charger_current,
+                REASON_LIMITED_BY_CHARGER_MAX,
+                REASON_LIMITED_BY_CHARGER_MAX,
+            ),
+            _Limit(
+                charger.dynamic_charger_current,
+                REASON_LIMITED_BY_DYNAMIC_CHARGER,
+                REASON_LIMITED_BY_DYNAMIC_CHARGER,
+            ),
+        ]
+        plan = self._active_plan(charger)
+        if plan is not None:
+            amps = plan.limit_at(moment)
+            zero_code = REASON_LIMITED_BY_SCHEDULE if amps > 0 else REASON_WAITING_FOR_SCHEDULE
+            limits.append(_Limit(amps, REASON_LIMITED_BY_SCHEDULE, zero_code))
+        return limits
+
+    @staticmethod
+    def _circuit_limit(charger: EaseeChargerSim, circuit: EaseeCircuitSim, sharers: int) -> _Limit:
+        maximum, dynamic = circuit.limits(charger.effective_phases)
+        if dynamic is not None and dynamic < maximum:
+            total = dynamic
+            code = REASON_LIMITED_BY_DYNAMIC_CIRCUIT
+            zero_code = (
+                REASON_OFFLINE_FALLBACK_TOO_LOW
+                if circuit.dynamic_is_fallback
+                else REASON_DYNAMIC_CIRCUIT_TOO_LOW
+            )
+        else:
+            total, code, zero_code = (
+                maximum,
+                REASON_LIMITED_BY_CIRCUIT_MAX,
+                REASON_CIRCUIT_MAX_TOO_LOW,
+            )
+        if sharers > 1:
+            queued = zero_code if total < MIN_CURRENT else REASON_WAITING_IN_QUEUE
+            return _Limit(total / sharers, REASON_LIMITED_BY_LOAD_BALANCING, queued)
+        return _Limit(total, code, zero_code)
+
+    # --- JSON shapes ----------------------------------------------------------------------------
+
+    def state_of(self, charger: EaseeChargerSim) -> dict[str, object]:
+        """Return the /api/chargers/{id}/state answer for a charger."""
+        now = self.catch_up()
+        output = self.output_of(charger)
+        circuit = self.circuits[charger.circuit_id]
+        dynamic = circuit.dynamic_current or circuit.max_current
+        phases = charger.effective_phases
+        power = output.current * charger.voltage * phases / 1000.0
+        in_currents = [output.current if phase < phases else 0.0 for phase in range(3)]
+        return {
+            "chargerOpMode": output.op_mode,
+            "totalPower": power,
+            "sessionEnergy": charger.session_energy,
+            "lifetimeEnergy": charger.lifetime_energy,
+            "energyPerHour": power,
+            "dynamicChargerCurrent": charger.dynamic_charger_current,
+            "dynamicCircuitCurrentP1": dynamic[0],
+            "dynamicCircuitCurrentP2": dynamic[1],
+            "dynamicCircuitCurrentP3": dynamic[2],
+            "outputCurrent": output.current,
+            "inCurrentT2": 0.0,
+            "inCurrentT3": in_currents[0],
+            "inCurrentT4": in_currents[1],
+            "inCurrentT5": in_currents[2],
+            "outputPhase": (10 * phases) if output.current > 0 else 0,
+            "voltage": charger.voltage,
+            "cableLocked": charger.cable_locked,
+            "cableRating": MAX_CHARGER_CURRENT,
+            "isOnline": charger.is_online,
+            "reasonForNoCurrent": output.reason,
+            "smartCharging": charger.smart_charging,
+            "latestPulse": _iso(now if charger.is_online else charger.offline_since),
+            "chargerFirmware": charger.firmware,
+            "latestFirmware": charger.firmware,
+            "wiFiRSSI": charger.wifi_rssi,
+            "ledMode": 18 if output.op_mode == OP_CHARGING else 2,
+            **charger.extra_state,
+        }
+
+    def config_of(self, charger: EaseeChargerSim) -> dict[str, object]:
+        """Return the /api/chargers/{id}/config answer for a charger."""
+        circuit = self.circuits[charger.circuit_id]
+        return {
+            "isEnabled": charger.enabled,
+            "lockCablePermanently": False,
+            "authorizationRequired": charger.authorization_required,
+            "remoteStartRequired": False,
+            "smartButtonEnabled": charger.smart_button_enabled,
+            "wiFiSSID": "SimulatedNet",
+            "detectedPowerGridType": 1,
+            "offlineChargingMode": 0,
+            "circuitMaxCurrentP1": circuit.max_current[0],
+            "circuitMaxCurrentP2": circuit.max_current[1],
+            "circuitMaxCurrentP3": circuit.max_current[2],
+            "enableIdleCurrent": circuit.enable_idle_current,
+            "limitToSinglePhaseCharging": charger.phase_mode == 1,
+            "phaseMode": charger.phase_mode,
+            "localNodeType": 1 if charger.master else 2,
+            "localAuthorizationRequired": False,
+            "ledStripBrightness": charger.led_strip_brightness,
+            "maxChargerCurrent": charger.max_charger_current,
+            "dynamicChargerCurrent": charger.dynamic_charger_current,
+            "maxCurrentOfflineFallbackP1": circuit.offline_max_current[0],
+            "maxCurrentOfflineFallbackP2": circuit.offline_max_current[1],
+            "maxCurrentOfflineFallbackP3": circuit.offline_max_current[2],
+            **charger.extra_config,
+        }
+
+    def _charger_json(self, charger: EaseeChargerSim) -> dict[str, object]:
+        master = self.master_of(charger.circuit_id)
+        # Without a visible master the circuit's master back plate belongs to no listed charger.
+        master_plate = f"BP{master.id}" if master else f"BPCIRCUIT{charger.circuit_id}"
+        return {
+            "id": charger.id,
+            "name": charger.name,
+            "color": charger.color,
+            "createdOn": _iso(charger.created_at),
+            "updatedOn": _iso(charger.updated_at),
+            "backPlate": {"id": f"BP{charger.id}", "masterBackPlateId": master_plate},
+            "levelOfAccess": 1,
+            "productCode": charger.product_code,
+            "userRole": 1,
+        }
+
+    def _circuit_json(self, circuit: EaseeCircuitSim) -> dict[str, object]:
+        return {
+            "id": circuit.id,
+            "siteId": circuit.site_id,
+            "circuitPanelId": circuit.panel_id,
+            "panelName": circuit.panel_name,
+            "ratedCurrent": circuit.rated_current,
+            "fuse": circuit.rated_current,
+            "chargers": [
+                self._charger_json(c) for c in self.chargers.values() if c.circuit_id == circuit.id
+            ],
+        }
+
+    def _site_json(
+        self, site: EaseeSiteSim, *, circuits: bool, detailed: bool
+    ) -> dict[str, object]:
+        result: dict[str, object] = {
+            "id": site.id,
+            "siteKey": site.site_key,
+            "name": site.name,
+            "levelOfAccess": 1,
+        }
+        if detailed:
+            result["ratedCurrent"] = site.rated_current
+            result["address"] = site.address
+        if circuits:
+            result["circuits"] = [
+                self._circuit_json(c) for c in self.circuits.values() if c.site_id == site.id
+            ]
+        return result
+
+    def _observations(self, charger: EaseeChargerSim) -> dict[int, tuple[object, int]]:
+        state = self.state_of(charger)
+        # dataType: 3 double, 4 integer (Easee's observation data types).
+        return {
+            109: (state["chargerOpMode"], 4),
+            120: (state["totalPower"], 3),
+            121: (state["sessionEnergy"], 3),
+            124: (state["lifetimeEnergy"], 3),
+            47: (charger.max_charger_current, 3),
+            48: (state["dynamicChargerCurrent"], 3),
+            111: (state["dynamicCircuitCurrentP1"], 3),
+            112: (state["dynamicCircuitCurrentP2"], 3),
+            113: (state["dynamicCircuitCurrentP3"], 3),
+        }
+
+    # --- tokens ---------------------------------------------------------------------------------
+
+    def _issue_tokens(self, account: EaseeAccountSim, now: float) -> dict[str, object]:
+        issued_at = int(now)
+        expires = issued_at + self.access_token_lifetime
+        payload: dict[str, object] = {"AccountId": account.account_id}
+        if account.user_id_claim:
+            payload["UserId"] = account.user_id
+        payload.update(
+            {
+                "unique_name": account.username,
+                "role": ["User"],
+                "nbf": issued_at,
+                "exp": expires,
+                "iat": issued_at,
+                "jti": uuid.uuid4().hex,  # two logins in one second still get two tokens
+            }
+        )
+        header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+        body = _b64url(json.dumps(payload, separators=(",", ":")).encode())
+        signature = hmac.new(self._signing_key, f"{header}.{body}".encode(), hashlib.sha256)
+        access = f"{header}.{body}.{_b64url(signature.digest())}"
+        refresh = secrets.token_urlsafe(32)
+        self._access_tokens[access] = _Token(account.user_id, float(expires))
+        self._refresh_tokens[refresh] = _Token(account.user_id, None)
+        self._issued.update((access, refresh))
+        return {
+            "accessToken": access,
+            "expiresIn": self.access_token_lifetime,
+            "accessClaims": ["User"],
+            "tokenType": "Bearer",
+            "refreshToken": refresh,
+        }
+
+    def _account_by_user_id(self, user_id: int) -> EaseeAccountSim:
+        return next(a for a in self.accounts.values() if a.user_id == user_id)
+
+    def _authenticate(self, request: web.Request, now: float) -> EaseeAccountSim:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        owner = self._access_tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        if owner is None or owner.expires is None or now >= owner.expires:
+            raise _ApiError(401, UNAUTHORIZED, "unauthorized")
+        return self._account_by_user_id(owner.user_id)
+
+    # --- rate limits ----------------------------------------------------------------------------
+
+    def _rate_limit(self, ip: str, now: float, *, login: bool) -> web.Response | None:
+        """Count the request; return the refusal when the IP is over a limit."""
+        state = self._ips.setdefault(ip, _IpState())
+        if state.blocked_until is not None:
+            if now < state.blocked_until:
+                return self._blocked_response()
+            state = self._ips[ip] = _IpState()  # the block is over: a fresh start
+        _prune(state.requests, now - self.window)
+        _prune(state.accepted, now - self.window)
+        _prune(state.strikes, now - self.window)
+        _prune(state.logins, now - LOGIN_WINDOW)
+        state.requests.append(now)
+        if len(state.requests) > self.block_threshold:
+            return self._block(state, now)
+        retry_ends = [state.retry_until]
+        if login:
+            retry_ends.append(state.login_retry_until)
+        running = [end for end in retry_ends if end is not None and now < end]
+        if running:
+            state.strikes.append(now)
+            if len(state.strikes) > self.block_after_strikes:
+                return self._block(state, now)
+            return self._too_many(max(running) - now, "strike")
+        if len(state.accepted) >= self.max_requests:
+            state.retry_until = (
+                state.accepted[len(state.accepted) - self.max_requests] + self.window
+            )
+            return self._too_many(state.retry_until - now, "rate_limited")
+        if login and len(state.logins) >= self.max_logins:
+            state.login_retry_until = (
+                state.logins[len(state.logins) - self.max_logins] + LOGIN_WINDOW
+            )
+            return self._too_many(state.login_retry_until - now, "login_rate_limited")
+        state.accepted.append(now)
+        if login:
+            state.logins.append(now)
+        return None
+
+    def _block(self, state: _IpState, now: float) -> web.Response:
+        state.blocked_until = now + self.block_seconds
+        _LOGGER.debug("blocking the client for %s s", self.block_seconds)
+        return self._blocked_response()
+
+    @staticmethod
+    def _blocked_response() -> web.Response:
+        response = web.json_response(BLOCKED, status=403)
+        response["easee_result"] = "blocked"
+        return response
+
+    @staticmethod
+    def _too_many(seconds: float, result: str) -> web.Response:
+        response = web.json_response(
+            TOO_MANY_REQUESTS,
+            status=429,
+            headers={"Retry-After": str(max(1, math.ceil(seconds)))},
+        )
+        response["easee_result"] = result
+        return response
+
+    # --- server ---------------------------------------------------------------------------------
+
+    def make_app(self) -> web.Application:
+        """Build the aiohttp application: the cloud API plus /_sim admin endpoints."""
+        app = web.Application(middlewares=[self._middleware])
+        get, post = app.router.add_get, app.router.add_post
+        charger = "/api/chargers/{charger_id}"
+        circuit = "/api/sites/{site_id:[0-9]+}/circuits/{circuit_id:[0-9]+}"
+        post("/api/accounts/login", self._handle_login)
+        post("/api/accounts/refresh_token", self._handle_refresh)
+        get("/api/accounts/products", self._handle_products, allow_head=False, name="products")
+        get("/api/chargers", self._handle_chargers, allow_head=False, name="chargers")
+        get("/api/sites/{site_id:[0-9]+}", self._handle_site, allow_head=False)
+        get(f"{charger}/state", self._handle_state, allow_head=False)
+        get(f"{charger}/config", self._handle_config, allow_head=False)
+        get(f"{charger}/schedules/daily", self._handle_schedule, allow_head=False)
+        get(
+            f"{charger}/usage/hourly/{{start}}/{{end}}",
+            self._handle_usage,
+            allow_head=False,
+            name="usage",
+        )
+        get("/state/{charger_id}/observations", self._handle_observations, allow_head=False)
+        get(f"{circuit}/settings", self._handle_circuit_settings, allow_head=False)
+        post(f"{charger}/settings", self._handle_charger_settings, name="charger_settings")
+        post(f"{charger}/commands/set_dynamic_charger_current", self._handle_dynamic_current)
+        post(f"{charger}/commands/{{command}}", self._handle_command)
+        post(f"{charger}/schedules/daily", self._handle_set_schedule)
+        post(f"{charger}/schedules/daily/enable", self._handle_enable_schedule)
+        post(f"{charger}/schedules/daily/disable", self._handle_disable_schedule)
+        post(
+            f"{circuit}/settings",
+            self._handle_set_circuit_settings,
+            name="circuit_settings_post",
+        )
+        post(f"{circuit}/dynamicCurrent", self._handle_circuit_dynamic, name="circuit_dynamic")
+        get("/_sim/requests", self._handle_sim_requests, allow_head=False)
+        get("/_sim/chargers", self._handle_sim_chargers, allow_head=False)
+        post("/_sim/chargers/{charger_id}", self._handle_sim_update_charger)
+        post("/_sim/chargers/{charger_id}/{action}", self._handle_sim_charger_action)
+        post("/_sim/faults", self._handle_sim_fault)
+        app.router.add_delete("/_sim/faults", self._handle_sim_clear_faults)
+        post("/_sim/invalidate_tokens", self._handle_sim_invalidate_tokens)
+        post("/_sim/unblock", self._handle_sim_unblock)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on host:port (0: a free port) and return the base URL."""
+        if self._runner is not None:
+            raise RuntimeError("simulator already started")
+        # No access log: it would write every request line.
+        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        bound_port = runner.addresses[0][1]
+        url_host = f"[{host}]" if ":" in host else host
+        self.base_url = f"http://{url_host}:{bound_port}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        """Stop serving; pending answers get a second to finish."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/_sim/"):
+            return await handler(request)
+        now = self._clock()
+        body = _parse_body(await request.read())
+        login = request.method == "POST" and request.path == "/api/accounts/login"
+
+        def log(status: int, result: str) -> None:
+            self.requests.append(
+                EaseeRequest(
+                    now,
+                    request.method,
+                    request.path,
+                    dict(request.query),
+                    _loggable_body(request.path, body),
+                    status,
+                    result,
+                )
+            )
+            _LOGGER.debug("%s %s -> %s (%s)", request.method, request.path, status, result)
+
+        fault = self._take_fault(request.path)
+        if fault is not None and fault.kind != "delay":
+            return self._fault_response(request, fault, log)
+        if fault is not None:
+            await asyncio.sleep(fault.delay)
+        await self._sleep(BASE_LATENCY)
+
+        refused = self._rate_limit(request.remote or "unknown", now, login=login)
+        if refused is not None:
+            log(refused.status, refused["easee_result"])
+            return refused
+        context = _Context(self.catch_up(), body, None)
+        request[_CONTEXT_KEY] = context
+        try:
+            if request.path not in ("/api/accounts/login", "/api/accounts/refresh_token"):
+                context.user = self._authenticate(request, context.now)
+            _check_route(request)
+            response = await handler(request)
+        except _ApiError as err:
+            log(err.status, err.result)
+            return web.json_response(err.body, status=err.status)
+        log(response.status, context.result)
+        return response
+
+    def _take_fault(self, path: str) -> _Fault | None:
+        for fault in self._faults:
+            if fault.path_contains is None or fault.path_contains in path:
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    def _fault_response(
+        self, request: web.Request, fault: _Fault, log: Callable[[int, str], None]
+    ) -> web.StreamResponse:
+        if fault.kind == "drop":
+            log(0, "drop")
+            if request.transport is not None:  # pragma: no branch - None once the client left
+                request.transport.close()
+            # Nothing reaches the client: the transport is gone before aiohttp writes this.
+            return web.Response()
+        if fault.kind == "http_500":
+            log(500, "http_500")
+            return web.Response(
+                status=500,
+                text="<html><body><h1>500 Internal Server Error</h1></body></html>",
+                content_type="text/html",
+            )
+        if fault.kind == "http_429":
+            log(429, "http_429")
+            return web.json_response(
+                TOO_MANY_REQUESTS, status=429, headers={"Retry-After": str(fault.retry_after)}
+            )
+        if fault.kind == "blocked_403":
+            log(403, "blocked_403")
+            return web.json_response(BLOCKED, status=403)
+        if fault.kind == "wrong_shape":
+            log(200, "wrong_shape")
+            route = request.match_info.route.name
+            return web.json_response({"unexpected": True} if route in _LIST_ROUTES else [1])
+        log(200, "non_json")
+        return web.Response(text="<html>oops</html>", content_type="text/html")
+
+    async def _sleep(self, seconds: float) -> None:
+        delay = self.latency_scale * seconds
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    # --- lookups for handlers -------------------------------------------------------------------
+
+    @staticmethod
+    def _context(request: web.Request) -> _Context:
+        context: _Context = request[_CONTEXT_KEY]
+        return context
+
+    def _user(self, request: web.Request) -> EaseeAccountSim:
+        user = self._context(request).user
+        assert user is not None  # the middleware authenticated the request  # noqa: S101
+        return user
+
+    def _own_site(self, request: web.Request) -> EaseeSiteSim:
+        site = self.sites.get(int(request.match_info["site_id"]))
+        if site is None or site.user_id != self._user(request).user_id:
+            raise _not_found()
+        return site
+
+    def _own_circuit(self, request: web.Request) -> EaseeCircuitSim:
+        site = self._own_site(request)
+        circuit = self.circuits.get(int(request.match_info["circuit_id"]))
+        if circuit is None or circuit.site_id != site.id:
+            raise _not_found()
+        return circuit
+
+    def _own_charger(self, request: web.Request) -> EaseeChargerSim:
+        charger = self.chargers.get(request.match_info["charger_id"])
+        if charger is None:
+            raise _not_found()
+        site = self.sites[self.circuits[charger.circuit_id].site_id]
+        if site.user_id != self._user(request).user_id:
+            raise _not_found()
+        return charger
+
+    def _body_object(self, request: web.Request) -> dict[str, object]:
+        body = self._context(request).body
+        if not isinstance(body, dict):
+            raise _bad("the body must be a JSON object")
+        return body
+
+    def _command_answer(
+        self, request: web.Request, device: str, command_id: int, *, done: bool
+    ) -> dict[str, object]:
+        ticks = _ticks(self._context(request).now) if done else 0
+        return {"device": device, "commandId": command_id, "ticks": ticks}
+
+    def _deliverable(self, request: web.Request, charger: EaseeChargerSim) -> bool:
+        # An offline charger never receives the command; the cloud answers with ticks 0.
+        if charger.is_online:
+            return True
+        self._context(request).result = "offline"
+        return False
+
+    # --- auth handlers --------------------------------------------------------------------------
+
+    async def _handle_login(self, request: web.Request) -> web.Response:
+        body = self._context(request).body
+        if not isinstance(body, dict):
+            raise _bad("the body must be a JSON object")
+        username, password = body.get("userName"), body.get("password")
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise _bad("userName and password are required")
+        account = self.accounts.get(username.lower())
+        if account is None or not hmac.compare_digest(account.password.encode(), password.encode()):
+            raise _ApiError(
+                400,
+                {
+                    "errorCode": 100,
+                    "errorCodeName": "InvalidUserPassword",
+                    "title": "Invalid username or password",
+                },
+                "invalid_credentials",
+            )
+        return web.json_response(self._issue_tokens(account, self._context(request).now))
+
+    async def _handle_refresh(self, request: web.Request) -> web.Response:
+        body = self._context(request).body
+        if not isinstance(body, dict):
+            raise _bad("the body must be a JSON object")
+        access, refresh = body.get("accessToken"), body.get("refreshToken")
+        if not isinstance(access, str) or not isinstance(refresh, str):
+            raise _bad("accessToken and refreshToken are required")
+        owner = self._refresh_tokens.get(refresh)
+        access_owner = self._access_tokens.get(access)
+        if owner is None or access_owner is None or access_owner.user_id != owner.user_id:
+            raise _ApiError(
+                400,
+                {
+                    "errorCode": 101,
+                    "errorCodeName": "InvalidRefreshToken",
+                    "title": "Invalid refresh token",
+                },
+                "invalid_refresh_token",
+            )
+        del self._refresh_tokens[refresh]  # a refresh token works once
+        account = self._account_by_user_id(owner.user_id)
+        return web.json_response(self._issue_tokens(account, self._context(request).now))
+
+    # --- read handlers --------------------------------------------------------------------------
+
+    def _own_chargers(self, request: web.Request) -> list[EaseeChargerSim]:
+        user_id = self._user(request).user_id
+        return [
+            c
+            for c in self.chargers.values()
+            if self.sites[self.circuits[c.circuit_id].site_id].user_id == user_id
+        ]
+
+    async def _handle_chargers(self, request: web.Request) -> web.Response:
+        return web.json_response([self._charger_json(c) for c in self._own_chargers(request)])
+
+    async def _handle_products(self, request: web.Request) -> web.Response:
+        user_id = self._user(request).user_id
+        return web.json_response(
+            [
+                self._site_json(site, circuits=True, detailed=False)
+                for site in self.sites.values()
+                if site.user_id == user_id
+            ]
+        )
+
+    async def _handle_site(self, request: web.Request) -> web.Response:
+        site = self._own_site(request)
+        detailed = request.query.get("detailed", "").lower() == "true"
+        return web.json_response(self._site_json(site, circuits=detailed, detailed=True))
+
+    async def _handle_state(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state_of(self._own_charger(request)))
+
+    async def _handle_config(self, request: web.Request) -> web.Response:
+        return web.json_response(self.config_of(self._own_charger(request)))
+
+    async def _handle_schedule(self, request: web.Request) -> web.Response:
+        charger = self._own_charger(request)
+        if charger.charge_plan is None:
+            return web.Response(status=204)
+        return web.json_response(charger.charge_plan)
+
+    async def _handle_observations(self, request: web.Request) -> web.Response:
+        charger = self._own_charger(request)
+        known = self._observations(charger)
+        text = request.query.get("ids")
+        if text is None:
+            wanted = list(known)
+        else:
+            try:
+                wanted = [int(part) for part in text.split(",") if part.strip()]
+            except ValueError:
+                raise _bad("ids must be a comma-separated list of integers") from None
+        timestamp = _iso(self._context(request).now)
+        observations = [
+            {"id": oid, "value": known[oid][0], "dataType": known[oid][1], "timestamp": timestamp}
+            for oid in dict.fromkeys(wanted)
+            if oid in known
+        ]
+        return web.json_response({"observations": observations})
+
+    async def _handle_usage(self, request: web.Request) -> web.Response:
+        charger = self._own_charger(request)
+        start = _parse_instant(request.match_info["start"])
+        end = _parse_instant(request.match_info["end"])
+        if end < start:
+            raise _bad("the range ends before it starts")
+        if end - start > USAGE_MAX_SECONDS:
+            raise _bad("the range must not be longer than 31 days")
+        first_hour = math.floor(start / 3600) * 3600
+        return web.json_response(
+            [
+                {"date": _iso(hour), "totalEnergy": kwh}
+                for hour, kwh in sorted(charger.hourly_energy.items())
+                if first_hour <= hour < end and kwh > 0
+            ]
+        )
+
+    async def _handle_circuit_settings(self, request: web.Request) -> web.Response:
+        return web.json_response(self._own_circuit(request).settings())
+
+    # --- write handlers -------------------------------------------------------------------------
+
+    async def _handle_charger_settings(self, request: web.Request) -> web.Response:
+        charger = self._own_charger(request)
+        body = self._body_object(request)
+        checks: dict[str, Callable[[object], object]] = {
+            "enabled": lambda v: _checked_bool("enabled", v),
+            "maxChargerCurrent": lambda v: _in_range(
+                "maxChargerCurrent", v, 0, MAX_CHARGER_CURRENT
+            ),
+            "smartCharging": lambda v: _checked_bool("smartCharging", v),
+            "phaseMode": lambda v: _in_range("phaseMode", v, 1, 3, integer=True),
+            "ledStripBrightness": lambda v: _in_range(
+                "ledStripBrightness", v, 0, 100, integer=True
+            ),
+            "dynamicChargerCurrent": lambda v: _in_range(
+                "dynamicChargerCurrent", v, 0, MAX_CHARGER_CURRENT
+            ),
+        }
+        try:
+            changes = {key: check(body[key]) for key, check in checks.items() if key in body}
+        except (TypeError, ValueError) as err:
+            raise _bad(str(err)) from None
+        if not changes:
+            raise _bad("no settings in the body")
+        done = self._deliverable(request, charger)
+        if done:
+            self._apply_settings(charger, changes)
+        return web.json_response(
+            [
+                self._command_answer(request, charger.id, _SETTING_COMMAND_IDS[key], done=done)
+                for key in changes
+            ],
+            status=202,
+        )
+
+    def _apply_settings(self, charger: EaseeChargerSim, changes: Mapping[str, object]) -> None:
+        attributes = {
+            "enabled": "enabled",
+            "maxChargerCurrent": "max_charger_current",
+            "smartCharging": "smart_charging",
+            "phaseMode": "phase_mode",
+            "ledStripBrightness": "led_strip_brightness",
+            "dynamicChargerCurrent": "dynamic_charger_current",
+        }
+        for key, value in changes.items():
+            setattr(charger, attributes[key], value)
+        if "dynamicChargerCurrent" in changes:
+            charger.dynamic_charger_expires = None  # the deprecated way has no time to live
+        charger.updated_at = self._clock()
+
+    async def _handle_dynamic_current(self, request: web.Request) -> web.Response:
+        charger = self._own_charger(request)
+        body = self._body_object(request)
+        try:
+            amps = _in_range("amps", body.get("amps"), 0, MAX_CHARGER_CURRENT)
+            minutes = _in_range("minutes", body.get("minutes", 0), 0, math.inf, integer=True)
+        except (TypeError, ValueError) as err:
+            raise _bad(str(err)) from None
+        done = self._deliverable(request, charger)
+        if done:
+            now = self._context(request).now
+            charger.dynamic_charger_current = amps
+            charger.dynamic_charger_expires = now + minutes * 60 if minutes > 0 else None
+        command_id = _COMMAND_IDS["set_dynamic_charger_current"]
+        return web.json_response(
+            self._command_answer(request, charger.id, command_id, done=done), status=202
+        )
+
+    async def _handle_command(self, request: web.Request) -> web.Response:
+        charger = self._own_charger(request)
+        command = request.match_info["command"]
+        if command not in CHARGER_COMMANDS:
+            raise _not_found()
+        done = self._deliverable(request, charger) and self._run_command(charger, command)
+        return web.json_response(
+            self._command_answer(request, charger.id, _COMMAND_IDS[command], done=done),
+            status=202,
+        )
+
+    def _run_command(self, charger: EaseeChargerSim, command: str) -> bool:
+        """Carry a command out; return False when there was nothing to do."""
+        if command == "reboot":
+            self.power_loss(charger.id)
+            return True
+        if not charger.car_connected:
+            return False
+        if command == "override_schedule":
+            if self._active_plan(charger) is None:
+                return False
+            charger.schedule_overridden = True
+            return True
+        if command == "toggle_charging":
+            charger.paused = not charger.paused
+            return True
+        pause = command in ("stop_charging", "pause_charging")
+        if charger.paused == pause:
+            return False
+        charger.paused = pause
+        return True
+
+    async def _handle_set_schedule(self, request: web.Request) -> web.Response:
+        charger = self._own_charger(request)
+        try:
+            stored = parse_charge_plan(self._context(request).body)[1]
+        except (TypeError, ValueError) as err:
+            raise _bad(str(err)) from None
+        charger.charge_plan = stored
+        return web.json_response(stored)
+
+    async def _handle_enable_schedule(self, request: web.Request) -> web.Response:
+        return self._switch_schedule(request, enabled=True)
+
+    async def _handle_disable_schedule(self, request: web.Request) -> web.Response:
+        return self._switch_schedule(request, enabled=False)
+
+    def _switch_schedule(self, request: web.Request, *, enabled: bool) -> web.Response:
+        charger = self._own_charger(request)
+        if charger.charge_plan is None:
+            raise _not_found()
+        charger.charge_plan = {**charger.charge_plan, "enabled": enabled}
+        return web.json_response({})
+
+    def _circuit_answer(
+        self, request: web.Request, circuit: EaseeCircuitSim, command: str
+    ) -> web.Response:
+        master = self.master_of(circuit.id)
+        answer = (
+            []
+            if master is None
+            else [self._command_answer(request, master.id, _COMMAND_IDS[command], done=True)]
+        )
+        return web.json_response(answer, status=202)
+
+    async def _handle_set_circuit_settings(self, request: web.Request) -> web.Response:
+        circuit = self._own_circuit(request)
+        body = self._body_object(request)
+        try:
+            numbers = {
+                key: _in_range(key, body[key], 0, circuit.rated_current)
+                for key in _CIRCUIT_NUMBER_KEYS
+                if key in body
+            }
+            idle = (
+                _checked_bool("enableIdleCurrent", body["enableIdleCurrent"])
+                if "enableIdleCurrent" in body
+                else None
+            )
+        except (TypeError, ValueError) as err:
+            raise _bad(str(err)) from None
+        if not numbers and idle is None:
+            raise _bad("no settings in the body")
+        maximum, offline = list(circuit.max_current), list(circuit.offline_max_current)
+        for key, value in numbers.items():
+            target = offline if key.startswith("offline") else maximum
+            target[int(key[-1]) - 1] = value
+        circuit.max_current = (maximum[0], maximum[1], maximum[2])
+        circuit.offline_max_current = (offline[0], offline[1], offline[2])
+        if idle is not None:
+            circuit.enable_idle_current = idle
+        return self._circuit_answer(request, circuit, "circuit_settings")
+
+    async def _handle_circuit_dynamic(self, request: web.Request) -> web.Response:
+        circuit = self._own_circuit(request)
+        body = self._body_object(request)
+        try:
+            phases = [
+                _in_range(key, body.get(key), 0, MAX_DYNAMIC_CIRCUIT_CURRENT)
+                for key in ("phase1", "phase2", "phase3")
+            ]
+            minutes = _in_range("timeToLive", body.get("timeToLive", 0), 0, math.inf, integer=True)
+        except (TypeError, ValueError) as err:
+            raise _bad(str(err)) from None
+        now = self._context(request).now
+        circuit.dynamic_current = (phases[0], phases[1], phases[2])
+        circuit.dynamic_expires = now + minutes * 60 if minutes > 0 else None
+        return self._circuit_answer(request, circuit, "circuit_dynamic_current")
+
+    # --- admin endpoints (no auth, no rate limit: the simulator binds 127.0.0.1) ----------------
+
+    async def _handle_sim_requests(self, request: web.Request) -> web.Response:
+        return web.json_response([asdict(r) for r in self.requests])
+
+    async def _handle_sim_chargers(self, request: web.Request) -> web.Response:
+        return web.json_response({cid: c.describe() for cid, c in self.chargers.items()})
+
+    async def _handle_sim_update_charger(self, request: web.Request) -> web.Response:
+        charger = self.chargers.get(request.match_info["charger_id"])
+        if charger is None:
+            return _admin_error("unknown charger", status=404)
+        try:
+            updates = validate_charger_fields(await _json_object(request))
+        except (TypeError, ValueError) as err:
+            return _admin_error(str(err))
+        for name, value in updates.items():
+            setattr(charger, name, value)
+        return web.json_response(charger.describe())
+
+    async def _handle_sim_charger_action(self, request: web.Request) -> web.Response:
+        charger_id = request.match_info["charger_id"]
+        if charger_id not in self.chargers:
+            return _admin_error("unknown charger", status=404)
+        actions: dict[str, Callable[[str], None]] = {
+            "connect_car": self.connect_car,
+            "disconnect_car": self.disconnect_car,
+            "power_loss": self.power_loss,
+        }
+        action = actions.get(request.match_info["action"])
+        if action is None:
+            return _admin_error("unknown action", status=404)
+        action(charger_id)
+        return web.json_response(self.chargers[charger_id].describe())
+
+    async def _handle_sim_fault(self, request: web.Request) -> web.Response:
+        try:
+            self.inject_fault(**_fault_arguments(await _json_object(request)))
+        except (TypeError, ValueError) as err:
+            return _admin_error(str(err))
+        return web.json_response({"success": True})
+
+    async def _handle_sim_clear_faults(self, request: web.Request) -> web.Response:
+        self.clear_faults()
+        return web.json_response({"success": True})
+
+    async def _handle_sim_invalidate_tokens(self, request: web.Request) -> web.Response:
+        user_id: object = None
+        if await request.read():
+            try:
+                user_id = (await _json_object(request)).get("user_id")
+            except (TypeError, ValueError) as err:
+                return _admin_error(str(err))
+        if user_id is not None and (isinstance(user_id, bool) or not isinstance(user_id, int)):
+            return _admin_error("user_id must be an integer")
+        self.invalidate_tokens(user_id)
+        return web.json_response({"success": True})
+
+    async def _handle_sim_unblock(self, request: web.Request) -> web.Response:
+        self.unblock()
+        return web.json_response({"success": True})
+
+
+def add_demo_fleet(sim: EaseeSimulator) -> None:
+    """Load the demo: one account, site 1 "Home", circuit 10 (32 A) and two chargers."""
+    sim.add_account(DEMO_USERNAME, DEMO_PASSWORD, user_id=DEMO_USER_ID)
+    sim.add_site(DEMO_USER_ID, 1, "Home")
+    sim.add_circuit(1, 10, max_current=32)
+    sim.add_charger(
+        "EH000001", 10, name="Garage", master=True, car_connected=True, lifetime_energy=1234.5
+    )
+    sim.add_charger("EH000002", 10, name="Driveway", lifetime_energy=321.0)
+
+
+def _check_route(request: web.Request) -> None:
+    error = request.match_info.http_exception
+    if isinstance(error, web.HTTPMethodNotAllowed):
+        raise _ApiError(405, METHOD_NOT_ALLOWED, "method_not_allowed")
+    if error is not None:
+        raise _not_found()
+
+
+def _checked_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be true or false")
+    return value
+
+
+def _parse_body(raw: bytes) -> object:
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:  # also bad UTF-8
+        return _BAD_JSON
+
+
+def _loggable_body(path: str, body: object) -> object | None:
+    if body is _BAD_JSON:
+        return None
+    if path == "/api/accounts/login":
+        # Only the user name: never the password.
+        if isinstance(body, dict) and isinstance(body.get("userName"), str):
+            return {"userName": body["userName"]}
+        return None
+    if path == "/api/accounts/refresh_token":
+        return None  # nothing but tokens
+    return body
+
+
+def _parse_instant(text: str) -> float:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _bad(f"not an ISO 8601 time: {text}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except json.JSONDecodeError as err:
+        raise ValueError("body must be JSON") from err
+    if not isinstance(body, dict):
+        raise TypeError("body must be a JSON object")
+    return body
+
+
+def _fault_arguments(body: Mapping[str, object]) -> dict[str, Any]:
+    """Turn a /_sim/faults body into inject_fault's arguments, checking their types."""
+    unknown = set(body) - {"kind", "path_contains", "count", "delay", "retry_after"}
+    if unknown:
+        raise ValueError(f"unknown keys: {', '.join(sorted(unknown))}")
+    kind, path_contains = body.get("kind"), body.get("path_contains")
+    if not isinstance(kind, str):
+        raise TypeError("kind must be a string")
+    if path_contains is not None and not isinstance(path_contains, str):
+        raise TypeError("path_contains must be a string")
+    return {
+        "kind": kind,
+        "path_contains": path_contains,
+        "count": int(_checked_number("count", body.get("count", 1), integer=True)),
+        "delay": _checked_number("delay", body.get("delay", 0.0)),
+        "retry_after": int(
+            _checked_number("retry_after", body.get("retry_after", 60), integer=True)
+        ),
+    }
+
+
+def _admin_error(message: str, *, status: int = 400) -> web.Response:
+    return web.json_response({"success": False, "error": message}, status=status)

@@ -1,0 +1,487 @@
+"""The Easee account budget: at most 100 requests in any 5 minutes, whatever the cloud says."""
+
+from __future__ import annotations
+
+import asyncio
+from bisect import bisect_right
+from collections.abc import AsyncGenerator
+from datetime import timedelta
+from itertools import pairwise
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.number import (
+    ATTR_VALUE,
+    DOMAIN as NUMBER_DOMAIN,
+    SERVICE_SET_VALUE,
+)
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    STATE_UNAVAILABLE,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.ev_charge_control.const import (
+    CONF_BASE_URL,
+    CONF_STATE_INTERVAL,
+    CONF_VENDOR,
+    DOMAIN,
+)
+from custom_components.ev_charge_control.vendors.easee.account import DATA_EASEE_ACCOUNTS
+from simulators.easee import EaseeRequest, EaseeSimulator
+from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, RUNTIME_SECRETS, setup_entry, travel
+from tests.easee.conftest import CHARGERS, USER_ID
+
+LIMIT = 100
+WINDOW = 300.0
+DAY = 86400.0
+ISSUE_ID = f"easee_{USER_ID}_blocked"
+GARAGE_STATE = "/api/chargers/EH000001/state"
+OFFICE_STATE = "/api/chargers/EH000004/state"
+GARAGE_DYNAMIC = "number.garage_dynamic_charger_current"
+
+# A big account: 40 chargers, ten on each of four circuits on two sites.
+BIG_CHARGERS = tuple(f"EB{number:06d}" for number in range(1, 41))
+BIG_CIRCUITS = {11: 1, 12: 1, 21: 2, 22: 2}
+
+
+def busiest_window(requests: list[EaseeRequest]) -> int:
+    """Return the most requests the simulator saw in any 300 s (sliding, as Easee counts)."""
+    times = sorted(request.time for request in requests)
+    return max(
+        (index + 1 - bisect_right(times, moment - WINDOW) for index, moment in enumerate(times)),
+        default=0,
+    )
+
+
+def refused(sim: EaseeSimulator) -> list[EaseeRequest]:
+    """Return every request the simulated cloud answered 'too many requests' or 'blocked'."""
+    return [request for request in sim.requests if request.status in (429, 403)]
+
+
+def times_of(sim: EaseeSimulator, method: str, path: str) -> list[float]:
+    """Return when the simulator saw requests with this method and path."""
+    return [request.time for request in sim.requests_to(method, path)]
+
+
+def api_requests_since(sim: EaseeSimulator, moment: float) -> list[EaseeRequest]:
+    """Return the requests that reached the simulator after ``moment``."""
+    return [request for request in sim.requests if request.time > moment]
+
+
+def dynamic_path(charger: str) -> str:
+    """Return the path a dynamic charger current is written to."""
+    return f"/api/chargers/{charger}/commands/set_dynamic_charger_current"
+
+
+async def set_number(hass: HomeAssistant, entity_id: str, value: float) -> None:
+    """Set a number as a user or an automation would."""
+    await hass.services.async_call(
+        NUMBER_DOMAIN,
+        SERVICE_SET_VALUE,
+        {ATTR_ENTITY_ID: entity_id, ATTR_VALUE: value},
+        blocking=True,
+    )
+
+
+def easee_entry_for(sim: EaseeSimulator, **options: object) -> MockConfigEntry:
+    """Return a config entry of the test account on ``sim`` with these options."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Easee {EASEE_USERNAME}",
+        unique_id=str(USER_ID),
+        data={
+            CONF_VENDOR: "easee",
+            CONF_USERNAME: EASEE_USERNAME,
+            CONF_PASSWORD: EASEE_PASSWORD,
+            CONF_BASE_URL: sim.base_url,
+        },
+        options=options,
+    )
+
+
+async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Unload the entry and set it up again as after a restart: the account comes from disk."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    hass.data[DATA_EASEE_ACCOUNTS].clear()
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def big_sim(socket_enabled: None) -> AsyncGenerator[EaseeSimulator]:
+    """Start a simulator whose account has 40 chargers on four circuits."""
+    sim = EaseeSimulator(latency_scale=0)
+    sim.add_account(EASEE_USERNAME, EASEE_PASSWORD, user_id=USER_ID)
+    for site in sorted(set(BIG_CIRCUITS.values())):
+        sim.add_site(USER_ID, site, f"Depot {site}")
+    for circuit, site in BIG_CIRCUITS.items():
+        sim.add_circuit(site, circuit, panel_name=str(circuit), rated_current=63, max_current=63)
+    for index, charger in enumerate(BIG_CHARGERS):
+        sim.add_charger(
+            charger,
+            list(BIG_CIRCUITS)[index // 10],
+            name=f"Bay {index + 1}",
+            master=index % 10 == 0,
+            car_connected=index % 3 == 0,
+        )
+    await sim.start()
+    yield sim
+    await sim.stop()
+    RUNTIME_SECRETS.update(sim.issued_secrets())
+
+
+@pytest.fixture
+async def init_big(hass: HomeAssistant, big_sim: EaseeSimulator) -> MockConfigEntry:
+    """Set up the big account."""
+    return await setup_entry(hass, easee_entry_for(big_sim))
+
+
+# A day with the default account
+
+
+@pytest.mark.parametrize(
+    ("options", "interval"),
+    [({}, 60), ({CONF_STATE_INTERVAL: 300}, 300)],
+    ids=["default", "state_interval_300"],
+)
+async def test_a_day_of_polling_stays_far_below_the_limits(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    easee_sim: EaseeSimulator,
+    options: dict[str, object],
+    interval: int,
+) -> None:
+    """Five chargers for 24 h: each read as often as promised and never more; never refused."""
+    await setup_entry(hass, easee_entry_for(easee_sim, **options))
+    await travel(hass, freezer, timedelta(hours=24), step=timedelta(seconds=60))
+
+    assert busiest_window(easee_sim.requests) <= LIMIT
+    assert refused(easee_sim) == []
+    reads_per_day = int(DAY // interval)
+    for charger in CHARGERS:
+        states = times_of(easee_sim, "GET", f"/api/chargers/{charger}/state")
+        # One read at set-up, then one per interval: never two in one interval, none skipped.
+        assert reads_per_day - 1 <= len(states) <= reads_per_day + 1
+        assert min(later - earlier for earlier, later in pairwise(states)) >= interval
+        assert max(later - earlier for earlier, later in pairwise(states)) <= interval + 60
+        for leaf in ("config", "schedules/daily"):
+            reads = times_of(easee_sim, "GET", f"/api/chargers/{charger}/{leaf}")
+            assert 96 <= len(reads) <= 97
+            assert min(later - earlier for earlier, later in pairwise(reads)) >= 900
+    for circuit, site in ((11, 1), (12, 1), (21, 2)):
+        settings = times_of(easee_sim, "GET", f"/api/sites/{site}/circuits/{circuit}/settings")
+        assert 96 <= len(settings) <= 97
+        assert min(later - earlier for earlier, later in pairwise(settings)) >= 900
+    structure = times_of(easee_sim, "GET", "/api/chargers")
+    assert 4 <= len(structure) <= 5
+    assert min(later - earlier for earlier, later in pairwise(structure)) >= 6 * 3600
+    logins = times_of(easee_sim, "POST", "/api/accounts/login")
+    assert len(logins) == 1
+    # The access token lives 24 h: one refresh, shortly before it runs out, and no other.
+    refreshes = times_of(easee_sim, "POST", "/api/accounts/refresh_token")
+    assert len(refreshes) == 1
+    assert refreshes[0] - logins[0] >= easee_sim.access_token_lifetime - 120
+
+
+# A big account
+
+
+async def test_forty_chargers_share_the_budget(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    big_sim: EaseeSimulator,
+    init_big: MockConfigEntry,
+) -> None:
+    """40 chargers want more than the budget: it is shared, and nobody is refused or starved."""
+    await travel(hass, freezer, timedelta(hours=2), step=timedelta(seconds=30))
+
+    assert busiest_window(big_sim.requests) <= LIMIT
+    assert refused(big_sim) == []
+    for charger in BIG_CHARGERS:
+        states = times_of(big_sim, "GET", f"/api/chargers/{charger}/state")
+        # Less often than every minute (the budget does not allow it), but regularly.
+        assert len(states) >= 12, charger
+        gaps = [later - earlier for earlier, later in pairwise(states)]
+        assert min(gaps) >= 60, charger
+        assert max(gaps) <= 600, charger
+    counts = [
+        len(big_sim.requests_to("GET", f"/api/chargers/{charger}/state"))
+        for charger in BIG_CHARGERS
+    ]
+    assert min(counts) >= max(counts) / 2
+    for index in range(1, 41):
+        assert hass.states.get(f"sensor.bay_{index}_status").state != STATE_UNAVAILABLE
+
+
+async def test_forty_chargers_each_get_their_config_read(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    big_sim: EaseeSimulator,
+    init_big: MockConfigEntry,
+) -> None:
+    """Every charger's config and charge plan are read about every 15 minutes, big account or not.
+
+    The budget has room: 40 chargers x 2 reads per 15 minutes is 27 reads per 5 minutes.
+    """
+    await travel(hass, freezer, timedelta(hours=2), step=timedelta(seconds=30))
+
+    for charger in BIG_CHARGERS:
+        for leaf in ("config", "schedules/daily"):
+            reads = times_of(big_sim, "GET", f"/api/chargers/{charger}/{leaf}")
+            assert len(reads) >= 6, f"{charger} {leaf}: {len(reads)} reads in 2 h"
+
+
+async def test_forty_chargers_leave_room_for_the_circuits(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    big_sim: EaseeSimulator,
+    init_big: MockConfigEntry,
+) -> None:
+    """Circuit settings are read about every 15 minutes even when chargers want every read."""
+    await travel(hass, freezer, timedelta(hours=2), step=timedelta(seconds=30))
+
+    for circuit, site in BIG_CIRCUITS.items():
+        reads = times_of(big_sim, "GET", f"/api/sites/{site}/circuits/{circuit}/settings")
+        assert len(reads) >= 6, f"circuit {circuit}: {len(reads)} reads in 2 h"
+
+
+async def test_writes_go_out_while_reads_wait_for_the_budget(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    big_sim: EaseeSimulator,
+    init_big: MockConfigEntry,
+) -> None:
+    """Reads leave 20 requests of the window to writes: a change leaves at once, not later."""
+    await travel(hass, freezer, timedelta(seconds=20))
+    now = dt_util.utcnow().timestamp()
+    # Set-up used every request reads may: the next read waits minutes.
+    assert len(api_requests_since(big_sim, now - WINDOW)) == LIMIT - 20
+
+    for index in range(1, 21):
+        await set_number(hass, f"number.bay_{index}_dynamic_charger_current", 10)
+    for charger in BIG_CHARGERS[:20]:
+        (write,) = big_sim.requests_to("POST", dynamic_path(charger))
+        assert write.time == now
+        assert write.status == 202
+        assert big_sim.charger(charger).dynamic_charger_current == 10
+
+    # The window is full now: a 21st write waits for room, and then goes.
+    await set_number(hass, "number.bay_21_dynamic_charger_current", 10)
+    assert big_sim.requests_to("POST", dynamic_path(BIG_CHARGERS[20])) == []
+    assert hass.states.get("sensor.bay_21_pending_command").state == "dynamic_charger_current=10"
+    await travel(hass, freezer, timedelta(minutes=5), step=timedelta(seconds=5))
+    (late,) = big_sim.requests_to("POST", dynamic_path(BIG_CHARGERS[20]))
+    assert late.time <= now + WINDOW
+    assert big_sim.charger(BIG_CHARGERS[20]).dynamic_charger_current == 10
+    assert busiest_window(big_sim.requests) <= LIMIT
+    assert refused(big_sim) == []
+
+
+@pytest.mark.parametrize("how", ["reload", "restart"])
+async def test_a_reload_does_not_reset_the_window(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    big_sim: EaseeSimulator,
+    init_big: MockConfigEntry,
+    how: str,
+) -> None:
+    """Set-up filled the window; a reload or restart 30 s later may not send another window."""
+    assert len(big_sim.requests) == LIMIT - 20
+    await travel(hass, freezer, timedelta(seconds=30))
+    if how == "reload":
+        assert await hass.config_entries.async_reload(init_big.entry_id)
+        await hass.async_block_till_done()
+    else:
+        await restart(hass, init_big)
+    await travel(hass, freezer, timedelta(minutes=15), step=timedelta(seconds=15))
+
+    assert busiest_window(big_sim.requests) <= LIMIT
+    assert refused(big_sim) == []
+    # Polling went on after the budget allowed it.
+    assert len(big_sim.requests) > 2 * LIMIT
+
+
+# What the cloud says
+
+
+async def test_retry_after_is_honoured(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    easee_sim: EaseeSimulator,
+    init_easee: MockConfigEntry,
+) -> None:
+    """A 429 with Retry-After 120: not one request for 120 s, then reads and the write resume."""
+    easee_sim.inject_fault("http_429", path_contains=GARAGE_STATE, retry_after=120)
+    await travel(hass, freezer, timedelta(seconds=60))
+    (rate_limited,) = refused(easee_sim)
+    start = rate_limited.time
+    assert rate_limited.path == GARAGE_STATE
+
+    await travel(hass, freezer, timedelta(seconds=30), step=timedelta(seconds=5))
+    await set_number(hass, GARAGE_DYNAMIC, 10)
+    assert hass.states.get("sensor.garage_pending_command").state == "dynamic_charger_current=10"
+    await travel(hass, freezer, timedelta(seconds=85), step=timedelta(seconds=5))
+    assert api_requests_since(easee_sim, start) == []
+    # Values read before stay.
+    assert hass.states.get("sensor.garage_status").state == "charging"
+
+    await travel(hass, freezer, timedelta(seconds=60), step=timedelta(seconds=5))
+    resumed = api_requests_since(easee_sim, start)
+    assert resumed
+    assert min(request.time for request in resumed) >= start + 120
+    (write,) = easee_sim.requests_to("POST", dynamic_path("EH000001"))
+    assert start + 120 <= write.time <= start + 130
+    assert easee_sim.charger("EH000001").dynamic_charger_current == 10
+    assert {request.path for request in resumed} >= {f"/api/chargers/{c}/state" for c in CHARGERS}
+    assert len(refused(easee_sim)) == 1
+
+
+async def test_a_block_stops_every_request_for_a_day(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    issue_registry: ir.IssueRegistry,
+    easee_sim: EaseeSimulator,
+    init_easee: MockConfigEntry,
+) -> None:
+    """A 403 'Too many requests': silence for 24 h (a reload too), a repair issue, then normal."""
+    easee_sim.inject_fault("blocked_403", path_contains=GARAGE_STATE)
+    await travel(hass, freezer, timedelta(seconds=60))
+    (blocked,) = refused(easee_sim)
+    start = blocked.time
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_ID) is not None
+    # What was read before the block stays shown.
+    assert hass.states.get("sensor.garage_status").state == "charging"
+
+    await travel(hass, freezer, timedelta(hours=12), step=timedelta(minutes=10))
+    assert api_requests_since(easee_sim, start) == []
+    assert hass.states.get("sensor.garage_status").state == "charging"
+    await set_number(hass, GARAGE_DYNAMIC, 10)
+
+    # A reload during the block sends nothing either (not even a login or structure read).
+    assert await hass.config_entries.async_reload(init_easee.entry_id)
+    await hass.async_block_till_done()
+    await travel(hass, freezer, timedelta(hours=11), step=timedelta(minutes=10))
+    assert api_requests_since(easee_sim, start) == []
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_ID) is not None
+    # Nothing read since the reload: the charger's values are unknown, and say so.
+    assert hass.states.get("sensor.garage_status").state == STATE_UNAVAILABLE
+    assert hass.states.get("sensor.garage_pending_command").state == "dynamic_charger_current=10"
+
+    await travel(hass, freezer, timedelta(hours=1, minutes=5), step=timedelta(minutes=1))
+    resumed = api_requests_since(easee_sim, start)
+    assert min(request.time for request in resumed) >= start + DAY
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_ID) is None
+    assert hass.states.get("sensor.garage_status").state == "charging"
+    assert easee_sim.charger("EH000001").dynamic_charger_current == 10
+    assert len(refused(easee_sim)) == 1
+
+
+async def test_a_restart_during_a_block_sends_nothing(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    issue_registry: ir.IssueRegistry,
+    easee_sim: EaseeSimulator,
+    init_easee: MockConfigEntry,
+) -> None:
+    """The block is saved: Home Assistant restarted an hour later stays silent until it ends."""
+    easee_sim.inject_fault("blocked_403", path_contains=GARAGE_STATE)
+    await travel(hass, freezer, timedelta(hours=1), step=timedelta(minutes=1))
+    (blocked,) = refused(easee_sim)
+    start = blocked.time
+
+    await restart(hass, init_easee)
+    await travel(hass, freezer, timedelta(hours=22), step=timedelta(minutes=10))
+    assert api_requests_since(easee_sim, start) == []
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_ID) is not None
+
+    await travel(hass, freezer, timedelta(hours=1, minutes=5), step=timedelta(minutes=1))
+    assert min(request.time for request in api_requests_since(easee_sim, start)) >= start + DAY
+    assert issue_registry.async_get_issue(DOMAIN, ISSUE_ID) is None
+
+
+@pytest.mark.parametrize("kind", ["http_500", "non_json", "wrong_shape"])
+async def test_a_failed_state_read_makes_the_charger_unavailable_until_the_next(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    easee_sim: EaseeSimulator,
+    init_easee: MockConfigEntry,
+    kind: str,
+) -> None:
+    """A bad answer: that charger's values are unknown for a minute; the next read is shown."""
+    easee_sim.inject_fault(kind, path_contains=GARAGE_STATE)
+    easee_sim.disconnect_car("EH000001")
+    await travel(hass, freezer, timedelta(seconds=60))
+    assert easee_sim.requests_to("GET", GARAGE_STATE)[-1].result == kind
+    assert hass.states.get("sensor.garage_status").state == STATE_UNAVAILABLE
+    assert hass.states.get("sensor.garage_power").state == STATE_UNAVAILABLE
+    # Our own queue is still known, and the other chargers were read as usual.
+    assert hass.states.get("sensor.garage_pending_command").state == "none"
+    assert easee_sim.requests_to("GET", OFFICE_STATE)[-1].status == 200
+    assert hass.states.get("sensor.office_1_status").state == "charging"
+
+    await travel(hass, freezer, timedelta(seconds=60))
+    assert easee_sim.requests_to("GET", GARAGE_STATE)[-1].status == 200
+    assert hass.states.get("sensor.garage_status").state == "disconnected"
+    assert hass.states.get("sensor.garage_power").state != STATE_UNAVAILABLE
+
+
+async def test_a_request_that_hangs_is_an_error_not_a_stall(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    easee_sim: EaseeSimulator,
+    init_easee: MockConfigEntry,
+) -> None:
+    """No answer for 45 s: the client gives up after its 30 s and the poll goes on."""
+    easee_sim.inject_fault("delay", path_contains=GARAGE_STATE, delay=45)
+    reads = {c: len(easee_sim.requests_to("GET", f"/api/chargers/{c}/state")) for c in CHARGERS}
+    # The event loop's clock stands still under freezegun too, and travel() would wait for the
+    # poll that waits for the answer: move the clock by hand while the request hangs.
+    freezer.tick(timedelta(seconds=60))
+    async_fire_time_changed(hass)
+    waited = 0.0
+    try:
+        for _ in range(10_000):
+            await asyncio.sleep(0)
+            if not easee_sim._faults:
+                break  # the request reached the simulator and hangs there
+        else:
+            pytest.fail("the state read never reached the simulator")
+        for _ in range(10_000):
+            if waited < 45:
+                freezer.tick(timedelta(seconds=0.25))
+                waited += 0.25
+            await asyncio.sleep(0)
+            if hass.states.get("sensor.garage_status").state == STATE_UNAVAILABLE:
+                break
+        else:
+            pytest.fail("the poll stalled behind the hanging request")
+        # The read failed after the client's 30 s, not after the simulator's 45 s.
+        assert 30 <= waited < 35
+        for _ in range(10_000):
+            await asyncio.sleep(0)
+            if all(
+                len(easee_sim.requests_to("GET", f"/api/chargers/{charger}/state")) > reads[charger]
+                for charger in CHARGERS[1:]
+            ):
+                break
+        else:
+            pytest.fail("the other chargers were not read after the failed one")
+    finally:
+        # Let the simulator's late answer go, so that nothing waits for a clock that stands.
+        freezer.tick(timedelta(seconds=20))
+        for _ in range(100):
+            await asyncio.sleep(0)
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.garage_status").state == STATE_UNAVAILABLE
+    assert hass.states.get("sensor.office_1_status").state == "charging"
+
+    await travel(hass, freezer, timedelta(seconds=60))
+    assert easee_sim.requests_to("GET", GARAGE_STATE)[-1].status == 200
+    assert hass.states.get("sensor.garage_status").state == "charging"

@@ -1,0 +1,858 @@
+"""Adding, re-authenticating, reconfiguring and tuning an Easee account, against the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from datetime import datetime, timedelta
+import json
+from pathlib import Path
+import socket
+import string
+import time
+from typing import Any
+from unittest.mock import AsyncMock, patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ev_charge_control.api.easee import EaseeClient
+from custom_components.ev_charge_control.api.errors import RateLimitedError
+from custom_components.ev_charge_control.config_flow import EvChargeConfigFlow
+from custom_components.ev_charge_control.const import (
+    CONF_BASE_URL,
+    CONF_DYNAMIC_CURRENT_TTL,
+    CONF_KEEP_DYNAMIC_LIMITS,
+    CONF_STATE_INTERVAL,
+    CONF_TOKENS,
+    CONF_VENDOR,
+    DOMAIN,
+    VENDOR_EASEE,
+)
+from simulators.easee import EaseeSimulator
+from tests.conftest import (
+    EASEE_OTHER_PASSWORD,
+    EASEE_PASSWORD,
+    EASEE_USERNAME,
+    setup_entry,
+    travel,
+)
+from tests.easee.conftest import START, USER_ID
+
+_STRINGS_ROOT: dict[str, Any] = json.loads(
+    (Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.json").read_text(
+        encoding="utf-8"
+    )
+)
+STRINGS: dict[str, Any] = _STRINGS_ROOT["config"]
+OPTION_STRINGS: dict[str, Any] = _STRINGS_ROOT["options"]
+# The simulator's access tokens live a day, counted from the (frozen) moment of the login.
+TOKEN_EXPIRES_AT = datetime.fromisoformat(START).timestamp() + 86400
+OTHER_USERNAME = "second@example.com"
+OTHER_USER_ID = 4712
+LOGIN = "/api/accounts/login"
+
+
+def placeholders_in(text: str) -> set[str]:
+    """Return the {names} a translation needs."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def assert_translated(result: ConfigFlowResult, strings: dict[str, Any] = STRINGS) -> None:
+    """Fail when the user would see a raw key or an unfilled {placeholder}."""
+    if result["type"] is FlowResultType.CREATE_ENTRY:
+        return
+    if result["type"] is FlowResultType.ABORT:
+        assert result["reason"] in strings["abort"], result["reason"]
+        return
+    step = strings["step"][result["step_id"]]
+    if result["type"] is FlowResultType.MENU:
+        assert set(result["menu_options"]) <= set(step["menu_options"])
+        return
+    assert result["type"] is FlowResultType.FORM
+    needed = placeholders_in(step.get("title", "")) | placeholders_in(step["description"])
+    for text in step.get("data_description", {}).values():
+        needed |= placeholders_in(text)
+    for error in (result["errors"] or {}).values():
+        assert error in strings["error"], error
+        needed |= placeholders_in(strings["error"][error])
+    given = set(result["description_placeholders"] or {})
+    assert needed <= given, f"missing placeholders {needed - given}"
+    for field in result["data_schema"].schema:
+        assert str(field) in step["data"], str(field)
+
+
+@pytest.fixture
+async def mock_setup_entry(hass: HomeAssistant) -> AsyncGenerator[AsyncMock]:
+    """Do not set up the entries a flow creates (the flow is what is tested)."""
+    with (
+        patch("custom_components.ev_charge_control.async_setup_entry", return_value=True) as mock,
+        patch("custom_components.ev_charge_control.async_unload_entry", return_value=True),
+    ):
+        yield mock
+        # Unload while still patched: the real unload would look for a runtime there is none of.
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.fixture(autouse=True)
+def easee_cloud(easee_sim: EaseeSimulator) -> Generator[EaseeSimulator]:
+    """Make the simulator the Easee cloud the flow talks to without advanced options."""
+    with patch(
+        "custom_components.ev_charge_control.config_flow.EASEE_BASE_URL", easee_sim.base_url
+    ):
+        yield easee_sim
+
+
+def closed_port_url() -> str:
+    """Return an address on 127.0.0.1 where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def logins(sim: EaseeSimulator) -> list[str]:
+    """Return how each login request ended, oldest first."""
+    return [request.result for request in sim.requests_to("POST", LOGIN)]
+
+
+def add_other_account(sim: EaseeSimulator) -> None:
+    """Add a second account (another user id) with the other password."""
+    sim.add_account(OTHER_USERNAME, EASEE_OTHER_PASSWORD, user_id=OTHER_USER_ID)
+
+
+async def start_flow(hass: HomeAssistant, *, advanced: bool = False) -> ConfigFlowResult:
+    """Open the flow, pick Easee in the menu and return its form."""
+    context: dict[str, Any] = {"source": SOURCE_USER}
+    if advanced:
+        context["show_advanced_options"] = True
+    result = await hass.config_entries.flow.async_init(DOMAIN, context=context)
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "user"
+    assert VENDOR_EASEE in result["menu_options"]
+    assert_translated(result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": VENDOR_EASEE}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == VENDOR_EASEE
+    assert result["errors"] == {}
+    assert_translated(result)
+    return result
+
+
+async def submit(
+    hass: HomeAssistant, result: ConfigFlowResult, **user_input: str
+) -> ConfigFlowResult:
+    """Submit a form and check that what comes back is translated."""
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    assert_translated(result)
+    return result
+
+
+async def submit_login(
+    hass: HomeAssistant,
+    result: ConfigFlowResult,
+    password: str = EASEE_PASSWORD,
+    username: str = EASEE_USERNAME,
+    **extra: str,
+) -> ConfigFlowResult:
+    """Submit the Easee form with a user name and password."""
+    return await submit(hass, result, username=username, password=password, **extra)
+
+
+def assert_error(result: ConfigFlowResult, field: str, error: str) -> None:
+    """Check that the form is shown again with one error."""
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: error}
+
+
+def assert_issued(sim: EaseeSimulator, tokens: dict[str, Any]) -> None:
+    """Check saved tokens: a pair the simulator issued, expiring a day after the login."""
+    assert set(tokens) == {"access_token", "refresh_token", "expires_at"}
+    assert tokens["access_token"] in sim.issued_secrets()
+    assert tokens["refresh_token"] in sim.issued_secrets()
+    # The clock stands still in these tests: the login was "now".
+    assert tokens["expires_at"] == pytest.approx(time.time() + 86400, abs=1e-6)
+
+
+def assert_created(
+    result: ConfigFlowResult,
+    sim: EaseeSimulator,
+    *,
+    username: str = EASEE_USERNAME,
+    unique_id: str = str(USER_ID),
+    base_url: str | None = None,
+) -> None:
+    """Check the new entry: the account, its password, the API address and fresh tokens."""
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"Easee {username}"
+    assert result["result"].unique_id == unique_id
+    data = result["data"]
+    assert set(data) == {CONF_VENDOR, CONF_USERNAME, CONF_PASSWORD, CONF_BASE_URL, CONF_TOKENS}
+    assert data[CONF_VENDOR] == VENDOR_EASEE
+    assert data[CONF_USERNAME] == username
+    assert data[CONF_PASSWORD] == EASEE_PASSWORD
+    assert data[CONF_BASE_URL] == (base_url or sim.base_url)
+    assert_issued(sim, data[CONF_TOKENS])
+
+
+# Adding an account
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_menu_offers_easee_and_login_creates_the_entry(
+    hass: HomeAssistant, easee_sim: EaseeSimulator
+) -> None:
+    """One login, and the entry is named after the account and keyed by its user id."""
+    result = await start_flow(hass)
+    assert [str(field) for field in result["data_schema"].schema] == [
+        CONF_USERNAME,
+        CONF_PASSWORD,
+    ]
+    result = await submit_login(hass, result)
+    assert_created(result, easee_sim)
+    assert logins(easee_sim) == ["ok"]
+    # Nothing but the login: the structure is read by the entry, not by the flow.
+    assert len(easee_sim.requests) == 1
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_username_is_stripped(hass: HomeAssistant, easee_sim: EaseeSimulator) -> None:
+    """Spaces copied around the user name are neither sent nor saved."""
+    result = await start_flow(hass)
+    result = await submit_login(hass, result, username=f"  {EASEE_USERNAME}\t")
+    assert_created(result, easee_sim)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_account_without_user_id_claim_is_keyed_by_user_name(
+    hass: HomeAssistant, easee_sim: EaseeSimulator
+) -> None:
+    """A token without UserId: the lower-cased user name identifies the account instead."""
+    easee_sim.add_account(
+        "Second.User@Example.com", EASEE_PASSWORD, user_id=OTHER_USER_ID
+    ).user_id_claim = False
+    result = await start_flow(hass)
+    result = await submit_login(hass, result, username=" Second.User@Example.com ")
+    assert_created(
+        result,
+        easee_sim,
+        username="Second.User@Example.com",
+        unique_id="second.user@example.com",
+    )
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_invalid_auth(hass: HomeAssistant, easee_sim: EaseeSimulator) -> None:
+    """A wrong password is refused on the form and the user name stays filled in."""
+    result = await start_flow(hass)
+    result = await submit_login(hass, result, password=EASEE_OTHER_PASSWORD)
+    assert_error(result, "base", "invalid_auth")
+    assert result["data_schema"]({CONF_PASSWORD: "x"})[CONF_USERNAME] == EASEE_USERNAME
+
+    result = await submit_login(hass, result)
+    assert_created(result, easee_sim)
+    assert logins(easee_sim) == ["invalid_credentials", "ok"]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_unknown_user_is_invalid_auth(hass: HomeAssistant, easee_sim: EaseeSimulator) -> None:
+    """A user name Easee does not know is the same error as a wrong password."""
+    result = await start_flow(hass)
+    result = await submit_login(hass, result, username="nobody@example.com")
+    assert_error(result, "base", "invalid_auth")
+
+    result = await submit_login(hass, result)
+    assert_created(result, easee_sim)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize("kind", ["http_500", "non_json", "wrong_shape", "drop"])
+async def test_cannot_connect(hass: HomeAssistant, easee_sim: EaseeSimulator, kind: str) -> None:
+    """A broken or senseless answer to the login shows cannot_connect; a retry works."""
+    easee_sim.inject_fault(kind, path_contains=LOGIN)
+    result = await start_flow(hass)
+    result = await submit_login(hass, result)
+    assert_error(result, "base", "cannot_connect")
+
+    result = await submit_login(hass, result)
+    assert_created(result, easee_sim)
+    assert logins(easee_sim) == [kind, "ok"]
+
+
+@pytest.mark.usefixtures("mock_setup_entry", "socket_enabled")
+async def test_cannot_connect_to_base_url(hass: HomeAssistant, easee_sim: EaseeSimulator) -> None:
+    """An API address where nothing answers shows cannot_connect; a working one is kept."""
+    result = await start_flow(hass, advanced=True)
+    result = await submit_login(hass, result, base_url=closed_port_url())
+    assert_error(result, "base", "cannot_connect")
+    assert easee_sim.requests == []
+
+    result = await submit_login(hass, result, base_url=f"{easee_sim.base_url}/")
+    # Saved without the trailing slash, so paths are not doubled.
+    assert_created(result, easee_sim, base_url=easee_sim.base_url)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize(
+    ("retry_after", "minutes"),
+    [(1, "1"), (60, "1"), (61, "2"), (90, "2"), (3600, "60"), (3601, "61")],
+)
+async def test_rate_limited_says_how_long_rounded_up(
+    hass: HomeAssistant,
+    easee_sim: EaseeSimulator,
+    freezer: FrozenDateTimeFactory,
+    retry_after: int,
+    minutes: str,
+) -> None:
+    """A 429 tells the user to wait Retry-After in whole minutes; a retry sooner sends nothing."""
+    easee_sim.inject_fault("http_429", path_contains=LOGIN, retry_after=retry_after)
+    result = await start_flow(hass)
+    result = await submit_login(hass, result)
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"] == {"minutes": minutes}
+
+    # Easee limits by IP: trying again before the wait is over would be a strike.
+    freezer.tick(timedelta(seconds=retry_after - 1))
+    result = await submit_login(hass, result)
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"] == {"minutes": "1"}
+    assert logins(easee_sim) == ["http_429"]
+
+    freezer.tick(timedelta(seconds=1))
+    result = await submit_login(hass, result)
+    assert_created(result, easee_sim)
+    assert logins(easee_sim) == ["http_429", "ok"]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_rate_limited_without_retry_after_asks_for_an_hour(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A rate limit that does not say how long asks the user to wait 60 minutes."""
+    with patch.object(EaseeClient, "login", side_effect=RateLimitedError("Easee: HTTP 429")):
+        result = await start_flow(hass)
+        result = await submit_login(hass, result)
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"] == {"minutes": "60"}
+
+    freezer.tick(timedelta(minutes=60))
+    result = await submit_login(hass, result)
+    assert_created(result, easee_sim)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_too_many_logins_wait_for_the_cloud(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Easee's own login limit (10 an hour): the form says when the oldest login expires."""
+    result = await start_flow(hass)
+    for _ in range(easee_sim.max_logins):
+        result = await submit_login(hass, result, password=EASEE_OTHER_PASSWORD)
+        assert_error(result, "base", "invalid_auth")
+
+    freezer.tick(timedelta(seconds=90))
+    result = await submit_login(hass, result)
+    assert_error(result, "base", "rate_limited")
+    # 3510 s are left of the hour: 58.5 minutes, shown as 59.
+    assert result["description_placeholders"] == {"minutes": "59"}
+
+    freezer.tick(timedelta(seconds=3510))
+    result = await submit_login(hass, result)
+    assert_created(result, easee_sim)
+    assert logins(easee_sim)[-2:] == ["login_rate_limited", "ok"]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_blocked_is_rate_limited(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A 403 'Too many requests' (a block) is a rate limit, and the form says wait a day."""
+    easee_sim.inject_fault("blocked_403", path_contains=LOGIN)
+    result = await start_flow(hass)
+    result = await submit_login(hass, result)
+    assert_error(result, "base", "rate_limited")
+    # Easee blocks for a day: asking to come back sooner would only meet the block again.
+    assert result["description_placeholders"] == {"minutes": str(24 * 60)}
+
+    freezer.tick(timedelta(hours=23))
+    result = await submit_login(hass, result)
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"] == {"minutes": "60"}
+    assert logins(easee_sim) == ["blocked_403"]
+
+    freezer.tick(timedelta(hours=1))
+    result = await submit_login(hass, result)
+    assert_created(result, easee_sim)
+    assert logins(easee_sim) == ["blocked_403", "ok"]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_unknown_error(hass: HomeAssistant, easee_sim: EaseeSimulator) -> None:
+    """A bug while logging in shows 'unknown' instead of a broken form; a retry works."""
+    with patch.object(EaseeClient, "login", side_effect=RuntimeError("boom")):
+        result = await start_flow(hass)
+        result = await submit_login(hass, result)
+    assert_error(result, "base", "unknown")
+
+    result = await submit_login(hass, result)
+    assert_created(result, easee_sim)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_already_configured(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, easee_entry: MockConfigEntry
+) -> None:
+    """The same account (by user id, whatever the spelling of its name) is not added twice."""
+    easee_entry.add_to_hass(hass)
+    result = await start_flow(hass)
+    result = await submit_login(hass, result, username=EASEE_USERNAME.upper())
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+    assert easee_entry.data[CONF_USERNAME] == EASEE_USERNAME
+    assert CONF_TOKENS not in easee_entry.data
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_second_account_is_added_beside_the_first(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, easee_entry: MockConfigEntry
+) -> None:
+    """Another account (another user id) is a new entry of its own."""
+    easee_entry.add_to_hass(hass)
+    add_other_account(easee_sim)
+    result = await start_flow(hass)
+    result = await submit_login(
+        hass, result, username=OTHER_USERNAME, password=EASEE_OTHER_PASSWORD
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == str(OTHER_USER_ID)
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 2
+
+
+async def test_base_url_is_advanced_only(hass: HomeAssistant) -> None:
+    """Without advanced mode the form does not ask for an API address."""
+    result = await start_flow(hass)
+    assert CONF_BASE_URL not in result["data_schema"].schema
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_advanced_base_url_defaults_to_the_cloud(
+    hass: HomeAssistant, easee_sim: EaseeSimulator
+) -> None:
+    """In advanced mode the API address is offered, filled in with Easee's cloud."""
+    result = await start_flow(hass, advanced=True)
+    assert [str(field) for field in result["data_schema"].schema] == [
+        CONF_USERNAME,
+        CONF_PASSWORD,
+        CONF_BASE_URL,
+    ]
+    defaults = result["data_schema"]({CONF_USERNAME: EASEE_USERNAME, CONF_PASSWORD: "x"})
+    assert defaults[CONF_BASE_URL] == easee_sim.base_url
+
+    result = await submit_login(hass, result, base_url=easee_sim.base_url)
+    assert_created(result, easee_sim, base_url=easee_sim.base_url)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize("base_url", ["ftp://x", "not an address", "http://", ""])
+async def test_invalid_base_url(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, base_url: str
+) -> None:
+    """Only an http(s) address is accepted in advanced mode, before any request."""
+    result = await start_flow(hass, advanced=True)
+    result = await submit_login(hass, result, base_url=base_url)
+    assert_error(result, CONF_BASE_URL, "invalid_base_url")
+    assert easee_sim.requests == []
+
+    result = await submit_login(hass, result, base_url=easee_sim.base_url)
+    assert_created(result, easee_sim, base_url=easee_sim.base_url)
+
+
+# Re-authentication
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reauth(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, easee_entry: MockConfigEntry
+) -> None:
+    """A changed password is asked for: a wrong one is refused, the new one saved with tokens."""
+    easee_entry.add_to_hass(hass)
+    easee_sim.change_password(EASEE_USERNAME, EASEE_OTHER_PASSWORD)
+
+    result = await easee_entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "easee_reauth_confirm"
+    # Home Assistant adds the entry's title as "name" to every reauth form.
+    assert result["description_placeholders"] == {
+        "username": EASEE_USERNAME,
+        "name": easee_entry.title,
+    }
+    assert_translated(result)
+    assert [str(field) for field in result["data_schema"].schema] == [CONF_PASSWORD]
+
+    result = await submit(hass, result, password=EASEE_PASSWORD)
+    assert_error(result, "base", "invalid_auth")
+    assert result["description_placeholders"]["username"] == EASEE_USERNAME
+
+    result = await submit(hass, result, password=EASEE_OTHER_PASSWORD)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert easee_entry.data[CONF_PASSWORD] == EASEE_OTHER_PASSWORD
+    assert easee_entry.data[CONF_USERNAME] == EASEE_USERNAME
+    assert easee_entry.data[CONF_BASE_URL] == easee_sim.base_url
+    assert easee_entry.unique_id == str(USER_ID)
+    assert_issued(easee_sim, easee_entry.data[CONF_TOKENS])
+    assert logins(easee_sim) == ["invalid_credentials", "ok"]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reauth_replaces_old_tokens(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, easee_entry: MockConfigEntry
+) -> None:
+    """Tokens saved before the reauth are replaced by the ones of the new login."""
+    old = {"access_token": "old-access", "refresh_token": "old-refresh", "expires_at": 1.0}
+    easee_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(easee_entry, data={**easee_entry.data, CONF_TOKENS: old})
+    result = await easee_entry.start_reauth_flow(hass)
+    result = await submit(hass, result, password=EASEE_PASSWORD)
+    assert result["reason"] == "reauth_successful"
+    assert easee_entry.data[CONF_TOKENS] != old
+    assert_issued(easee_sim, easee_entry.data[CONF_TOKENS])
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reauth_rate_limited_keeps_the_username_in_the_form(
+    hass: HomeAssistant,
+    easee_sim: EaseeSimulator,
+    easee_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The reauth form shows the wait, with the account still named."""
+    easee_entry.add_to_hass(hass)
+    easee_sim.inject_fault("http_429", path_contains=LOGIN, retry_after=120)
+    result = await easee_entry.start_reauth_flow(hass)
+    result = await submit(hass, result, password=EASEE_PASSWORD)
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"]["username"] == EASEE_USERNAME
+    assert result["description_placeholders"]["minutes"] == "2"
+
+    freezer.tick(timedelta(seconds=120))
+    result = await submit(hass, result, password=EASEE_PASSWORD)
+    assert result["reason"] == "reauth_successful"
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reauth_with_a_different_account(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, easee_entry: MockConfigEntry
+) -> None:
+    """The user name now belongs to another account (new user id): nothing is saved."""
+    easee_entry.add_to_hass(hass)
+    del easee_sim.accounts[EASEE_USERNAME.lower()]
+    easee_sim.add_account(EASEE_USERNAME, EASEE_OTHER_PASSWORD, user_id=OTHER_USER_ID)
+    before = dict(easee_entry.data)
+
+    result = await easee_entry.start_reauth_flow(hass)
+    result = await submit(hass, result, password=EASEE_OTHER_PASSWORD)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert dict(easee_entry.data) == before
+    assert easee_entry.unique_id == str(USER_ID)
+
+
+async def test_reauth_of_a_loaded_entry(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, init_easee: MockConfigEntry
+) -> None:
+    """After reauth the entry reloads with the new tokens, without logging in once more."""
+    easee_sim.change_password(EASEE_USERNAME, EASEE_OTHER_PASSWORD)
+    easee_sim.invalidate_tokens()
+    result = await init_easee.start_reauth_flow(hass)
+    result = await submit(hass, result, password=EASEE_OTHER_PASSWORD)
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert init_easee.state is ConfigEntryState.LOADED
+    assert init_easee.data[CONF_PASSWORD] == EASEE_OTHER_PASSWORD
+    # One login at the first set-up, one in the flow; the reload uses the flow's tokens.
+    assert logins(easee_sim) == ["ok", "ok"]
+    assert hass.states.get("sensor.garage_status").state == "charging"
+
+
+# Reconfiguration
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reconfigure(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, easee_entry: MockConfigEntry
+) -> None:
+    """New credentials of the same account are checked and saved; wrong ones are refused."""
+    easee_entry.add_to_hass(hass)
+    easee_sim.change_password(EASEE_USERNAME, EASEE_OTHER_PASSWORD)
+
+    result = await easee_entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "easee_reconfigure"
+    assert result["description_placeholders"] == {"username": EASEE_USERNAME}
+    assert_translated(result)
+    assert [str(field) for field in result["data_schema"].schema] == [
+        CONF_USERNAME,
+        CONF_PASSWORD,
+    ]
+    # The form offers the user name the entry has now.
+    assert result["data_schema"]({CONF_PASSWORD: "x"})[CONF_USERNAME] == EASEE_USERNAME
+
+    result = await submit_login(hass, result, password=EASEE_PASSWORD)
+    assert_error(result, "base", "invalid_auth")
+
+    # The same account, its name spelt differently: accepted, and the new spelling kept.
+    result = await submit_login(
+        hass, result, username=" OWNER@example.com ", password=EASEE_OTHER_PASSWORD
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert easee_entry.data[CONF_USERNAME] == "OWNER@example.com"
+    assert easee_entry.data[CONF_PASSWORD] == EASEE_OTHER_PASSWORD
+    assert easee_entry.data[CONF_BASE_URL] == easee_sim.base_url
+    assert easee_entry.unique_id == str(USER_ID)
+    assert_issued(easee_sim, easee_entry.data[CONF_TOKENS])
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reconfigure_to_another_account(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, easee_entry: MockConfigEntry
+) -> None:
+    """Credentials of a different account are refused; the entry keeps its own."""
+    easee_entry.add_to_hass(hass)
+    add_other_account(easee_sim)
+    before = dict(easee_entry.data)
+
+    result = await easee_entry.start_reconfigure_flow(hass)
+    result = await submit_login(
+        hass, result, username=OTHER_USERNAME, password=EASEE_OTHER_PASSWORD
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert dict(easee_entry.data) == before
+    assert easee_entry.unique_id == str(USER_ID)
+    assert easee_entry.title == f"Easee {EASEE_USERNAME}"
+
+
+@pytest.mark.usefixtures("mock_setup_entry", "socket_enabled")
+async def test_reconfigure_base_url(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, easee_entry: MockConfigEntry
+) -> None:
+    """In advanced mode the API address can be changed; a bad or dead one is refused."""
+    easee_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        easee_entry, data={**easee_entry.data, CONF_BASE_URL: closed_port_url()}
+    )
+    result = await easee_entry.start_reconfigure_flow(hass, show_advanced_options=True)
+    defaults = result["data_schema"]({CONF_PASSWORD: EASEE_PASSWORD})
+    assert defaults[CONF_BASE_URL] == easee_entry.data[CONF_BASE_URL]
+
+    result = await submit_login(hass, result, base_url="ftp://x")
+    assert_error(result, CONF_BASE_URL, "invalid_base_url")
+    assert easee_sim.requests == []
+
+    result = await submit_login(hass, result, base_url=closed_port_url())
+    assert_error(result, "base", "cannot_connect")
+
+    result = await submit_login(hass, result, base_url=f"{easee_sim.base_url}/")
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert easee_entry.data[CONF_BASE_URL] == easee_sim.base_url
+    assert_issued(easee_sim, easee_entry.data[CONF_TOKENS])
+
+
+# Options
+
+
+async def start_options(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFlowResult:
+    """Open the options of an entry and return the form."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    assert_translated(result, OPTION_STRINGS)
+    return result
+
+
+def form_defaults(result: ConfigFlowResult) -> dict[str, Any]:
+    """Return what the form shows before the user changes anything."""
+    return dict(result["data_schema"]({}))
+
+
+async def test_options_defaults(hass: HomeAssistant, init_easee: MockConfigEntry) -> None:
+    """A new account reads each charger every minute and leaves dynamic limits alone."""
+    result = await start_options(hass, init_easee)
+    assert form_defaults(result) == {
+        CONF_STATE_INTERVAL: 60,
+        CONF_KEEP_DYNAMIC_LIMITS: False,
+        CONF_DYNAMIC_CURRENT_TTL: 0,
+    }
+    assert init_easee.runtime_data.state_interval == 60
+
+
+async def test_options_are_saved_and_reload_the_entry(
+    hass: HomeAssistant, init_easee: MockConfigEntry
+) -> None:
+    """Saved options are whole numbers and a flag; the account runs with them at once."""
+    before = init_easee.runtime_data
+    result = await start_options(hass, init_easee)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_STATE_INTERVAL: 120.0,
+            CONF_KEEP_DYNAMIC_LIMITS: True,
+            CONF_DYNAMIC_CURRENT_TTL: 30.0,
+        },
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_easee.options == {
+        CONF_STATE_INTERVAL: 120,
+        CONF_KEEP_DYNAMIC_LIMITS: True,
+        CONF_DYNAMIC_CURRENT_TTL: 30,
+    }
+    assert type(init_easee.options[CONF_STATE_INTERVAL]) is int
+    assert type(init_easee.options[CONF_DYNAMIC_CURRENT_TTL]) is int
+    assert init_easee.state is ConfigEntryState.LOADED
+    assert init_easee.runtime_data is not before
+    assert init_easee.runtime_data.state_interval == 120
+
+    # Opened again, the form shows what was saved.
+    result = await start_options(hass, init_easee)
+    assert form_defaults(result) == {
+        CONF_STATE_INTERVAL: 120,
+        CONF_KEEP_DYNAMIC_LIMITS: True,
+        CONF_DYNAMIC_CURRENT_TTL: 30,
+    }
+
+
+async def test_saving_unchanged_options_does_not_reload(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, easee_entry: MockConfigEntry
+) -> None:
+    """Pressing submit without a change leaves the running account alone."""
+    options = {
+        CONF_STATE_INTERVAL: 90,
+        CONF_KEEP_DYNAMIC_LIMITS: True,
+        CONF_DYNAMIC_CURRENT_TTL: 0,
+    }
+    easee_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(easee_entry, options=options)
+    assert await hass.config_entries.async_setup(easee_entry.entry_id)
+    await hass.async_block_till_done()
+    before = easee_entry.runtime_data
+    requests = len(easee_sim.requests)
+
+    result = await start_options(hass, easee_entry)
+    assert form_defaults(result) == options
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], form_defaults(result)
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert easee_entry.options == options
+    assert easee_entry.runtime_data is before
+    assert len(easee_sim.requests) == requests
+
+
+@pytest.mark.parametrize(
+    "user_input",
+    [
+        pytest.param({CONF_STATE_INTERVAL: 10}, id="interval_too_short"),
+        pytest.param({CONF_STATE_INTERVAL: 29}, id="interval_just_too_short"),
+        pytest.param({CONF_STATE_INTERVAL: 301}, id="interval_too_long"),
+        pytest.param({CONF_DYNAMIC_CURRENT_TTL: -1}, id="ttl_negative"),
+        pytest.param({CONF_DYNAMIC_CURRENT_TTL: 1441}, id="ttl_over_a_day"),
+    ],
+)
+async def test_options_out_of_range_are_refused(
+    hass: HomeAssistant, init_easee: MockConfigEntry, user_input: dict[str, Any]
+) -> None:
+    """Reading too often (Easee blocks) or too seldom, or a bad time to live, is refused."""
+    before = init_easee.runtime_data
+    result = await start_options(hass, init_easee)
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {**form_defaults(result), **user_input}
+        )
+    assert init_easee.options == {}
+    assert init_easee.runtime_data is before
+
+    # The form is still open and takes a valid value.
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**form_defaults(result), CONF_STATE_INTERVAL: 30}
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_easee.runtime_data.state_interval == 30
+
+
+async def test_only_easee_entries_have_options(
+    hass: HomeAssistant, goe_entry: MockConfigEntry, easee_entry: MockConfigEntry
+) -> None:
+    """A go-e charger has nothing to tune, so Home Assistant shows it no options."""
+    goe_entry.add_to_hass(hass)
+    easee_entry.add_to_hass(hass)
+    assert not EvChargeConfigFlow.async_supports_options_flow(goe_entry)
+    assert EvChargeConfigFlow.async_supports_options_flow(easee_entry)
+    assert not goe_entry.supports_options
+    assert easee_entry.supports_options
+
+
+async def test_saving_fresh_tokens_does_not_reload(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, init_easee: MockConfigEntry
+) -> None:
+    """New tokens written into the entry keep the account running as it is."""
+    before = init_easee.runtime_data
+    tokens = {**init_easee.data[CONF_TOKENS], "expires_at": TOKEN_EXPIRES_AT + 3600}
+    hass.config_entries.async_update_entry(
+        init_easee, data={**init_easee.data, CONF_TOKENS: tokens}
+    )
+    await hass.async_block_till_done()
+    assert init_easee.state is ConfigEntryState.LOADED
+    assert init_easee.runtime_data is before
+    assert init_easee.data[CONF_TOKENS] == tokens
+    assert logins(easee_sim) == ["ok"]
+
+
+async def test_a_token_refresh_does_not_reload(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    easee_sim: EaseeSimulator,
+    easee_entry: MockConfigEntry,
+) -> None:
+    """The runtime's own refresh saves the tokens and goes on with the same runtime."""
+    easee_sim.access_token_lifetime = 600
+    await setup_entry(hass, easee_entry)
+    before = easee_entry.runtime_data
+    first = easee_entry.data[CONF_TOKENS]["access_token"]
+    await travel(hass, freezer, timedelta(minutes=20), step=timedelta(seconds=60))
+    assert easee_entry.data[CONF_TOKENS]["access_token"] != first
+    assert easee_sim.requests_to("POST", "/api/accounts/refresh_token")
+    assert easee_entry.state is ConfigEntryState.LOADED
+    assert easee_entry.runtime_data is before
+    assert logins(easee_sim) == ["ok"]
+
+
+async def test_no_login_while_an_account_waits(
+    hass: HomeAssistant,
+    easee_sim: EaseeSimulator,
+    init_easee: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Easee limits by IP: while a loaded account waits out a 429, a new flow sends nothing."""
+    runtime = init_easee.runtime_data
+    runtime.account.async_rate_limited(300)
+    before = logins(easee_sim)
+    result = await start_flow(hass)
+    result = await submit_login(hass, result)
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"] == {"minutes": "5"}
+    assert logins(easee_sim) == before
