@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from email.utils import parsedate_to_datetime
+import math
+
 
 class EvChargeControlError(Exception):
     """Base of every error a vendor client raises."""
@@ -37,3 +41,23 @@ class NotFoundError(ApiError):
 
 class ExternalLimitsNotAllowedError(ApiError):
     """The vendor refused an external limit: the group is not configured to accept one."""
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Read a Retry-After header as delay seconds or as an HTTP date; None when unreadable."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds: float | None = float(text)
+    except ValueError:
+        seconds = None
+    if seconds is not None:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC with no source time zone
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, when.timestamp() - now)

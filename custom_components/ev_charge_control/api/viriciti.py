@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import datetime as dt
-from email.utils import parsedate_to_datetime
 import json
 import logging
 import math
@@ -24,6 +23,7 @@ from .errors import (
     ExternalLimitsNotAllowedError,
     NotFoundError,
     RateLimitedError,
+    parse_retry_after,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -496,20 +496,7 @@ class ViricitiClient:
         return self._redact(text)[:_MAX_MESSAGE] if text is not None else None
 
     def _retry_after(self, value: str | None) -> float | None:
-        """Read Retry-After as delay seconds or as an HTTP date; None when unreadable."""
-        if value is None:
-            return None
-        text = value.strip()
-        seconds = _as_float(text)
-        if seconds is not None:
-            return seconds if seconds >= 0 else None
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:  # "-0000": UTC with no source time zone
-            when = when.replace(tzinfo=dt.UTC)
-        return max(0.0, when.timestamp() - self._now())
+        return parse_retry_after(value, self._now())
 
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, _REDACTED)
