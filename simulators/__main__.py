@@ -5,6 +5,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 import signal
 import sys
+from typing import Protocol
 
 from simulators.easee import (
     CHARGER_FIELDS,
@@ -122,23 +123,44 @@ def build_goe_simulator(args: argparse.Namespace) -> GoeSimulator:
     return sim
 
 
-async def serve_goe(args: argparse.Namespace, stop: asyncio.Event | None = None) -> None:
-    """Run the go-e simulator until SIGINT/SIGTERM (or until `stop` is set)."""
+class _Simulator(Protocol):
+    async def start(self, host: str = ..., port: int = ...) -> str: ...
+
+    async def stop(self) -> None: ...
+
+
+async def _serve[SimT: _Simulator](
+    args: argparse.Namespace,
+    stop: asyncio.Event | None,
+    build: Callable[[argparse.Namespace], SimT],
+    describe: Callable[[SimT, str], str],
+) -> None:
+    """Run a simulator until SIGINT/SIGTERM (or until `stop` is set), printing one line."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     # Handlers go in before the port opens, so a client that saw the port can always stop us.
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    sim = build_goe_simulator(args)
+    sim = build(args)
     try:
         url = await sim.start(args.host, args.port)
-        sys.stdout.write(f"go-e simulator on {url} with {len(sim.chargers)} chargers\n")
+        sys.stdout.write(describe(sim, url) + "\n")
         sys.stdout.flush()
         await stop.wait()
     finally:
         await sim.stop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+async def serve_goe(args: argparse.Namespace, stop: asyncio.Event | None = None) -> None:
+    """Run the go-e simulator until SIGINT/SIGTERM (or until `stop` is set)."""
+    await _serve(
+        args,
+        stop,
+        build_goe_simulator,
+        lambda sim, url: f"go-e simulator on {url} with {len(sim.chargers)} chargers",
+    )
 
 
 # --- Easee ----------------------------------------------------------------------------------
@@ -354,21 +376,12 @@ def build_easee_simulator(args: argparse.Namespace) -> EaseeSimulator:
 
 async def serve_easee(args: argparse.Namespace, stop: asyncio.Event | None = None) -> None:
     """Run the Easee simulator until SIGINT/SIGTERM (or until `stop` is set)."""
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    # Handlers go in before the port opens, so a client that saw the port can always stop us.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    sim = build_easee_simulator(args)
-    try:
-        url = await sim.start(args.host, args.port)
-        sys.stdout.write(f"Easee simulator on {url} with {len(sim.chargers)} chargers\n")
-        sys.stdout.flush()
-        await stop.wait()
-    finally:
-        await sim.stop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+    await _serve(
+        args,
+        stop,
+        build_easee_simulator,
+        lambda sim, url: f"Easee simulator on {url} with {len(sim.chargers)} chargers",
+    )
 
 
 # --- ViriCiti -------------------------------------------------------------------------------
@@ -473,27 +486,15 @@ def build_viriciti_simulator(args: argparse.Namespace) -> ViricitiSimulator:
     return sim
 
 
+def _describe_viriciti(sim: ViricitiSimulator, url: str) -> str:
+    count = len(sim.groups)
+    return f"ViriCiti simulator on {url} with {count} group{'' if count == 1 else 's'}"
+
+
 async def serve_viriciti(args: argparse.Namespace, stop: asyncio.Event | None = None) -> None:
     """Run the ViriCiti simulator until SIGINT/SIGTERM (or until `stop` is set)."""
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    # Handlers go in before the port opens, so a client that saw the port can always stop us.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    sim = build_viriciti_simulator(args)
-    try:
-        url = await sim.start(args.host, args.port)
-        count = len(sim.groups)
-        # Never the keys: a real one may have been given on the command line.
-        sys.stdout.write(
-            f"ViriCiti simulator on {url} with {count} group{'' if count == 1 else 's'}\n"
-        )
-        sys.stdout.flush()
-        await stop.wait()
-    finally:
-        await sim.stop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+    # Never the keys: a real one may have been given on the command line.
+    await _serve(args, stop, build_viriciti_simulator, _describe_viriciti)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
