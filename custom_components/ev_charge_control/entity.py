@@ -6,9 +6,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
+
+from .const import DOMAIN
+
+
+def whole_amperes(value: float) -> int:
+    """Return a current as whole amperes; raise a translated error for a fraction."""
+    if not float(value).is_integer():
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="current_not_whole",
+            translation_placeholders={"value": str(value)},
+        )
+    return int(value)
 
 
 class EvChargeCoordinator[DataT](DataUpdateCoordinator[DataT]):

@@ -15,6 +15,7 @@ import voluptuous as vol
 
 from .api.easee import EaseeChargePeriod, EaseeChargePlan
 from .const import DOMAIN
+from .entity import whole_amperes
 from .runtime import EvChargeConfigEntry
 from .vendors.easee import EaseeRuntime
 from .vendors.easee.coordinator import EaseeChargerCoordinator, EaseeCircuitCoordinator
@@ -110,17 +111,11 @@ def _circuit(hass: HomeAssistant, device_id: str) -> EaseeCircuitCoordinator:
     raise _error("not_an_easee_circuit")
 
 
-def _whole(value: float) -> int:
-    if not float(value).is_integer():
-        raise _error("current_not_whole", value=str(value))
-    return int(value)
-
-
 async def _async_set_dynamic_circuit_current(call: ServiceCall) -> None:
     circuit = _circuit(call.hass, call.data[ATTR_DEVICE_ID])
     if circuit.master is None:
         raise _error("circuit_without_master")
-    phases = [_whole(call.data[phase]) for phase in ATTR_PHASES]
+    phases = [whole_amperes(call.data[phase]) for phase in ATTR_PHASES]
     limit = circuit.phase_limit()
     if any(phase > limit for phase in phases):
         raise _error("current_above_circuit_max", limit=f"{limit:g}")

@@ -22,7 +22,7 @@ from homeassistant.const import (
     UnitOfTime,
 )
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, ServiceValidationError
+from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_track_point_in_utc_time
@@ -48,7 +48,7 @@ from ..const import (
     EVENT_COMMAND_RESULT,
     LOGGER,
 )
-from ..entity import EvChargeCoordinator, EvChargeEntityDescription
+from ..entity import EvChargeCoordinator, EvChargeEntityDescription, whole_amperes
 from ..number import EvNumberEntityDescription
 from ..runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
 from ..sensor import EvSensorEntityDescription
@@ -506,13 +506,7 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
 
 
 async def _async_set_current(coordinator: GoeCoordinator, value: float) -> None:
-    if not float(value).is_integer():
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="current_not_whole",
-            translation_placeholders={"value": str(value)},
-        )
-    await coordinator.async_set(PARAMETER_CURRENT, int(value))
+    await coordinator.async_set(PARAMETER_CURRENT, whole_amperes(value))
 
 
 async def _async_set_allow(coordinator: GoeCoordinator, on: bool) -> None:

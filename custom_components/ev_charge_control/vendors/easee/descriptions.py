@@ -22,7 +22,7 @@ from ...api.easee import OP_MODES, EaseeChargerState
 from ...binary_sensor import EvBinarySensorEntityDescription
 from ...button import EvButtonEntityDescription
 from ...const import DOMAIN
-from ...entity import EvChargeEntityDescription
+from ...entity import EvChargeEntityDescription, whole_amperes
 from ...number import EvNumberEntityDescription
 from ...sensor import EvSensorEntityDescription
 from ...switch import EvSwitchEntityDescription
@@ -127,22 +127,12 @@ def _switch_setter(parameter: str) -> Callable[[EaseeChargerCoordinator, bool], 
     return write
 
 
-def _whole(value: float) -> int:
-    if not float(value).is_integer():
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="current_not_whole",
-            translation_placeholders={"value": str(value)},
-        )
-    return int(value)
-
-
 async def _set_dynamic(coordinator: EaseeChargerCoordinator, value: float) -> None:
-    await coordinator.async_set_dynamic_current(_whole(value))
+    await coordinator.async_set_dynamic_current(whole_amperes(value))
 
 
 async def _set_max(coordinator: EaseeChargerCoordinator, value: float) -> None:
-    await coordinator.async_write(PARAM_MAX, _whole(value))
+    await coordinator.async_write(PARAM_MAX, whole_amperes(value))
 
 
 def _command(
@@ -370,7 +360,7 @@ CHARGER_DESCRIPTIONS: Final[Mapping[Platform, tuple[EvChargeEntityDescription, .
 
 def _phase_number(index: int) -> EvNumberEntityDescription:
     async def set_phase(coordinator: EaseeCircuitCoordinator, value: float) -> None:
-        await coordinator.async_set_phase(index - 1, _whole(value))
+        await coordinator.async_set_phase(index - 1, whole_amperes(value))
 
     def value(coordinator: EaseeCircuitCoordinator) -> float | None:
         phases = coordinator.expected_phases()
