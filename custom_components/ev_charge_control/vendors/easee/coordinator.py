@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import json
@@ -101,6 +101,10 @@ def _load_value(value: object) -> EaseeValue | None:
     if isinstance(value, str) or type(value) is int:
         return value
     return None
+
+
+def _int_value(value: object) -> EaseeValue | None:
+    return value if type(value) is int else None
 
 
 def _load_phases(value: object) -> Phases3 | None:
@@ -342,6 +346,48 @@ class _Writer[V]:
             )
         if any(result.retry for result in results):
             self._schedule_write()
+
+    def _keep(self, value: object, ttl: int) -> None:
+        """Remember the dynamic limit the user set, for "keep dynamic limits"."""
+        self.runtime.account.kept[self.unique_id_prefix] = {
+            "value": value,
+            "set_at": _now(),
+            "ttl": ttl,
+        }
+        self.runtime.account.async_schedule_save()
+
+    def _reapply_kept(
+        self,
+        parameter: str,
+        load: Callable[[object], V | None],
+        shown: V | None,
+        reason: str,
+    ) -> None:
+        """Ask again for the kept limit when a read shows the charger reset it."""
+        kept = self.runtime.account.kept.get(self.unique_id_prefix)
+        if not self.config_entry.options.get(CONF_KEEP_DYNAMIC_LIMITS) or kept is None:
+            return
+        value = load(kept.get("value"))
+        ttl, set_at = kept.get("ttl", 0), kept.get("set_at", 0.0)
+        if value is None or not isinstance(ttl, int) or not isinstance(set_at, float):
+            return
+        if ttl and _now() >= set_at + ttl * 60:
+            return  # its time to live ran out: the reset was the point
+        if parameter in self.queue.pending or parameter in self.queue.awaiting:
+            return
+        if shown is None or shown == value:
+            return
+        LOGGER.info(
+            "Easee %s: the %s was reset to %s A (%s); setting it back to %s A",
+            self.unique_id_prefix,
+            parameter.replace("_", " "),
+            shown,
+            reason,
+            value,
+        )
+        self.queue.request(parameter, value, _now(), shown)
+        self._save_queue()
+        self._schedule_write()
 
     def pending_command(self) -> str:
         """Return the write that goes out next, as parameter=value, or "none"."""
@@ -633,13 +679,7 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
 
     async def async_set_dynamic_current(self, amps: int) -> None:
         """Set the dynamic charger current and remember it for "keep dynamic limits"."""
-        ttl = int(self.options.get(CONF_DYNAMIC_CURRENT_TTL, 0))
-        self.runtime.account.kept[self.unique_id_prefix] = {
-            "value": amps,
-            "set_at": _now(),
-            "ttl": ttl,
-        }
-        self.runtime.account.async_schedule_save()
+        self._keep(amps, int(self.options.get(CONF_DYNAMIC_CURRENT_TTL, 0)))
         await self.async_write(PARAM_DYNAMIC, amps)
 
     async def async_set_charge_plan(
@@ -664,29 +704,12 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         self._schedule_write()
 
     def _keep_dynamic_limit(self, data: EaseeChargerData) -> None:
-        kept = self.runtime.account.kept.get(self.unique_id_prefix)
-        if not self.options.get(CONF_KEEP_DYNAMIC_LIMITS) or kept is None:
-            return
-        value, ttl, set_at = kept.get("value"), kept.get("ttl", 0), kept.get("set_at", 0)
-        if not isinstance(value, int) or not isinstance(ttl, int) or not isinstance(set_at, float):
-            return
-        if ttl and _now() >= set_at + ttl * 60:
-            return  # its time to live ran out: the reset was the point
-        if PARAM_DYNAMIC in self.queue.pending or PARAM_DYNAMIC in self.queue.awaiting:
-            return
-        shown = self.value_in(data, PARAM_DYNAMIC)
-        if shown is None or shown == value:
-            return
-        LOGGER.info(
-            "Easee %s: the dynamic charger current was reset to %s A (a car connected or the "
-            "power was lost); setting it back to %s A",
-            self.charger_id,
-            shown,
-            value,
+        self._reapply_kept(
+            PARAM_DYNAMIC,
+            _int_value,
+            self.value_in(data, PARAM_DYNAMIC),
+            "a car connected or the power was lost",
         )
-        self.queue.request(PARAM_DYNAMIC, value, _now(), shown)
-        self._save_queue()
-        self._schedule_write()
 
     async def _async_send(self, sent: SentCommand[EaseeValue]) -> None:
         client, charger_id, value = self.runtime.client, self.charger_id, sent.value
@@ -860,13 +883,7 @@ class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuit
         """Set the dynamic circuit current of all three phases."""
         if ttl is None:
             ttl = int(self.config_entry.options.get(CONF_DYNAMIC_CURRENT_TTL, 0))
-        account = self.runtime.account
-        account.kept[self.unique_id_prefix] = {
-            "value": list(phases),
-            "set_at": _now(),
-            "ttl": ttl,
-        }
-        account.async_schedule_save()
+        self._keep(list(phases), ttl)
         if not self.queue.request(PARAM_CIRCUIT, phases, _now(), self.shown_phases()):
             LOGGER.debug("Easee %s: dynamic current already holds", self.unique_id_prefix)
         self._save_queue()
@@ -893,30 +910,7 @@ class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuit
         )
 
     def _keep_dynamic_limit(self) -> None:
-        kept = self.runtime.account.kept.get(self.unique_id_prefix)
-        if not self.config_entry.options.get(CONF_KEEP_DYNAMIC_LIMITS) or kept is None:
-            return
-        value = _load_phases(kept.get("value"))
-        ttl, set_at = kept.get("ttl", 0), kept.get("set_at", 0.0)
-        if value is None or not isinstance(ttl, int) or not isinstance(set_at, float):
-            return
-        if ttl and _now() >= set_at + ttl * 60:
-            return
-        if PARAM_CIRCUIT in self.queue.pending or PARAM_CIRCUIT in self.queue.awaiting:
-            return
-        shown = self.shown_phases()
-        if shown is None or shown == value:
-            return
-        LOGGER.info(
-            "Easee %s: the dynamic circuit current was reset to %s A (power loss); "
-            "setting it back to %s A",
-            self.unique_id_prefix,
-            shown,
-            value,
-        )
-        self.queue.request(PARAM_CIRCUIT, value, _now(), shown)
-        self._save_queue()
-        self._schedule_write()
+        self._reapply_kept(PARAM_CIRCUIT, _load_phases, self.shown_phases(), "power loss")
 
     def _listeners_changed(self) -> None:
         self.async_update_listeners()
