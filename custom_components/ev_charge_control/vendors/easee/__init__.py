@@ -43,7 +43,11 @@ from ...const import (
 from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
 from ...session import async_get_session
 from .account import EaseeAccount, async_get_easee_account
-from .coordinator import EaseeChargerCoordinator, EaseeCircuitCoordinator
+from .coordinator import (
+    EaseeChargerCoordinator,
+    EaseeCircuitCoordinator,
+    waiting_for_budget,
+)
 from .descriptions import CHARGER_DESCRIPTIONS, CIRCUIT_DESCRIPTIONS
 
 STRUCTURE_INTERVAL: Final = timedelta(hours=6)
@@ -335,11 +339,7 @@ class EaseeRuntime(VendorRuntime):
                 await self.async_refresh_structure()
             except OverBudgetError as err:
                 if not self._restore_structure():
-                    raise ConfigEntryNotReady(
-                        translation_domain=DOMAIN,
-                        translation_key="waiting_for_budget",
-                        translation_placeholders={"time": _utc(err.retry_at).isoformat()},
-                    ) from err
+                    raise waiting_for_budget(err, ConfigEntryNotReady) from err
             except AuthenticationError as err:
                 raise ConfigEntryAuthFailed(
                     translation_domain=DOMAIN, translation_key="invalid_auth"

@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_track_point_in_utc_time
@@ -91,6 +91,15 @@ def _now() -> float:
 
 def _utc(timestamp: float) -> datetime:
     return dt_util.utc_from_timestamp(timestamp)
+
+
+def waiting_for_budget[E: HomeAssistantError](err: OverBudgetError, kind: type[E]) -> E:
+    """Return the error of a first read the budget does not allow yet."""
+    return kind(
+        translation_domain=DOMAIN,
+        translation_key="waiting_for_budget",
+        translation_placeholders={"time": _utc(err.retry_at).isoformat()},
+    )
 
 
 def _amps(value: float | None) -> int | None:
@@ -203,6 +212,8 @@ class _Writer[V]:
     unique_id_prefix: str
     _unsub_write: CALLBACK_TYPE | None
     _write_lock: asyncio.Lock
+    # Both users are coordinators: a change of the queue is shown at once.
+    async_update_listeners: Callable[[], None]
 
     def _queue_key(self) -> str:
         return self.unique_id_prefix
@@ -256,9 +267,6 @@ class _Writer[V]:
     def _after_send(self, sent: SentCommand[V], now: float) -> None:
         """Bookkeeping after the cloud accepted a write."""
 
-    def _listeners_changed(self) -> None:
-        raise NotImplementedError
-
     async def async_send_due(self) -> None:
         """Send the next waiting write when its slot, the budget and flash allow."""
         async with self._write_lock:
@@ -280,7 +288,7 @@ class _Writer[V]:
                     self._after_send(sent, now)
             self._save_queue()
             self._schedule_write(retry_at)
-            self._listeners_changed()
+            self.async_update_listeners()
 
     def _write_failed(self, sent: SentCommand[V], err: EvChargeControlError) -> float | None:
         """Decide what a failed write does next; return when it may be tried again."""
@@ -531,11 +539,7 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
             # Not read is not done: the config is due again at the next poll.
             self.config_attempt = config_attempt
             if new.state is None:
-                raise UpdateFailed(
-                    translation_domain=DOMAIN,
-                    translation_key="waiting_for_budget",
-                    translation_placeholders={"time": _utc(err.retry_at).isoformat()},
-                ) from err
+                raise waiting_for_budget(err, UpdateFailed) from err
             LOGGER.debug("Easee %s: budget used up, keeping what was read", self.charger_id)
         except EvChargeControlError as err:
             failure = self.runtime.async_handle_read_error(err)
@@ -662,9 +666,6 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         """Return when a flash setting may be written again (None: now)."""
         at = self.runtime.account.flash_ready_at(self._flash_key(parameter))
         return _utc(round(at)) if at > _now() else None
-
-    def _listeners_changed(self) -> None:
-        self.async_update_listeners()
 
     async def async_write(self, parameter: str, value: EaseeValue) -> None:
         """Ask for a value: it goes out as soon as the queue, budget and flash allow."""
@@ -844,11 +845,7 @@ class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuit
             self.settings_attempt = attempt  # not read is not done
             if self.data is not None:
                 return self.data
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="waiting_for_budget",
-                translation_placeholders={"time": _utc(err.retry_at).isoformat()},
-            ) from err
+            raise waiting_for_budget(err, UpdateFailed) from err
         except EvChargeControlError as err:
             raise self.runtime.async_handle_read_error(err) from err
         self.runtime.account.async_request_succeeded()
@@ -911,9 +908,6 @@ class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuit
 
     def _keep_dynamic_limit(self) -> None:
         self._reapply_kept(PARAM_CIRCUIT, _load_phases, self.shown_phases(), "power loss")
-
-    def _listeners_changed(self) -> None:
-        self.async_update_listeners()
 
     async def async_stop(self) -> None:
         """Stop following the master and cancel the write timer."""

@@ -29,7 +29,6 @@ from ...switch import EvSwitchEntityDescription
 from .coordinator import (
     CHARGING,
     DISCONNECTED,
-    LIMIT_NAMES,
     MAX_CURRENT,
     PARAM_COMMAND,
     PARAM_ENABLED,
@@ -176,6 +175,16 @@ def _car_connected(op_mode: int | None) -> bool:
     return op_mode is not None and op_mode not in (0, DISCONNECTED)
 
 
+# Chargers and circuits alike: the write that goes out next and when.
+PENDING_COMMAND: Final = EvSensorEntityDescription(
+    key="pending_command",
+    translation_key="pending_command",
+    entity_category=EntityCategory.DIAGNOSTIC,
+    always_available=True,
+    value_fn=lambda coordinator: coordinator.pending_command(),
+    attributes_fn=lambda coordinator: coordinator.pending_attributes(),
+)
+
 CHARGER_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
     EvSensorEntityDescription(
         key="status",
@@ -247,14 +256,7 @@ CHARGER_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
         value_fn=_limit_value,
         attributes_fn=_limit_attributes,
     ),
-    EvSensorEntityDescription(
-        key="pending_command",
-        translation_key="pending_command",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        always_available=True,
-        value_fn=lambda coordinator: coordinator.pending_command(),
-        attributes_fn=lambda coordinator: coordinator.pending_attributes(),
-    ),
+    PENDING_COMMAND,
 )
 
 CHARGER_BINARY_SENSORS: Final[tuple[EvBinarySensorEntityDescription, ...]] = (
@@ -420,15 +422,6 @@ CIRCUIT_DESCRIPTIONS: Final[Mapping[Platform, tuple[EvChargeEntityDescription, .
         _circuit_limit(
             "circuit_offline_max_current", lambda settings: settings.offline_max_current
         ),
-        EvSensorEntityDescription(
-            key="pending_command",
-            translation_key="pending_command",
-            entity_category=EntityCategory.DIAGNOSTIC,
-            always_available=True,
-            value_fn=lambda coordinator: coordinator.pending_command(),
-            attributes_fn=lambda coordinator: coordinator.pending_attributes(),
-        ),
+        PENDING_COMMAND,
     ),
 }
-
-LIMITED_BY_OPTIONS: Final = LIMIT_NAMES
