@@ -166,8 +166,11 @@ def _fires_after(expression: str, zone: ZoneInfo, moment: float) -> Iterator[flo
 
 def _latest_fire(expression: str, zone: ZoneInfo, moment: float) -> float | None:
     """Return the latest firing at or before `moment`, None when there is none."""
-    # cronsim drops the seconds and steps one minute back before it looks.
-    fire = next(CronSim(expression, _local(moment + 60, zone), reverse=True), None)
+    # cronsim drops the seconds and steps one minute back before it looks. The minute is
+    # added on the wall clock: 60 real seconds can land in an hour the clocks repeat.
+    fire = next(
+        CronSim(expression, _local(moment, zone) + timedelta(minutes=1), reverse=True), None
+    )
     return None if fire is None else fire.timestamp()
 
 

@@ -29,8 +29,17 @@ GOE_OTHER_TOKEN = "0therT0ken0therT0ken0therT0ken12"
 EASEE_USERNAME = "owner@example.com"
 EASEE_PASSWORD = "Ea5ee-Pa55w0rd!"
 EASEE_OTHER_PASSWORD = "An0ther-Pa55w0rd!"
+VIRICITI_KEY = "vc-ha-key-3f9a71c2e8d4b605"
+VIRICITI_OTHER_KEY = "vc-ha-other-key-b17e24c9a3f0"
 # Every secret any test hands out; none may ever show up in a log line.
-SECRETS = (GOE_TOKEN, GOE_OTHER_TOKEN, EASEE_PASSWORD, EASEE_OTHER_PASSWORD)
+SECRETS = (
+    GOE_TOKEN,
+    GOE_OTHER_TOKEN,
+    EASEE_PASSWORD,
+    EASEE_OTHER_PASSWORD,
+    VIRICITI_KEY,
+    VIRICITI_OTHER_KEY,
+)
 # Secrets made during a test (tokens a simulator issued): fixtures add them before the check.
 RUNTIME_SECRETS: set[str] = set()
 

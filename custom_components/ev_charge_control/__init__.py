@@ -7,11 +7,19 @@ from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_VENDOR, DEFAULT_OPTIONS, DOMAIN, VENDOR_EASEE, VENDOR_GOE
+from .const import (
+    CONF_VENDOR,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    VENDOR_EASEE,
+    VENDOR_GOE,
+    VENDOR_VIRICITI,
+)
 from .runtime import EvChargeConfigEntry, VendorRuntime
 from .services import async_setup_services
 from .vendors.easee import async_setup_easee
 from .vendors.goe import async_setup_goe
+from .vendors.viriciti import async_setup_viriciti
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -30,6 +38,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvChargeConfigEntry) -> 
         runtime = await async_setup_goe(hass, entry)
     elif vendor == VENDOR_EASEE:
         runtime = await async_setup_easee(hass, entry)
+    elif vendor == VENDOR_VIRICITI:
+        runtime = await async_setup_viriciti(hass, entry)
     else:
         raise ConfigEntryError(
             translation_domain=DOMAIN,

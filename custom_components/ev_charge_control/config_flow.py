@@ -14,10 +14,13 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    DurationSelector,
+    DurationSelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -25,6 +28,7 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.util import dt as dt_util
 import voluptuous as vol
 from yarl import URL
 
@@ -34,25 +38,33 @@ from .api.errors import (
     ApiError,
     AuthenticationError,
     ChargerUnreachableError,
+    NotFoundError,
     RateLimitedError,
 )
 from .api.goe import DEFAULT_BASE_URL, GoeClient, is_valid_grid_token, normalize_serial
+from .api.viriciti import DEFAULT_BASE_URL as VIRICITI_BASE_URL, ViricitiClient, ViricitiGroup
 from .const import (
     CONF_BASE_URL,
+    CONF_DEFAULT_DURATION,
     CONF_DYNAMIC_CURRENT_TTL,
     CONF_GRID_TOKEN,
+    CONF_GROUP_ID,
     CONF_KEEP_DYNAMIC_LIMITS,
     CONF_SERIAL,
     CONF_STATE_INTERVAL,
+    CONF_TIME_ZONE,
     CONF_TOKENS,
     CONF_VENDOR,
+    DEFAULT_LIMIT_DURATION,
     DEFAULT_STATE_INTERVAL,
     DOMAIN,
     LOGGER,
+    MAX_LIMIT_DURATION,
     MAX_STATE_INTERVAL,
     MIN_STATE_INTERVAL,
     VENDOR_EASEE,
     VENDOR_GOE,
+    VENDOR_VIRICITI,
 )
 from .session import async_get_session
 from .vendors.easee.account import BLOCK_SECONDS, async_note_easee_pause, easee_pause_until
@@ -93,11 +105,13 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
     @callback
     def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
         """Only vendors with something to tune have options."""
-        return config_entry.data.get(CONF_VENDOR) == VENDOR_EASEE
+        return config_entry.data.get(CONF_VENDOR) in (VENDOR_EASEE, VENDOR_VIRICITI)
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Let the user pick the vendor."""
-        return self.async_show_menu(step_id="user", menu_options=[VENDOR_GOE, VENDOR_EASEE])
+        return self.async_show_menu(
+            step_id="user", menu_options=[VENDOR_GOE, VENDOR_EASEE, VENDOR_VIRICITI]
+        )
 
     async def _async_validate_goe(
         self, serial: str, token: str, base_url: str
@@ -196,6 +210,8 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reauth_entry()
         if entry.data.get(CONF_VENDOR) == VENDOR_EASEE:
             return await self._async_step_easee_update("reauth_confirm", entry, user_input)
+        if entry.data.get(CONF_VENDOR) == VENDOR_VIRICITI:
+            return await self._async_step_viriciti_update("reauth_confirm", entry, user_input)
         return await self._async_step_goe_update("reauth_confirm", entry, user_input)
 
     async def async_step_reconfigure(
@@ -205,6 +221,8 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         if entry.data.get(CONF_VENDOR) == VENDOR_EASEE:
             return await self._async_step_easee_update("reconfigure", entry, user_input)
+        if entry.data.get(CONF_VENDOR) == VENDOR_VIRICITI:
+            return await self._async_step_viriciti_update("reconfigure", entry, user_input)
         return await self._async_step_goe_update("reconfigure", entry, user_input)
 
     async def _async_step_goe_update(
@@ -382,12 +400,151 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         """Change the Easee credentials (the form's own step id)."""
         return await self.async_step_reconfigure(user_input)
 
+    # ViriCiti
+
+    async def _async_read_group(
+        self, api_key: str, group_id: str, base_url: str
+    ) -> tuple[str | None, ViricitiGroup | None]:
+        """Read the group once; return an error key or the group."""
+        try:
+            client = ViricitiClient(
+                async_get_session(self.hass), api_key, group_id, base_url=base_url
+            )
+            group = await client.get_group()
+        except AuthenticationError:
+            return "invalid_auth", None
+        except NotFoundError:
+            return "group_not_found", None
+        except RateLimitedError as err:
+            LOGGER.debug("ViriCiti %s: validation rate limited: %s", group_id, err)
+            return "cannot_connect", None
+        except ApiError as err:
+            LOGGER.debug("ViriCiti %s: validation failed: %s", group_id, err)
+            return "cannot_connect", None
+        except Exception:  # noqa: BLE001 - the form must show "unknown", not crash
+            LOGGER.exception("ViriCiti %s: unexpected error while validating", group_id)
+            return "unknown", None
+        return None, group
+
+    def _viriciti_fields(self, defaults: Mapping[str, Any]) -> dict[vol.Marker, Any]:
+        fields: dict[vol.Marker, Any] = {vol.Required(CONF_API_KEY): _PASSWORD}
+        if self.show_advanced_options:
+            fields[
+                vol.Required(CONF_BASE_URL, default=defaults.get(CONF_BASE_URL, VIRICITI_BASE_URL))
+            ] = _URL
+        return fields
+
+    def _check_viriciti(
+        self, user_input: Mapping[str, Any], errors: dict[str, str]
+    ) -> tuple[str, str, str]:
+        """Return the API key, group id and base URL; note field errors."""
+        api_key = str(user_input[CONF_API_KEY]).strip()
+        if not api_key:
+            errors[CONF_API_KEY] = "invalid_api_key"
+        group_id = str(user_input[CONF_GROUP_ID]).strip()
+        if not group_id or group_id in {".", ".."}:
+            errors[CONF_GROUP_ID] = "group_not_found"
+        base_url = _valid_base_url(str(user_input.get(CONF_BASE_URL, VIRICITI_BASE_URL)))
+        if base_url is None:
+            errors[CONF_BASE_URL] = "invalid_base_url"
+        return api_key, group_id, base_url or VIRICITI_BASE_URL
+
+    async def async_step_viriciti(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a ViriCiti API key, a charger group and the group's time zone."""
+        errors: dict[str, str] = {}
+        defaults: Mapping[str, Any] = user_input or {CONF_TIME_ZONE: self.hass.config.time_zone}
+        if user_input is not None:
+            api_key, group_id, base_url = self._check_viriciti(user_input, errors)
+            time_zone = str(user_input.get(CONF_TIME_ZONE) or self.hass.config.time_zone).strip()
+            if dt_util.get_time_zone(time_zone) is None:
+                errors[CONF_TIME_ZONE] = "invalid_time_zone"
+            if not errors:
+                await self.async_set_unique_id(group_id)
+                self._abort_if_unique_id_configured()
+                error, group = await self._async_read_group(api_key, group_id, base_url)
+                if group is not None:
+                    return self.async_create_entry(
+                        title=group.title,
+                        data={
+                            CONF_VENDOR: VENDOR_VIRICITI,
+                            CONF_API_KEY: api_key,
+                            CONF_GROUP_ID: group_id,
+                            CONF_BASE_URL: base_url,
+                        },
+                        options={
+                            CONF_TIME_ZONE: time_zone,
+                            CONF_DEFAULT_DURATION: DEFAULT_LIMIT_DURATION,
+                        },
+                    )
+                errors["base"] = error or "unknown"
+        fields: dict[vol.Marker, Any] = {
+            vol.Required(CONF_GROUP_ID, default=defaults.get(CONF_GROUP_ID, "")): str,
+            **self._viriciti_fields(defaults),
+            vol.Required(
+                CONF_TIME_ZONE, default=defaults.get(CONF_TIME_ZONE, self.hass.config.time_zone)
+            ): str,
+        }
+        return self.async_show_form(
+            step_id="viriciti", data_schema=vol.Schema(fields), errors=errors
+        )
+
+    async def _async_step_viriciti_update(
+        self, step_id: str, entry: ConfigEntry, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Take a new API key (and, reconfiguring in advanced mode, a new address)."""
+        errors: dict[str, str] = {}
+        group_id: str = entry.data[CONF_GROUP_ID]
+        if user_input is not None:
+            values = {CONF_BASE_URL: entry.data[CONF_BASE_URL], **user_input}
+            values[CONF_GROUP_ID] = group_id
+            api_key, _, base_url = self._check_viriciti(values, errors)
+            if not errors:
+                error, group = await self._async_read_group(api_key, group_id, base_url)
+                if group is not None:
+                    return self.async_update_reload_and_abort(
+                        entry,
+                        data_updates={CONF_API_KEY: api_key, CONF_BASE_URL: base_url},
+                        reason=(
+                            "reconfigure_successful"
+                            if self.source == SOURCE_RECONFIGURE
+                            else "reauth_successful"
+                        ),
+                    )
+                errors["base"] = error or "unknown"
+        fields = self._viriciti_fields(
+            {CONF_BASE_URL: entry.data[CONF_BASE_URL]} if step_id == "reconfigure" else {}
+        )
+        if step_id != "reconfigure":
+            fields = {key: value for key, value in fields.items() if key == CONF_API_KEY}
+        return self.async_show_form(
+            step_id=f"viriciti_{step_id}",
+            data_schema=vol.Schema(fields),
+            errors=errors,
+            description_placeholders={"group": entry.title, "group_id": group_id},
+        )
+
+    async def async_step_viriciti_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the ViriCiti API key again (the form's own step id)."""
+        return await self.async_step_reauth_confirm(user_input)
+
+    async def async_step_viriciti_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the ViriCiti API key or address (the form's own step id)."""
+        return await self.async_step_reconfigure(user_input)
+
 
 class EvChargeOptionsFlow(OptionsFlow):
     """Options of an Easee account: how often to read, and dynamic limits."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and save the options."""
+        """Show and save the options of the entry's vendor."""
+        if self.config_entry.data.get(CONF_VENDOR) == VENDOR_VIRICITI:
+            return await self.async_step_viriciti(user_input)
         if user_input is not None:
             return self.async_create_entry(
                 data={
@@ -430,3 +587,36 @@ class EvChargeOptionsFlow(OptionsFlow):
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)
+
+    async def async_step_viriciti(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Options of a ViriCiti group: its time zone and how long a limit from the number lasts."""
+        errors: dict[str, str] = {}
+        options = self.config_entry.options
+        if user_input is not None:
+            time_zone = str(user_input[CONF_TIME_ZONE]).strip()
+            duration = cv.time_period_dict(user_input[CONF_DEFAULT_DURATION])
+            minutes = round(duration.total_seconds() / 60)
+            if dt_util.get_time_zone(time_zone) is None:
+                errors[CONF_TIME_ZONE] = "invalid_time_zone"
+            if not 1 <= minutes <= MAX_LIMIT_DURATION:
+                errors[CONF_DEFAULT_DURATION] = "invalid_duration"
+            if not errors:
+                return self.async_create_entry(
+                    data={CONF_TIME_ZONE: time_zone, CONF_DEFAULT_DURATION: minutes}
+                )
+        minutes = int(options.get(CONF_DEFAULT_DURATION, DEFAULT_LIMIT_DURATION))
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_TIME_ZONE,
+                    default=options.get(CONF_TIME_ZONE, self.hass.config.time_zone),
+                ): str,
+                vol.Required(
+                    CONF_DEFAULT_DURATION,
+                    default={"hours": minutes // 60, "minutes": minutes % 60},
+                ): DurationSelector(DurationSelectorConfig(enable_day=False)),
+            }
+        )
+        return self.async_show_form(step_id="viriciti", data_schema=schema, errors=errors)

@@ -19,6 +19,9 @@ CONF_TOKENS: Final = "tokens"
 CONF_STATE_INTERVAL: Final = "state_interval"
 CONF_KEEP_DYNAMIC_LIMITS: Final = "keep_dynamic_limits"
 CONF_DYNAMIC_CURRENT_TTL: Final = "dynamic_current_ttl"
+CONF_GROUP_ID: Final = "group_id"
+CONF_TIME_ZONE: Final = "time_zone"
+CONF_DEFAULT_DURATION: Final = "default_duration"
 
 DEFAULT_STATE_INTERVAL: Final = 60
 DEFAULT_OPTIONS: Final = {
@@ -28,9 +31,13 @@ DEFAULT_OPTIONS: Final = {
 }
 MIN_STATE_INTERVAL: Final = 30
 MAX_STATE_INTERVAL: Final = 300
+# ViriCiti: how long an external limit set through the number lasts, in minutes.
+DEFAULT_LIMIT_DURATION: Final = 60
+MAX_LIMIT_DURATION: Final = 7 * 24 * 60
 
 VENDOR_GOE: Final = "goe"
 VENDOR_EASEE: Final = "easee"
+VENDOR_VIRICITI: Final = "viriciti"
 
 EVENT_COMMAND_RESULT: Final = f"{DOMAIN}_command_result"
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import CoordinatorEntity, DataUpdateCoordinator
 
 from .const import DOMAIN
@@ -28,8 +32,20 @@ def whole_amperes(value: float) -> int:
 class EvChargeCoordinator[DataT](DataUpdateCoordinator[DataT]):
     """A coordinator that knows the device its entities belong to."""
 
+    config_entry: ConfigEntry
     device_info: DeviceInfo
     unique_id_prefix: str
+
+    def async_run_at(
+        self, at: datetime, job: Callable[[], Coroutine[Any, Any, Any]], name: str
+    ) -> CALLBACK_TYPE:
+        """Run ``job`` as a background task of the entry at ``at``; return the cancel callback."""
+
+        @callback
+        def _run(_: datetime) -> None:
+            self.config_entry.async_create_background_task(self.hass, job(), name)
+
+        return async_track_point_in_utc_time(self.hass, _run, at)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -47,6 +47,8 @@ class EvSensor(EvChargeEntity, SensorEntity):
     """A sensor of a charger."""
 
     entity_description: EvSensorEntityDescription
+    # Long lists (ViriCiti's timeframes) belong in the state, not in every recorded row.
+    _unrecorded_attributes = frozenset({"timeframes"})
 
     @property
     def native_value(self) -> StateType | datetime:

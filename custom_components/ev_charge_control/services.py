@@ -1,4 +1,4 @@
-"""Actions (services): dynamic circuit current and charge plans of Easee chargers."""
+"""Actions (services): Easee circuit currents and charge plans, ViriCiti group limits."""
 
 from __future__ import annotations
 
@@ -16,13 +16,15 @@ import voluptuous as vol
 from .api.easee import EaseeChargePeriod, EaseeChargePlan
 from .const import DOMAIN
 from .entity import whole_amperes
-from .runtime import EvChargeConfigEntry
+from .runtime import EvChargeConfigEntry, VendorRuntime
 from .vendors.easee import EaseeRuntime
 from .vendors.easee.coordinator import EaseeChargerCoordinator, EaseeCircuitCoordinator
+from .vendors.viriciti import ViricitiLimitCoordinator, ViricitiRuntime, positive_kw
 
 SERVICE_SET_DYNAMIC_CIRCUIT_CURRENT: Final = "set_dynamic_circuit_current"
 SERVICE_SET_CHARGE_PLAN: Final = "set_charge_plan"
 SERVICE_CLEAR_CHARGE_PLAN: Final = "clear_charge_plan"
+SERVICE_SET_GROUP_LIMIT: Final = "set_group_limit"
 
 ATTR_PHASES: Final = ("phase_1", "phase_2", "phase_3")
 ATTR_TIME_TO_LIVE: Final = "time_to_live"
@@ -30,6 +32,9 @@ ATTR_START: Final = "start"
 ATTR_STOP: Final = "stop"
 ATTR_REPEAT: Final = "repeat"
 ATTR_MAX_CURRENT: Final = "max_current"
+ATTR_LIMIT: Final = "limit"
+ATTR_END_TIME: Final = "end_time"
+ATTR_DURATION: Final = "duration"
 
 MAX_TTL_MINUTES: Final = 1440
 MAX_CIRCUIT_CURRENT: Final = 80
@@ -61,6 +66,15 @@ SET_CHARGE_PLAN_SCHEMA: Final = vol.Schema(
     }
 )
 CLEAR_CHARGE_PLAN_SCHEMA: Final = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+# Range checks happen in the handler, so every refusal is a translated message.
+SET_GROUP_LIMIT_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Required(ATTR_LIMIT): vol.Coerce(float),
+        vol.Optional(ATTR_END_TIME): cv.datetime,
+        vol.Optional(ATTR_DURATION): cv.time_period,
+    }
+)
 
 
 def _error(key: str, **placeholders: str) -> ServiceValidationError:
@@ -69,12 +83,12 @@ def _error(key: str, **placeholders: str) -> ServiceValidationError:
     )
 
 
-def _runtimes(hass: HomeAssistant) -> list[EaseeRuntime]:
+def _runtimes[R: VendorRuntime](hass: HomeAssistant, kind: type[R]) -> list[R]:
     entries: list[EvChargeConfigEntry] = hass.config_entries.async_entries(DOMAIN)
     return [
         entry.runtime_data
         for entry in entries
-        if entry.state is ConfigEntryState.LOADED and isinstance(entry.runtime_data, EaseeRuntime)
+        if entry.state is ConfigEntryState.LOADED and isinstance(entry.runtime_data, kind)
     ]
 
 
@@ -87,7 +101,7 @@ def _identifiers(hass: HomeAssistant, device_id: str) -> set[str]:
 
 def _charger(hass: HomeAssistant, device_id: str) -> EaseeChargerCoordinator:
     identifiers = _identifiers(hass, device_id)
-    for runtime in _runtimes(hass):
+    for runtime in _runtimes(hass, EaseeRuntime):
         for charger in runtime.chargers.values():
             if charger.unique_id_prefix in identifiers:
                 return charger
@@ -96,7 +110,7 @@ def _charger(hass: HomeAssistant, device_id: str) -> EaseeChargerCoordinator:
 
 def _circuit(hass: HomeAssistant, device_id: str) -> EaseeCircuitCoordinator:
     identifiers = _identifiers(hass, device_id)
-    for runtime in _runtimes(hass):
+    for runtime in _runtimes(hass, EaseeRuntime):
         for circuit in runtime.circuits.values():
             if circuit.unique_id_prefix in identifiers:
                 return circuit
@@ -156,6 +170,32 @@ async def _async_clear_charge_plan(call: ServiceCall) -> None:
     await charger.async_set_charge_plan(None, None)
 
 
+def _group(hass: HomeAssistant, device_id: str) -> ViricitiLimitCoordinator:
+    identifiers = _identifiers(hass, device_id)
+    for runtime in _runtimes(hass, ViricitiRuntime):
+        if runtime.limit.unique_id_prefix in identifiers:
+            return runtime.limit
+    raise _error("not_a_viriciti_group")
+
+
+async def _async_set_group_limit(call: ServiceCall) -> None:
+    group = _group(call.hass, call.data[ATTR_DEVICE_ID])
+    limit = positive_kw(call.data[ATTR_LIMIT])
+    now = dt_util.utcnow()
+    if ATTR_END_TIME in call.data and ATTR_DURATION in call.data:
+        raise _error("end_time_and_duration")
+    if ATTR_END_TIME in call.data:
+        end: datetime = dt_util.as_utc(call.data[ATTR_END_TIME])
+    else:
+        duration: timedelta = call.data.get(ATTR_DURATION, group.default_duration)
+        if duration <= timedelta(0):
+            raise _error("duration_not_positive")
+        end = now + duration
+    if end <= now:
+        raise _error("end_time_in_past", end_time=dt_util.as_local(end).isoformat())
+    await group.async_request_limit(limit, end)
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's actions."""
@@ -173,4 +213,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_CLEAR_CHARGE_PLAN,
         _async_clear_charge_plan,
         schema=CLEAR_CHARGE_PLAN_SCHEMA,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_SET_GROUP_LIMIT, _async_set_group_limit, schema=SET_GROUP_LIMIT_SCHEMA
     )

@@ -42,7 +42,8 @@ from custom_components.ev_charge_control.session import async_get_session
 from simulators.viriciti import ViricitiSimulator
 from tests.conftest import RUNTIME_SECRETS
 
-pytestmark = pytest.mark.usefixtures("socket_enabled")
+# The client keeps its own clock: Home Assistant's frozen test clock would stop its timeouts.
+pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.real_time]
 
 KEY = "vc-client-key-7d3e9b2a61f4"
 OTHER_KEY = "vc-client-other-5a8c1e7f2d90"

@@ -1,0 +1,993 @@
+"""ViriCiti Smart Charging groups: coordinators, the external-limit queue and the entities.
+
+One config entry is one charger group. Three coordinators read it at the cadence the issue
+sets: the group (title, default limit, timeframes) every 15 minutes, the group limit every
+5 minutes and the power-limit time series every 5 minutes, asking only for what is new.
+Each charge station found in the time series becomes a child device of the group.
+
+External limits go through a ``CommandQueue``: the newest request wins and at most one POST
+leaves per 5 minutes (the document asks not to change the limit too often); what waits and
+when it goes out is shown by two diagnostic sensors, as for go-e.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+import datetime as dt
+import time
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from homeassistant.components.number import NumberDeviceClass, NumberMode
+from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
+from homeassistant.const import CONF_API_KEY, EntityCategory, Platform, UnitOfPower
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    HomeAssistantError,
+    ServiceValidationError,
+)
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from ..api.errors import (
+    ApiError,
+    AuthenticationError,
+    EvChargeControlError,
+    ExternalLimitsNotAllowedError,
+    NotFoundError,
+    RateLimitedError,
+)
+from ..api.viriciti import (
+    LIMIT_SOURCES,
+    ViricitiClient,
+    ViricitiGroup,
+    ViricitiGroupLimit,
+    ViricitiSample,
+)
+from ..api.viriciti_schedule import Schedule, ScheduleNow
+from ..budget import CommandQueue, Verification
+from ..const import (
+    CONF_BASE_URL,
+    CONF_DEFAULT_DURATION,
+    CONF_GROUP_ID,
+    CONF_TIME_ZONE,
+    DEFAULT_LIMIT_DURATION,
+    DOMAIN,
+    EVENT_COMMAND_RESULT,
+    LOGGER,
+)
+from ..entity import EvChargeCoordinator
+from ..number import EvNumberEntityDescription
+from ..runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
+from ..sensor import EvSensorEntityDescription
+from ..session import async_get_session
+
+GROUP_INTERVAL: Final = dt.timedelta(minutes=15)
+LIMIT_INTERVAL: Final = dt.timedelta(minutes=5)
+SERIES_INTERVAL: Final = dt.timedelta(minutes=5)
+# At most one external limit per 5 minutes, and a couple of seconds for clocks that differ.
+WRITE_SPACING: Final = 5 * 60 + 2
+MAX_WRITE_ATTEMPTS: Final = 3
+# The first time series query looks this far back (samples come at least every 5 minutes).
+SERIES_LOOKBACK: Final = dt.timedelta(hours=1)
+# The group limit answer names a drop this long before it comes.
+UPCOMING_LOOKAHEAD: Final = dt.timedelta(minutes=15)
+# A waiting limit that would end this soon after it goes out is not worth sending.
+MIN_REMAINING: Final = 60.0
+MAX_GROUP_LIMIT: Final = 100_000  # kW: the API only asks for a positive integer
+PARAMETER_LIMIT: Final = "group_limit"
+STORE_VERSION: Final = 1
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _utc(timestamp: float) -> dt.datetime:
+    return dt_util.utc_from_timestamp(timestamp)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitRequest:
+    """An external limit: ``limit`` kW until ``end`` (whole seconds since the epoch)."""
+
+    limit: int
+    end: int
+
+    def describe(self, zone: ZoneInfo) -> str:
+        """Return the request as the diagnostic sensor shows it."""
+        return f"{self.limit} kW until {_utc(self.end).astimezone(zone).isoformat()}"
+
+
+def _load_request(value: object) -> LimitRequest | None:
+    """Read a saved request back; None for anything malformed."""
+    if not isinstance(value, Mapping):
+        return None
+    limit, end = value.get("limit"), value.get("end")
+    if type(limit) is int and limit > 0 and type(end) is int:
+        return LimitRequest(limit, end)
+    return None
+
+
+def _in_force(limits: ViricitiGroupLimit | None) -> LimitRequest | None:
+    """Return the external limit a group limit answer shows, as a request."""
+    external = limits.external if limits else None
+    if external is None or external.end is None or not float(external.limit).is_integer():
+        return None
+    return LimitRequest(int(external.limit), round(external.end.timestamp()))
+
+
+def _translated_failure(err: EvChargeControlError) -> Exception:
+    """Map a client error of a read to what a coordinator raises."""
+    if isinstance(err, AuthenticationError):
+        return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
+    if isinstance(err, NotFoundError):
+        return UpdateFailed(translation_domain=DOMAIN, translation_key="group_not_found")
+    if isinstance(err, RateLimitedError):
+        return UpdateFailed(translation_domain=DOMAIN, translation_key="rate_limited")
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key="api_error",
+        translation_placeholders={"error": str(err)},
+    )
+
+
+class _ViricitiCoordinator[DataT](EvChargeCoordinator[DataT]):
+    """A coordinator of one group: the client, the zone and error translation."""
+
+    config_entry: EvChargeConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EvChargeConfigEntry,
+        client: ViricitiClient,
+        zone: ZoneInfo,
+        what: str,
+        interval: dt.timedelta | None,
+    ) -> None:
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"ViriCiti {client.group_id} {what}",
+            update_interval=interval,
+        )
+        self.client = client
+        self.zone = zone
+        self.unique_id_prefix = f"viriciti_{client.group_id}"
+        self.device_info = DeviceInfo(identifiers={(DOMAIN, self.unique_id_prefix)})
+
+    async def _async_read[T](self, read: Callable[[], Awaitable[T]]) -> T:
+        try:
+            result = await read()
+        except (AuthenticationError, NotFoundError, RateLimitedError, ApiError) as err:
+            raise _translated_failure(err) from err
+        return result
+
+
+class ViricitiGroupCoordinator(_ViricitiCoordinator[ViricitiGroup]):
+    """Reads the group every 15 minutes and keeps what its schedule says now."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EvChargeConfigEntry,
+        client: ViricitiClient,
+        zone: ZoneInfo,
+    ) -> None:
+        super().__init__(hass, entry, client, zone, "group", GROUP_INTERVAL)
+        self.schedule: Schedule | None = None
+        self.now: ScheduleNow | None = None
+        self._unsub_change: CALLBACK_TYPE | None = None
+
+    async def _async_update_data(self) -> ViricitiGroup:
+        group = await self._async_read(self.client.get_group)
+        self.schedule = Schedule(group.timeframes, group.group_limit, self.zone)
+        self._evaluate()
+        return group
+
+    def _evaluate(self) -> None:
+        """Work out the schedule now and wake up at its next change."""
+        if self._unsub_change is not None:
+            self._unsub_change()
+            self._unsub_change = None
+        if self.schedule is None:
+            return
+        self.now = self.schedule.at(dt_util.utcnow())
+        if self.now.next_change is not None:
+            self._unsub_change = async_track_point_in_utc_time(
+                self.hass, self._changed, self.now.next_change
+            )
+
+    @callback
+    def _changed(self, _: dt.datetime) -> None:
+        # The limit coordinator reads just after the change by itself (its "moments").
+        self._unsub_change = None
+        self._evaluate()
+        self.async_update_listeners()
+
+    def upcoming_drop(self) -> dt.datetime | None:
+        """Return when the answer will name the next drop as 'upcoming' (None: no drop)."""
+        now = self.now
+        if now is None or now.next_change is None or now.next_limit is None:
+            return None
+        current = now.limit if now.limit is not None else self.schedule_default()
+        if current is None or now.next_limit >= current:
+            return None
+        return now.next_change - UPCOMING_LOOKAHEAD
+
+    def schedule_default(self) -> float | None:
+        """Return the group's default limit."""
+        return self.data.group_limit if self.data else None
+
+    def timeframes(self) -> list[dict[str, Any]]:
+        """Return the group's timeframes as given (an attribute, not recorded)."""
+        if not self.data:
+            return []
+        return [
+            {
+                "name": tf.name,
+                "start": tf.start,
+                "end": tf.end,
+                "limit": tf.limit,
+                "active": tf.active,
+            }
+            for tf in self.data.timeframes
+        ]
+
+    async def async_stop(self) -> None:
+        """Cancel the change timer."""
+        if self._unsub_change is not None:
+            self._unsub_change()
+            self._unsub_change = None
+
+
+class ViricitiLimitStore:
+    """The group's write queue, saved so that neither a reload nor a restart frees a slot."""
+
+    def __init__(self, hass: HomeAssistant, group_id: str) -> None:
+        self.queue: CommandQueue[LimitRequest] = CommandQueue(
+            spacing=WRITE_SPACING, max_attempts=MAX_WRITE_ATTEMPTS, load_value=_load_request
+        )
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORE_VERSION, f"{DOMAIN}.viriciti_{group_id}"
+        )
+
+    async def async_load(self) -> None:
+        """Load the saved queue."""
+        data = await self._store.async_load() or {}
+        if isinstance(commands := data.get("commands"), Mapping):
+            self.queue.restore(commands, _now())
+
+    async def async_save(self) -> None:
+        """Save now: called before every POST, so a crash cannot forget one."""
+        await self._store.async_save({"commands": self.queue.as_dict()})
+
+
+class ViricitiLimitCoordinator(_ViricitiCoordinator[ViricitiGroupLimit]):
+    """Reads the group limit every 5 minutes and posts external limits through the queue."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EvChargeConfigEntry,
+        client: ViricitiClient,
+        zone: ZoneInfo,
+        store: ViricitiLimitStore,
+        group: ViricitiGroupCoordinator,
+        default_duration: dt.timedelta,
+    ) -> None:
+        super().__init__(hass, entry, client, zone, "limit", LIMIT_INTERVAL)
+        self.store = store
+        self.group = group
+        self.default_duration = default_duration
+        self._send_lock = asyncio.Lock()
+        self._unsub_slot: CALLBACK_TYPE | None = None
+        self._unsub_moment: CALLBACK_TYPE | None = None
+        self._zone_checked = False
+
+    @property
+    def queue(self) -> CommandQueue[LimitRequest]:
+        """Return the group's write queue."""
+        return self.store.queue
+
+    async def _async_update_data(self) -> ViricitiGroupLimit:
+        fetched_at = _now()
+        limits = await self._async_read(self.client.get_group_limit)
+        self._check_zone(limits)
+        if not self._send_lock.locked():
+            # While a POST is out, a read may show the group before it: the POST's own
+            # answer verifies it instead.
+            self._verify(limits, fetched_at)
+        self._schedule_moment(limits)
+        return limits
+
+    def _check_zone(self, limits: ViricitiGroupLimit) -> None:
+        """Warn once when the group's own answers show another offset than the zone option."""
+        external = limits.external
+        if self._zone_checked or external is None or external.end is None:
+            return
+        self._zone_checked = True
+        theirs = external.end.utcoffset()
+        ours = external.end.astimezone(self.zone).utcoffset()
+        if theirs != ours:
+            LOGGER.warning(
+                "ViriCiti %s: the group writes times with the offset %s, but the time zone "
+                "option %s has %s then; timeframes may be placed wrongly. Set the group's "
+                "time zone in the integration's options",
+                self.client.group_id,
+                theirs,
+                self.zone,
+                ours,
+            )
+
+    # Reading at the moments that matter
+
+    def _schedule_moment(self, limits: ViricitiGroupLimit) -> None:
+        """Read again right after the next change the regular read would see late.
+
+        An external limit ending, a timeframe starting or ending, or a drop turning
+        'upcoming' within the next interval gets one read just after it; the regular
+        interval restarts from that read, so a day has only a few reads more than 288.
+        """
+        if self._unsub_moment is not None:
+            self._unsub_moment()
+            self._unsub_moment = None
+        now = dt_util.utcnow()
+        moments = [
+            limits.external.end if limits.external else None,
+            self.group.now.next_change if self.group.now else None,
+            self.group.upcoming_drop(),
+        ]
+        due = [m for m in moments if m is not None and now < m < now + LIMIT_INTERVAL]
+        if not due:
+            return
+
+        self._unsub_moment = self.async_run_at(
+            min(due) + dt.timedelta(seconds=1),
+            self.async_refresh,
+            f"{DOMAIN} ViriCiti {self.client.group_id} read",
+        )
+
+    # Writing
+
+    def expected(self) -> LimitRequest | None:
+        """Return the requested limit while it waits, else the external limit in force."""
+        if (request := self.queue.expected_value(PARAMETER_LIMIT)) is not None:
+            return request
+        return _in_force(self.data)
+
+    async def async_request_limit(self, limit: int, end: dt.datetime) -> None:
+        """Ask for ``limit`` kW until ``end``: it goes out now when the slot is free.
+
+        The caller validated both. Raises a translated error when the limit would end
+        before its slot, or when the group refuses external limits (the request is dropped
+        then, nothing would ever take it).
+        """
+        request = LimitRequest(limit, round(end.timestamp()))
+        slot = self.queue.next_slot(_now())
+        if request.end - slot <= MIN_REMAINING:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="limit_ends_before_slot",
+                translation_placeholders={
+                    "end_time": dt_util.as_local(end).isoformat(timespec="seconds"),
+                    "slot": dt_util.as_local(_utc(slot)).isoformat(timespec="seconds"),
+                },
+            )
+        if not self.queue.request(PARAMETER_LIMIT, request, _now(), _in_force(self.data)):
+            LOGGER.debug("ViriCiti %s: %s already in force", self.client.group_id, request)
+        await self.store.async_save()
+        self.async_update_listeners()
+        if await self._async_send_due() == "refused":
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="external_limits_not_allowed",
+                translation_placeholders={"group": self._title()},
+            )
+
+    def _title(self) -> str:
+        return self.group.data.title if self.group.data else self.client.group_id
+
+    def _drop_expired(self, now: float) -> None:
+        queued = self.queue.pending.get(PARAMETER_LIMIT)
+        if queued is None or queued.value.end - now > MIN_REMAINING:
+            return
+        del self.queue.pending[PARAMETER_LIMIT]
+        LOGGER.warning(
+            "ViriCiti %s: the waiting limit of %s kW ended before its slot; it was not sent",
+            self.client.group_id,
+            queued.value.limit,
+        )
+        self._fire(queued.value, "expired", queued.attempt, will_retry=False)
+
+    async def _async_send_due(self) -> str | None:
+        """Send the waiting limit when its slot has come; return 'refused' on a refusal."""
+        async with self._send_lock:
+            now = _now()
+            self._drop_expired(now)
+            sent = self.queue.take_due(now)
+            if sent is None:
+                self._schedule_slot()
+                return None
+            await self.store.async_save()
+            outcome: str | None = None
+            try:
+                answer = await self.client.set_group_limit(
+                    sent.value.limit, _utc(sent.value.end).astimezone(self.zone)
+                )
+            except ExternalLimitsNotAllowedError:
+                self.queue.awaiting.pop(PARAMETER_LIMIT, None)
+                self._raise_refusal_issue()
+                self._fire(sent.value, "refused", sent.attempt, will_retry=False)
+                outcome = "refused"
+            except AuthenticationError:
+                self.queue.not_sent(sent)
+                LOGGER.warning(
+                    "ViriCiti %s: the API key was refused; the limit waits",
+                    self.client.group_id,
+                )
+                self.config_entry.async_start_reauth(self.hass)
+            except RateLimitedError:
+                self.queue.rate_limited(sent, _now())
+                LOGGER.warning(
+                    "ViriCiti %s: the limit was refused as too frequent; it waits for the next slot",
+                    self.client.group_id,
+                )
+            except (ApiError, ValueError) as err:
+                self.queue.not_sent(sent)
+                LOGGER.warning(
+                    "ViriCiti %s: the limit was not delivered (%s); it waits for the next slot",
+                    self.client.group_id,
+                    err,
+                )
+            else:
+                ir.async_delete_issue(self.hass, DOMAIN, self._refusal_issue_id)
+                self._verify(answer, float("inf"))
+                self.async_set_updated_data(answer)
+            await self.store.async_save()
+            self._schedule_slot()
+            self.async_update_listeners()
+            return outcome
+
+    def _verify(self, limits: ViricitiGroupLimit, data_time: float) -> None:
+        in_force = _in_force(limits)
+        results = self.queue.verify(lambda _: in_force, data_time, parameters=(PARAMETER_LIMIT,))
+        for result in results:
+            self._report(result)
+        if any(result.retry for result in results):
+            self._schedule_slot()
+
+    def _report(self, result: Verification[LimitRequest]) -> None:
+        command = result.command
+        if result.applied:
+            LOGGER.debug("ViriCiti %s: %s applied", self.client.group_id, command.value)
+        else:
+            LOGGER.warning(
+                "ViriCiti %s did not apply %s (attempt %s of %s, the group shows %s)",
+                self.client.group_id,
+                command.value.describe(self.zone),
+                command.attempt,
+                MAX_WRITE_ATTEMPTS,
+                result.actual.describe(self.zone) if result.actual else "no external limit",
+            )
+        self._fire(
+            command.value,
+            "applied" if result.applied else "failed",
+            command.attempt,
+            will_retry=result.retry,
+        )
+
+    def _fire(self, request: LimitRequest, result: str, attempt: int, *, will_retry: bool) -> None:
+        device = dr.async_get(self.hass).async_get_device(
+            identifiers={(DOMAIN, self.unique_id_prefix)}
+        )
+        self.hass.bus.async_fire(
+            EVENT_COMMAND_RESULT,
+            {
+                "device_id": device.id if device else None,
+                "parameter": PARAMETER_LIMIT,
+                "requested": request.limit,
+                "end_time": _utc(request.end).isoformat(),
+                "result": result,
+                "attempt": attempt,
+                "will_retry": will_retry,
+            },
+        )
+
+    @property
+    def _refusal_issue_id(self) -> str:
+        return f"viriciti_{self.client.group_id}_external_limits"
+
+    def _raise_refusal_issue(self) -> None:
+        LOGGER.warning(
+            "ViriCiti %s does not accept external limits; ask ViriCiti to enable them",
+            self.client.group_id,
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self._refusal_issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="external_limits_not_allowed",
+            translation_placeholders={"group": self._title()},
+        )
+
+    def _schedule_slot(self) -> None:
+        if self._unsub_slot is not None:
+            self._unsub_slot()
+            self._unsub_slot = None
+        if not self.queue.pending:
+            return
+
+        self._unsub_slot = self.async_run_at(
+            _utc(self.queue.next_slot(_now())),
+            self._async_send_due,
+            f"{DOMAIN} ViriCiti {self.client.group_id} write",
+        )
+
+    async def async_start(self) -> None:
+        """Resume a waiting limit (its slot may still be taken)."""
+        self._schedule_slot()
+
+    async def async_stop(self) -> None:
+        """Cancel the timers and save the queue."""
+        for unsub in (self._unsub_slot, self._unsub_moment):
+            if unsub is not None:
+                unsub()
+        self._unsub_slot = self._unsub_moment = None
+        await self.store.async_save()
+
+    # What the diagnostic entities show
+
+    def next_command_slot(self) -> dt.datetime | None:
+        """Return when the next limit may go out (None: never sent, the slot is free)."""
+        if self.queue.last_sent is None:
+            return None
+        return _utc(round(self.queue.last_sent + self.queue.spacing))
+
+    def pending_command(self) -> str:
+        """Return the limit that goes out in the next slot."""
+        command = self.queue.next_command()
+        return "none" if command is None else command.value.describe(self.zone)
+
+    def pending_attributes(self) -> dict[str, Any]:
+        """Return the waiting and the unconfirmed limit."""
+        return {
+            "queued": {
+                cmd.parameter: cmd.value.describe(self.zone) for cmd in self.queue.pending.values()
+            },
+            "awaiting_confirmation": {
+                cmd.parameter: cmd.value.describe(self.zone) for cmd in self.queue.awaiting.values()
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ViricitiSeries:
+    """The newest sample and every connector's newest limit (kW) per charge station."""
+
+    last_time: dt.datetime | None
+    group_limit: float | None
+    stations: Mapping[str, Mapping[int, float | None]]
+
+
+class ViricitiStationCoordinator(EvChargeCoordinator[Mapping[int, float | None]]):
+    """One charge station: its connectors' limits, pushed by the time series coordinator."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EvChargeConfigEntry,
+        group: ViricitiGroupCoordinator,
+        station: str,
+    ) -> None:
+        group_id = group.client.group_id
+        super().__init__(hass, LOGGER, config_entry=entry, name=f"ViriCiti {group_id} {station}")
+        self.station = station
+        self.unique_id_prefix = f"viriciti_{group_id}_{station}"
+        self.device_info = DeviceInfo(
+            identifiers={(DOMAIN, self.unique_id_prefix)},
+            manufacturer="ViriCiti",
+            model="Charge station",
+            # The group's title first: two groups may both have a "charger_1".
+            name=f"{group.data.title} {station}" if group.data else station,
+            via_device=(DOMAIN, f"viriciti_{group_id}"),
+        )
+
+    async def _async_update_data(self) -> Mapping[int, float | None]:
+        # Never polled: the time series coordinator pushes each station's values.
+        return self.data or {}
+
+
+class ViricitiSeriesCoordinator(_ViricitiCoordinator[ViricitiSeries]):
+    """Reads the power-limit time series every 5 minutes, only what is new."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EvChargeConfigEntry,
+        client: ViricitiClient,
+        zone: ZoneInfo,
+    ) -> None:
+        super().__init__(hass, entry, client, zone, "time series", SERIES_INTERVAL)
+        self.stations: dict[str, ViricitiStationCoordinator] = {}
+        # Called with the stations and connector positions seen for the first time.
+        self.on_new: Callable[[dict[str, list[int]]], None] | None = None
+
+    async def _async_update_data(self) -> ViricitiSeries:
+        previous = self.data
+        end = dt_util.utcnow()
+        start = (
+            previous.last_time
+            if previous is not None and previous.last_time is not None
+            else end - SERIES_LOOKBACK
+        )
+        try:
+            samples = await self._async_read(lambda: self.client.get_power_limits(start, end))
+        except UpdateFailed as err:
+            for station in self.stations.values():
+                station.async_set_update_error(err)
+            raise
+        return self._merge(previous, samples)
+
+    def _merge(
+        self, previous: ViricitiSeries | None, samples: list[ViricitiSample]
+    ) -> ViricitiSeries:
+        last_time = previous.last_time if previous else None
+        fresh = [s for s in samples if last_time is None or s.time > last_time]
+        stations: dict[str, dict[int, float | None]] = {
+            station: dict(limits)
+            for station, limits in (previous.stations if previous else {}).items()
+        }
+        group_limit = previous.group_limit if previous else None
+        new: dict[str, list[int]] = {}
+        if fresh:
+            newest = fresh[-1]
+            last_time, group_limit = newest.time, newest.group_limit
+            for sample in fresh:
+                for connector in sample.limits:
+                    positions = stations.setdefault(connector.chargestation, {})
+                    if connector.position not in positions:
+                        new.setdefault(connector.chargestation, []).append(connector.position)
+                    positions[connector.position] = connector.limit
+        series = ViricitiSeries(last_time, group_limit, stations)
+        if new and self.on_new is not None:
+            self.on_new(new)
+        for station_id, limits in stations.items():
+            station = self.stations.get(station_id)
+            if station is not None and (station.data != limits or not station.last_update_success):
+                station.async_set_updated_data(dict(limits))
+        return series
+
+
+# Entity descriptions
+
+
+def _group(fn: Callable[[ViricitiGroup], Any]) -> Callable[[ViricitiGroupCoordinator], Any]:
+    def read(coordinator: ViricitiGroupCoordinator) -> Any:
+        return fn(coordinator.data) if coordinator.data else None
+
+    return read
+
+
+def _limits(
+    fn: Callable[[ViricitiGroupLimit], Any],
+) -> Callable[[ViricitiLimitCoordinator], Any]:
+    def read(coordinator: ViricitiLimitCoordinator) -> Any:
+        return fn(coordinator.data) if coordinator.data else None
+
+    return read
+
+
+def _schedule(fn: Callable[[ScheduleNow], Any]) -> Callable[[ViricitiGroupCoordinator], Any]:
+    def read(coordinator: ViricitiGroupCoordinator) -> Any:
+        return fn(coordinator.now) if coordinator.data and coordinator.now else None
+
+    return read
+
+
+def _kw_sensor(key: str, **kwargs: Any) -> EvSensorEntityDescription:
+    return EvSensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=0,
+        **kwargs,
+    )
+
+
+GROUP_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
+    _kw_sensor("group_limit", value_fn=_group(lambda g: g.group_limit)),
+    _kw_sensor(
+        "scheduled_limit",
+        value_fn=_schedule(lambda now: now.limit),
+        attributes_fn=lambda coordinator: {
+            "timeframe": coordinator.now.timeframe.name
+            if coordinator.now and coordinator.now.timeframe
+            else None,
+            "timeframes": coordinator.timeframes(),
+        },
+    ),
+    EvSensorEntityDescription(
+        key="next_limit_change",
+        translation_key="next_limit_change",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_schedule(lambda now: now.next_change),
+        attributes_fn=lambda coordinator: {
+            "next_limit": coordinator.now.next_limit if coordinator.now else None
+        },
+    ),
+)
+
+LIMIT_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
+    _kw_sensor(
+        "active_limit",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=_limits(lambda limits: limits.active_limit),
+    ),
+    EvSensorEntityDescription(
+        key="active_limit_source",
+        translation_key="active_limit_source",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(LIMIT_SOURCES),
+        value_fn=_limits(lambda limits: limits.active if limits.active in LIMIT_SOURCES else None),
+    ),
+    _kw_sensor(
+        "external_limit",
+        value_fn=_limits(lambda limits: limits.external.limit if limits.external else None),
+    ),
+    EvSensorEntityDescription(
+        key="external_limit_end",
+        translation_key="external_limit_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_limits(lambda limits: limits.external.end if limits.external else None),
+    ),
+    EvSensorEntityDescription(
+        key="next_command_slot",
+        translation_key="next_command_slot",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        always_available=True,
+        value_fn=lambda coordinator: coordinator.next_command_slot(),
+    ),
+    EvSensorEntityDescription(
+        key="pending_command",
+        translation_key="pending_command",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        always_available=True,
+        value_fn=lambda coordinator: coordinator.pending_command(),
+        attributes_fn=lambda coordinator: coordinator.pending_attributes(),
+    ),
+)
+
+
+def positive_kw(value: float) -> int:
+    """Return a limit as whole kW; raise a translated error unless a positive integer."""
+    if not float(value).is_integer() or value <= 0:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="group_limit_invalid",
+            translation_placeholders={"value": f"{value:g}"},
+        )
+    return int(value)
+
+
+async def _async_set_external(coordinator: ViricitiLimitCoordinator, value: float) -> None:
+    end = dt_util.utcnow() + coordinator.default_duration
+    await coordinator.async_request_limit(positive_kw(value), end)
+
+
+LIMIT_NUMBERS: Final[tuple[EvNumberEntityDescription, ...]] = (
+    EvNumberEntityDescription(
+        key="external_group_limit",
+        translation_key="external_group_limit",
+        device_class=NumberDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        native_min_value=1,
+        native_max_value=MAX_GROUP_LIMIT,
+        native_step=1,
+        mode=NumberMode.BOX,
+        value_fn=lambda coordinator: (
+            None if (request := coordinator.expected()) is None else request.limit
+        ),
+        set_fn=_async_set_external,
+        attributes_fn=lambda coordinator: {
+            "end_time": None
+            if (request := coordinator.expected()) is None
+            else _utc(request.end).isoformat(),
+            "duration_minutes": round(coordinator.default_duration.total_seconds() / 60),
+        },
+    ),
+)
+
+
+def power_limit_description(position: int) -> EvSensorEntityDescription:
+    """Return the sensor of one connector position of a charge station."""
+    return EvSensorEntityDescription(
+        key=f"power_limit_{position}",
+        translation_key="power_limit",
+        translation_placeholders={"position": str(position)},
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        suggested_display_precision=1,
+        value_fn=lambda coordinator: (coordinator.data or {}).get(position),
+    )
+
+
+class ViricitiRuntime(VendorRuntime):
+    """The running side of one ViriCiti config entry (one charger group)."""
+
+    platforms = (Platform.NUMBER, Platform.SENSOR)
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EvChargeConfigEntry,
+        client: ViricitiClient,
+        zone: ZoneInfo,
+        store: ViricitiLimitStore,
+    ) -> None:
+        super().__init__(dict(entry.options))
+        self.hass = hass
+        self.entry = entry
+        self.zone = zone
+        self.group = ViricitiGroupCoordinator(hass, entry, client, zone)
+        duration = dt.timedelta(
+            minutes=entry.options.get(CONF_DEFAULT_DURATION, DEFAULT_LIMIT_DURATION)
+        )
+        self.limit = ViricitiLimitCoordinator(
+            hass, entry, client, zone, store, self.group, duration
+        )
+        self.series = ViricitiSeriesCoordinator(hass, entry, client, zone)
+        self.positions: dict[str, list[int]] = {}
+        self._unsub_series: CALLBACK_TYPE | None = None
+        self.series.on_new = self._add_connectors
+
+    @callback
+    def _add_connectors(self, new: dict[str, list[int]]) -> None:
+        """Add the stations and connector positions the time series shows for the first time."""
+        specs: list[EntitySpec] = []
+        for station_id, positions in new.items():
+            station = self.series.stations.get(station_id)
+            if station is None:
+                station = self.series.stations[station_id] = ViricitiStationCoordinator(
+                    self.hass, self.entry, self.group, station_id
+                )
+                dr.async_get(self.hass).async_get_or_create(
+                    config_entry_id=self.entry.entry_id, **station.device_info
+                )
+                LOGGER.debug("ViriCiti: charge station %s found", station_id)
+            known = self.positions.setdefault(station_id, [])
+            for position in sorted(positions):
+                known.append(position)
+                specs.append((station, power_limit_description(position)))
+        self.async_add_specs(Platform.SENSOR, specs)
+
+    def entity_specs(self, platform: Platform) -> list[EntitySpec]:
+        """Return the entities of a platform."""
+        if platform is Platform.NUMBER:
+            return [(self.limit, description) for description in LIMIT_NUMBERS]
+        if platform is not Platform.SENSOR:
+            return []
+        specs: list[EntitySpec] = [(self.group, d) for d in GROUP_SENSORS]
+        specs += [(self.limit, d) for d in LIMIT_SENSORS]
+        for station_id, positions in self.positions.items():
+            station = self.series.stations[station_id]
+            specs += [(station, power_limit_description(position)) for position in positions]
+        return specs
+
+    async def async_start(self) -> None:
+        """Read the group, its limit and the newest samples; name the group's device."""
+        await self.group.async_config_entry_first_refresh()
+        group = self.group.data
+        device_info = DeviceInfo(
+            identifiers={(DOMAIN, self.group.unique_id_prefix)},
+            manufacturer="ViriCiti",
+            model="Smart Charging group",
+            name=group.title,
+        )
+        for coordinator in (self.group, self.limit, self.series):
+            coordinator.device_info = device_info
+        dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.entry.entry_id, **device_info
+        )
+        await self.limit.store.async_load()
+        await self.limit.async_config_entry_first_refresh()
+        await self.series.async_config_entry_first_refresh()
+        # The series' entities listen to their stations, not to it: without a listener of
+        # its own a coordinator stops polling, and new stations would never be found.
+        self._unsub_series = self.series.async_add_listener(lambda: None)
+        await self.limit.async_start()
+
+    async def async_stop(self) -> None:
+        """Cancel timers and save the queue."""
+        if self._unsub_series is not None:
+            self._unsub_series()
+            self._unsub_series = None
+        await self.group.async_stop()
+        await self.limit.async_stop()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return the group, its limits, the newest samples and the queue."""
+        group, limits, series = self.group.data, self.limit.data, self.series.data
+        now = self.group.now
+        return {
+            "client": repr(self.group.client),
+            "time_zone": str(self.zone),
+            "group": {
+                "title": group.title,
+                "group_limit": group.group_limit,
+                "timeframes": self.group.timeframes(),
+            }
+            if group
+            else None,
+            "schedule": {
+                "limit": now.limit,
+                "timeframe": now.timeframe.name if now.timeframe else None,
+                "next_change": now.next_change.isoformat() if now.next_change else None,
+                "next_limit": now.next_limit,
+            }
+            if now
+            else None,
+            "limits": {
+                "active": limits.active,
+                "active_limit": limits.active_limit,
+                "default": limits.default_limit,
+                "external": _describe_external(limits),
+            }
+            if limits
+            else None,
+            "series": {
+                "last_time": series.last_time.isoformat() if series.last_time else None,
+                "group_limit": series.group_limit,
+                "stations": {
+                    station: {str(pos): kw for pos, kw in limits_.items()}
+                    for station, limits_ in series.stations.items()
+                },
+            }
+            if series
+            else None,
+            "commands": self.limit.queue.as_dict(),
+        }
+
+
+def _describe_external(limits: ViricitiGroupLimit) -> dict[str, Any] | None:
+    external = limits.external
+    if external is None:
+        return None
+    return {
+        "limit": external.limit,
+        "start": external.start.isoformat() if external.start else None,
+        "end": external.end.isoformat() if external.end else None,
+    }
+
+
+def group_zone(hass: HomeAssistant, options: Mapping[str, Any]) -> ZoneInfo:
+    """Return the group's time zone: the option, else Home Assistant's."""
+    name = options.get(CONF_TIME_ZONE) or hass.config.time_zone
+    zone = dt_util.get_time_zone(name)
+    return zone if isinstance(zone, ZoneInfo) else ZoneInfo("UTC")
+
+
+async def async_setup_viriciti(hass: HomeAssistant, entry: EvChargeConfigEntry) -> ViricitiRuntime:
+    """Build the runtime of a ViriCiti config entry."""
+    client = ViricitiClient(
+        async_get_session(hass),
+        entry.data[CONF_API_KEY],
+        entry.data[CONF_GROUP_ID],
+        base_url=entry.data[CONF_BASE_URL],
+    )
+    store = ViricitiLimitStore(hass, entry.data[CONF_GROUP_ID])
+    return ViricitiRuntime(hass, entry, client, group_zone(hass, entry.options), store)

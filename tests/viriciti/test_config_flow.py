@@ -1,0 +1,619 @@
+"""Adding, re-authenticating, reconfiguring and tuning a ViriCiti group, against the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+import json
+from pathlib import Path
+import socket
+import string
+from typing import Any
+from unittest.mock import AsyncMock, patch
+
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ev_charge_control.api.viriciti import ViricitiClient
+from custom_components.ev_charge_control.const import (
+    CONF_BASE_URL,
+    CONF_DEFAULT_DURATION,
+    CONF_GROUP_ID,
+    CONF_TIME_ZONE,
+    CONF_VENDOR,
+    DOMAIN,
+    VENDOR_VIRICITI,
+)
+from simulators.viriciti import ViricitiSimulator
+from tests.conftest import RUNTIME_SECRETS, VIRICITI_KEY, VIRICITI_OTHER_KEY
+from tests.viriciti.conftest import (
+    GROUP,
+    OTHER_GROUP,
+    ZONE,
+    assert_key_never_in_a_url,
+    make_entry,
+)
+
+_STRINGS_ROOT: dict[str, Any] = json.loads(
+    (Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.json").read_text(
+        encoding="utf-8"
+    )
+)
+STRINGS: dict[str, Any] = _STRINGS_ROOT["config"]
+OPTION_STRINGS: dict[str, Any] = _STRINGS_ROOT["options"]
+CLOUD = "https://sdk.viriciti.com"
+NEW_KEY = "vc-ha-new-key-61c0d9e2a7b4"
+NUMBER = "number.depot_north_external_group_limit"
+
+
+def placeholders_in(text: str) -> set[str]:
+    """Return the {names} a translation needs."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def assert_translated(result: ConfigFlowResult, strings: dict[str, Any] = STRINGS) -> None:
+    """Fail when the user would see a raw key or an unfilled {placeholder}."""
+    if result["type"] is FlowResultType.CREATE_ENTRY:
+        return
+    if result["type"] is FlowResultType.ABORT:
+        assert result["reason"] in strings["abort"], result["reason"]
+        return
+    step = strings["step"][result["step_id"]]
+    if result["type"] is FlowResultType.MENU:
+        assert set(result["menu_options"]) <= set(step["menu_options"])
+        return
+    assert result["type"] is FlowResultType.FORM
+    needed = placeholders_in(step.get("title", "")) | placeholders_in(step.get("description", ""))
+    for error in (result["errors"] or {}).values():
+        assert error in strings["error"], error
+        needed |= placeholders_in(strings["error"][error])
+    given = set(result["description_placeholders"] or {})
+    assert needed <= given, f"missing placeholders {needed - given}"
+    for field in result["data_schema"].schema:
+        assert str(field) in step["data"], str(field)
+
+
+@pytest.fixture
+async def mock_setup_entry(hass: HomeAssistant) -> AsyncGenerator[AsyncMock]:
+    """Do not set up the entries a flow creates (the flow is what is tested)."""
+    with (
+        patch("custom_components.ev_charge_control.async_setup_entry", return_value=True) as mock,
+        patch("custom_components.ev_charge_control.async_unload_entry", return_value=True),
+    ):
+        yield mock
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.fixture
+def cloud(viriciti_sim: ViricitiSimulator) -> Generator[ViricitiSimulator]:
+    """Make the simulator the ViriCiti cloud a flow without advanced options talks to."""
+    with patch(
+        "custom_components.ev_charge_control.config_flow.VIRICITI_BASE_URL", viriciti_sim.base_url
+    ):
+        yield viriciti_sim
+
+
+def closed_port_url() -> str:
+    """Return an address on 127.0.0.1 where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def group_reads(sim: ViricitiSimulator, group: str = GROUP) -> list[str]:
+    """Return how each read of a group's info ended, oldest first."""
+    return [r.result for r in sim.requests_to("GET", f"/api/v1/smartcharging/chargergroup/{group}")]
+
+
+async def start_flow(hass: HomeAssistant, *, advanced: bool = False) -> ConfigFlowResult:
+    """Open the flow, pick ViriCiti in the menu and return its form."""
+    context: dict[str, Any] = {"source": SOURCE_USER}
+    if advanced:
+        context["show_advanced_options"] = True
+    result = await hass.config_entries.flow.async_init(DOMAIN, context=context)
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "user"
+    assert VENDOR_VIRICITI in result["menu_options"]
+    assert_translated(result)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": VENDOR_VIRICITI}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == VENDOR_VIRICITI
+    assert result["errors"] == {}
+    assert_translated(result)
+    return result
+
+
+async def submit(
+    hass: HomeAssistant, result: ConfigFlowResult, **user_input: Any
+) -> ConfigFlowResult:
+    """Submit a form and check that what comes back is translated."""
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    assert_translated(result)
+    return result
+
+
+async def submit_group(
+    hass: HomeAssistant,
+    result: ConfigFlowResult,
+    api_key: str = VIRICITI_KEY,
+    group_id: str = GROUP,
+    time_zone: str = ZONE,
+    **extra: str,
+) -> ConfigFlowResult:
+    """Submit the ViriCiti form."""
+    return await submit(
+        hass, result, api_key=api_key, group_id=group_id, time_zone=time_zone, **extra
+    )
+
+
+def assert_error(result: ConfigFlowResult, field: str, error: str) -> None:
+    """Check that the form is shown again with one error."""
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: error}
+
+
+def assert_created(
+    result: ConfigFlowResult,
+    base_url: str,
+    *,
+    group_id: str = GROUP,
+    title: str = "Depot North",
+    time_zone: str = ZONE,
+) -> None:
+    """Check the new entry: named after the group, keyed by its id, a default duration of 1 h."""
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == title
+    assert result["result"].unique_id == group_id
+    assert result["data"] == {
+        CONF_VENDOR: VENDOR_VIRICITI,
+        CONF_API_KEY: VIRICITI_KEY,
+        CONF_GROUP_ID: group_id,
+        CONF_BASE_URL: base_url,
+    }
+    assert result["options"] == {CONF_TIME_ZONE: time_zone, CONF_DEFAULT_DURATION: 60}
+
+
+# Adding a group
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_menu_offers_viriciti_and_the_group_is_added(
+    hass: HomeAssistant, cloud: ViricitiSimulator
+) -> None:
+    """One read of the group: the entry is named after its title and keyed by its id."""
+    result = await start_flow(hass)
+    assert [str(field) for field in result["data_schema"].schema] == [
+        CONF_GROUP_ID,
+        CONF_API_KEY,
+        CONF_TIME_ZONE,
+    ]
+    # The time zone is offered as Home Assistant's own.
+    defaults = result["data_schema"]({CONF_GROUP_ID: GROUP, CONF_API_KEY: "x"})
+    assert defaults[CONF_TIME_ZONE] == hass.config.time_zone
+
+    result = await submit_group(hass, result, group_id=f" {GROUP} ", api_key=f" {VIRICITI_KEY} ")
+    assert_created(result, cloud.base_url)
+    # Only the group info: its limits and samples are read by the entry, not the flow.
+    assert [(r.method, r.path, r.result) for r in cloud.requests] == [
+        ("GET", f"/api/v1/smartcharging/chargergroup/{GROUP}", "ok")
+    ]
+    assert all(r.key_sent for r in cloud.requests)
+    assert_key_never_in_a_url(cloud)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_a_second_group_with_the_same_key_is_a_second_entry(
+    hass: HomeAssistant, cloud: ViricitiSimulator
+) -> None:
+    """One key may reach several groups: each is an entry of its own."""
+    make_entry(cloud).add_to_hass(hass)
+    result = await start_flow(hass)
+    result = await submit_group(hass, result, group_id=OTHER_GROUP)
+    assert_created(result, cloud.base_url, group_id=OTHER_GROUP, title="Depot South")
+    assert sorted(e.unique_id for e in hass.config_entries.async_entries(DOMAIN)) == [
+        GROUP,
+        OTHER_GROUP,
+    ]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_the_same_group_is_not_added_twice(
+    hass: HomeAssistant, cloud: ViricitiSimulator
+) -> None:
+    """A group already set up aborts, and the existing entry is left as it was."""
+    entry = make_entry(cloud)
+    entry.add_to_hass(hass)
+    result = await start_flow(hass)
+    result = await submit_group(hass, result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert hass.config_entries.async_entries(DOMAIN) == [entry]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize(
+    ("api_key", "group_id", "field", "error", "result"),
+    [
+        pytest.param("vc-wrong-key", GROUP, "base", "invalid_auth", "invalid_key", id="wrong_key"),
+        pytest.param(
+            VIRICITI_OTHER_KEY, GROUP, "base", "invalid_auth", "no_access", id="key_without_access"
+        ),
+        pytest.param(
+            VIRICITI_KEY, "depot-9", "base", "group_not_found", "group_not_found", id="no_group"
+        ),
+        pytest.param("   ", GROUP, CONF_API_KEY, "invalid_api_key", None, id="empty_key"),
+        pytest.param(VIRICITI_KEY, " ", CONF_GROUP_ID, "group_not_found", None, id="empty_group"),
+        pytest.param(VIRICITI_KEY, "..", CONF_GROUP_ID, "group_not_found", None, id="dot_dot"),
+    ],
+)
+async def test_refused_key_or_group_then_success(
+    hass: HomeAssistant,
+    cloud: ViricitiSimulator,
+    api_key: str,
+    group_id: str,
+    field: str,
+    error: str,
+    result: str | None,
+) -> None:
+    """A refused key or unknown group is named on the form; the corrected form then works."""
+    form = await start_flow(hass)
+    form = await submit_group(hass, form, api_key=api_key, group_id=group_id)
+    assert_error(form, field, error)
+    # A field error is found before anything is sent.
+    assert [r.result for r in cloud.requests] == ([result] if result else [])
+    # The group id the user typed stays in the form.
+    assert form["data_schema"]({CONF_API_KEY: "x"})[CONF_GROUP_ID] == group_id
+
+    form = await submit_group(hass, form)
+    assert_created(form, cloud.base_url)
+    assert_key_never_in_a_url(cloud)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize("kind", ["http_500", "non_json", "wrong_shape", "drop"])
+async def test_cannot_connect(hass: HomeAssistant, cloud: ViricitiSimulator, kind: str) -> None:
+    """A broken or senseless answer shows cannot_connect; a retry works."""
+    cloud.inject_fault(kind, path_contains="chargergroup")
+    result = await start_flow(hass)
+    result = await submit_group(hass, result)
+    assert_error(result, "base", "cannot_connect")
+
+    result = await submit_group(hass, result)
+    assert_created(result, cloud.base_url)
+    assert group_reads(cloud) == [kind, "ok"]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_rate_limited_is_not_an_unexpected_error(
+    hass: HomeAssistant, cloud: ViricitiSimulator
+) -> None:
+    """A 429 while validating is a busy cloud, not a bug: the form says so; a retry works."""
+    cloud.inject_fault("http_429", path_contains="chargergroup", retry_after=60)
+    result = await start_flow(hass)
+    result = await submit_group(hass, result)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] in ({"base": "cannot_connect"}, {"base": "rate_limited"})
+
+    result = await submit_group(hass, result)
+    assert_created(result, cloud.base_url)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_cannot_connect_to_a_closed_port(
+    hass: HomeAssistant, cloud: ViricitiSimulator
+) -> None:
+    """An API address where nothing listens shows cannot_connect; a working one is kept."""
+    result = await start_flow(hass, advanced=True)
+    result = await submit_group(hass, result, base_url=closed_port_url())
+    assert_error(result, "base", "cannot_connect")
+    assert cloud.requests == []
+
+    result = await submit_group(hass, result, base_url=f"{cloud.base_url}/")
+    # Saved without the trailing slash, so paths are not doubled.
+    assert_created(result, cloud.base_url)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_unknown_error(hass: HomeAssistant, cloud: ViricitiSimulator) -> None:
+    """A bug while validating shows 'unknown' instead of a broken form; a retry works."""
+    with patch.object(ViricitiClient, "get_group", side_effect=RuntimeError("boom")):
+        result = await start_flow(hass)
+        result = await submit_group(hass, result)
+    assert_error(result, "base", "unknown")
+
+    result = await submit_group(hass, result)
+    assert_created(result, cloud.base_url)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "CET+1", "not a zone"])
+async def test_invalid_time_zone(hass: HomeAssistant, cloud: ViricitiSimulator, zone: str) -> None:
+    """A time zone Home Assistant does not know is refused before anything is sent."""
+    result = await start_flow(hass)
+    result = await submit_group(hass, result, time_zone=zone)
+    assert_error(result, CONF_TIME_ZONE, "invalid_time_zone")
+    assert cloud.requests == []
+
+    result = await submit_group(hass, result, time_zone="America/New_York")
+    assert_created(result, cloud.base_url, time_zone="America/New_York")
+
+
+async def test_base_url_is_advanced_only(hass: HomeAssistant) -> None:
+    """Without advanced mode the form does not ask for an API address."""
+    result = await start_flow(hass)
+    assert CONF_BASE_URL not in result["data_schema"].schema
+
+
+async def test_advanced_base_url_defaults_to_the_cloud(hass: HomeAssistant) -> None:
+    """In advanced mode the API address is offered, filled in with ViriCiti's cloud."""
+    result = await start_flow(hass, advanced=True)
+    assert [str(field) for field in result["data_schema"].schema] == [
+        CONF_GROUP_ID,
+        CONF_API_KEY,
+        CONF_BASE_URL,
+        CONF_TIME_ZONE,
+    ]
+    defaults = result["data_schema"]({CONF_GROUP_ID: GROUP, CONF_API_KEY: "x"})
+    assert defaults[CONF_BASE_URL] == CLOUD
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize("base_url", ["ftp://x", "not an address", "http://", ""])
+async def test_invalid_base_url(
+    hass: HomeAssistant, viriciti_sim: ViricitiSimulator, base_url: str
+) -> None:
+    """Only an http(s) address is accepted in advanced mode, before any request."""
+    result = await start_flow(hass, advanced=True)
+    result = await submit_group(hass, result, base_url=base_url)
+    assert_error(result, CONF_BASE_URL, "invalid_base_url")
+    assert viriciti_sim.requests == []
+
+    result = await submit_group(hass, result, base_url=viriciti_sim.base_url)
+    assert_created(result, viriciti_sim.base_url)
+
+
+# Re-authentication
+
+
+async def test_reauth_of_a_loaded_entry(
+    hass: HomeAssistant, viriciti_sim: ViricitiSimulator, init_viriciti: MockConfigEntry
+) -> None:
+    """A revoked key: a wrong new one is refused; the right one is saved and the entry reloads."""
+    RUNTIME_SECRETS.add(NEW_KEY)
+    viriciti_sim.revoke_api_key(VIRICITI_KEY)
+    viriciti_sim.add_api_key(NEW_KEY, [GROUP])
+    before = init_viriciti.runtime_data
+
+    result = await init_viriciti.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "viriciti_reauth_confirm"
+    assert result["description_placeholders"] == {
+        "group": "Depot North",
+        "group_id": GROUP,
+        "name": "Depot North",
+    }
+    assert_translated(result)
+    assert [str(field) for field in result["data_schema"].schema] == [CONF_API_KEY]
+
+    result = await submit(hass, result, api_key=VIRICITI_KEY)
+    assert_error(result, "base", "invalid_auth")
+    result = await submit(hass, result, api_key=VIRICITI_OTHER_KEY)
+    assert_error(result, "base", "invalid_auth")
+
+    reads = len(group_reads(viriciti_sim))
+    result = await submit(hass, result, api_key=f" {NEW_KEY} ")
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert init_viriciti.data[CONF_API_KEY] == NEW_KEY
+    assert init_viriciti.data[CONF_GROUP_ID] == GROUP
+    assert init_viriciti.data[CONF_BASE_URL] == viriciti_sim.base_url
+    # Reloaded with the new key: a fresh runtime that read the group once more.
+    assert init_viriciti.state is ConfigEntryState.LOADED
+    assert init_viriciti.runtime_data is not before
+    assert group_reads(viriciti_sim)[reads:] == ["ok", "ok"]  # the flow's and the reload's
+    assert hass.states.get("sensor.depot_north_active_limit").state == "400.0"
+    assert_key_never_in_a_url(viriciti_sim)
+
+
+# Reconfiguration
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reconfigure_key(hass: HomeAssistant, viriciti_sim: ViricitiSimulator) -> None:
+    """A new key for the same group is checked and saved; a wrong one is refused."""
+    RUNTIME_SECRETS.add(NEW_KEY)
+    viriciti_sim.add_api_key(NEW_KEY, [GROUP])
+    entry = make_entry(viriciti_sim)
+    entry.add_to_hass(hass)
+
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "viriciti_reconfigure"
+    assert result["description_placeholders"] == {"group": "Depot North", "group_id": GROUP}
+    assert_translated(result)
+    assert [str(field) for field in result["data_schema"].schema] == [CONF_API_KEY]
+
+    result = await submit(hass, result, api_key="vc-wrong-key")
+    assert_error(result, "base", "invalid_auth")
+
+    result = await submit(hass, result, api_key=NEW_KEY)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == {
+        CONF_VENDOR: VENDOR_VIRICITI,
+        CONF_API_KEY: NEW_KEY,
+        CONF_GROUP_ID: GROUP,
+        CONF_BASE_URL: viriciti_sim.base_url,
+    }
+    assert entry.unique_id == GROUP
+    assert_key_never_in_a_url(viriciti_sim)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reconfigure_base_url(hass: HomeAssistant, viriciti_sim: ViricitiSimulator) -> None:
+    """In advanced mode the API address can be changed; a bad or dead one is refused."""
+    entry = make_entry(viriciti_sim)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, CONF_BASE_URL: closed_port_url()}
+    )
+    result = await entry.start_reconfigure_flow(hass, show_advanced_options=True)
+    assert [str(field) for field in result["data_schema"].schema] == [CONF_API_KEY, CONF_BASE_URL]
+    defaults = result["data_schema"]({CONF_API_KEY: VIRICITI_KEY})
+    assert defaults[CONF_BASE_URL] == entry.data[CONF_BASE_URL]
+
+    result = await submit(hass, result, api_key=VIRICITI_KEY, base_url="ftp://x")
+    assert_error(result, CONF_BASE_URL, "invalid_base_url")
+    assert viriciti_sim.requests == []
+
+    result = await submit(hass, result, api_key=VIRICITI_KEY, base_url=closed_port_url())
+    assert_error(result, "base", "cannot_connect")
+
+    result = await submit(hass, result, api_key=VIRICITI_KEY, base_url=f"{viriciti_sim.base_url}/")
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_BASE_URL] == viriciti_sim.base_url
+    assert entry.data[CONF_API_KEY] == VIRICITI_KEY
+
+
+# Options
+
+
+async def start_options(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFlowResult:
+    """Open the options of an entry and return the form."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "viriciti"
+    assert_translated(result, OPTION_STRINGS)
+    return result
+
+
+def form_defaults(result: ConfigFlowResult) -> dict[str, Any]:
+    """Return what the form shows before the user changes anything."""
+    return dict(result["data_schema"]({}))
+
+
+async def submit_options(
+    hass: HomeAssistant, result: ConfigFlowResult, **user_input: Any
+) -> ConfigFlowResult:
+    """Submit the options form and let a reload finish."""
+    result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
+    await hass.async_block_till_done()
+    assert_translated(result, OPTION_STRINGS)
+    return result
+
+
+async def test_options_are_saved_and_reload_the_entry(
+    hass: HomeAssistant, init_viriciti: MockConfigEntry
+) -> None:
+    """The zone and the number's duration are saved (in minutes) and the group runs with them."""
+    before = init_viriciti.runtime_data
+    result = await start_options(hass, init_viriciti)
+    assert form_defaults(result) == {
+        CONF_TIME_ZONE: ZONE,
+        CONF_DEFAULT_DURATION: {"hours": 1, "minutes": 0},
+    }
+    assert hass.states.get(NUMBER).attributes["duration_minutes"] == 60
+
+    result = await submit_options(
+        hass,
+        result,
+        time_zone=" Europe/Berlin ",
+        default_duration={"hours": 2, "minutes": 30},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_viriciti.options == {CONF_TIME_ZONE: "Europe/Berlin", CONF_DEFAULT_DURATION: 150}
+    assert init_viriciti.state is ConfigEntryState.LOADED
+    assert init_viriciti.runtime_data is not before
+    assert hass.states.get(NUMBER).attributes["duration_minutes"] == 150
+
+    # Opened again, the form shows what was saved.
+    result = await start_options(hass, init_viriciti)
+    assert form_defaults(result) == {
+        CONF_TIME_ZONE: "Europe/Berlin",
+        CONF_DEFAULT_DURATION: {"hours": 2, "minutes": 30},
+    }
+
+
+async def test_saving_unchanged_options_does_not_reload(
+    hass: HomeAssistant, viriciti_sim: ViricitiSimulator, init_viriciti: MockConfigEntry
+) -> None:
+    """Pressing submit without a change leaves the running group alone."""
+    before = init_viriciti.runtime_data
+    requests = len(viriciti_sim.requests)
+    result = await start_options(hass, init_viriciti)
+    result = await submit_options(hass, result, **form_defaults(result))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_viriciti.runtime_data is before
+    assert len(viriciti_sim.requests) == requests
+
+
+@pytest.mark.parametrize(
+    ("user_input", "field", "error"),
+    [
+        pytest.param({CONF_TIME_ZONE: "Mars/Base"}, CONF_TIME_ZONE, "invalid_time_zone", id="zone"),
+        pytest.param(
+            {CONF_DEFAULT_DURATION: {"hours": 0, "minutes": 0}},
+            CONF_DEFAULT_DURATION,
+            "invalid_duration",
+            id="zero",
+        ),
+        pytest.param(
+            {CONF_DEFAULT_DURATION: {"hours": 168, "minutes": 1}},
+            CONF_DEFAULT_DURATION,
+            "invalid_duration",
+            id="over_a_week",
+        ),
+        pytest.param(
+            {CONF_DEFAULT_DURATION: {"hours": 400}},
+            CONF_DEFAULT_DURATION,
+            "invalid_duration",
+            id="far_over_a_week",
+        ),
+    ],
+)
+async def test_options_refused(
+    hass: HomeAssistant,
+    init_viriciti: MockConfigEntry,
+    user_input: dict[str, Any],
+    field: str,
+    error: str,
+) -> None:
+    """An unknown zone, no duration or one over 7 days is named on the form; nothing changes."""
+    before = init_viriciti.runtime_data
+    result = await start_options(hass, init_viriciti)
+    result = await submit_options(hass, result, **{**form_defaults(result), **user_input})
+    assert_error(result, field, error)
+    assert init_viriciti.options == {CONF_TIME_ZONE: ZONE, CONF_DEFAULT_DURATION: 60}
+    assert init_viriciti.runtime_data is before
+
+    # The form is still open; exactly a week is the longest duration taken.
+    result = await submit_options(
+        hass, result, time_zone=ZONE, default_duration={"hours": 168, "minutes": 0}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_viriciti.options == {CONF_TIME_ZONE: ZONE, CONF_DEFAULT_DURATION: 7 * 24 * 60}
+
+
+async def test_options_of_an_entry_set_up_before_options_existed(
+    hass: HomeAssistant, viriciti_sim: ViricitiSimulator
+) -> None:
+    """Without saved options the form offers Home Assistant's zone and one hour."""
+    entry = make_entry(viriciti_sim)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, options={})
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    result = await start_options(hass, entry)
+    assert form_defaults(result) == {
+        CONF_TIME_ZONE: hass.config.time_zone,
+        CONF_DEFAULT_DURATION: {"hours": 1, "minutes": 0},
+    }

@@ -1,0 +1,84 @@
+"""Diagnostics of a ViriCiti group: its schedule, limits, samples and queue, without the key."""
+
+from __future__ import annotations
+
+import json
+
+from homeassistant.components.number import (
+    ATTR_VALUE,
+    DOMAIN as NUMBER_DOMAIN,
+    SERVICE_SET_VALUE,
+)
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from simulators.viriciti import ViricitiSimulator
+from tests.conftest import VIRICITI_KEY
+from tests.viriciti.conftest import GROUP, ZONE
+
+REDACTED = "**REDACTED**"
+NUMBER = "number.depot_north_external_group_limit"
+
+
+async def _set_limit(hass: HomeAssistant, value: int) -> None:
+    await hass.services.async_call(
+        NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: NUMBER, ATTR_VALUE: value}, blocking=True
+    )
+
+
+# Loading the diagnostics HTTP view imports hassio, whose models cannot be built under freezegun.
+@pytest.mark.real_time
+async def test_diagnostics_show_the_group_without_the_api_key(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    viriciti_sim: ViricitiSimulator,
+    init_viriciti: MockConfigEntry,
+) -> None:
+    """The dump shows the schedule, limits, samples and queue; the API key is nowhere."""
+    # One limit goes out; the next waits for its slot.
+    await _set_limit(hass, 120)
+    await _set_limit(hass, 90)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_viriciti)
+    text = json.dumps(diagnostics)
+    assert VIRICITI_KEY not in text
+    assert VIRICITI_KEY[:12] not in text
+
+    entry = diagnostics["entry"]
+    assert entry["data"]["api_key"] == REDACTED
+    assert entry["data"]["group_id"] == GROUP
+    assert entry["data"]["base_url"] == viriciti_sim.base_url
+    assert entry["options"] == {"time_zone": ZONE, "default_duration": 60}
+
+    runtime = diagnostics["runtime"]
+    assert runtime["client"] == (
+        f"ViricitiClient(base_url={viriciti_sim.base_url!r}, group_id={GROUP!r})"
+    )
+    assert runtime["time_zone"] == ZONE
+    assert runtime["group"]["group_limit"] == 400
+    assert [tf["name"] for tf in runtime["group"]["timeframes"]] == [
+        "Evening peak",
+        "Sunday morning",
+    ]
+    assert set(runtime["schedule"]) == {"limit", "timeframe", "next_change", "next_limit"}
+    limits = runtime["limits"]
+    assert limits["active"] == "external"
+    assert limits["active_limit"] == 120
+    assert limits["default"] == 400
+    assert limits["external"]["limit"] == 120
+    assert set(limits["external"]) == {"limit", "start", "end"}
+    series = runtime["series"]
+    assert sorted(series["stations"]) == ["CS-01", "CS-02"]
+    assert set(series["stations"]["CS-01"]) == {"1", "2"}
+    assert series["last_time"] is not None
+    commands = runtime["commands"]
+    assert commands["last_sent"] is not None
+    assert [(c["parameter"], c["value"]["limit"]) for c in commands["pending"]] == [
+        ("group_limit", 90)
+    ]
+    assert commands["awaiting"] == []
