@@ -16,10 +16,15 @@ from simulators.easee import (
     validate_charger_fields,
 )
 from simulators.goe import (
+    DEMO_CHARGING_SERIAL,
+    DEMO_CHARGING_TOKEN,
+    DEMO_IDLE_SERIAL,
+    DEMO_IDLE_TOKEN,
     SERIAL_PATTERN,
     SETTABLE_FIELDS,
     TOKEN_PATTERN,
     GoeSimulator,
+    add_demo as add_goe_demo,
     validate_charger_fields as validate_goe_charger_fields,
 )
 from simulators.viriciti import (
@@ -84,18 +89,32 @@ def _charger_arg(spec: str) -> tuple[str, str, dict[str, object]]:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+GOE_DEMO = f"""\
+--demo loads charger {DEMO_CHARGING_SERIAL} (grid token {DEMO_CHARGING_TOKEN}) charging a car
+at 16 A on three phases and charger {DEMO_IDLE_SERIAL} (grid token {DEMO_IDLE_TOKEN}) idle;
+both report every minute.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the parser: one subcommand per vendor."""
     parser = argparse.ArgumentParser(prog="python -m simulators", description=__doc__)
     vendors = parser.add_subparsers(dest="vendor", required=True)
-    goe = vendors.add_parser("goe", help="go-e grid-operator cloud API")
+    goe = vendors.add_parser(
+        "goe",
+        help="go-e grid-operator cloud API",
+        description="Simulate the go-e grid-operator cloud for the given chargers.",
+        epilog=GOE_DEMO,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     goe.add_argument("--host", default="127.0.0.1")
     goe.add_argument("--port", type=int, default=8701)
+    goe.add_argument("--demo", action="store_true", help="load the demo chargers (see below)")
     goe.add_argument(
         "--charger",
         type=_charger_arg,
         action="append",
-        required=True,
+        default=[],
         metavar="SERIAL:TOKEN[:key=value,...]",
         help="a charger the grid operator may use; repeat for more",
     )
@@ -108,7 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_goe_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if not args.demo and not args.charger:
+        parser.error("give --demo or at least one --charger")
     serials = [serial for serial, _token, _options in args.charger]
+    if args.demo:
+        serials += [DEMO_CHARGING_SERIAL, DEMO_IDLE_SERIAL]
     for serial in serials:
         if serials.count(serial) > 1:
             parser.error(f"charger {serial} given more than once")
@@ -118,6 +141,8 @@ def build_goe_simulator(args: argparse.Namespace) -> GoeSimulator:
     """Create the go-e simulator described by the parsed arguments."""
     sim = GoeSimulator(latency_scale=args.latency_scale)
     sim.command_answer = args.command_answer
+    if args.demo:
+        add_goe_demo(sim)
     for serial, token, options in args.charger:
         sim.add_charger(serial, token, **options)
     return sim

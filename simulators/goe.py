@@ -65,6 +65,13 @@ _POWER_FIELDS = frozenset(
 )
 
 
+# The demo fleet (`python -m simulators goe --demo`): public, made-up credentials.
+DEMO_CHARGING_SERIAL = "000001"
+DEMO_CHARGING_TOKEN = "DemoGoeCharging00000000000000001"  # noqa: S105 - public demo token
+DEMO_IDLE_SERIAL = "000002"
+DEMO_IDLE_TOKEN = "DemoGoeIdle000000000000000000002"  # noqa: S105 - public demo token
+
+
 def _wall_clock() -> float:
     # Looks time.time up on every call, so freezegun's patch reaches the simulator.
     return time.time()
@@ -685,3 +692,21 @@ def _fault_arguments(body: Mapping[str, object]) -> dict[str, Any]:
 
 def _bad_request(message: str, *, status: int = 400) -> web.Response:
     return web.json_response({"success": False, "error": message}, status=status)
+
+
+def add_demo(sim: GoeSimulator) -> None:
+    """Load the demo: charger 000001 charging a car at 16 A on three phases, 000002 idle.
+
+    Both report every minute, so the energy meter moves while the car charges (about 11 kW).
+    """
+    sim.add_charger(
+        DEMO_CHARGING_SERIAL,
+        DEMO_CHARGING_TOKEN,
+        car_connected=True,
+        set_current=16,
+        kwh_total=1234.0,
+        report_interval=60.0,
+    )
+    sim.add_charger(
+        DEMO_IDLE_SERIAL, DEMO_IDLE_TOKEN, set_current=16, kwh_total=321.0, report_interval=60.0
+    )

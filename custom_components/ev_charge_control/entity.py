@@ -72,6 +72,7 @@ class EvChargeEntity(CoordinatorEntity[EvChargeCoordinator[Any]]):
         self.entity_description = description
         self._attr_unique_id = f"{coordinator.unique_id_prefix}_{description.key}"
         self._attr_device_info = coordinator.device_info
+        self._written: tuple[object, ...] | None = None
 
     @property
     def available(self) -> bool:
@@ -79,3 +80,32 @@ class EvChargeEntity(CoordinatorEntity[EvChargeCoordinator[Any]]):
         if self.entity_description.always_available:
             return True
         return super().available and self.coordinator.data is not None
+
+    def _shown(self) -> tuple[object, ...]:
+        """Return what the entity's state shows: its state and every changeable attribute."""
+        if not self.available:
+            return (False,)
+        return (
+            True,
+            self.state,
+            self.capability_attributes,
+            self.state_attributes,
+            self.extra_state_attributes,
+        )
+
+    @callback
+    def async_write_ha_state(self) -> None:
+        """Write the state and remember what it showed."""
+        self._written = self._shown()
+        super().async_write_ha_state()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when something it shows changed.
+
+        A coordinator tells every entity of a device about every read; most values (voltages,
+        limits, states) stay the same from read to read, and writing them again costs Home
+        Assistant a state object and an event each time, for hundreds of chargers.
+        """
+        if self._shown() != self._written:
+            self.async_write_ha_state()

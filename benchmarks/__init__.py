@@ -1,0 +1,1 @@
+"""Benchmarks: what the integration costs with many chargers (``scripts/bench``)."""

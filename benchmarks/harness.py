@@ -1,0 +1,654 @@
+"""One benchmark scenario: Home Assistant in-process, on a travelled clock, against the farm.
+
+Home Assistant runs the way pytest-homeassistant-custom-component runs it in the tests
+(``async_test_home_assistant``, freezegun), with storage in a temporary configuration folder.
+The simulators run in a process of their own (``simfarm``) on the same simulated clock.
+"""
+
+from __future__ import annotations
+
+# Home Assistant's clock must be patchable by freezegun before any of it is imported.
+from pytest_homeassistant_custom_component import plugins  # type: ignore[import-untyped]
+
+# isort: split
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from contextlib import contextmanager
+import cProfile
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+import gc
+import logging
+import math
+import multiprocessing
+from multiprocessing.connection import Connection
+import os
+from pathlib import Path
+import resource
+import statistics
+import tempfile
+import time
+from typing import Any, Final, Protocol, cast
+from unittest.mock import patch
+
+from aiohttp.resolver import ThreadedResolver
+import freezegun
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant import loader
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    EVENT_STATE_CHANGED,
+    EVENT_STATE_REPORTED,
+)
+from homeassistant.core import Event, EventStateReportedData, HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er, frame
+from homeassistant.helpers.entity import Entity
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+    MockConfigEntry,
+    async_test_home_assistant,
+)
+
+from custom_components.ev_charge_control.const import (
+    CONF_BASE_URL,
+    CONF_DEFAULT_DURATION,
+    CONF_GRID_TOKEN,
+    CONF_GROUP_ID,
+    CONF_SERIAL,
+    CONF_TIME_ZONE,
+    CONF_VENDOR,
+    DOMAIN,
+    VENDOR_EASEE,
+    VENDOR_GOE,
+    VENDOR_VIRICITI,
+)
+
+from . import simfarm
+from .budgets import check_requests
+from .simfarm import Fleet, real_now
+
+# A Saturday, noon UTC: the tests' start too.
+START: Final = "2026-11-21 12:00:00+00:00"
+GOE_INTERVAL: Final = 900.0
+# Coordinators start their interval up to half a second late (Home Assistant spreads them).
+SPREAD: Final = 0.5
+GOE_CYCLES: Final = 2
+# Easee reads each charger at most this often (the integration's default option).
+EASEE_STATE_INTERVAL: Final = 60.0
+LOGGER: Final = logging.getLogger(__name__)
+
+
+# Set to a file name: the last go-e cycle is profiled (cProfile, event loop thread) into it.
+PROFILE_CYCLE: Final = os.environ.get("EV_BENCH_PROFILE")
+
+
+@contextmanager
+def _profiled(path: str | None) -> Iterator[None]:
+    if path is None:
+        yield
+        return
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(path)
+
+
+class SharedClock(Protocol):
+    """The simulated time the simulator process reads (a shared double)."""
+
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """What one run sets up and how long it travels."""
+
+    goe: int
+    easee: int
+    viriciti: int
+    hours: float
+    step: float
+    latency_samples: int
+
+
+def rss_kb() -> int:
+    """Return the process's resident memory now, in KiB."""
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def peak_rss_kb() -> int:
+    """Return the process's highest resident memory so far, in KiB (Linux: ru_maxrss)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def quantiles(values: list[float]) -> dict[str, float | int]:
+    """Return p50, p99 and max of samples (in the samples' unit)."""
+    if not values:
+        return {"samples": 0}
+    cuts = statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else None
+    return {
+        "samples": len(values),
+        "p50": cuts[49] if cuts else values[0],
+        "p99": cuts[98] if cuts else values[0],
+        "max": max(values),
+    }
+
+
+@dataclass(slots=True)
+class Meter:
+    """CPU and wall time of a stretch of work (real clocks: freezegun does not touch these)."""
+
+    cpu: float = 0.0
+    loop_cpu: float = 0.0
+    wall: float = 0.0
+
+    @contextmanager
+    def measure(self) -> Iterator[None]:
+        """Add the CPU time (all threads, and the event loop's alone) and wall time inside."""
+        cpu, loop_cpu, wall = time.process_time(), time.thread_time(), real_now()
+        try:
+            yield
+        finally:
+            self.cpu += time.process_time() - cpu
+            self.loop_cpu += time.thread_time() - loop_cpu
+            self.wall += real_now() - wall
+
+
+class StateWrites:
+    """Every state write: attempted by an entity, changed something, or changed nothing."""
+
+    def __init__(self) -> None:
+        self.attempted = 0
+        self.changed = 0
+        self.unchanged = 0
+        self.unchanged_by: Counter[str] = Counter()
+        self.changed_by: Counter[str] = Counter()
+        self.changed_by_vendor: Counter[str] = Counter()
+        self.unchanged_by_vendor: Counter[str] = Counter()
+        self.describe: dict[str, tuple[str, str]] = {}
+
+    def snapshot(self) -> tuple[int, int, int]:
+        """Return (attempted, changed, unchanged) so far."""
+        return self.attempted, self.changed, self.unchanged
+
+    def attach(self, hass: HomeAssistant) -> Callable[[], None]:
+        """Count from now on; return what undoes the counting."""
+        original = Entity.async_write_ha_state
+        writes = self
+
+        @callback
+        def counting(entity: Entity) -> None:
+            writes.attempted += 1
+            original(entity)
+
+        Entity.async_write_ha_state = counting  # type: ignore[method-assign,assignment]
+
+        @callback
+        def changed(event: Event[Any]) -> None:
+            self.changed += 1
+            vendor, key = self.describe.get(event.data["entity_id"], ("?", "?"))
+            self.changed_by_vendor[vendor] += 1
+            self.changed_by[f"{vendor}: {key}"] += 1
+
+        @callback
+        def reported(event: Event[EventStateReportedData]) -> None:
+            self.unchanged += 1
+            vendor, key = self.describe.get(event.data["entity_id"], ("?", "?"))
+            self.unchanged_by_vendor[vendor] += 1
+            self.unchanged_by[f"{vendor}: {key}"] += 1
+
+        @callback
+        def every(_: Mapping[str, Any]) -> bool:
+            return True
+
+        unsubs = [
+            hass.bus.async_listen(EVENT_STATE_CHANGED, changed),
+            hass.bus.async_listen(EVENT_STATE_REPORTED, reported, event_filter=every),
+        ]
+
+        def detach() -> None:
+            Entity.async_write_ha_state = original  # type: ignore[method-assign]
+            for unsub in unsubs:
+                unsub()
+
+        return detach
+
+
+class Bench:
+    """The running scenario: Home Assistant, the farm's pipe, the clock and the counters."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        freezer: FrozenDateTimeFactory,
+        clock: SharedClock,
+        conn: Connection,
+        urls: Mapping[str, str],
+        scenario: Scenario,
+    ) -> None:
+        self.hass = hass
+        self.freezer = freezer
+        self.clock = clock
+        self.conn = conn
+        self.urls = urls
+        self.scenario = scenario
+        self.writes = StateWrites()
+        self.result: dict[str, Any] = {"scenario": asdict(scenario)}
+        self.warnings: Counter[str] = Counter()
+
+    def ask(self, command: str) -> Any:
+        """Ask the simulator process something and return its answer."""
+        self.conn.send(command)
+        return self.conn.recv()
+
+    async def travel(self, seconds: float, step: float | None = None) -> None:
+        """Move time forward in steps, firing every timer and finishing what it starts.
+
+        freezegun moves the event loop's clock too, so due timers fire by themselves.
+        ``async_fire_time_changed`` would fire them early instead, with two ``unittest.mock``
+        patches per timer: half the CPU time of a go-e cycle with a thousand chargers.
+        """
+        remaining = seconds
+        step = step or seconds
+        while remaining > 1e-9:
+            tick = min(step, remaining)
+            self.freezer.tick(timedelta(seconds=tick))
+            self.clock.value = time.time()
+            # The loop runs the timers now due after this task's next step: a second step
+            # comes after them, when the work they started is there to wait for.
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            await self.hass.async_block_till_done(wait_background_tasks=True)
+            remaining -= tick
+
+    # Set-up
+
+    def _entities(self, entries: list[MockConfigEntry]) -> list[er.RegistryEntry]:
+        registry = er.async_get(self.hass)
+        return [
+            entity
+            for entry in entries
+            for entity in er.async_entries_for_config_entry(registry, entry.entry_id)
+            if entity.disabled_by is None
+        ]
+
+    async def _measure_setup(
+        self,
+        vendor: str,
+        entries: list[MockConfigEntry],
+        chargers: int,
+        setup: Callable[[], Coroutine[Any, Any, object]],
+    ) -> None:
+        gc.collect()
+        before = rss_kb()
+        meter = Meter()
+        with meter.measure():
+            await setup()
+            await self.hass.async_block_till_done(wait_background_tasks=True)
+        entities = self._entities(entries)
+        missing = [e.entity_id for e in entities if self.hass.states.get(e.entity_id) is None]
+        unavailable = [
+            e.entity_id
+            for e in entities
+            if (state := self.hass.states.get(e.entity_id)) is not None
+            and state.state == "unavailable"
+        ]
+        for entity in entities:
+            self.writes.describe[entity.entity_id] = (
+                vendor,
+                f"{entity.domain}.{entity.translation_key}",
+            )
+        gc.collect()
+        added = max(0, rss_kb() - before)
+        not_loaded = [e.title for e in entries if e.state.value != "loaded"]
+        self.result.setdefault("setup", {})[vendor] = {
+            "entries": len(entries),
+            "chargers": chargers,
+            "entities": len(entities),
+            "wall_s": meter.wall,
+            "cpu_s": meter.cpu,
+            "wall_ms_per_charger": 1000 * meter.wall / max(1, chargers),
+            "rss_added_kb": added,
+            "kb_per_charger": added / max(1, chargers),
+            "kb_per_entity": added / max(1, len(entities)),
+            "without_state": len(missing),
+            "unavailable": len(unavailable),
+            "entries_not_loaded": not_loaded,
+        }
+
+    async def setup_goe(self) -> None:
+        """Set up one entry per go-e charger, all at once, as Home Assistant's start does."""
+        await self._setup_goe()
+
+    async def _setup_goe(self) -> None:
+        entries = [
+            MockConfigEntry(
+                domain=DOMAIN,
+                title=f"go-eCharger {simfarm.goe_serial(index)}",
+                unique_id=simfarm.goe_serial(index),
+                data={
+                    CONF_VENDOR: VENDOR_GOE,
+                    CONF_SERIAL: simfarm.goe_serial(index),
+                    CONF_GRID_TOKEN: simfarm.goe_token(index),
+                    CONF_BASE_URL: self.urls["goe"],
+                },
+            )
+            for index in range(self.scenario.goe)
+        ]
+        for entry in entries:
+            entry.add_to_hass(self.hass)
+
+        async def setup() -> bool:
+            return await async_setup_component(self.hass, DOMAIN, {})
+
+        await self._measure_setup("goe", entries, self.scenario.goe, setup)
+
+    async def _setup_entries(self, entries: list[MockConfigEntry]) -> None:
+        for entry in entries:
+            entry.add_to_hass(self.hass)
+        await asyncio.gather(
+            *(self.hass.config_entries.async_setup(entry.entry_id) for entry in entries)
+        )
+
+    async def setup_easee(self) -> None:
+        """Set up the Easee account (every charger, circuit and site comes with it)."""
+        if not self.scenario.easee:
+            return
+        entries = [
+            MockConfigEntry(
+                domain=DOMAIN,
+                title=f"Easee {simfarm.EASEE_USERNAME}",
+                unique_id=str(simfarm.EASEE_USER_ID),
+                data={
+                    CONF_VENDOR: VENDOR_EASEE,
+                    CONF_USERNAME: simfarm.EASEE_USERNAME,
+                    CONF_PASSWORD: simfarm.EASEE_PASSWORD,
+                    CONF_BASE_URL: self.urls["easee"],
+                },
+            )
+        ]
+        await self._measure_setup(
+            "easee", entries, self.scenario.easee, lambda: self._setup_entries(entries)
+        )
+
+    async def setup_viriciti(self) -> None:
+        """Set up one entry per ViriCiti group, all at once."""
+        if not self.scenario.viriciti:
+            return
+        entries = [
+            MockConfigEntry(
+                domain=DOMAIN,
+                title=f"Depot {simfarm.viriciti_group_id(index)}",
+                unique_id=simfarm.viriciti_group_id(index),
+                data={
+                    CONF_VENDOR: VENDOR_VIRICITI,
+                    CONF_API_KEY: simfarm.VIRICITI_KEY,
+                    CONF_GROUP_ID: simfarm.viriciti_group_id(index),
+                    CONF_BASE_URL: self.urls["viriciti"],
+                },
+                options={CONF_TIME_ZONE: simfarm.VIRICITI_ZONE, CONF_DEFAULT_DURATION: 60},
+            )
+            for index in range(self.scenario.viriciti)
+        ]
+        await self._measure_setup(
+            "viriciti", entries, self.scenario.viriciti, lambda: self._setup_entries(entries)
+        )
+
+    # Polling
+
+    async def goe_cycles(self) -> None:
+        """Travel whole go-e intervals with only go-e set up: one read of every charger each."""
+        cycles: list[dict[str, Any]] = []
+        for _ in range(GOE_CYCLES):
+            before = self.writes.snapshot()
+            changed_before = Counter(self.writes.changed_by)
+            requests = self.ask("count")
+            meter = Meter()
+            with meter.measure(), _profiled(PROFILE_CYCLE if cycles else None):
+                await self.travel(GOE_INTERVAL + SPREAD)
+            after = self.writes.snapshot()
+            cycles.append(
+                {
+                    "cpu_s": meter.cpu,
+                    "loop_cpu_s": meter.loop_cpu,
+                    "wall_s": meter.wall,
+                    "requests": self.ask("count") - requests,
+                    "writes_attempted": after[0] - before[0],
+                    "writes": after[1] - before[1] + after[2] - before[2],
+                    "writes_unchanged": after[2] - before[2],
+                    "changed_by_entity": dict(
+                        (self.writes.changed_by - changed_before).most_common(8)
+                    ),
+                }
+            )
+        self.result["goe_cycles"] = cycles
+
+    async def day(self) -> None:
+        """Travel the scenario's period with every vendor, one 15-minute cycle at a time."""
+        seconds = self.scenario.hours * 3600
+        cycles: list[dict[str, float | int]] = []
+        before_all = self.writes.snapshot()
+        changed_before = Counter(self.writes.changed_by_vendor)
+        unchanged_before = Counter(self.writes.unchanged_by_vendor)
+        by_key_before = Counter(self.writes.unchanged_by)
+        start_rss = rss_kb()
+        started = time.time()
+        total = Meter()
+        with total.measure():
+            done = 0.0
+            while done < seconds - 1e-9:
+                span = min(GOE_INTERVAL, seconds - done)
+                before = self.writes.snapshot()
+                meter = Meter()
+                with meter.measure():
+                    await self.travel(span, self.scenario.step)
+                after = self.writes.snapshot()
+                cycles.append(
+                    {
+                        "cpu_s": meter.cpu,
+                        "wall_s": meter.wall,
+                        "writes": after[1] - before[1] + after[2] - before[2],
+                        "writes_unchanged": after[2] - before[2],
+                    }
+                )
+                done += span
+        after_all = self.writes.snapshot()
+        gc.collect()
+        self.result["day"] = {
+            "hours": self.scenario.hours,
+            "step_s": self.scenario.step,
+            "start": started,
+            "end": time.time(),
+            "cpu_s": total.cpu,
+            "loop_cpu_s": total.loop_cpu,
+            "wall_s": total.wall,
+            "cycle_cpu_s": quantiles([float(c["cpu_s"]) for c in cycles]),
+            "cycle_wall_s": quantiles([float(c["wall_s"]) for c in cycles]),
+            "writes_attempted": after_all[0] - before_all[0],
+            "writes": after_all[1] - before_all[1] + after_all[2] - before_all[2],
+            "writes_unchanged": after_all[2] - before_all[2],
+            "writes_changed_by_vendor": dict(self.writes.changed_by_vendor - changed_before),
+            "writes_unchanged_by_vendor": dict(self.writes.unchanged_by_vendor - unchanged_before),
+            "unchanged_by_entity": dict((self.writes.unchanged_by - by_key_before).most_common(12)),
+            "rss_growth_kb": rss_kb() - start_rss,
+        }
+
+    # Commands
+
+    def _entity_id(self, platform: str, unique_id: str) -> str:
+        entity_id = er.async_get(self.hass).async_get_entity_id(platform, DOMAIN, unique_id)
+        if entity_id is None:
+            raise LookupError(unique_id)
+        return entity_id
+
+    async def latency(self, vendor: str, targets: list[tuple[str, str, float]]) -> None:
+        """Set a number on each target in turn (its slot free); time until the cloud has it.
+
+        ``targets``: (simulator key, number's unique id, value).
+        """
+        self.ask("receipts")  # forget earlier ones
+        started: list[tuple[str, float]] = []
+        returned: list[float] = []
+        for key, unique_id, value in targets:
+            entity_id = self._entity_id("number", unique_id)
+            begin = real_now()
+            await self.hass.services.async_call(
+                "number", "set_value", {"entity_id": entity_id, "value": value}, blocking=True
+            )
+            returned.append(1000 * (real_now() - begin))
+            started.append((key, begin))
+        await self.hass.async_block_till_done(wait_background_tasks=True)
+        receipts: dict[tuple[str, str], list[float]] = self.ask("receipts")
+        latencies = [
+            1000 * (receipts[vendor, key][0] - begin)
+            for key, begin in started
+            if receipts.get((vendor, key))
+        ]
+        self.result.setdefault("latency_ms", {})[vendor] = {
+            **quantiles(latencies),
+            "not_sent_at_once": len(started) - len(latencies),
+            "service_call": quantiles(returned),
+        }
+
+    async def all_latencies(self) -> None:
+        """Measure command latency for each vendor on chargers (groups) whose slot is free."""
+        samples = self.scenario.latency_samples
+        await self.latency(
+            "goe",
+            [
+                (serial, f"goe_{serial}_charging_current", 10)
+                for serial in map(simfarm.goe_serial, range(min(samples, self.scenario.goe)))
+            ],
+        )
+
+    async def other_latencies(self) -> None:
+        """Easee (a few chargers: writes share the account's budget) and ViriCiti groups."""
+        easee = [simfarm.easee_charger_id(i) for i in range(min(10, self.scenario.easee))]
+        if easee:
+            await self.latency(
+                "easee", [(cid, f"easee_{cid}_dynamic_charger_current", 10) for cid in easee]
+            )
+        groups = [simfarm.viriciti_group_id(i) for i in range(self.scenario.viriciti)]
+        if groups:
+            await self.latency(
+                "viriciti", [(g, f"viriciti_{g}_external_group_limit", 200) for g in groups]
+            )
+
+
+class _WarningCounter(logging.Handler):
+    def __init__(self, counts: Counter[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.counts = counts
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.counts[f"{record.levelname} {record.name}: {record.msg}"] += 1
+
+
+async def _run(
+    freezer: FrozenDateTimeFactory,
+    clock: SharedClock,
+    conn: Connection,
+    urls: Mapping[str, str],
+    scenario: Scenario,
+    config_dir: str,
+) -> dict[str, Any]:
+    errors: list[str] = []
+    # As in the tests: no zeroconf for the HTTP session (the farm is on 127.0.0.1 anyway).
+    resolver = patch(
+        "homeassistant.helpers.aiohttp_client._async_make_resolver", return_value=ThreadedResolver()
+    )
+    with resolver:
+        return await _run_hass(freezer, clock, conn, urls, scenario, config_dir, errors)
+
+
+async def _run_hass(
+    freezer: FrozenDateTimeFactory,
+    clock: SharedClock,
+    conn: Connection,
+    urls: Mapping[str, str],
+    scenario: Scenario,
+    config_dir: str,
+    errors: list[str],
+) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+
+    def on_error(_: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        errors.append(str(context.get("exception") or context.get("message")))
+
+    async with async_test_home_assistant(loop, config_dir=config_dir) as hass:
+        loop.set_exception_handler(on_error)
+        hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)
+        frame.async_setup(hass)
+        bench = Bench(hass, freezer, clock, conn, urls, scenario)
+        counter = _WarningCounter(bench.warnings)
+        logging.getLogger().addHandler(counter)
+        detach = bench.writes.attach(hass)
+        gc.collect()
+        bench.result["rss_start_kb"] = rss_kb()
+        await bench.setup_goe()
+        await bench.goe_cycles()
+        await bench.all_latencies()
+        await bench.setup_easee()
+        await bench.setup_viriciti()
+        await bench.other_latencies()
+        await bench.day()
+        bench.result["rss_end_kb"] = rss_kb()
+        bench.result["rss_peak_kb"] = peak_rss_kb()
+        detach()
+        day = bench.result["day"]
+        bench.result["requests"] = check_requests(
+            bench.ask("requests"),
+            chargers={"goe": scenario.goe, "easee": scenario.easee, "viriciti": scenario.viriciti},
+            circuits=math.ceil(scenario.easee / simfarm.CHARGERS_PER_CIRCUIT),
+            started=freezegun.api.FakeDatetime.fromisoformat(START).timestamp(),
+            day_start=day["start"],
+            day_end=day["end"],
+            easee_state_interval=EASEE_STATE_INTERVAL,
+        )
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_stop(force=True)
+        logging.getLogger().removeHandler(counter)
+        bench.result["warnings"] = dict(bench.warnings.most_common(20))
+    bench.result["loop_errors"] = errors
+    return bench.result
+
+
+def run(scenario: Scenario) -> dict[str, Any]:
+    """Run one scenario: start the farm, Home Assistant on a frozen clock, measure, stop."""
+    # What the plugin does before each test: Home Assistant's datetimes under freezegun.
+    freezegun.api.datetime_to_fakedatetime = plugins.ha_datetime_to_fakedatetime
+    freezegun.api.FakeDatetime = plugins.HAFakeDatetime  # type: ignore[misc]
+    logging.basicConfig(level=logging.WARNING)
+    context = multiprocessing.get_context("spawn")
+    start = freezegun.api.FakeDatetime.fromisoformat(START).timestamp()
+    clock: SharedClock = context.Value("d", start, lock=False)
+    conn, child = context.Pipe()
+    fleet = Fleet(scenario.goe, scenario.easee, scenario.viriciti)
+    farm = context.Process(target=simfarm.serve, args=(child, clock, fleet), daemon=True)
+    farm.start()
+    try:
+        urls: dict[str, str] = conn.recv()
+        with (
+            tempfile.TemporaryDirectory(prefix="ev-bench-") as config_dir,
+            freezegun.freeze_time(START) as freezer,
+        ):
+            frozen = cast("FrozenDateTimeFactory", freezer)
+            return asyncio.run(_run(frozen, clock, conn, urls, scenario, config_dir))
+    finally:
+        conn.send("stop")
+        if conn.poll(10):
+            conn.recv()
+        farm.join(10)
+        if farm.is_alive():
+            farm.terminate()

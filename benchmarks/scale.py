@@ -1,0 +1,426 @@
+"""Scale and cost of the integration: many chargers in one Home Assistant (``scripts/bench``).
+
+Each go-e fleet size runs in a fresh process (so memory figures are its own): Home Assistant
+in-process on a travelled clock, the simulators in a process of their own. The run prints a
+table, writes ``benchmarks/results.json`` and the README's table, and exits non-zero when a
+vendor budget was exceeded, a simulator answered with a rate limit, or the set-up failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+import datetime as dt
+from importlib import metadata
+import json
+import os
+from pathlib import Path
+import platform
+import subprocess
+import sys
+import tempfile
+from typing import Any, Final
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+RESULTS: Final = ROOT / "benchmarks" / "results.json"
+README: Final = ROOT / "README.md"
+TABLE_START: Final = "<!-- scale-table:start -->"
+TABLE_END: Final = "<!-- scale-table:end -->"
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    """A run's default fleet and travelled time."""
+
+    goe: tuple[int, ...]
+    easee: int
+    viriciti: int
+    hours: float
+
+
+FULL: Final = Size(goe=(20, 200, 1000), easee=50, viriciti=10, hours=24.0)
+QUICK: Final = Size(goe=(20,), easee=10, viriciti=2, hours=24.0)
+LATENCY_SAMPLES: Final = 200
+STEP: Final = 10.0
+# The issue's targets, checked on the largest go-e fleet of the run (1000 in the full run).
+TARGET_CHARGERS: Final = 1000
+TARGET_SETUP_S: Final = 60.0
+TARGET_CYCLE_CPU_S: Final = 1.0
+TARGET_KB_PER_CHARGER: Final = 150.0
+TARGET_LATENCY_P99_MS: Final = 100.0
+# A load average above this before the run means other work shared the machine.
+SHARED_LOAD: Final = 0.5
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="scripts/bench",
+        description="Measure set-up, polling, memory, state writes, requests and command "
+        "latency with many chargers; fail when a vendor budget is exceeded.",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"CI size: go-e {QUICK.goe[0]}, Easee {QUICK.easee}, ViriCiti "
+        f"{QUICK.viriciti}, {QUICK.hours:g} h travelled; writes no results.json",
+    )
+    parser.add_argument("--goe", type=int, nargs="+", metavar="N", help="go-e fleet sizes")
+    parser.add_argument("--easee", type=int, metavar="M", help="Easee chargers (one account)")
+    parser.add_argument("--viriciti", type=int, metavar="K", help="ViriCiti charger groups")
+    parser.add_argument("--hours", type=float, help="simulated hours to travel with every vendor")
+    parser.add_argument("--step", type=float, default=STEP, help="travel step in s")
+    parser.add_argument(
+        "--latency-samples",
+        type=int,
+        default=LATENCY_SAMPLES,
+        help="go-e commands timed (one charger each, slot free)",
+    )
+    parser.add_argument("--output", type=Path, help="where to write the results (JSON)")
+    parser.add_argument(
+        "--readme",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write the table into README.md (default: on for the full run only)",
+    )
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="RESULTS",
+        help="print (and with --readme write) the table of an earlier results.json; no run",
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-output", type=Path, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def _machine() -> dict[str, Any]:
+    model = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "home_assistant": metadata.version("homeassistant"),
+        "load_average_before": os.getloadavg(),
+    }
+
+
+def _run_scenario(scenario: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one scenario in a fresh interpreter and return its measurements."""
+    with tempfile.TemporaryDirectory(prefix="ev-bench-") as folder:
+        output = Path(folder) / "result.json"
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.scale",
+            "--worker",
+            json.dumps(scenario),
+            "--worker-output",
+            str(output),
+        ]
+        done = subprocess.run(command, cwd=ROOT, check=False)  # noqa: S603 - our own module
+        if done.returncode != 0 or not output.exists():
+            return {"scenario": dict(scenario), "failed": f"exit status {done.returncode}"}
+        result: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
+        return result
+
+
+def _worker(spec: str, output: Path) -> None:
+    # Imported here: Home Assistant (and freezegun's patches) only in the measuring process.
+    from .harness import Scenario, run
+
+    result = run(Scenario(**json.loads(spec)))
+    output.write_text(json.dumps(result, default=str), encoding="utf-8")
+
+
+# Checks
+
+
+def problems(result: Mapping[str, Any]) -> list[str]:
+    """Return what makes a scenario fail: broken budgets, rate limits, a broken set-up."""
+    if "failed" in result:
+        return [f"the scenario did not finish ({result['failed']})"]
+    found: list[str] = []
+    for vendor, report in result["requests"].items():
+        found += [f"{vendor}: {violation}" for violation in report["violations"]]
+    for vendor, setup in result["setup"].items():
+        if setup["without_state"] or setup["entries_not_loaded"]:
+            found.append(
+                f"{vendor}: {setup['without_state']} entities without a state, "
+                f"entries not loaded: {setup['entries_not_loaded']}"
+            )
+    found += [f"event loop error: {error}" for error in result["loop_errors"]]
+    return found
+
+
+def targets(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Check the issue's targets on the largest go-e fleet (and writes on every run)."""
+    finished = [r for r in results if "failed" not in r]
+    if not finished:
+        return {}
+    largest = max(finished, key=lambda r: r["scenario"]["goe"])
+    setup = largest["setup"]["goe"]
+    cycle_cpu = max(c["cpu_s"] for c in largest["goe_cycles"])
+    p99 = largest["latency_ms"]["goe"].get("p99")
+    unchanged = sum(
+        r["day"]["writes_unchanged"] + sum(c["writes_unchanged"] for c in r["goe_cycles"])
+        for r in finished
+    )
+    scale = largest["scenario"]["goe"] >= TARGET_CHARGERS
+    return {
+        "measured_on_goe_chargers": largest["scenario"]["goe"],
+        "setup_under_60_s": {
+            "value": setup["wall_s"],
+            "holds": setup["wall_s"] < TARGET_SETUP_S if scale else None,
+        },
+        "cycle_under_1_s_cpu": {
+            "value": cycle_cpu,
+            "holds": cycle_cpu < TARGET_CYCLE_CPU_S if scale else None,
+        },
+        "under_150_kb_per_charger": {
+            "value": setup["kb_per_charger"],
+            "holds": setup["kb_per_charger"] < TARGET_KB_PER_CHARGER if scale else None,
+        },
+        "latency_p99_under_100_ms": {
+            "value": p99,
+            "holds": p99 is not None and p99 < TARGET_LATENCY_P99_MS,
+        },
+        "no_unchanged_writes": {"value": unchanged, "holds": unchanged == 0},
+        "requests_within_budgets": {
+            "holds": all(not v["violations"] for r in finished for v in r["requests"].values())
+        },
+    }
+
+
+# The table
+
+
+def _f(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _goe_row(result: Mapping[str, Any]) -> list[str]:
+    scenario = result["scenario"]
+    if "failed" in result:
+        return [str(scenario["goe"]), "failed", *["-"] * 10]
+    setup = result["setup"]["goe"]
+    cycles = result["goe_cycles"]
+    cycle = cycles[-1]
+    latency = result["latency_ms"]["goe"]
+    status = result["requests"]["goe"]["endpoints"].get("api_status", {})
+    return [
+        f"{scenario['goe']:,}",
+        f"{setup['entities']:,}",
+        _f(setup["wall_s"]),
+        _f(setup["wall_ms_per_charger"]),
+        f"{_f(max(c['cpu_s'] for c in cycles), 2)} ({_f(max(c['loop_cpu_s'] for c in cycles), 2)})",
+        _f(max(c["wall_s"] for c in cycles), 2),
+        _f(setup["kb_per_charger"], 0),
+        _f(setup["kb_per_entity"], 1),
+        f"{cycle['writes']:,} / {cycle['writes_unchanged']:,}",
+        f"{_f(latency.get('p50'))} / {_f(latency.get('p99'))}",
+        f"{_f(status.get('per_key_per_day_max'), 0)} (≤ {_f(status.get('budget_per_key_per_day'), 0)})",
+        str(sum(v["rate_limited"] for v in result["requests"].values())),
+    ]
+
+
+GOE_HEADER: Final = [
+    "go-e chargers",
+    "entities",
+    "set-up s",
+    "set-up ms / charger",
+    "poll cycle CPU s (event loop)",
+    "poll cycle wall s",
+    "KB / charger",
+    "KB / entity",
+    "state writes / unchanged per cycle",
+    "command p50 / p99 ms",
+    "status reads / charger / day",
+    "rate-limit answers",
+]
+
+
+def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _mixed_rows(result: Mapping[str, Any]) -> list[list[str]]:
+    rows: list[list[str]] = []
+    for vendor, label in (("easee", "Easee"), ("viriciti", "ViriCiti")):
+        setup = result["setup"].get(vendor)
+        if setup is None:
+            continue
+        latency = result["latency_ms"].get(vendor, {})
+        endpoints = result["requests"][vendor]["endpoints"]
+        reads = ", ".join(
+            f"{name} {info['per_key_per_day_max']:.0f}"
+            + (
+                f" (≤ {info['budget_per_key_per_day']:.0f})"
+                if info["budget_per_key_per_day"] is not None
+                else ""
+            )
+            for name, info in endpoints.items()
+            if not name.startswith(("write", "circuit_write"))
+        )
+        rows.append(
+            [
+                f"{label}: {setup['chargers']} {'chargers' if vendor == 'easee' else 'groups'}",
+                f"{setup['entities']:,}",
+                _f(setup["wall_s"]),
+                _f(setup["kb_per_charger"], 0),
+                f"{_f(latency.get('p50'))} / {_f(latency.get('p99'))}",
+                reads,
+            ]
+        )
+    return rows
+
+
+def render(report: Mapping[str, Any]) -> str:
+    """Return the README's section body: tables, the day, targets, machine."""
+    results = report["results"]
+    machine = report["machine"]
+    lines = [
+        f"Taken {report['date']} on {machine['cpu']} ({machine['cores']} cores), Python "
+        f"{machine['python']}, Home Assistant {machine['home_assistant']}"
+        + (
+            f"; **the machine was shared with other jobs** (load average "
+            f"{machine['load_average_before'][0]:.1f} before the run), so times are high."
+            if report["shared"]
+            else "."
+        ),
+        "",
+        "go-e, one config entry per charger. A poll cycle reads every charger once (only go-e "
+        "set up; CPU of every thread, in brackets the event loop's alone); state writes are "
+        "counted at Home Assistant's state machine; status reads are the most any one charger "
+        "made in the travelled day:",
+        "",
+        *_markdown(GOE_HEADER, [_goe_row(r) for r in results]),
+    ]
+    finished = [r for r in results if "failed" not in r]
+    if finished:
+        largest = max(finished, key=lambda r: r["scenario"]["goe"])
+        day = largest["day"]
+        lines += [
+            "",
+            f"With {largest['scenario']['goe']:,} go-e chargers also set up: Easee (one account) "
+            "and ViriCiti groups; requests per charger (group) per day, the most any one made, "
+            "with the budget:",
+            "",
+            *_markdown(
+                [
+                    "vendor",
+                    "entities",
+                    "set-up s",
+                    "KB / charger",
+                    "command p50 / p99 ms",
+                    "reads / day",
+                ],
+                _mixed_rows(largest),
+            ),
+            "",
+            f"All vendors together over {day['hours']:g} travelled hours: "
+            f"{_f(day['cpu_s'])} s CPU in all ({_f(day['loop_cpu_s'])} s in the event loop, "
+            "the rest in Home Assistant's executor threads, mostly storage writes); "
+            "a 15-minute cycle "
+            f"{_f(day['cycle_cpu_s'].get('p50'), 2)} s CPU (p50), "
+            f"{_f(day['cycle_cpu_s'].get('max'), 2)} s at most; "
+            f"{day['writes']:,} state writes, {day['writes_unchanged']:,} of them unchanged.",
+        ]
+    checks = report["targets"]
+    if checks:
+        lines += ["", "Targets (issue 6): " + _targets_line(checks)]
+    return "\n".join(lines)
+
+
+def _targets_line(checks: Mapping[str, Any]) -> str:
+    names = {
+        "setup_under_60_s": "set-up < 60 s",
+        "cycle_under_1_s_cpu": "poll cycle < 1 s CPU",
+        "under_150_kb_per_charger": "< 150 KB per charger",
+        "latency_p99_under_100_ms": "command p99 < 100 ms",
+        "no_unchanged_writes": "no unchanged state writes",
+        "requests_within_budgets": "requests within budgets",
+    }
+    parts = []
+    for key, label in names.items():
+        holds = checks[key]["holds"]
+        mark = "n/a" if holds is None else ("holds" if holds else "**missed**")
+        parts.append(f"{label}: {mark}")
+    return "; ".join(parts) + f" (on {checks['measured_on_goe_chargers']:,} go-e chargers)."
+
+
+def write_readme(body: str) -> bool:
+    """Replace the table between the README's markers; False when the markers are missing."""
+    text = README.read_text(encoding="utf-8")
+    head, start, rest = text.partition(TABLE_START)
+    _, end, tail = rest.partition(TABLE_END)
+    if not start or not end:
+        return False
+    README.write_text(f"{head}{TABLE_START}\n{body}\n{TABLE_END}{tail}", encoding="utf-8")
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; return the exit status."""
+    args = _arguments(argv)
+    if args.worker is not None:
+        _worker(args.worker, args.worker_output)
+        return 0
+    if args.render is not None:
+        body = render(json.loads(args.render.read_text(encoding="utf-8")))
+        sys.stdout.write(body + "\n")
+        if args.readme and not write_readme(body):
+            sys.stderr.write("scripts/bench: README.md has no table markers; not written\n")
+        return 0
+    size = QUICK if args.quick else FULL
+    sizes: list[int] = args.goe or list(size.goe)
+    machine = _machine()
+    started = dt.datetime.now(dt.UTC)
+    results = []
+    for goe in sizes:
+        scenario = {
+            "goe": goe,
+            "easee": size.easee if args.easee is None else args.easee,
+            "viriciti": size.viriciti if args.viriciti is None else args.viriciti,
+            "hours": size.hours if args.hours is None else args.hours,
+            "step": args.step,
+            "latency_samples": args.latency_samples,
+        }
+        sys.stderr.write(f"scripts/bench: {scenario}\n")
+        results.append(_run_scenario(scenario))
+    machine["load_average_after"] = os.getloadavg()
+    report: dict[str, Any] = {
+        "date": started.date().isoformat(),
+        "started": started.isoformat(timespec="seconds"),
+        "wall_s": (dt.datetime.now(dt.UTC) - started).total_seconds(),
+        "machine": machine,
+        "shared": machine["load_average_before"][0] > SHARED_LOAD,
+        "quick": args.quick,
+        "results": results,
+        "targets": targets(results),
+        "problems": [p for r in results for p in problems(r)],
+    }
+    body = render(report)
+    sys.stdout.write(body + "\n")
+    full = not args.quick and args.goe is None
+    output = args.output or (RESULTS if full else None)
+    if output is not None:
+        output.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    readme = args.readme if args.readme is not None else full
+    if readme and not write_readme(body):
+        sys.stderr.write("scripts/bench: README.md has no table markers; not written\n")
+    for problem in report["problems"]:
+        sys.stderr.write(f"scripts/bench: FAIL {problem}\n")
+    return 1 if report["problems"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""`scripts/demo`: Home Assistant with this integration and the three vendor simulators."""

@@ -1,0 +1,272 @@
+"""`scripts/screenshots`: PNGs of the demo in headless Chromium, for the README."""
+
+import argparse
+import asyncio
+import base64
+from collections.abc import AsyncIterator, Sequence
+import contextlib
+from dataclasses import dataclass
+import itertools
+import json
+import os
+from pathlib import Path
+import shutil
+import sys
+import tempfile
+
+import aiohttp
+
+from demo.fleet import EASEE_CHARGERS, GOE_CHARGERS
+from demo.hass import as_object, as_str
+from demo.processes import Children, DemoError, free_port, kill_leftovers, until
+from demo.run import DEMO_DIR, REPO, running_demo
+
+CHROMIUM = "/usr/bin/chromium"
+# No network but the demo's, nothing of Google's, no GPU, no sandbox (we may be root).
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--remote-debugging-port=0",
+)
+IMAGES = REPO / "docs" / "images"
+# Finds an element by tag name through every shadow root (the frontend is made of them).
+DEEP_FIND = """
+(selector) => {
+  const find = (root) => {
+    const hit = root.querySelector(selector);
+    if (hit) return hit;
+    for (const el of root.querySelectorAll('*')) {
+      if (el.shadowRoot) {
+        const inner = find(el.shadowRoot);
+        if (inner) return inner;
+      }
+    }
+    return null;
+  };
+  return find(document);
+}
+"""
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One picture: which page, what must be on it before it is taken, the window size."""
+
+    file: str
+    path: str
+    ready: tuple[str, ...]
+    width: int
+    height: int
+
+
+def say(text: str) -> None:
+    """Tell the person at the terminal, at once."""
+    sys.stdout.write(f"screenshots: {text}\n")
+    sys.stdout.flush()
+
+
+class Page:
+    """One Chromium tab, driven through the DevTools protocol."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self._ws = ws
+        self._ids = itertools.count(1)
+
+    async def call(self, method: str, **params: object) -> dict[str, object]:
+        """Send one DevTools command and return its result."""
+        message_id = next(self._ids)
+        await self._ws.send_json({"id": message_id, "method": method, "params": params})
+        while True:
+            message = await self._ws.receive(timeout=60)
+            if message.type != aiohttp.WSMsgType.TEXT:
+                raise DemoError(f"Chromium closed the DevTools connection: {message.type!r}")
+            answer = as_object(message.json(), "DevTools message")
+            if answer.get("id") == message_id:
+                break
+        if "error" in answer:
+            raise DemoError(f"Chromium: {method}: {answer['error']}")
+        return as_object(answer.get("result", {}), method)
+
+    async def has(self, tag: str) -> bool:
+        """Return whether an element matching `tag` is on the page (shadow roots included)."""
+        result = await self.call(
+            "Runtime.evaluate",
+            expression=f"({DEEP_FIND})({json.dumps(tag)}) !== null",
+            returnByValue=True,
+        )
+        return as_object(result.get("result"), "evaluate").get("value") is True
+
+    async def text(self) -> str:
+        """Return the page's visible text, shadow roots included (for checking its content)."""
+        result = await self.call(
+            "Runtime.evaluate",
+            expression="""(() => {
+              const parts = [];
+              const walk = (root) => {
+                for (const el of root.querySelectorAll('*')) {
+                  if (el.shadowRoot) walk(el.shadowRoot);
+                }
+                parts.push(root.textContent || '');
+              };
+              walk(document);
+              return parts.join(' ');
+            })()""",
+            returnByValue=True,
+        )
+        return str(as_object(result.get("result"), "evaluate").get("value", ""))
+
+
+@contextlib.asynccontextmanager
+async def chromium(session: aiohttp.ClientSession) -> AsyncIterator[Page]:
+    """Start headless Chromium with a fresh profile and yield one tab of it."""
+    if not Path(CHROMIUM).exists():
+        raise DemoError(f"{CHROMIUM} is missing: run scripts/screenshots (it installs chromium)")
+    with tempfile.TemporaryDirectory(prefix="demo-chromium-") as profile:
+        async with Children() as children:
+            await children.start(
+                "Chromium",
+                [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+                log=Path(profile) / "chromium.log",
+                cwd=Path(profile),
+            )
+            port_file = Path(profile) / "DevToolsActivePort"
+
+            async def port() -> str | None:
+                text = port_file.read_text() if port_file.exists() else ""
+                return text.splitlines()[0] if text.count("\n") >= 1 else None
+
+            devtools = await until("Chromium to start", 60, children.check_alive, port)
+            async with session.put(f"http://127.0.0.1:{devtools}/json/new?about:blank") as resp:
+                target = as_object(await resp.json(), "DevTools target")
+            url = as_str(target.get("webSocketDebuggerUrl"), "webSocketDebuggerUrl")
+            async with session.ws_connect(url, max_msg_size=0) as ws:
+                page = Page(ws)
+                await page.call("Page.enable")
+                yield page
+
+
+async def take(page: Page, base_url: str, shot: Shot, check: "CheckAlive") -> Path:
+    """Open the shot's page, wait until it shows what it must, and save a PNG."""
+    await page.call(
+        "Emulation.setDeviceMetricsOverride",
+        width=shot.width,
+        height=shot.height,
+        deviceScaleFactor=1,
+        mobile=False,
+    )
+    await page.call("Page.navigate", url=f"{base_url}{shot.path}")
+    for tag in shot.ready:
+
+        async def present(tag: str = tag) -> bool | None:
+            return True if await page.has(tag) else None
+
+        await until(f"<{tag}> on {shot.path}", 90, check, present, interval=0.5)
+    # Cards fetch history and statistics after they appear; charts animate in.
+    await asyncio.sleep(6)
+    if "/auth/" in await page.text() or await page.has("ha-authorize"):
+        raise DemoError(f"{shot.path}: Chromium was not logged in")
+    data = await page.call("Page.captureScreenshot", format="png")
+    target = IMAGES / shot.file
+    target.write_bytes(base64.b64decode(as_str(data.get("data"), "screenshot")))
+    return target
+
+
+class CheckAlive:
+    """Raises when a process of a demo this script started has died."""
+
+    def __init__(self, children: Children | None) -> None:
+        self._children = children
+
+    def __call__(self) -> None:
+        """Raise DemoError when a child died."""
+        if self._children is not None:
+            self._children.check_alive()
+
+
+def running_demo_state() -> dict[str, object] | None:
+    """Return demo.json of a `scripts/demo` that is still running, or None."""
+    state_file = DEMO_DIR / "run" / "demo.json"
+    if not state_file.exists():
+        return None
+    state = as_object(json.loads(state_file.read_text()), "demo.json")
+    pid = state.get("pid")
+    if not isinstance(pid, int) or not Path(f"/proc/{pid}").exists():
+        return None
+    return state
+
+
+def shots(devices: dict[str, object]) -> list[Shot]:
+    """Return the README's pictures for a demo with these devices (identifier -> id)."""
+    goe = as_str(devices.get(f"goe_{GOE_CHARGERS[0][0]}"), "go-e device")
+    easee = as_str(devices.get(f"easee_{EASEE_CHARGERS[0][0]}"), "Easee device")
+    device_page = ("ha-config-device-page", "ha-device-entities-card")
+    return [
+        Shot("goe-device.png", f"/config/devices/device/{goe}", device_page, 1400, 1650),
+        Shot("easee-device.png", f"/config/devices/device/{easee}", device_page, 1400, 1650),
+        Shot("energy-dashboard.png", "/energy", ("ha-panel-energy",), 1400, 1100),
+    ]
+
+
+async def capture(base_url: str, devices: dict[str, object], check: CheckAlive) -> None:
+    """Take every picture against the demo at base_url."""
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    async with aiohttp.ClientSession() as session, chromium(session) as page:
+        for shot in shots(devices):
+            path = await take(page, base_url, shot, check)
+            say(f"wrote {path.relative_to(REPO)}")
+
+
+async def _run(args: argparse.Namespace) -> int:
+    state = None if args.own_demo else running_demo_state()
+    if state is not None:
+        url = as_str(state.get("url"), "url")
+        say(f"using the demo running on {url}")
+        await capture(url, as_object(state.get("devices"), "devices"), CheckAlive(None))
+        return 0
+    say("no demo is running: starting one headless for the pictures")
+    workdir = DEMO_DIR / f"screenshots-{os.getpid()}"
+    async with running_demo(workdir, port=free_port(), default_sim_ports=False, say=say) as demo:
+        if args.wait:
+            say(f"letting the chargers charge for {args.wait} s first")
+            await asyncio.sleep(args.wait)
+        devices: dict[str, object] = {d.identifier: d.id for d in demo.devices}
+        await capture(demo.hass.base_url, devices, CheckAlive(demo.children))
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, take the pictures, leave no process behind."""
+    parser = argparse.ArgumentParser(prog="scripts/screenshots", description=__doc__)
+    parser.add_argument(
+        "--own-demo",
+        action="store_true",
+        help="start a headless demo even when scripts/demo is running",
+    )
+    parser.add_argument(
+        "--wait",
+        type=int,
+        default=0,
+        help="with a demo of its own: seconds to let it run before the pictures",
+    )
+    args = parser.parse_args(argv)
+    try:
+        return asyncio.run(_run(args))
+    except DemoError as err:
+        sys.stderr.write(f"screenshots: FAILED: {err}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        kill_leftovers()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
