@@ -107,5 +107,8 @@ class EvChargeEntity(CoordinatorEntity[EvChargeCoordinator[Any]]):
         limits, states) stay the same from read to read, and writing them again costs Home
         Assistant a state object and an event each time, for hundreds of chargers.
         """
-        if self._shown() != self._written:
-            self.async_write_ha_state()
+        shown = self._shown()
+        if shown != self._written:
+            # Remembered here: the override above would work the same values out again.
+            self._written = shown
+            super().async_write_ha_state()

@@ -7,8 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from homeassistant.components.sensor import SensorEntity, SensorEntityDescription
-from homeassistant.const import Platform
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+)
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
@@ -25,6 +29,28 @@ class EvSensorEntityDescription(SensorEntityDescription, EvChargeEntityDescripti
 
     value_fn: Callable[[Any], StateType | datetime]
     attributes_fn: Callable[[Any], Mapping[str, Any] | None] = lambda _: None
+
+
+# What waits for a vendor's write slot, for coordinators with ``next_command_slot()``,
+# ``pending_command()`` and ``pending_attributes()`` (go-e chargers, ViriCiti groups).
+QUEUE_SENSORS: tuple[EvSensorEntityDescription, ...] = (
+    EvSensorEntityDescription(
+        key="next_command_slot",
+        translation_key="next_command_slot",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        always_available=True,
+        value_fn=lambda coordinator: coordinator.next_command_slot(),
+    ),
+    EvSensorEntityDescription(
+        key="pending_command",
+        translation_key="pending_command",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        always_available=True,
+        value_fn=lambda coordinator: coordinator.pending_command(),
+        attributes_fn=lambda coordinator: coordinator.pending_attributes(),
+    ),
+)
 
 
 async def async_setup_entry(

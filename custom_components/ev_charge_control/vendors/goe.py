@@ -21,11 +21,10 @@ from homeassistant.const import (
     UnitOfPower,
     UnitOfTime,
 )
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -51,7 +50,7 @@ from ..const import (
 from ..entity import EvChargeCoordinator, EvChargeEntityDescription, whole_amperes
 from ..number import EvNumberEntityDescription
 from ..runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
-from ..sensor import EvSensorEntityDescription
+from ..sensor import QUEUE_SENSORS, EvSensorEntityDescription
 from ..session import async_get_session
 from ..switch import EvSwitchEntityDescription
 
@@ -381,14 +380,9 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
         if self._unsub_read is not None:
             self._unsub_read()
 
-        @callback
-        def _read(_: datetime) -> None:
-            self._unsub_read = None
-            self.config_entry.async_create_background_task(
-                self.hass, self.async_refresh(), f"{DOMAIN} go-e {self.serial} read"
-            )
-
-        self._unsub_read = async_track_point_in_utc_time(self.hass, _read, _utc(at))
+        self._unsub_read = self.async_run_at(
+            _utc(at), self.async_refresh, f"{DOMAIN} go-e {self.serial} read"
+        )
 
     # Commands
 
@@ -471,15 +465,10 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
         if not self.queue.pending:
             return
 
-        @callback
-        def _slot(_: datetime) -> None:
-            self._unsub_slot = None
-            self.config_entry.async_create_background_task(
-                self.hass, self._async_send_due(), f"{DOMAIN} go-e {self.serial} command"
-            )
-
-        self._unsub_slot = async_track_point_in_utc_time(
-            self.hass, _slot, _utc(self.queue.next_slot(_now()))
+        self._unsub_slot = self.async_run_at(
+            _utc(self.queue.next_slot(_now())),
+            self._async_send_due,
+            f"{DOMAIN} go-e {self.serial} command",
         )
 
     # What the diagnostic entities show
@@ -635,22 +624,7 @@ SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=_status(lambda s: s.data_age_seconds),
     ),
-    EvSensorEntityDescription(
-        key="next_command_slot",
-        translation_key="next_command_slot",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        always_available=True,
-        value_fn=lambda coordinator: coordinator.next_command_slot(),
-    ),
-    EvSensorEntityDescription(
-        key="pending_command",
-        translation_key="pending_command",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        always_available=True,
-        value_fn=lambda coordinator: coordinator.pending_command(),
-        attributes_fn=lambda coordinator: coordinator.pending_attributes(),
-    ),
+    *QUEUE_SENSORS,
 )
 
 BINARY_SENSORS: Final[tuple[EvBinarySensorEntityDescription, ...]] = (

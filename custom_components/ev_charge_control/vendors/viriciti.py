@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from homeassistant.components.number import NumberDeviceClass, NumberMode
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
-from homeassistant.const import CONF_API_KEY, EntityCategory, Platform, UnitOfPower
+from homeassistant.const import CONF_API_KEY, Platform, UnitOfPower
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
@@ -66,7 +66,7 @@ from ..const import (
 from ..entity import EvChargeCoordinator
 from ..number import EvNumberEntityDescription
 from ..runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
-from ..sensor import EvSensorEntityDescription
+from ..sensor import QUEUE_SENSORS, EvSensorEntityDescription
 from ..session import async_get_session
 
 GROUP_INTERVAL: Final = dt.timedelta(minutes=15)
@@ -753,22 +753,7 @@ LIMIT_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=_limits(lambda limits: limits.external.end if limits.external else None),
     ),
-    EvSensorEntityDescription(
-        key="next_command_slot",
-        translation_key="next_command_slot",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        always_available=True,
-        value_fn=lambda coordinator: coordinator.next_command_slot(),
-    ),
-    EvSensorEntityDescription(
-        key="pending_command",
-        translation_key="pending_command",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        always_available=True,
-        value_fn=lambda coordinator: coordinator.pending_command(),
-        attributes_fn=lambda coordinator: coordinator.pending_attributes(),
-    ),
+    *QUEUE_SENSORS,
 )
 
 
