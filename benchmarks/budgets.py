@@ -91,7 +91,10 @@ class _Report:
             "total": sum(len(values) for values in times.values()),
             "per_key_per_day_mean": sum(counts) / max(1, keys) / self.days,
             "per_key_per_day_max": most / self.days,
-            "budget_per_key_per_day": None if interval is None else DAY / interval + extra,
+            # The burst counts once per run: over a short run it is a bigger share of a day.
+            "budget_per_key_per_day": None
+            if interval is None
+            else (self.days * DAY / interval + extra) / self.days,
             "note": note,
         }
         if interval is not None:

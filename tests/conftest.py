@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator
 from datetime import timedelta
 import logging
+from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
@@ -47,6 +48,23 @@ RUNTIME_SECRETS: set[str] = set()
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load the integration from custom_components/."""
+
+
+@pytest.fixture(autouse=True)
+def all_entities_enabled(request: pytest.FixtureRequest) -> Generator[None]:
+    """Turn on the entities that are off by default (per-phase readings), so tests see them.
+
+    Tests marked ``default_entities`` see what a user sees after adding a charger.
+    """
+    if request.node.get_closest_marker("default_entities") is not None:
+        yield
+        return
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
 
 
 @pytest.fixture

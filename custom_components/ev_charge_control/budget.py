@@ -47,6 +47,10 @@ class TokenBucket:
         """Tell whether a request may go out at ``when`` (looking ahead changes nothing)."""
         return self._tokens_at(when) + _EPSILON >= 1
 
+    def is_full(self, when: float) -> bool:
+        """Tell whether the bucket holds every token at ``when``."""
+        return self._tokens_at(when) + _EPSILON >= self.capacity
+
     def try_take(self, now: float) -> bool:
         """Take a token for a request going out now; False when none is left."""
         self._refill(now)

@@ -7,7 +7,7 @@ from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE, Platform
+from homeassistant.const import STATE_UNAVAILABLE, EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
@@ -45,6 +45,28 @@ async def test_entities(
     ):
         await setup_entry(hass, easee_entry)
     await snapshot_platform(hass, entity_registry, snapshot, easee_entry.entry_id)
+
+
+@pytest.mark.default_entities
+async def test_per_phase_currents_are_off_by_default(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry, easee_entry: MockConfigEntry
+) -> None:
+    """A charger's current per phase is a diagnostic the user turns on; the rest is on."""
+    await setup_entry(hass, easee_entry)
+    entries = er.async_entries_for_config_entry(entity_registry, easee_entry.entry_id)
+    off = [entry for entry in entries if entry.disabled_by is not None]
+    assert sorted(entry.unique_id for entry in off) == sorted(
+        f"easee_{charger}_current_phase_{index}" for charger in CHARGERS for index in (1, 2, 3)
+    )
+    for entry in off:
+        assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+        assert entry.entity_category is EntityCategory.DIAGNOSTIC
+        assert hass.states.get(entry.entity_id) is None
+    assert all(
+        hass.states.get(entry.entity_id) is not None
+        for entry in entries
+        if entry.disabled_by is None
+    )
 
 
 async def test_devices_link_chargers_to_circuits_and_sites(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
-from homeassistant.const import Platform
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
@@ -49,3 +49,28 @@ async def test_device(
         GOE_SERIAL,
         f"go-eCharger {GOE_SERIAL}",
     )
+
+
+@pytest.mark.default_entities
+async def test_diagnostics_are_off_by_default(
+    hass: HomeAssistant, entity_registry: er.EntityRegistry, init_goe: MockConfigEntry
+) -> None:
+    """Per-phase readings, the phases available and the data age are diagnostics to turn on."""
+    entries = er.async_entries_for_config_entry(entity_registry, init_goe.entry_id)
+    off = {entry.unique_id for entry in entries if entry.disabled_by is not None}
+    assert off == {
+        f"goe_{GOE_SERIAL}_{key}"
+        for key in (
+            *(f"{kind}_phase_{index}" for kind in ("current", "voltage") for index in (1, 2, 3)),
+            "phases_available",
+            "data_age",
+        )
+    }
+    for entry in entries:
+        if entry.unique_id in off:
+            assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+            assert entry.entity_category is EntityCategory.DIAGNOSTIC
+            assert hass.states.get(entry.entity_id) is None
+        else:
+            assert hass.states.get(entry.entity_id) is not None
+    assert len(entries) - len(off) == 13

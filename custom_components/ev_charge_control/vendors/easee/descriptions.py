@@ -160,9 +160,12 @@ def _phase_current(index: int) -> EvSensorEntityDescription:
     def read(state: EaseeChargerState) -> float | None:
         return state.in_current[index - 1]
 
+    # A diagnostic, off by default, like go-e's per-phase readings.
     return EvSensorEntityDescription(
         key=f"current_phase_{index}",
         translation_key=f"current_phase_{index}",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.CURRENT,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
