@@ -5,12 +5,11 @@ dynamic currents, charge plan windows, energy) is worked out lazily from the inj
 each request or attribute access, so tests can travel in time without timers.
 """
 
-import asyncio
 import base64
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, time as dt_time, timedelta
 import hashlib
 import hmac
@@ -19,13 +18,23 @@ import logging
 import math
 import re
 import secrets
-import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 import uuid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+
+from simulators.server import (
+    BAD_JSON,
+    Fault,
+    PathFaultServer,
+    RequestLog,
+    admin_error,
+    json_object,
+    parse_body,
+    wall_clock,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -128,11 +137,6 @@ UNAUTHORIZED: dict[str, object] = {"title": "Unauthorized", "status": 401}
 TOO_MANY_REQUESTS: dict[str, object] = {"title": "Too Many Requests", "status": 429}
 BLOCKED: dict[str, object] = {"title": "Too many requests", "status": 403}
 METHOD_NOT_ALLOWED: dict[str, object] = {"title": "Method Not Allowed", "status": 405}
-
-
-def _wall_clock() -> float:
-    # Looks time.time up on every call, so freezegun's patch reaches the simulator.
-    return time.time()
 
 
 def _iso(moment: float) -> str:
@@ -638,15 +642,6 @@ class EaseeRequest:
 
 
 @dataclass
-class _Fault:
-    kind: str
-    path_contains: str | None
-    remaining: int
-    delay: float
-    retry_after: int
-
-
-@dataclass
 class _Token:
     user_id: int
     expires: float | None  # None: a refresh token, which does not expire
@@ -673,7 +668,6 @@ class _Context:
     result: str = "ok"
 
 
-_BAD_JSON = object()
 _CONTEXT_KEY = "easee_context"
 
 
@@ -701,13 +695,17 @@ def _prune(times: deque[float], before: float) -> None:
 # --- the simulator ------------------------------------------------------------------------------
 
 
-class EaseeSimulator:
+class EaseeSimulator(PathFaultServer[EaseeRequest]):
     """The Easee cloud for accounts, sites, circuits and chargers, as an aiohttp application."""
+
+    fault_kinds = FAULT_KINDS
+    too_many_requests_body = TOO_MANY_REQUESTS
+    list_routes = _LIST_ROUTES
 
     def __init__(
         self,
         *,
-        clock: Callable[[], float] = _wall_clock,
+        clock: Callable[[], float] = wall_clock,
         latency_scale: float = 1.0,
         max_requests: int = 200,
         window: float = 300.0,
@@ -717,8 +715,7 @@ class EaseeSimulator:
         block_seconds: float = 86400.0,
         access_token_lifetime: int = 86400,
     ) -> None:
-        self._clock = clock
-        self.latency_scale = latency_scale
+        super().__init__(clock=clock, latency_scale=latency_scale)
         self.max_requests = max_requests
         self.window = window
         self.max_logins = max_logins
@@ -730,9 +727,6 @@ class EaseeSimulator:
         self.sites: dict[int, EaseeSiteSim] = {}
         self.circuits: dict[int, EaseeCircuitSim] = {}
         self.chargers: dict[str, EaseeChargerSim] = {}
-        self.requests: list[EaseeRequest] = []
-        self.base_url = ""
-        self._faults: list[_Fault] = []
         self._ips: dict[str, _IpState] = {}
         self._access_tokens: dict[str, _Token] = {}
         self._refresh_tokens: dict[str, _Token] = {}
@@ -740,7 +734,6 @@ class EaseeSimulator:
         self._signing_key = secrets.token_bytes(32)
         self._advanced_to = clock()
         self._busy = False
-        self._runner: web.AppRunner | None = None
 
     # --- setup for tests and the demo -----------------------------------------------------------
 
@@ -887,34 +880,6 @@ class EaseeSimulator:
         if not new_password:
             raise ValueError("the password must not be empty")
         self.accounts[username.lower()].password = new_password
-
-    def inject_fault(
-        self,
-        kind: str,
-        *,
-        path_contains: str | None = None,
-        count: int = 1,
-        delay: float = 0.0,
-        retry_after: int = 60,
-    ) -> None:
-        """Make the next `count` API requests (whose path contains the text, or any) misbehave.
-
-        Faults come before rate limits and authentication and spend no rate limit; only
-        "delay" lets the request go on afterwards.
-        """
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind: {kind}")
-        if count < 1:
-            raise ValueError("count must be at least 1")
-        if delay < 0:
-            raise ValueError("delay must not be negative")
-        if retry_after < 0:
-            raise ValueError("retry_after must not be negative")
-        self._faults.append(_Fault(kind, path_contains, count, delay, retry_after))
-
-    def clear_faults(self) -> None:
-        """Forget all injected faults."""
-        self._faults.clear()
 
     def requests_to(self, method: str, path: str) -> list[EaseeRequest]:
         """Return the logged requests with this method and exactly this path."""
@@ -1395,36 +1360,12 @@ class EaseeSimulator:
         post("/_sim/unblock", self._handle_sim_unblock)
         return app
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on host:port (0: a free port) and return the base URL."""
-        if self._runner is not None:
-            raise RuntimeError("simulator already started")
-        # No access log: it would write every request line.
-        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except OSError:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_port = runner.addresses[0][1]
-        url_host = f"[{host}]" if ":" in host else host
-        self.base_url = f"http://{url_host}:{bound_port}"
-        return self.base_url
-
-    async def stop(self) -> None:
-        """Stop serving; pending answers get a second to finish."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_sim/"):
             return await handler(request)
         now = self._clock()
-        body = _parse_body(await request.read())
+        body = parse_body(await request.read())
         login = request.method == "POST" and request.path == "/api/accounts/login"
 
         def log(status: int, result: str) -> None:
@@ -1441,11 +1382,9 @@ class EaseeSimulator:
             )
             _LOGGER.debug("%s %s -> %s (%s)", request.method, request.path, status, result)
 
-        fault = self._take_fault(request.path)
-        if fault is not None and fault.kind != "delay":
-            return self._fault_response(request, fault, log)
-        if fault is not None:
-            await asyncio.sleep(fault.delay)
+        faulted = await self._play_fault(request, request.path, log)
+        if faulted is not None:
+            return faulted
         await self._sleep(BASE_LATENCY)
 
         refused = self._rate_limit(request.remote or "unknown", now, login=login)
@@ -1465,50 +1404,18 @@ class EaseeSimulator:
         log(response.status, context.result)
         return response
 
-    def _take_fault(self, path: str) -> _Fault | None:
-        for fault in self._faults:
-            if fault.path_contains is None or fault.path_contains in path:
-                fault.remaining -= 1
-                if fault.remaining == 0:
-                    self._faults.remove(fault)
-                return fault
-        return None
-
-    def _fault_response(
-        self, request: web.Request, fault: _Fault, log: Callable[[int, str], None]
-    ) -> web.StreamResponse:
-        if fault.kind == "drop":
-            log(0, "drop")
-            if request.transport is not None:  # pragma: no branch - None once the client left
-                request.transport.close()
-            # Nothing reaches the client: the transport is gone before aiohttp writes this.
-            return web.Response()
-        if fault.kind == "http_500":
-            log(500, "http_500")
-            return web.Response(
-                status=500,
-                text="<html><body><h1>500 Internal Server Error</h1></body></html>",
-                content_type="text/html",
-            )
-        if fault.kind == "http_429":
-            log(429, "http_429")
-            return web.json_response(
-                TOO_MANY_REQUESTS, status=429, headers={"Retry-After": str(fault.retry_after)}
-            )
+    def _vendor_fault_response(
+        self, request: web.Request, fault: Fault, log: RequestLog
+    ) -> web.StreamResponse | None:
         if fault.kind == "blocked_403":
             log(403, "blocked_403")
             return web.json_response(BLOCKED, status=403)
-        if fault.kind == "wrong_shape":
-            log(200, "wrong_shape")
-            route = request.match_info.route.name
-            return web.json_response({"unexpected": True} if route in _LIST_ROUTES else [1])
-        log(200, "non_json")
-        return web.Response(text="<html>oops</html>", content_type="text/html")
+        return super()._vendor_fault_response(request, fault, log)
 
-    async def _sleep(self, seconds: float) -> None:
-        delay = self.latency_scale * seconds
-        if delay > 0:
-            await asyncio.sleep(delay)
+    @staticmethod
+    def _fault_number(name: str, value: object, *, integer: bool) -> float:
+        # Easee's own checks and words; a delay must also be finite.
+        return _checked_number(name, value, integer=integer)
 
     # --- lookups for handlers -------------------------------------------------------------------
 
@@ -1867,20 +1774,17 @@ class EaseeSimulator:
 
     # --- admin endpoints (no auth, no rate limit: the simulator binds 127.0.0.1) ----------------
 
-    async def _handle_sim_requests(self, request: web.Request) -> web.Response:
-        return web.json_response([asdict(r) for r in self.requests])
-
     async def _handle_sim_chargers(self, request: web.Request) -> web.Response:
         return web.json_response({cid: c.describe() for cid, c in self.chargers.items()})
 
     async def _handle_sim_update_charger(self, request: web.Request) -> web.Response:
         charger = self.chargers.get(request.match_info["charger_id"])
         if charger is None:
-            return _admin_error("unknown charger", status=404)
+            return admin_error("unknown charger", status=404)
         try:
-            updates = validate_charger_fields(await _json_object(request))
+            updates = validate_charger_fields(await json_object(request))
         except (TypeError, ValueError) as err:
-            return _admin_error(str(err))
+            return admin_error(str(err))
         for name, value in updates.items():
             setattr(charger, name, value)
         return web.json_response(charger.describe())
@@ -1888,7 +1792,7 @@ class EaseeSimulator:
     async def _handle_sim_charger_action(self, request: web.Request) -> web.Response:
         charger_id = request.match_info["charger_id"]
         if charger_id not in self.chargers:
-            return _admin_error("unknown charger", status=404)
+            return admin_error("unknown charger", status=404)
         actions: dict[str, Callable[[str], None]] = {
             "connect_car": self.connect_car,
             "disconnect_car": self.disconnect_car,
@@ -1896,30 +1800,19 @@ class EaseeSimulator:
         }
         action = actions.get(request.match_info["action"])
         if action is None:
-            return _admin_error("unknown action", status=404)
+            return admin_error("unknown action", status=404)
         action(charger_id)
         return web.json_response(self.chargers[charger_id].describe())
-
-    async def _handle_sim_fault(self, request: web.Request) -> web.Response:
-        try:
-            self.inject_fault(**_fault_arguments(await _json_object(request)))
-        except (TypeError, ValueError) as err:
-            return _admin_error(str(err))
-        return web.json_response({"success": True})
-
-    async def _handle_sim_clear_faults(self, request: web.Request) -> web.Response:
-        self.clear_faults()
-        return web.json_response({"success": True})
 
     async def _handle_sim_invalidate_tokens(self, request: web.Request) -> web.Response:
         user_id: object = None
         if await request.read():
             try:
-                user_id = (await _json_object(request)).get("user_id")
+                user_id = (await json_object(request)).get("user_id")
             except (TypeError, ValueError) as err:
-                return _admin_error(str(err))
+                return admin_error(str(err))
         if user_id is not None and (isinstance(user_id, bool) or not isinstance(user_id, int)):
-            return _admin_error("user_id must be an integer")
+            return admin_error("user_id must be an integer")
         self.invalidate_tokens(user_id)
         return web.json_response({"success": True})
 
@@ -1953,17 +1846,8 @@ def _checked_bool(name: str, value: object) -> bool:
     return value
 
 
-def _parse_body(raw: bytes) -> object:
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:  # also bad UTF-8
-        return _BAD_JSON
-
-
 def _loggable_body(path: str, body: object) -> object | None:
-    if body is _BAD_JSON:
+    if body is BAD_JSON:
         return None
     if path == "/api/accounts/login":
         # Only the user name: never the password.
@@ -1983,38 +1867,3 @@ def _parse_instant(text: str) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except json.JSONDecodeError as err:
-        raise ValueError("body must be JSON") from err
-    if not isinstance(body, dict):
-        raise TypeError("body must be a JSON object")
-    return body
-
-
-def _fault_arguments(body: Mapping[str, object]) -> dict[str, Any]:
-    """Turn a /_sim/faults body into inject_fault's arguments, checking their types."""
-    unknown = set(body) - {"kind", "path_contains", "count", "delay", "retry_after"}
-    if unknown:
-        raise ValueError(f"unknown keys: {', '.join(sorted(unknown))}")
-    kind, path_contains = body.get("kind"), body.get("path_contains")
-    if not isinstance(kind, str):
-        raise TypeError("kind must be a string")
-    if path_contains is not None and not isinstance(path_contains, str):
-        raise TypeError("path_contains must be a string")
-    return {
-        "kind": kind,
-        "path_contains": path_contains,
-        "count": int(_checked_number("count", body.get("count", 1), integer=True)),
-        "delay": _checked_number("delay", body.get("delay", 0.0)),
-        "retry_after": int(
-            _checked_number("retry_after", body.get("retry_after", 60), integer=True)
-        ),
-    }
-
-
-def _admin_error(message: str, *, status: int = 400) -> web.Response:
-    return web.json_response({"success": False, "error": message}, status=status)

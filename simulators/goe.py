@@ -1,16 +1,22 @@
 """Simulator of the go-e grid-operator cloud API (v1.0, 2020-06-17) for many chargers."""
 
-import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, fields
-import json
+from dataclasses import dataclass, field, fields
 import logging
 import math
 import re
-import time
 from typing import TYPE_CHECKING, Any, Literal, get_type_hints
 
 from aiohttp import web
+
+from simulators.server import (
+    Fault,
+    RequestLog,
+    SimulatorServer,
+    admin_error,
+    json_object,
+    wall_clock,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -70,11 +76,6 @@ DEMO_CHARGING_SERIAL = "000001"
 DEMO_CHARGING_TOKEN = "DemoGoeCharging00000000000000001"  # noqa: S105 - public demo token
 DEMO_IDLE_SERIAL = "000002"
 DEMO_IDLE_TOKEN = "DemoGoeIdle000000000000000000002"  # noqa: S105 - public demo token
-
-
-def _wall_clock() -> float:
-    # Looks time.time up on every call, so freezegun's patch reaches the simulator.
-    return time.time()
 
 
 @dataclass
@@ -216,7 +217,7 @@ class GoeChargerSim:
         return result
 
     def _now(self) -> float:
-        return self._clock() if self._clock is not None else _wall_clock()
+        return self._clock() if self._clock is not None else wall_clock()
 
     def _integrate(self, now: float) -> None:
         if self._clock is None:  # not attached: no time has passed
@@ -322,46 +323,36 @@ class GoeRequest:
 
 
 @dataclass
-class _Fault:
-    kind: str
-    serial: str | None
-    remaining: int
-    delay: float
-
-
-@dataclass
 class _Bucket:
     tokens: float
     at: float
 
 
-class GoeSimulator:
+class GoeSimulator(SimulatorServer[GoeRequest]):
     """The go-e grid-operator cloud for many chargers, as an aiohttp application."""
+
+    fault_kinds = FAULT_KINDS
+    fault_target = "serial"
 
     def __init__(
         self,
         *,
-        clock: Callable[[], float] = _wall_clock,
+        clock: Callable[[], float] = wall_clock,
         latency_scale: float = 1.0,
         status_burst: int = 2,
         status_interval: float = 900.0,
         command_interval: float = 900.0,
         error_http_status: int | None = None,
     ) -> None:
-        self._clock = clock
-        self.latency_scale = latency_scale
+        super().__init__(clock=clock, latency_scale=latency_scale)
         self.status_burst = status_burst
         self.status_interval = status_interval
         self.command_interval = command_interval
         self.error_http_status = error_http_status
         self.chargers: dict[str, GoeChargerSim] = {}
         self.command_answer: Literal["payload", "status"] = "payload"
-        self.requests: list[GoeRequest] = []
-        self.base_url = ""
-        self._faults: list[_Fault] = []
         self._status_buckets: dict[str, _Bucket] = {}
         self._last_command: dict[str, float] = {}
-        self._runner: web.AppRunner | None = None
 
     # --- setup for tests and the demo -------------------------------------------------------
 
@@ -384,17 +375,7 @@ class GoeSimulator:
         self, kind: str, *, serial: str | None = None, count: int = 1, delay: float = 0.0
     ) -> None:
         """Make the next `count` API requests (for `serial`, or any) fail in the given way."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind: {kind}")
-        if count < 1:
-            raise ValueError("count must be at least 1")
-        if delay < 0:
-            raise ValueError("delay must not be negative")
-        self._faults.append(_Fault(kind, serial, count, delay))
-
-    def clear_faults(self) -> None:
-        """Forget all injected faults."""
-        self._faults.clear()
+        self._queue_fault(kind, serial, count=count, delay=delay)
 
     def status_requests(self, serial: str | None = None) -> list[GoeRequest]:
         """Return the logged /api_status requests, optionally for one serial."""
@@ -426,30 +407,6 @@ class GoeSimulator:
         app.router.add_post("/_sim/command_answer", self._handle_sim_command_answer)
         return app
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on host:port (0: a free port) and return the base URL."""
-        if self._runner is not None:
-            raise RuntimeError("simulator already started")
-        # No access log: it would write every URL, grid token included.
-        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except OSError:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_port = runner.addresses[0][1]
-        url_host = f"[{host}]" if ":" in host else host
-        self.base_url = f"http://{url_host}:{bound_port}"
-        return self.base_url
-
-    async def stop(self) -> None:
-        """Stop serving; pending answers get a second to finish."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
     # --- the cloud API ----------------------------------------------------------------------
 
     async def _handle_status(self, request: web.Request) -> web.StreamResponse:
@@ -468,18 +425,16 @@ class GoeSimulator:
         charger = self.chargers.get(serial) if serial is not None else None
         token_ok = charger is not None and token != "" and token == charger.token
 
-        def log(result: str, http_status: int) -> None:
+        def log(http_status: int, result: str) -> None:
             params = {k: v for k, v in query.items() if k != "gridtoken"}
             self.requests.append(
                 GoeRequest(now, endpoint, serial, params, token_ok, result, http_status)
             )
             _LOGGER.debug("%s serial=%s -> %s (%s)", endpoint, serial, result, http_status)
 
-        fault = self._take_fault(serial)
-        if fault is not None and fault.kind != "delay":
-            return self._fault_response(request, fault, log)
-        if fault is not None:
-            await asyncio.sleep(fault.delay)
+        faulted = await self._play_fault(request, serial, log)
+        if faulted is not None:
+            return faulted
 
         await self._sleep(BASE_LATENCY)
         if token == "":
@@ -491,7 +446,7 @@ class GoeSimulator:
         return self._answer_command(charger, query, log)
 
     async def _answer_status(
-        self, charger: GoeChargerSim, wait: bool, log: Callable[[str, int], None]
+        self, charger: GoeChargerSim, wait: bool, log: RequestLog
     ) -> web.StreamResponse:
         if not self._take_status_budget(charger.serial):
             return self._error(RATE_LIMITING, log)
@@ -504,14 +459,14 @@ class GoeSimulator:
                 charger.report_now()
             else:
                 await self._sleep(PING_TIMEOUT)
-        log("ok", 200)
+        log(200, "ok")
         return web.json_response(charger.status(self._clock()))
 
     def _answer_command(
         self,
         charger: GoeChargerSim,
         query: Mapping[str, str],
-        log: Callable[[str, int], None],
+        log: RequestLog,
     ) -> web.StreamResponse:
         if not self._take_command_budget(charger.serial):
             return self._error(RATE_LIMITING, log)
@@ -527,7 +482,7 @@ class GoeSimulator:
         # The doc: a failed command is only recognisable by the status value not changing, so
         # refused values are answered like successes.
         self._apply_command(charger, name, value)
-        log("ok", 200)
+        log(200, "ok")
         if self.command_answer == "status":
             return web.json_response(charger.status(self._clock()))
         return web.json_response({"success": True, "payload": f"{name}={value}"})
@@ -570,57 +525,28 @@ class GoeSimulator:
         self._last_command[serial] = now
         return True
 
-    def _take_fault(self, serial: str | None) -> _Fault | None:
-        for fault in self._faults:
-            if fault.serial is None or fault.serial == serial:
-                fault.remaining -= 1
-                if fault.remaining == 0:
-                    self._faults.remove(fault)
-                return fault
-        return None
+    def _fault_picks(self, target: str, subject: str | None) -> bool:
+        # A fault for a serial picks exactly that charger's requests.
+        return target == subject
 
-    def _fault_response(
-        self, request: web.Request, fault: _Fault, log: Callable[[str, int], None]
-    ) -> web.StreamResponse:
+    def _vendor_fault_response(
+        self, request: web.Request, fault: Fault, log: RequestLog
+    ) -> web.StreamResponse | None:
         if fault.kind in _FAULT_ERRORS:
             # Logged as the fault kind, so tests can tell an injected error from a real one.
             return self._error(_FAULT_ERRORS[fault.kind], log, result=fault.kind)
-        if fault.kind == "drop":
-            log("drop", 0)
-            if request.transport is not None:  # pragma: no branch - None once the client left
-                request.transport.close()
-            # Nothing reaches the client: the transport is gone before aiohttp writes this.
-            return web.Response()
-        if fault.kind == "http_500":
-            log("http_500", 500)
-            return web.Response(
-                status=500,
-                text="<html><body><h1>500 Internal Server Error</h1></body></html>",
-                content_type="text/html",
-            )
-        log("non_json", 200)
-        return web.Response(text="<html>oops</html>", content_type="text/html")
+        return None
 
-    def _error(
-        self, error: str, log: Callable[[str, int], None], *, result: str | None = None
-    ) -> web.Response:
+    def _error(self, error: str, log: RequestLog, *, result: str | None = None) -> web.Response:
         status = (
             DEFAULT_ERROR_HTTP_STATUS[error]
             if self.error_http_status is None
             else self.error_http_status
         )
-        log(result or error, status)
+        log(status, result or error)
         return web.json_response({"success": False, "error": error}, status=status)
 
-    async def _sleep(self, seconds: float) -> None:
-        delay = self.latency_scale * seconds
-        if delay > 0:
-            await asyncio.sleep(delay)
-
     # --- admin endpoints (no auth: the simulator binds 127.0.0.1) ---------------------------
-
-    async def _handle_sim_requests(self, request: web.Request) -> web.Response:
-        return web.json_response([asdict(r) for r in self.requests])
 
     async def _handle_sim_chargers(self, request: web.Request) -> web.Response:
         return web.json_response({s: c.state() for s, c in self.chargers.items()})
@@ -628,70 +554,27 @@ class GoeSimulator:
     async def _handle_sim_update_charger(self, request: web.Request) -> web.Response:
         charger = self.chargers.get(request.match_info["serial"])
         if charger is None:
-            return _bad_request("unknown serial", status=404)
+            return admin_error("unknown serial", status=404)
         try:
-            updates = validate_charger_fields(await _json_object(request))
+            updates = validate_charger_fields(await json_object(request))
         except (TypeError, ValueError) as err:
-            return _bad_request(str(err))
+            return admin_error(str(err))
         for name, value in updates.items():
             setattr(charger, name, value)
         return web.json_response(charger.state())
 
-    async def _handle_sim_fault(self, request: web.Request) -> web.Response:
-        try:
-            self.inject_fault(**_fault_arguments(await _json_object(request)))
-        except (TypeError, ValueError) as err:
-            return _bad_request(str(err))
-        return web.json_response({"success": True})
-
-    async def _handle_sim_clear_faults(self, request: web.Request) -> web.Response:
-        self.clear_faults()
-        return web.json_response({"success": True})
-
     async def _handle_sim_command_answer(self, request: web.Request) -> web.Response:
         try:
-            shape = (await _json_object(request)).get("shape")
+            shape = (await json_object(request)).get("shape")
         except (TypeError, ValueError) as err:
-            return _bad_request(str(err))
+            return admin_error(str(err))
         if shape == "payload":
             self.command_answer = "payload"
         elif shape == "status":
             self.command_answer = "status"
         else:
-            return _bad_request('shape must be "payload" or "status"')
+            return admin_error('shape must be "payload" or "status"')
         return web.json_response({"success": True})
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except json.JSONDecodeError as err:
-        raise ValueError("body must be JSON") from err
-    if not isinstance(body, dict):
-        raise TypeError("body must be a JSON object")
-    return body
-
-
-def _fault_arguments(body: Mapping[str, object]) -> dict[str, Any]:
-    """Turn a /_sim/faults body into inject_fault's arguments, checking their types."""
-    unknown = set(body) - {"kind", "serial", "count", "delay"}
-    if unknown:
-        raise ValueError(f"unknown keys: {', '.join(sorted(unknown))}")
-    kind, serial = body.get("kind"), body.get("serial")
-    count, delay = body.get("count", 1), body.get("delay", 0.0)
-    if not isinstance(kind, str):
-        raise TypeError("kind must be a string")
-    if serial is not None and not isinstance(serial, str):
-        raise TypeError("serial must be a string")
-    if isinstance(count, bool) or not isinstance(count, int):
-        raise TypeError("count must be an integer")
-    if isinstance(delay, bool) or not isinstance(delay, int | float):
-        raise TypeError("delay must be a number")
-    return {"kind": kind, "serial": serial, "count": count, "delay": float(delay)}
-
-
-def _bad_request(message: str, *, status: int = 400) -> web.Response:
-    return web.json_response({"success": False, "error": message}, status=status)
 
 
 def add_demo(sim: GoeSimulator) -> None:

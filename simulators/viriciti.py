@@ -24,22 +24,28 @@ comment or docstring):
   (only with `min_post_interval`, off by default: the document names no number).
 """
 
-import asyncio
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, time as dt_time, timedelta
 from itertools import takewhile
-import json
 import logging
 import math
 import re
-import time
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from cronsim import CronSim, CronSimError
+
+from simulators.server import (
+    BAD_JSON,
+    PathFaultServer,
+    admin_error,
+    json_object,
+    parse_body,
+    wall_clock,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -70,11 +76,6 @@ TOO_MANY_REQUESTS: Final[dict[str, object]] = {"error": "Too Many Requests"}
 
 GROUP_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_.~-]{1,64}")
 _ODD_OFFSET: Final = re.compile(r"([+-][0-9]{2})\.([0-9]{2})$")
-
-
-def _wall_clock() -> float:
-    # Looks time.time up on every call, so freezegun's patch reaches the simulator.
-    return time.time()
 
 
 # --- formats ------------------------------------------------------------------------------------
@@ -404,15 +405,6 @@ class ViricitiRequest:
     key_in_query: bool
 
 
-@dataclass
-class _Fault:
-    kind: str
-    path_contains: str | None
-    remaining: int
-    delay: float
-    retry_after: int
-
-
 class _ApiError(Exception):
     def __init__(
         self,
@@ -432,7 +424,6 @@ def _bad(message: str) -> _ApiError:
     return _ApiError(400, {"error": message}, "bad_request")
 
 
-_BAD_JSON = object()
 _GROUP_KEY: Final = "viriciti_group"
 _NOW_KEY: Final = "viriciti_now"
 _BODY_KEY: Final = "viriciti_body"
@@ -443,13 +434,17 @@ _LIST_ROUTES: Final = frozenset({"time"})
 # --- the simulator ------------------------------------------------------------------------------
 
 
-class ViricitiSimulator:
+class ViricitiSimulator(PathFaultServer[ViricitiRequest]):
     """The ViriCiti Smart Charging API for charger groups, as an aiohttp application."""
+
+    fault_kinds = FAULT_KINDS
+    too_many_requests_body = TOO_MANY_REQUESTS
+    list_routes = _LIST_ROUTES
 
     def __init__(
         self,
         *,
-        clock: Callable[[], float] = _wall_clock,
+        clock: Callable[[], float] = wall_clock,
         latency_scale: float = 1.0,
         lookahead: float = LOOKAHEAD_SECONDS,
         sample_interval: float = SAMPLE_INTERVAL,
@@ -460,8 +455,7 @@ class ViricitiSimulator:
             raise ValueError("lookahead must not be negative")
         if sample_interval <= 0:
             raise ValueError("sample_interval must be positive")
-        self._clock = clock
-        self.latency_scale = latency_scale
+        super().__init__(clock=clock, latency_scale=latency_scale)
         self.lookahead = lookahead
         self.sample_interval = sample_interval
         self.odd_offsets = odd_offsets
@@ -469,10 +463,6 @@ class ViricitiSimulator:
         self.groups: dict[str, ViricitiGroupSim] = {}
         # Each key and the groups it opens (None: every group, also later ones).
         self.api_keys: dict[str, set[str] | None] = {}
-        self.requests: list[ViricitiRequest] = []
-        self.base_url = ""
-        self._faults: list[_Fault] = []
-        self._runner: web.AppRunner | None = None
 
     # --- setup for tests and the demo -----------------------------------------------------------
 
@@ -622,33 +612,6 @@ class ViricitiSimulator:
             group.external = None
 
         self._change(group_id, clear)
-
-    def inject_fault(
-        self,
-        kind: str,
-        *,
-        path_contains: str | None = None,
-        count: int = 1,
-        delay: float = 0.0,
-        retry_after: int = 60,
-    ) -> None:
-        """Make the next `count` API requests (whose path contains the text, or any) misbehave.
-
-        Faults come before the key check; only "delay" lets the request go on afterwards.
-        """
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind: {kind}")
-        if count < 1:
-            raise ValueError("count must be at least 1")
-        if delay < 0:
-            raise ValueError("delay must not be negative")
-        if retry_after < 0:
-            raise ValueError("retry_after must not be negative")
-        self._faults.append(_Fault(kind, path_contains, count, delay, retry_after))
-
-    def clear_faults(self) -> None:
-        """Forget all injected faults."""
-        self._faults.clear()
 
     def requests_to(self, method: str, path: str) -> list[ViricitiRequest]:
         """Return the logged requests with this method and exactly this path."""
@@ -857,36 +820,12 @@ class ViricitiSimulator:
         delete("/_sim/faults", self._handle_sim_clear_faults)
         return app
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on host:port (0: a free port) and return the base URL."""
-        if self._runner is not None:
-            raise RuntimeError("simulator already started")
-        # No access log: it would write every request line, ?apiKey= included.
-        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except OSError:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_port = runner.addresses[0][1]
-        url_host = f"[{host}]" if ":" in host else host
-        self.base_url = f"http://{url_host}:{bound_port}"
-        return self.base_url
-
-    async def stop(self) -> None:
-        """Stop serving; pending answers get a second to finish."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_sim/"):
             return await handler(request)
         now = self._clock()
-        body = _parse_body(await request.read())
+        body = parse_body(await request.read())
         header_key = request.headers.get("x-api-key", "")
         query_key = request.query.get("apiKey", "")
         key_in_query = "apiKey" in request.query
@@ -898,7 +837,7 @@ class ViricitiSimulator:
                     request.method,
                     request.path,
                     {k: v for k, v in request.query.items() if k != "apiKey"},
-                    None if body is _BAD_JSON else body,
+                    None if body is BAD_JSON else body,
                     status,
                     result,
                     bool(header_key or query_key),
@@ -914,11 +853,9 @@ class ViricitiSimulator:
                 " [API key in the query string]" if key_in_query else "",
             )
 
-        fault = self._take_fault(request.path)
-        if fault is not None and fault.kind != "delay":
-            return self._fault_response(request, fault, log)
-        if fault is not None:
-            await asyncio.sleep(fault.delay)
+        faulted = await self._play_fault(request, request.path, log)
+        if faulted is not None:
+            return faulted
         await self._sleep(BASE_LATENCY)
 
         request[_NOW_KEY] = now
@@ -949,48 +886,6 @@ class ViricitiSimulator:
         if allowed is not None and group.id not in allowed:
             raise _ApiError(403, NO_ACCESS, "no_access")
         return group
-
-    def _take_fault(self, path: str) -> _Fault | None:
-        for fault in self._faults:
-            if fault.path_contains is None or fault.path_contains in path:
-                fault.remaining -= 1
-                if fault.remaining == 0:
-                    self._faults.remove(fault)
-                return fault
-        return None
-
-    def _fault_response(
-        self, request: web.Request, fault: _Fault, log: Callable[[int, str], None]
-    ) -> web.StreamResponse:
-        if fault.kind == "drop":
-            log(0, "drop")
-            if request.transport is not None:  # pragma: no branch - None once the client left
-                request.transport.close()
-            # Nothing reaches the client: the transport is gone before aiohttp writes this.
-            return web.Response()
-        if fault.kind == "http_500":
-            log(500, "http_500")
-            return web.Response(
-                status=500,
-                text="<html><body><h1>500 Internal Server Error</h1></body></html>",
-                content_type="text/html",
-            )
-        if fault.kind == "http_429":
-            log(429, "http_429")
-            return web.json_response(
-                TOO_MANY_REQUESTS, status=429, headers={"Retry-After": str(fault.retry_after)}
-            )
-        if fault.kind == "wrong_shape":
-            log(200, "wrong_shape")
-            route = request.match_info.route.name
-            return web.json_response({"unexpected": True} if route in _LIST_ROUTES else [1])
-        log(200, "non_json")
-        return web.Response(text="<html>oops</html>", content_type="text/html")
-
-    async def _sleep(self, seconds: float) -> None:
-        delay = self.latency_scale * seconds
-        if delay > 0:
-            await asyncio.sleep(delay)
 
     # --- API handlers ---------------------------------------------------------------------------
 
@@ -1049,9 +944,6 @@ class ViricitiSimulator:
 
     # --- admin endpoints (no key: the simulator binds 127.0.0.1) --------------------------------
 
-    async def _handle_sim_requests(self, request: web.Request) -> web.Response:
-        return web.json_response([asdict(r) for r in self.requests])
-
     async def _handle_sim_groups(self, request: web.Request) -> web.Response:
         answer = {}
         for group_id, group in self.groups.items():
@@ -1061,62 +953,51 @@ class ViricitiSimulator:
     async def _handle_sim_update_group(self, request: web.Request) -> web.Response:
         group_id = request.match_info["group_id"]
         if group_id not in self.groups:
-            return _admin_error("unknown group", status=404)
+            return admin_error("unknown group", status=404)
         try:
-            group = self.update_group(group_id, **(await _json_object(request)))
+            group = self.update_group(group_id, **(await json_object(request)))
         except (TypeError, ValueError) as err:
-            return _admin_error(str(err))
+            return admin_error(str(err))
         return web.json_response(group.describe())
 
     async def _handle_sim_station(self, request: web.Request) -> web.Response:
         group_id = request.match_info["group_id"]
         if group_id not in self.groups:
-            return _admin_error("unknown group", status=404)
+            return admin_error("unknown group", status=404)
         try:
-            body = await _json_object(request)
+            body = await json_object(request)
             demands = make_demands(_demands_body(body))
             self.add_station(group_id, request.match_info["station_id"], demands)
         except (TypeError, ValueError) as err:
-            return _admin_error(str(err))
+            return admin_error(str(err))
         return web.json_response(self.groups[group_id].describe())
 
     async def _handle_sim_remove_station(self, request: web.Request) -> web.Response:
         group_id, station_id = request.match_info["group_id"], request.match_info["station_id"]
         group = self.groups.get(group_id)
         if group is None or station_id not in group.stations:
-            return _admin_error("unknown group or station", status=404)
+            return admin_error("unknown group or station", status=404)
         self.remove_station(group_id, station_id)
         return web.json_response(self.groups[group_id].describe())
 
     async def _handle_sim_external(self, request: web.Request) -> web.Response:
         group_id = request.match_info["group_id"]
         if group_id not in self.groups:
-            return _admin_error("unknown group", status=404)
+            return admin_error("unknown group", status=404)
         try:
-            body = await _json_object(request)
+            body = await json_object(request)
             end = _admin_end(body.get("end"), self.groups[group_id].zone)
             self.set_external_limit(group_id, body.get("limit"), end)  # type: ignore[arg-type]
         except (TypeError, ValueError) as err:
-            return _admin_error(str(err))
+            return admin_error(str(err))
         return web.json_response(self.group_limit_answer(group_id))
 
     async def _handle_sim_clear_external(self, request: web.Request) -> web.Response:
         group_id = request.match_info["group_id"]
         if group_id not in self.groups:
-            return _admin_error("unknown group", status=404)
+            return admin_error("unknown group", status=404)
         self.clear_external_limit(group_id)
         return web.json_response(self.group_limit_answer(group_id))
-
-    async def _handle_sim_fault(self, request: web.Request) -> web.Response:
-        try:
-            self.inject_fault(**_fault_arguments(await _json_object(request)))
-        except (TypeError, ValueError) as err:
-            return _admin_error(str(err))
-        return web.json_response({"success": True})
-
-    async def _handle_sim_clear_faults(self, request: web.Request) -> web.Response:
-        self.clear_faults()
-        return web.json_response({"success": True})
 
 
 def add_demo(sim: ViricitiSimulator) -> None:
@@ -1280,15 +1161,6 @@ def _ms_param(request: web.Request, name: str) -> int:
     return int(text)
 
 
-def _parse_body(raw: bytes) -> object:
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:  # also bad UTF-8
-        return _BAD_JSON
-
-
 def _assign(group: ViricitiGroupSim, changes: Mapping[str, object]) -> None:
     for name, value in changes.items():
         setattr(group, name, value)
@@ -1316,40 +1188,3 @@ def _checked_bool(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be true or false")
     return value
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except json.JSONDecodeError as err:
-        raise ValueError("body must be JSON") from err
-    if not isinstance(body, dict):
-        raise TypeError("body must be a JSON object")
-    return body
-
-
-def _fault_arguments(body: Mapping[str, object]) -> dict[str, Any]:
-    """Turn a /_sim/faults body into inject_fault's arguments, checking their types."""
-    unknown = set(body) - {"kind", "path_contains", "count", "delay", "retry_after"}
-    if unknown:
-        raise ValueError(f"unknown keys: {', '.join(sorted(unknown))}")
-    kind, path_contains = body.get("kind"), body.get("path_contains")
-    if not isinstance(kind, str):
-        raise TypeError("kind must be a string")
-    if path_contains is not None and not isinstance(path_contains, str):
-        raise TypeError("path_contains must be a string")
-    arguments: dict[str, Any] = {"kind": kind, "path_contains": path_contains}
-    for name, default, integer in (
-        ("count", 1, True),
-        ("delay", 0.0, False),
-        ("retry_after", 60, True),
-    ):
-        value = body.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
-            raise TypeError(f"{name} must be {'an integer' if integer else 'a number'}")
-        arguments[name] = value
-    return arguments
-
-
-def _admin_error(message: str, *, status: int = 400) -> web.Response:
-    return web.json_response({"success": False, "error": message}, status=status)
