@@ -94,7 +94,7 @@ class _Report:
             # The burst counts once per run: over a short run it is a bigger share of a day.
             "budget_per_key_per_day": None
             if interval is None
-            else (self.days * DAY / interval + extra) / self.days,
+            else DAY / interval + extra / self.days,
             "note": note,
         }
         if interval is not None:

@@ -52,7 +52,7 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 @pytest.fixture(autouse=True)
 def all_entities_enabled(request: pytest.FixtureRequest) -> Generator[None]:
-    """Turn on the entities that are off by default (per-phase readings), so tests see them.
+    """Turn on the entities that are off by default (diagnostics), so tests see them all.
 
     Tests marked ``default_entities`` see what a user sees after adding a charger.
     """
