@@ -27,6 +27,7 @@ from .errors import (
     RateLimitedError,
     parse_retry_after,
 )
+from .values import as_bool, as_finite_float
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -90,29 +91,6 @@ def _as_int(value: object) -> int | None:
     return None
 
 
-def _as_float(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    number: float | None = None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    # json.loads reads NaN and Infinity; neither is a current or an energy.
-    return number if number is not None and math.isfinite(number) else None
-
-
-def _as_bool(value: object) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    return None
-
-
 def _as_str(value: object) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
@@ -123,7 +101,7 @@ def _as_id(value: object) -> str | None:
 
 
 def _phases(data: Mapping[str, object], *keys: str) -> Phases:
-    first, second, third = (_as_float(data.get(key)) for key in keys)
+    first, second, third = (as_finite_float(data.get(key)) for key in keys)
     return (first, second, third)
 
 
@@ -200,7 +178,7 @@ class EaseeTokens:
         expires_at = data.get("expires_at")
         if access is None or refresh is None or isinstance(expires_at, str):
             return None
-        if (expires := _as_float(expires_at)) is None:
+        if (expires := as_finite_float(expires_at)) is None:
             return None
         return cls(access, refresh, expires)
 
@@ -266,24 +244,24 @@ class EaseeChargerState:
         """Build the state from ``GET /api/chargers/{id}/state``, ignoring unknown fields."""
         return cls(
             op_mode=_as_int(data.get("chargerOpMode")),
-            total_power=_as_float(data.get("totalPower")),
-            session_energy=_as_float(data.get("sessionEnergy")),
-            lifetime_energy=_as_float(data.get("lifetimeEnergy")),
-            dynamic_charger_current=_as_float(data.get("dynamicChargerCurrent")),
+            total_power=as_finite_float(data.get("totalPower")),
+            session_energy=as_finite_float(data.get("sessionEnergy")),
+            lifetime_energy=as_finite_float(data.get("lifetimeEnergy")),
+            dynamic_charger_current=as_finite_float(data.get("dynamicChargerCurrent")),
             dynamic_circuit_current=_phases(
                 data,
                 "dynamicCircuitCurrentP1",
                 "dynamicCircuitCurrentP2",
                 "dynamicCircuitCurrentP3",
             ),
-            output_current=_as_float(data.get("outputCurrent")),
+            output_current=as_finite_float(data.get("outputCurrent")),
             # T2 is the neutral/IT leg; phases 1-3 are T3-T5.
             in_current=_phases(data, "inCurrentT3", "inCurrentT4", "inCurrentT5"),
-            voltage=_as_float(data.get("voltage")),
-            cable_locked=_as_bool(data.get("cableLocked")),
-            is_online=_as_bool(data.get("isOnline")),
+            voltage=as_finite_float(data.get("voltage")),
+            cable_locked=as_bool(data.get("cableLocked")),
+            is_online=as_bool(data.get("isOnline")),
             reason_for_no_current=_as_int(data.get("reasonForNoCurrent")),
-            smart_charging=_as_bool(data.get("smartCharging")),
+            smart_charging=as_bool(data.get("smartCharging")),
             latest_pulse=_as_utc(data.get("latestPulse")),
             firmware=_as_int(data.get("chargerFirmware")),
         )
@@ -303,13 +281,13 @@ class EaseeChargerConfig:
     def from_dict(cls, data: Mapping[str, object]) -> EaseeChargerConfig:
         """Build the config from ``GET /api/chargers/{id}/config``, ignoring unknown fields."""
         return cls(
-            is_enabled=_as_bool(data.get("isEnabled")),
-            max_charger_current=_as_float(data.get("maxChargerCurrent")),
+            is_enabled=as_bool(data.get("isEnabled")),
+            max_charger_current=as_finite_float(data.get("maxChargerCurrent")),
             circuit_max_current=_phases(
                 data, "circuitMaxCurrentP1", "circuitMaxCurrentP2", "circuitMaxCurrentP3"
             ),
             phase_mode=_as_int(data.get("phaseMode")),
-            smart_button_enabled=_as_bool(data.get("smartButtonEnabled")),
+            smart_button_enabled=as_bool(data.get("smartButtonEnabled")),
         )
 
 
@@ -390,7 +368,7 @@ def _circuit(item: object, site_id: int) -> EaseeCircuit | None:
         id=circuit_id,
         site_id=own_site if own_site is not None else site_id,
         panel_name=_as_str(item.get("panelName")) or str(circuit_id),
-        rated_current=_as_float(item.get("ratedCurrent")),
+        rated_current=as_finite_float(item.get("ratedCurrent")),
         charger_ids=tuple(charger_ids),
     )
 
@@ -430,7 +408,7 @@ def _period(item: object) -> EaseeChargePeriod | None:
     stop = _as_clock(item.get("stopTime"))
     if start is None or stop is None:
         return None
-    return EaseeChargePeriod(start, stop, _as_float(item.get("maximumAmps")))
+    return EaseeChargePeriod(start, stop, as_finite_float(item.get("maximumAmps")))
 
 
 def _plan(data: Mapping[str, object]) -> EaseeChargePlan | None:
@@ -440,7 +418,7 @@ def _plan(data: Mapping[str, object]) -> EaseeChargePlan | None:
         # Dropping a period would silently change the plan (and the next save of it).
         return None
     return EaseeChargePlan(
-        enabled=_as_bool(data.get("enabled")) is True,
+        enabled=as_bool(data.get("enabled")) is True,
         timezone=_as_str(data.get("timezone")),
         periods=tuple(period for period in periods if period is not None),
     )
@@ -453,7 +431,7 @@ def _tokens_from_answer(data: object, sent_at: float) -> EaseeTokens | None:
     refresh = _as_str(data.get("refreshToken"))
     if access is None or refresh is None:
         return None
-    expires_in = _as_float(data.get("expiresIn"))
+    expires_in = as_finite_float(data.get("expiresIn"))
     if expires_in is None or expires_in <= 0:
         expires_in = DEFAULT_EXPIRES_IN
     # Counted from when the request left: the token may be a little older than its answer.

@@ -12,6 +12,7 @@ import aiohttp
 from yarl import URL
 
 from .errors import ApiError, AuthenticationError, ChargerUnreachableError, RateLimitedError
+from .values import as_bool
 
 DEFAULT_BASE_URL: Final = "https://api-grid-operator.go-e.co"
 DEFAULT_TIMEOUT: Final = 15.0
@@ -69,15 +70,6 @@ def _as_float(value: object) -> float | None:
     return None
 
 
-def _as_bool(value: object) -> bool | None:
-    """Accept JSON booleans and the uint8_t form (0/1) the document also names."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    return None
-
-
 def _phases(value: object) -> tuple[float | None, float | None, float | None]:
     data = value if isinstance(value, Mapping) else {}
     return (
@@ -116,13 +108,13 @@ class GoeStatus:
         serial = data.get("serial")
         return cls(
             serial=serial if isinstance(serial, str) else None,
-            data_is_live=_as_bool(data.get("data_is_live")),
+            data_is_live=as_bool(data.get("data_is_live")),
             data_age_seconds=_as_int(data.get("data_age_seconds")),
             car_state=car_state if isinstance(car_state, str) else None,
             set_current=_as_int(data.get("set_current")),
             max_allowed_current=_as_int(data.get("max_allowed_current")),
-            charging_enabled=_as_bool(data.get("charging_enabled")),
-            error_state=_as_bool(data.get("error_state")),
+            charging_enabled=as_bool(data.get("charging_enabled")),
+            error_state=as_bool(data.get("error_state")),
             phase_count=_as_int(data.get("phase_count")),
             phase_charging=_as_int(data.get("phase_charging")),
             currents=_phases(data.get("currents")),

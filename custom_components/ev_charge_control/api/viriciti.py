@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import datetime as dt
 import json
 import logging
-import math
 import re
 import time
 from typing import Final
@@ -25,6 +24,7 @@ from .errors import (
     RateLimitedError,
     parse_retry_after,
 )
+from .values import as_bool, as_finite_float
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,32 +49,9 @@ _MAX_MESSAGE: Final = 200
 # Lenient readers: a value of the wrong type is unknown (None), never a crash.
 
 
-def _as_float(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    number: float | None = None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
-    # json.loads reads NaN and Infinity; neither is a limit.
-    return number if number is not None and math.isfinite(number) else None
-
-
 def _as_int(value: object) -> int | None:
-    number = _as_float(value)
+    number = as_finite_float(value)
     return int(number) if number is not None and number.is_integer() else None
-
-
-def _as_bool(value: object) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    return None
 
 
 def _as_str(value: object) -> str | None:
@@ -187,7 +164,7 @@ class ViricitiGroupLimit:
             )
         return cls(
             active=active,
-            default_limit=_as_float(_object(data.get("default")).get("limit")),
+            default_limit=as_finite_float(_object(data.get("default")).get("limit")),
             external=external,
             scheduled=scheduled,
             upcoming=upcoming,
@@ -214,7 +191,7 @@ class ViricitiSample:
 
 def _external(value: object) -> ViricitiExternalLimit | None:
     data = _object(value)
-    limit = _as_float(data.get("limit"))
+    limit = as_finite_float(data.get("limit"))
     if limit is None:
         return None
     return ViricitiExternalLimit(limit, parse_time(data.get("start")), parse_time(data.get("end")))
@@ -222,7 +199,7 @@ def _external(value: object) -> ViricitiExternalLimit | None:
 
 def _scheduled(value: object) -> ViricitiScheduledLimit | None:
     data = _object(value)
-    limit = _as_float(data.get("limit"))
+    limit = as_finite_float(data.get("limit"))
     if limit is None:
         return None
     return ViricitiScheduledLimit(limit, _as_cron(data.get("start")), _as_cron(data.get("end")))
@@ -237,9 +214,9 @@ def _timeframe(value: object) -> ViricitiTimeframe | None:
         name=_as_str(data.get("name")) or "",
         start=start,
         end=end,
-        limit=_as_float(data.get("limit")),
+        limit=as_finite_float(data.get("limit")),
         # Only active timeframes are listed, so a missing flag means active.
-        active=_as_bool(data.get("active")) is not False,
+        active=as_bool(data.get("active")) is not False,
     )
 
 
@@ -249,7 +226,7 @@ def _connector(value: object) -> ViricitiConnectorLimit | None:
     position = _as_int(data.get("position"))
     if station is None or position is None:
         return None
-    return ViricitiConnectorLimit(station, position, _as_float(data.get("limit")))
+    return ViricitiConnectorLimit(station, position, as_finite_float(data.get("limit")))
 
 
 def _sample(value: object) -> ViricitiSample | None:
@@ -261,7 +238,7 @@ def _sample(value: object) -> ViricitiSample | None:
     connectors = (_connector(item) for item in (raw if isinstance(raw, list) else []))
     return ViricitiSample(
         time=moment,
-        group_limit=_as_float(data.get("groupLimit")),
+        group_limit=as_finite_float(data.get("groupLimit")),
         limits=tuple(item for item in connectors if item is not None),
     )
 
@@ -354,7 +331,7 @@ class ViricitiClient:
         return ViricitiGroup(
             id=group_id,
             title=_as_str(data.get("title")) or group_id,
-            group_limit=_as_float(data.get("groupLimit")),
+            group_limit=as_finite_float(data.get("groupLimit")),
             timeframes=tuple(item for item in timeframes if item is not None),
         )
 
