@@ -8,7 +8,7 @@ The simulators run in a process of their own (``simfarm``) on the same simulated
 from __future__ import annotations
 
 # Home Assistant's clock must be patchable by freezegun before any of it is imported.
-from pytest_homeassistant_custom_component import plugins  # type: ignore[import-untyped]
+from pytest_homeassistant_custom_component import patch_time  # type: ignore[import-untyped]
 
 # isort: split
 
@@ -191,7 +191,7 @@ class StateWrites:
             writes.attempted += 1
             original(entity)
 
-        Entity.async_write_ha_state = counting  # type: ignore[method-assign,assignment]
+        Entity.async_write_ha_state = counting  # type: ignore[method-assign,assignment,misc]
 
         @callback
         def changed(event: Event[Any]) -> None:
@@ -217,7 +217,7 @@ class StateWrites:
         ]
 
         def detach() -> None:
-            Entity.async_write_ha_state = original  # type: ignore[method-assign]
+            Entity.async_write_ha_state = original  # type: ignore[method-assign,misc]
             for unsub in unsubs:
                 unsub()
 
@@ -303,13 +303,14 @@ class Bench:
             if (state := self.hass.states.get(e.entity_id)) is not None
             and state.state == "unavailable"
         ]
+        gc.collect()
+        added = max(0, rss_kb() - before)
+        # The bench's own bookkeeping, after the measurement: not the integration's memory.
         for entity in entities:
             self.writes.describe[entity.entity_id] = (
                 vendor,
                 f"{entity.domain}.{entity.translation_key}",
             )
-        gc.collect()
-        added = max(0, rss_kb() - before)
         not_loaded = [e.title for e in entries if e.state.value != "loaded"]
         self.result.setdefault("setup", {})[vendor] = {
             "entries": len(entries),
@@ -564,8 +565,11 @@ async def _run(
 ) -> dict[str, Any]:
     errors: list[str] = []
     # As in the tests: no zeroconf for the HTTP session (the farm is on 127.0.0.1 anyway).
+    # Home Assistant closes its resolver through real_close when it stops.
+    threaded = ThreadedResolver()
+    threaded.real_close = threaded.close  # type: ignore[attr-defined]
     resolver = patch(
-        "homeassistant.helpers.aiohttp_client._async_make_resolver", return_value=ThreadedResolver()
+        "homeassistant.helpers.aiohttp_client._async_make_resolver", return_value=threaded
     )
     with resolver:
         return await _run_hass(freezer, clock, conn, urls, scenario, config_dir, errors)
@@ -627,8 +631,13 @@ async def _run_hass(
 def run(scenario: Scenario) -> dict[str, Any]:
     """Run one scenario: start the farm, Home Assistant on a frozen clock, measure, stop."""
     # What the plugin does before each test: Home Assistant's datetimes under freezegun.
-    freezegun.api.datetime_to_fakedatetime = plugins.ha_datetime_to_fakedatetime
-    freezegun.api.FakeDatetime = plugins.HAFakeDatetime  # type: ignore[misc]
+    freezegun.api.FakeDate = patch_time.HAFakeDate  # type: ignore[misc]
+    freezegun.api.datetime_to_fakedatetime = patch_time.ha_datetime_to_fakedatetime
+    freezegun.api.FakeDatetime = patch_time.HAFakeDatetime  # type: ignore[misc]
+    freezegun.api._get_module_attributes = patch_time.ha_get_module_attributes  # noqa: SLF001
+    freezegun.api._get_module_attributes_hash = patch_time.ha_get_module_attributes_hash  # noqa: SLF001
+    freezegun.api._should_use_real_time = patch_time.ha_should_use_real_time  # noqa: SLF001
+    freezegun.api.get_current_time = patch_time.ha_get_current_time
     logging.basicConfig(level=logging.WARNING)
     context = multiprocessing.get_context("spawn")
     start = freezegun.api.FakeDatetime.fromisoformat(START).timestamp()

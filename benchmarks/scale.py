@@ -156,7 +156,7 @@ def _run_scenario(scenario: Mapping[str, Any]) -> dict[str, Any]:
 
 def _worker(spec: str, output: Path) -> None:
     # Imported here: Home Assistant (and freezegun's patches) only in the measuring process.
-    from .harness import Scenario, run
+    from .harness import Scenario, run  # noqa: PLC0415
 
     result = run(Scenario(**json.loads(spec)))
     output.write_text(json.dumps(result, default=str), encoding="utf-8")

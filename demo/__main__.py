@@ -165,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DemoError as err:
         sys.stderr.write(f"demo: FAILED: {err}\n")
         return 1
-    except (KeyboardInterrupt, asyncio.CancelledError):
+    except KeyboardInterrupt, asyncio.CancelledError:
         say("stopped")
         return 130 if not args.check else 1
     finally:

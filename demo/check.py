@@ -1,5 +1,6 @@
 """`scripts/demo --check`: prove through Home Assistant's REST API that the demo works."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -25,7 +26,16 @@ MAY_BE_UNKNOWN = {
     "external_limit": "ViriCiti: no external group limit is set",
     "external_limit_end": "ViriCiti: no external group limit is set",
     "next_limit_change": "ViriCiti: known only when a timeframe lies ahead",
+    "scheduled_limit": "ViriCiti: outside all the group's timeframes no schedule limits it",
 }
+# What Home Assistant writes into its log about an integration's code: each is a bug in ours
+# (a deprecated call, blocking I/O in the event loop), as is an error our own logger writes.
+LOG_REPORTS = (
+    f"Detected that custom integration '{DOMAIN}'",
+    f"was called from {DOMAIN}",
+    "Detected blocking call",
+    f"ERROR (MainThread) [custom_components.{DOMAIN}",
+)
 STATES_TIMEOUT = 120.0
 COMMAND_TIMEOUT = 60.0
 TEST_CURRENT = 10
@@ -40,6 +50,18 @@ async def _sim_get(session: aiohttp.ClientSession, url: str) -> object:
     except (aiohttp.ClientError, TimeoutError) as err:
         raise DemoError(f"GET {url}: {err!r}") from err
     return answer
+
+
+def state_problem(entity_id: str, key: str, value: str | None) -> str | None:
+    """Return what is wrong with an enabled entity's state (None: nothing).
+
+    `key` is the entity's description key; `value` its state (None: it has none).
+    """
+    if value in (None, "unavailable"):
+        return f"{entity_id}={value}"
+    if value == "unknown" and not entity_id.startswith("button.") and key not in MAY_BE_UNKNOWN:
+        return f"{entity_id}={value}"
+    return None
 
 
 def _key(entity: Entity, demo: Demo) -> str:
@@ -73,12 +95,11 @@ async def check_devices(demo: Demo, say: Callable[[str], None]) -> None:
         for entity in enabled:
             state = await demo.hass.state(entity.entity_id)
             value = None if state is None else state.get("state")
-            if value in (None, "unavailable") or (
-                value == "unknown"
-                and not entity.entity_id.startswith("button.")
-                and _key(entity, demo) not in MAY_BE_UNKNOWN
-            ):
-                bad.append(f"{entity.entity_id}={value}")
+            problem = state_problem(
+                entity.entity_id, _key(entity, demo), None if value is None else str(value)
+            )
+            if problem is not None:
+                bad.append(problem)
         return bad
 
     last: list[str] = []
@@ -250,6 +271,20 @@ async def check_viriciti_limit(
     say(f"ok: ViriCiti: group limit {TEST_GROUP_LIMIT} kW reached the simulator ({external})")
 
 
+def log_problems(text: str) -> list[str]:
+    """Return the lines of Home Assistant's log that report our code (empty: none)."""
+    return [line for line in text.splitlines() if any(report in line for report in LOG_REPORTS)]
+
+
+async def check_log(demo: Demo, say: Callable[[str], None]) -> None:
+    """Check that Home Assistant's log reports nothing about the integration's code."""
+    log = demo.workdir / "logs" / "home-assistant.log"
+    text = await asyncio.to_thread(log.read_text, encoding="utf-8", errors="replace")
+    if problems := log_problems(text):
+        raise DemoError("Home Assistant's log reports our code:\n" + "\n".join(problems[:20]))
+    say(f"ok: {log.name} reports nothing about {DOMAIN}")
+
+
 async def run_check(demo: Demo, say: Callable[[str], None], passed: list[str]) -> None:
     """Run every check against a demo that is up, appending each passed one's name to `passed`.
 
@@ -263,6 +298,7 @@ async def run_check(demo: Demo, say: Callable[[str], None], passed: list[str]) -
             ("go-e command", lambda: check_goe_command(demo, session, say)),
             ("Easee dynamic current", lambda: check_easee_command(demo, session, say)),
             ("ViriCiti group limit", lambda: check_viriciti_limit(demo, session, say)),
+            ("Home Assistant's log", lambda: check_log(demo, say)),
         ]
         for name, run in checks:
             await run()

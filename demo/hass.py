@@ -99,7 +99,7 @@ class HassClient:
                 f"{self.base_url}/api/onboarding", timeout=aiohttp.ClientTimeout(total=5)
             ) as resp:
                 return resp.status < 500
-        except (aiohttp.ClientError, TimeoutError):
+        except aiohttp.ClientError, TimeoutError:
             return False
 
     async def state(self, entity_id: str) -> dict[str, object] | None:
@@ -114,7 +114,7 @@ class HassClient:
         """Call an action the way an automation or the UI would."""
         await self.post(f"/api/services/{domain}/{service}", dict(data))
 
-    def websocket(self) -> "HassWebsocket":
+    def websocket(self) -> HassWebsocket:
         """Return a websocket connection to open with `async with`."""
         if self.token is None:
             raise DemoError("the websocket API needs a login first")

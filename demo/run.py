@@ -1,5 +1,6 @@
 """Bring the demo up: simulators, a fresh Home Assistant, onboarding, entries, energy, automation."""
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 import contextlib
 from dataclasses import dataclass, field
@@ -159,6 +160,13 @@ def check_frontend_pin() -> None:
         )
 
 
+def _fresh_configuration(workdir: Path, port: int) -> None:
+    """Make `workdir` anew with nothing in it but Home Assistant's configuration."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    write_configuration(workdir / "config", port)
+
+
 def write_configuration(config_dir: Path, port: int) -> None:
     """Write a fresh configuration with the integration linked in from this repository."""
     config_dir.mkdir(parents=True)
@@ -220,9 +228,7 @@ async def wait_running(client: HassClient, check: Callable[[], None]) -> None:
 async def run_flow(client: HassClient, step: str, data: dict[str, object]) -> str:
     """Add a config entry through the integration's own config flow; return its entry id."""
     flow = as_object(
-        await client.post(
-            "/api/config/config_entries/flow", {"handler": DOMAIN, "show_advanced_options": True}
-        ),
+        await client.post("/api/config/config_entries/flow", {"handler": DOMAIN}),
         "config flow",
     )
     flow_id = as_str(flow.get("flow_id"), "flow_id")
@@ -245,7 +251,11 @@ async def run_flow(client: HassClient, step: str, data: dict[str, object]) -> st
 async def add_entries(client: HassClient, sims: SimulatorUrls) -> list[str]:
     """Create every demo config entry through the config flow, against the simulators."""
     entries = [
-        await run_flow(client, "goe", {"serial": serial, "grid_token": token, "base_url": sims.goe})
+        await run_flow(
+            client,
+            "goe",
+            {"serial": serial, "grid_token": token, "advanced": {"base_url": sims.goe}},
+        )
         for serial, token, _charging in GOE_CHARGERS
     ]
     username, password = EASEE_CREDENTIALS
@@ -253,7 +263,7 @@ async def add_entries(client: HassClient, sims: SimulatorUrls) -> list[str]:
         await run_flow(
             client,
             "easee",
-            {"username": username, "password": password, "base_url": sims.easee},
+            {"username": username, "password": password, "advanced": {"base_url": sims.easee}},
         )
     )
     entries.append(
@@ -264,7 +274,7 @@ async def add_entries(client: HassClient, sims: SimulatorUrls) -> list[str]:
                 "api_key": VIRICITI_KEY,
                 "group_id": VIRICITI_GROUP,
                 "time_zone": VIRICITI_TIME_ZONE,
-                "base_url": sims.viriciti,
+                "advanced": {"base_url": sims.viriciti},
             },
         )
     )
@@ -440,9 +450,7 @@ async def running_demo(
 ) -> AsyncIterator[Demo]:
     """Start everything in a fresh `workdir`, set it up, and stop it all on the way out."""
     check_frontend_pin()
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    write_configuration(workdir / "config", port)
+    await asyncio.to_thread(_fresh_configuration, workdir, port)
     logs = workdir / "logs"
     async with Children() as children, aiohttp.ClientSession() as session:
         say("starting the go-e, Easee and ViriCiti simulators")

@@ -126,7 +126,7 @@ class Page:
 @contextlib.asynccontextmanager
 async def chromium(session: aiohttp.ClientSession) -> AsyncIterator[Page]:
     """Start headless Chromium with a fresh profile and yield one tab of it."""
-    if not Path(CHROMIUM).exists():
+    if not await asyncio.to_thread(Path(CHROMIUM).exists):
         raise DemoError(f"{CHROMIUM} is missing: run scripts/screenshots (it installs chromium)")
     with tempfile.TemporaryDirectory(prefix="demo-chromium-") as profile:
         async with Children() as children:
@@ -152,7 +152,7 @@ async def chromium(session: aiohttp.ClientSession) -> AsyncIterator[Page]:
                 yield page
 
 
-async def take(page: Page, base_url: str, shot: Shot, check: "CheckAlive") -> Path:
+async def take(page: Page, base_url: str, shot: Shot, check: CheckAlive) -> Path:
     """Open the shot's page, wait until it shows what it must, and save a PNG."""
     await page.call(
         "Emulation.setDeviceMetricsOverride",

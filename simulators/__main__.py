@@ -336,7 +336,7 @@ def _spec_type[T](parse: Callable[[str], T]) -> Callable[[str], T]:
     return convert
 
 
-def _add_easee_parser(vendors: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def _add_easee_parser(vendors: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     easee = vendors.add_parser(
         "easee",
         help="Easee cloud API",
@@ -430,7 +430,7 @@ connectors each, and the key {DEMO_KEY}.
 """
 
 
-def _add_viriciti_parser(vendors: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def _add_viriciti_parser(vendors: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     viriciti = vendors.add_parser(
         "viriciti",
         help="ViriCiti Smart Charging API",

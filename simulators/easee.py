@@ -316,7 +316,7 @@ def parse_charge_plan(value: object) -> tuple[_Plan, dict[str, object]]:
         raise TypeError("timezone must be a string")
     try:
         zone = ZoneInfo(zone_name)
-    except (ValueError, OSError, ZoneInfoNotFoundError):
+    except ValueError, OSError, ZoneInfoNotFoundError:
         raise ValueError(f"unknown timezone: {zone_name}") from None
     if not isinstance(raw_periods, list):
         raise TypeError("periods must be a list")
@@ -408,7 +408,7 @@ class EaseeCircuitSim:
     # True while dynamic_current is the offline limit it fell back to after its time to live.
     dynamic_is_fallback: bool = False
     enable_idle_current: bool = False
-    _sim: "EaseeSimulator | None" = field(default=None, init=False, repr=False, compare=False)
+    _sim: EaseeSimulator | None = field(default=None, init=False, repr=False, compare=False)
 
     if not TYPE_CHECKING:  # pragma: no branch
         # Hidden from mypy, which would otherwise accept any attribute name on this class.
@@ -433,7 +433,7 @@ class EaseeCircuitSim:
         if name == "dynamic_current":
             object.__setattr__(self, "dynamic_is_fallback", False)
 
-    def attach(self, sim: "EaseeSimulator") -> None:
+    def attach(self, sim: EaseeSimulator) -> None:
         """Put the circuit on the simulator's clock."""
         self._sim = sim
 
@@ -530,7 +530,7 @@ class EaseeChargerSim:
     hourly_energy: dict[int, float] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
-    _sim: "EaseeSimulator | None" = field(default=None, init=False, repr=False, compare=False)
+    _sim: EaseeSimulator | None = field(default=None, init=False, repr=False, compare=False)
 
     if not TYPE_CHECKING:  # pragma: no branch
 
@@ -559,7 +559,7 @@ class EaseeChargerSim:
         elif name == "is_online" and old and not value:
             self.offline_since = now
 
-    def attach(self, sim: "EaseeSimulator", now: float) -> None:
+    def attach(self, sim: EaseeSimulator, now: float) -> None:
         """Put the charger on the simulator's clock."""
         self.created_at = now
         self.updated_at = now
@@ -619,7 +619,7 @@ class EaseeChargerSim:
         )
         return result
 
-    def _simulator(self) -> "EaseeSimulator":
+    def _simulator(self) -> EaseeSimulator:
         if self._sim is None:
             raise RuntimeError("the charger is not part of a simulator")
         return self._sim

@@ -129,7 +129,7 @@ def zone_of(name: str) -> ZoneInfo:
     """Return the IANA zone of that name; ValueError when there is none."""
     try:
         return ZoneInfo(name)
-    except (ValueError, OSError, ZoneInfoNotFoundError):
+    except ValueError, OSError, ZoneInfoNotFoundError:
         raise ValueError(f"unknown time zone: {name}") from None
 
 
@@ -261,7 +261,7 @@ def make_demands(value: object) -> dict[int, float]:
         for key, kw in value.items():
             try:
                 position = int(key)
-            except (TypeError, ValueError):
+            except TypeError, ValueError:
                 raise ValueError(f"a connector position must be an integer, not {key!r}") from None
             if position < 1:
                 raise ValueError("connector positions start at 1")
@@ -306,7 +306,7 @@ class ViricitiGroupSim:
     external: ViricitiExternalSim | None = None
     created: float = 0.0
     last_post: float | None = None
-    samples: list["ViricitiSample"] = field(default_factory=list, repr=False)
+    samples: list[ViricitiSample] = field(default_factory=list, repr=False)
     recorded_until: float = field(default=0.0, repr=False)
 
     @property

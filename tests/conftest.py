@@ -8,11 +8,14 @@ import logging
 from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
 from custom_components.ev_charge_control.const import (
     CONF_BASE_URL,
@@ -41,6 +44,13 @@ SECRETS = (
     VIRICITI_KEY,
     VIRICITI_OTHER_KEY,
 )
+# The reports Home Assistant writes about an integration doing what it should not.
+HA_REPORTS = (
+    "Detected that custom integration",
+    f"was called from {DOMAIN}",
+    "Detected blocking call",
+    "Detected code that",
+)
 # Secrets made during a test (tokens a simulator issued): fixtures add them before the check.
 RUNTIME_SECRETS: set[str] = set()
 
@@ -67,15 +77,34 @@ def all_entities_enabled(request: pytest.FixtureRequest) -> Generator[None]:
         yield
 
 
+# The release the test plugin in requirements_test.txt ships: its snapshots are in snapshots/.
+# Other releases (the oldest we support, in requirements_oldest.txt) serialise registry entries
+# and states differently, so each keeps its own in snapshots-ha-<year>.<month>/.
+TARGET_HA = (2026, 10)
+
+
+class VersionedSnapshotExtension(HomeAssistantSnapshotExtension):
+    """Core's snapshot format, in a folder of the Home Assistant release under test."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        """Return snapshots/ for the target release, snapshots-ha-<release>/ for another."""
+        base = super().dirname(test_location=test_location)
+        if (MAJOR_VERSION, MINOR_VERSION) == TARGET_HA:
+            return base
+        # A sibling, not a subfolder: syrupy would count a subfolder's snapshots as unused.
+        return f"{base}-ha-{MAJOR_VERSION}.{MINOR_VERSION}"
+
+
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Serialise Home Assistant objects the way core's snapshots do (no random ids)."""
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+    return snapshot.use_extension(VersionedSnapshotExtension)
 
 
 @pytest.fixture(autouse=True)
 def no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Generator[None]:
-    """Capture every log line at DEBUG and fail the test if a secret appears in one."""
+    """Capture every log line at DEBUG; fail the test on a secret or a report of our code."""
     caplog.set_level(logging.DEBUG)
     RUNTIME_SECRETS.clear()
     yield
@@ -98,6 +127,11 @@ def no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Generator[None]:
     )
     for secret in (*SECRETS, *RUNTIME_SECRETS):
         assert secret not in text, "a secret was written to the log"
+    # What Home Assistant reports about an integration's code is a bug in ours: a deprecated
+    # call ("Detected that custom integration … calls …", "The deprecated function … was
+    # called from ev_charge_control") or blocking I/O in the event loop.
+    reports = [line for line in text.splitlines() if any(pattern in line for pattern in HA_REPORTS)]
+    assert not reports, "Home Assistant reported our code:\n" + "\n".join(reports)
 
 
 @pytest.fixture
@@ -127,6 +161,13 @@ def goe_entry(goe_sim: GoeSimulator) -> MockConfigEntry:
             CONF_BASE_URL: goe_sim.base_url,
         },
     )
+
+
+def find_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry | None:
+    """Return the one device of ours with this identifier, or None."""
+    devices = dr.async_get(hass).async_get_devices(identifiers={(DOMAIN, identifier)})
+    assert len(devices) <= 1, f"{len(devices)} devices are {identifier}"
+    return devices[0] if devices else None
 
 
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:

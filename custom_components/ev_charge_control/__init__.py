@@ -9,7 +9,6 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import (
     CONF_VENDOR,
-    DEFAULT_OPTIONS,
     DOMAIN,
     VENDOR_EASEE,
     VENDOR_GOE,
@@ -48,15 +47,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvChargeConfigEntry) -> 
         )
     await runtime.async_start()
     entry.runtime_data = runtime
+    # No update listener: the options flow reloads the entry itself (OptionsFlowWithReload),
+    # reauth and reconfigure through async_update_reload_and_abort, and a vendor's fresh
+    # tokens saved in the entry's data need no reload at all.
     await hass.config_entries.async_forward_entry_setups(entry, runtime.platforms)
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
-
-
-async def _async_options_updated(hass: HomeAssistant, entry: EvChargeConfigEntry) -> None:
-    """Reload when the options changed (not when a vendor's fresh tokens were saved)."""
-    if {**DEFAULT_OPTIONS, **entry.options} != {**DEFAULT_OPTIONS, **entry.runtime_data.options}:
-        await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EvChargeConfigEntry) -> bool:

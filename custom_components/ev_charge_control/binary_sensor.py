@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
@@ -16,6 +16,15 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .entity import EvChargeEntity, EvChargeEntityDescription
 from .runtime import EvChargeConfigEntry
+
+if TYPE_CHECKING:
+    # Defined in .const since Home Assistant 2026.10 (and no longer exported beside the
+    # entity); 2026.8 and 2026.9 have it only in the package, where 2026.10 still has it too.
+    from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+else:
+    from homeassistant.components.binary_sensor import BinarySensorDeviceClass
+
+__all__ = ["BinarySensorDeviceClass", "EvBinarySensorEntityDescription"]
 
 PARALLEL_UPDATES = 0
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
-    OptionsFlow,
+    OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -29,7 +30,6 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 from homeassistant.util import dt as dt_util
-import voluptuous as vol
 from yarl import URL
 
 from .api.easee import DEFAULT_BASE_URL as EASEE_BASE_URL, EaseeClient, EaseeTokens, account_id
@@ -70,6 +70,13 @@ from .session import async_get_session
 from .vendors.easee.account import BLOCK_SECONDS, async_note_easee_pause, easee_pause_until
 from .vendors.goe import async_get_goe_budget
 
+if TYPE_CHECKING:
+    # Home Assistant 2026.9 and newer validate with probatio, installed under voluptuous's
+    # name at run time; its types are what their signatures ask for.
+    import probatio as vol
+else:
+    import voluptuous as vol
+
 _PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 _USERNAME = TextSelector(TextSelectorConfig(type=TextSelectorType.EMAIL, autocomplete="username"))
@@ -77,6 +84,36 @@ _USERNAME = TextSelector(TextSelectorConfig(type=TextSelectorType.EMAIL, autocom
 _EASEE_RETRY_MINUTES = 60
 # A dynamic limit's time to live: up to a day (0 = until the charger resets it).
 _MAX_TTL_MINUTES = 1440
+
+
+# The form section that holds the API address, collapsed: only for simulators and test systems.
+ADVANCED = "advanced"
+
+
+def _with_sections(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the form's values with the fields of its sections beside the others."""
+    values: dict[str, Any] = {}
+    for key, value in user_input.items():
+        if isinstance(value, Mapping):
+            values.update(value)
+        else:
+            values[key] = value
+    return values
+
+
+def _advanced(base_url: str) -> dict[vol.Marker, Any]:
+    """Return the collapsed section asking for the API address."""
+    return {
+        vol.Required(ADVANCED): section(
+            vol.Schema({vol.Required(CONF_BASE_URL, default=base_url): _URL}),
+            {"collapsed": True},
+        )
+    }
+
+
+async def _async_valid_time_zone(name: str) -> bool:
+    """Tell whether a time zone exists (its data is loaded off the event loop)."""
+    return bool(name) and await dt_util.async_get_time_zone(name) is not None
 
 
 def _valid_base_url(value: str) -> str | None:
@@ -97,7 +134,7 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlowWithReload:
         """Return the options flow (Easee: polling and dynamic limits)."""
         return EvChargeOptionsFlow()
 
@@ -149,10 +186,7 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         if with_serial:
             fields[vol.Required(CONF_SERIAL, default=user_input.get(CONF_SERIAL, ""))] = str
         fields[vol.Required(CONF_GRID_TOKEN)] = _PASSWORD
-        if self.show_advanced_options:
-            fields[
-                vol.Required(CONF_BASE_URL, default=user_input.get(CONF_BASE_URL, DEFAULT_BASE_URL))
-            ] = _URL
+        fields.update(_advanced(user_input.get(CONF_BASE_URL, DEFAULT_BASE_URL)))
         return vol.Schema(fields)
 
     def _check_token_and_url(
@@ -163,7 +197,7 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
             errors[CONF_GRID_TOKEN] = "invalid_grid_token"
         base_url = _valid_base_url(str(user_input.get(CONF_BASE_URL, DEFAULT_BASE_URL)))
         if base_url is None:
-            errors[CONF_BASE_URL] = "invalid_base_url"
+            errors[ADVANCED] = "invalid_base_url"
         return token, base_url or DEFAULT_BASE_URL
 
     async def async_step_goe(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -171,6 +205,7 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
+            user_input = _with_sections(user_input)
             serial = ""
             try:
                 serial = normalize_serial(str(user_input[CONF_SERIAL]))
@@ -217,7 +252,7 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the credentials (and, in advanced mode, the API address)."""
+        """Change the credentials (and, in the form's advanced section, the API address)."""
         entry = self._get_reconfigure_entry()
         if entry.data.get(CONF_VENDOR) == VENDOR_EASEE:
             return await self._async_step_easee_update("reconfigure", entry, user_input)
@@ -231,7 +266,7 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {"serial": entry.data[CONF_SERIAL]}
         if user_input is not None:
-            values = {CONF_BASE_URL: entry.data[CONF_BASE_URL], **user_input}
+            values = {CONF_BASE_URL: entry.data[CONF_BASE_URL], **_with_sections(user_input)}
             token, base_url = self._check_token_and_url(values, errors)
             if not errors:
                 error, extra = await self._async_validate_goe(
@@ -299,10 +334,7 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         if with_username:
             fields[vol.Required(CONF_USERNAME, default=defaults.get(CONF_USERNAME, ""))] = _USERNAME
         fields[vol.Required(CONF_PASSWORD)] = _PASSWORD
-        if self.show_advanced_options:
-            fields[
-                vol.Required(CONF_BASE_URL, default=defaults.get(CONF_BASE_URL, EASEE_BASE_URL))
-            ] = _URL
+        fields.update(_advanced(defaults.get(CONF_BASE_URL, EASEE_BASE_URL)))
         return vol.Schema(fields)
 
     async def async_step_easee(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -310,11 +342,12 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
+            user_input = _with_sections(user_input)
             username = str(user_input[CONF_USERNAME]).strip()
             password = str(user_input[CONF_PASSWORD])
             base_url = _valid_base_url(str(user_input.get(CONF_BASE_URL, EASEE_BASE_URL)))
             if base_url is None:
-                errors[CONF_BASE_URL] = "invalid_base_url"
+                errors[ADVANCED] = "invalid_base_url"
             else:
                 error, placeholders, tokens = await self._async_login_easee(
                     username, password, base_url
@@ -350,12 +383,12 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
             values = {
                 CONF_BASE_URL: entry.data[CONF_BASE_URL],
                 CONF_USERNAME: entry.data[CONF_USERNAME],
-                **user_input,
+                **_with_sections(user_input),
             }
             username = str(values[CONF_USERNAME]).strip()
             base_url = _valid_base_url(str(values[CONF_BASE_URL]))
             if base_url is None:
-                errors[CONF_BASE_URL] = "invalid_base_url"
+                errors[ADVANCED] = "invalid_base_url"
             else:
                 error, extra, tokens = await self._async_login_easee(
                     username, str(values[CONF_PASSWORD]), base_url
@@ -427,12 +460,10 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         return None, group
 
     def _viriciti_fields(self, defaults: Mapping[str, Any]) -> dict[vol.Marker, Any]:
-        fields: dict[vol.Marker, Any] = {vol.Required(CONF_API_KEY): _PASSWORD}
-        if self.show_advanced_options:
-            fields[
-                vol.Required(CONF_BASE_URL, default=defaults.get(CONF_BASE_URL, VIRICITI_BASE_URL))
-            ] = _URL
-        return fields
+        return {
+            vol.Required(CONF_API_KEY): _PASSWORD,
+            **_advanced(defaults.get(CONF_BASE_URL, VIRICITI_BASE_URL)),
+        }
 
     def _check_viriciti(
         self, user_input: Mapping[str, Any], errors: dict[str, str]
@@ -446,7 +477,7 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
             errors[CONF_GROUP_ID] = "group_not_found"
         base_url = _valid_base_url(str(user_input.get(CONF_BASE_URL, VIRICITI_BASE_URL)))
         if base_url is None:
-            errors[CONF_BASE_URL] = "invalid_base_url"
+            errors[ADVANCED] = "invalid_base_url"
         return api_key, group_id, base_url or VIRICITI_BASE_URL
 
     async def async_step_viriciti(
@@ -454,11 +485,13 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask for a ViriCiti API key, a charger group and the group's time zone."""
         errors: dict[str, str] = {}
+        if user_input is not None:
+            user_input = _with_sections(user_input)
         defaults: Mapping[str, Any] = user_input or {CONF_TIME_ZONE: self.hass.config.time_zone}
         if user_input is not None:
             api_key, group_id, base_url = self._check_viriciti(user_input, errors)
             time_zone = str(user_input.get(CONF_TIME_ZONE) or self.hass.config.time_zone).strip()
-            if dt_util.get_time_zone(time_zone) is None:
+            if not await _async_valid_time_zone(time_zone):
                 errors[CONF_TIME_ZONE] = "invalid_time_zone"
             if not errors:
                 await self.async_set_unique_id(group_id)
@@ -493,11 +526,11 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_step_viriciti_update(
         self, step_id: str, entry: ConfigEntry, user_input: dict[str, Any] | None
     ) -> ConfigFlowResult:
-        """Take a new API key (and, reconfiguring in advanced mode, a new address)."""
+        """Take a new API key (and, reconfiguring, a new address in the advanced section)."""
         errors: dict[str, str] = {}
         group_id: str = entry.data[CONF_GROUP_ID]
         if user_input is not None:
-            values = {CONF_BASE_URL: entry.data[CONF_BASE_URL], **user_input}
+            values = {CONF_BASE_URL: entry.data[CONF_BASE_URL], **_with_sections(user_input)}
             values[CONF_GROUP_ID] = group_id
             api_key, _, base_url = self._check_viriciti(values, errors)
             if not errors:
@@ -538,8 +571,8 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self.async_step_reconfigure(user_input)
 
 
-class EvChargeOptionsFlow(OptionsFlow):
-    """Options of an Easee account: how often to read, and dynamic limits."""
+class EvChargeOptionsFlow(OptionsFlowWithReload):
+    """Options of an Easee account (reads, dynamic limits) or a ViriCiti group (zone, duration)."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and save the options of the entry's vendor."""
@@ -598,7 +631,7 @@ class EvChargeOptionsFlow(OptionsFlow):
             time_zone = str(user_input[CONF_TIME_ZONE]).strip()
             duration = cv.time_period_dict(user_input[CONF_DEFAULT_DURATION])
             minutes = round(duration.total_seconds() / 60)
-            if dt_util.get_time_zone(time_zone) is None:
+            if not await _async_valid_time_zone(time_zone):
                 errors[CONF_TIME_ZONE] = "invalid_time_zone"
             if not 1 <= minutes <= MAX_LIMIT_DURATION:
                 errors[CONF_DEFAULT_DURATION] = "invalid_duration"

@@ -24,11 +24,6 @@ CONF_TIME_ZONE: Final = "time_zone"
 CONF_DEFAULT_DURATION: Final = "default_duration"
 
 DEFAULT_STATE_INTERVAL: Final = 60
-DEFAULT_OPTIONS: Final = {
-    CONF_STATE_INTERVAL: DEFAULT_STATE_INTERVAL,
-    CONF_KEEP_DYNAMIC_LIMITS: False,
-    CONF_DYNAMIC_CURRENT_TTL: 0,
-}
 MIN_STATE_INTERVAL: Final = 30
 MAX_STATE_INTERVAL: Final = 300
 # ViriCiti: how long an external limit set through the number lasts, in minutes.

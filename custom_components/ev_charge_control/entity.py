@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.event import async_track_point_in_utc_time
@@ -29,6 +30,15 @@ def whole_amperes(value: float) -> int:
     return int(value)
 
 
+@callback
+def async_device_id(hass: HomeAssistant, entry: ConfigEntry, unique_id_prefix: str) -> str | None:
+    """Return the registry id of the entry's device with this identifier, if registered."""
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, unique_id_prefix), entry.entry_id
+    )
+    return None if device is None else device.id
+
+
 class EvChargeCoordinator[DataT](DataUpdateCoordinator[DataT]):
     """A coordinator that knows the device its entities belong to."""
 
@@ -46,6 +56,11 @@ class EvChargeCoordinator[DataT](DataUpdateCoordinator[DataT]):
             self.config_entry.async_create_background_task(self.hass, job(), name)
 
         return async_track_point_in_utc_time(self.hass, _run, at)
+
+    @property
+    def device_id(self) -> str | None:
+        """Return the registry id of the coordinator's device (None before it is registered)."""
+        return async_device_id(self.hass, self.config_entry, self.unique_id_prefix)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +87,7 @@ class EvChargeEntity(CoordinatorEntity[EvChargeCoordinator[Any]]):
         self.entity_description = description
         self._attr_unique_id = f"{coordinator.unique_id_prefix}_{description.key}"
         self._attr_device_info = coordinator.device_info
+        # What the entity's state showed when it was last written by a read.
         self._written: tuple[object, ...] | None = None
 
     @property
@@ -93,22 +109,23 @@ class EvChargeEntity(CoordinatorEntity[EvChargeCoordinator[Any]]):
             self.extra_state_attributes,
         )
 
-    @callback
-    def async_write_ha_state(self) -> None:
-        """Write the state and remember what it showed."""
+    async def async_added_to_hass(self) -> None:
+        """Listen to the coordinator; Home Assistant writes the first state right after."""
+        await super().async_added_to_hass()
         self._written = self._shown()
-        super().async_write_ha_state()
 
     @callback
     def _handle_coordinator_update(self) -> None:
         """Write the state only when something it shows changed.
 
-        A coordinator tells every entity of a device about every read; most values (voltages,
-        limits, states) stay the same from read to read, and writing them again costs Home
-        Assistant a state object and an event each time, for hundreds of chargers.
+        Home Assistant would keep an unchanged state too (moving only its last_reported), but
+        each write still costs it a state object and an event: with a thousand chargers,
+        writing every unchanged value of every read doubles the CPU of a polling cycle (see
+        the README's scale table). Freshness is shown where it matters: an entity goes
+        unavailable when its reads fail, and go-e's Live data and Data age say how old the
+        cloud's data is.
         """
         shown = self._shown()
         if shown != self._written:
-            # Remembered here: the override above would work the same values out again.
             self._written = shown
-            super().async_write_ha_state()
+            self.async_write_ha_state()

@@ -21,7 +21,7 @@ class VendorRuntime(ABC):
 
     platforms: tuple[Platform, ...]
 
-    # The options the runtime was built with: a change means a reload.
+    # The options the runtime was built with (a change of options reloads the entry).
     options: dict[str, Any]
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID
@@ -11,7 +11,6 @@ from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
-import voluptuous as vol
 
 from .api.easee import EaseeChargePeriod, EaseeChargePlan
 from .const import DOMAIN
@@ -20,6 +19,12 @@ from .runtime import EvChargeConfigEntry, VendorRuntime
 from .vendors.easee import EaseeRuntime
 from .vendors.easee.coordinator import EaseeChargerCoordinator, EaseeCircuitCoordinator
 from .vendors.viriciti import ViricitiLimitCoordinator, ViricitiRuntime, positive_kw
+
+if TYPE_CHECKING:
+    # As in config_flow: probatio's types, voluptuous's name at run time.
+    import probatio as vol
+else:
+    import voluptuous as vol
 
 SERVICE_SET_DYNAMIC_CIRCUIT_CURRENT: Final = "set_dynamic_circuit_current"
 SERVICE_SET_CHARGE_PLAN: Final = "set_charge_plan"

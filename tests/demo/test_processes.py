@@ -19,6 +19,7 @@ from demo.processes import (
 )
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _alive(pid: int) -> bool:
@@ -57,7 +58,7 @@ async def test_stop_all_ends_the_child_and_what_it_started(tmp_path: Path) -> No
 
 
 async def _first_line(path: Path) -> str | None:
-    text = path.read_text() if path.exists() else ""
+    text = await asyncio.to_thread(lambda: path.read_text() if path.exists() else "")
     return text.splitlines()[0] if "\n" in text else None
 
 
@@ -82,7 +83,7 @@ async def test_wait_for_url_reads_the_simulators_line(tmp_path: Path) -> None:
             "goe simulator",
             [sys.executable, "-m", "simulators", "goe", "--demo", "--port", "0"],
             log=tmp_path / "goe.log",
-            cwd=Path(__file__).resolve().parents[2],
+            cwd=REPO,
         )
         url = await wait_for_url(sim)
         assert url.startswith("http://127.0.0.1:")
@@ -91,7 +92,7 @@ async def test_wait_for_url_reads_the_simulators_line(tmp_path: Path) -> None:
         bad = await children.start(
             "broken", ["bash", "-c", "echo no url here"], log=tmp_path / "b.log", cwd=tmp_path
         )
-        with pytest.raises(DemoError, match="(?s)broken did not start.*no url here"):
+        with pytest.raises(DemoError, match=r"(?s)broken did not start.*no url here"):
             await wait_for_url(bad, seconds=10)
 
 

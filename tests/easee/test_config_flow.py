@@ -16,13 +16,14 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.data_entry_flow import FlowResultType, InvalidData, section
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components import ev_charge_control
 from custom_components.ev_charge_control.api.easee import EaseeClient
 from custom_components.ev_charge_control.api.errors import RateLimitedError
-from custom_components.ev_charge_control.config_flow import EvChargeConfigFlow
+from custom_components.ev_charge_control.config_flow import ADVANCED, EvChargeConfigFlow
 from custom_components.ev_charge_control.const import (
     CONF_BASE_URL,
     CONF_DYNAMIC_CURRENT_TTL,
@@ -38,10 +39,11 @@ from tests.conftest import (
     EASEE_OTHER_PASSWORD,
     EASEE_PASSWORD,
     EASEE_USERNAME,
+    RUNTIME_SECRETS,
     setup_entry,
     travel,
 )
-from tests.easee.conftest import START, USER_ID
+from tests.easee.conftest import START, USER_ID, build_account
 
 _STRINGS_ROOT: dict[str, Any] = json.loads(
     (Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.json").read_text(
@@ -55,6 +57,8 @@ TOKEN_EXPIRES_AT = datetime.fromisoformat(START).timestamp() + 86400
 OTHER_USERNAME = "second@example.com"
 OTHER_USER_ID = 4712
 LOGIN = "/api/accounts/login"
+# Easee's cloud: the address the form offers unless the user changes it.
+CLOUD = "https://api.easee.com"
 
 
 def placeholders_in(text: str) -> set[str]:
@@ -77,13 +81,25 @@ def assert_translated(result: ConfigFlowResult, strings: dict[str, Any] = STRING
     needed = placeholders_in(step.get("title", "")) | placeholders_in(step["description"])
     for text in step.get("data_description", {}).values():
         needed |= placeholders_in(text)
-    for error in (result["errors"] or {}).values():
+    fields = {str(field): value for field, value in result["data_schema"].schema.items()}
+    for field, value in fields.items():
+        if isinstance(value, section):
+            # A section has a name and a label for each of its own fields.
+            texts = step["sections"][field]
+            assert texts["name"], field
+            for text in (texts.get("description", ""), *texts.get("data_description", {}).values()):
+                needed |= placeholders_in(text)
+            for inner in value.schema.schema:
+                assert str(inner) in texts["data"], f"{field}.{inner}"
+        else:
+            assert field in step["data"], field
+    for key, error in (result["errors"] or {}).items():
+        # An error belongs to the form as a whole or to something the form shows.
+        assert key == "base" or key in fields, key
         assert error in strings["error"], error
         needed |= placeholders_in(strings["error"][error])
     given = set(result["description_placeholders"] or {})
     assert needed <= given, f"missing placeholders {needed - given}"
-    for field in result["data_schema"].schema:
-        assert str(field) in step["data"], str(field)
 
 
 @pytest.fixture
@@ -99,13 +115,34 @@ async def mock_setup_entry(hass: HomeAssistant) -> AsyncGenerator[AsyncMock]:
             await hass.config_entries.async_unload(entry.entry_id)
 
 
+@pytest.fixture
+def real_cloud() -> None:
+    """Keep Easee's real address in the form (the test sends nothing there)."""
+
+
 @pytest.fixture(autouse=True)
-def easee_cloud(easee_sim: EaseeSimulator) -> Generator[EaseeSimulator]:
-    """Make the simulator the Easee cloud the flow talks to without advanced options."""
+def easee_cloud(
+    request: pytest.FixtureRequest, easee_sim: EaseeSimulator
+) -> Generator[EaseeSimulator]:
+    """Make the simulator the Easee cloud a form offers when its advanced section is left alone."""
+    if "real_cloud" in request.fixturenames:
+        yield easee_sim
+        return
     with patch(
         "custom_components.ev_charge_control.config_flow.EASEE_BASE_URL", easee_sim.base_url
     ):
         yield easee_sim
+
+
+@pytest.fixture
+async def other_easee_sim(socket_enabled: None) -> AsyncGenerator[EaseeSimulator]:
+    """Start a second Easee API (a test system) with the same account."""
+    sim = EaseeSimulator(latency_scale=0)
+    build_account(sim)
+    await sim.start()
+    yield sim
+    await sim.stop()
+    RUNTIME_SECRETS.update(sim.issued_secrets())
 
 
 def closed_port_url() -> str:
@@ -126,12 +163,39 @@ def add_other_account(sim: EaseeSimulator) -> None:
     sim.add_account(OTHER_USERNAME, EASEE_OTHER_PASSWORD, user_id=OTHER_USER_ID)
 
 
-async def start_flow(hass: HomeAssistant, *, advanced: bool = False) -> ConfigFlowResult:
+def sections(result: ConfigFlowResult) -> dict[str, section]:
+    """Return the form's sections by name."""
+    return {
+        str(field): value
+        for field, value in result["data_schema"].schema.items()
+        if isinstance(value, section)
+    }
+
+
+def form_defaults(result: ConfigFlowResult, **typed: Any) -> dict[str, Any]:
+    """Return what the form shows, its sections' fields included, besides what was typed."""
+    return dict(result["data_schema"]({**{name: {} for name in sections(result)}, **typed}))
+
+
+def assert_advanced_section(result: ConfigFlowResult, base_url: str) -> None:
+    """Check the API address is asked only in a collapsed section, filled in with base_url."""
+    fields = [str(field) for field in result["data_schema"].schema]
+    assert CONF_BASE_URL not in fields
+    assert fields[-1] == ADVANCED
+    advanced = sections(result)[ADVANCED]
+    assert advanced.options == {"collapsed": True}
+    assert [str(field) for field in advanced.schema.schema] == [CONF_BASE_URL]
+    assert advanced.schema({}) == {CONF_BASE_URL: base_url}
+
+
+def at(base_url: str) -> dict[str, str]:
+    """Return the advanced section as a user fills it in with another API address."""
+    return {CONF_BASE_URL: base_url}
+
+
+async def start_flow(hass: HomeAssistant) -> ConfigFlowResult:
     """Open the flow, pick Easee in the menu and return its form."""
-    context: dict[str, Any] = {"source": SOURCE_USER}
-    if advanced:
-        context["show_advanced_options"] = True
-    result = await hass.config_entries.flow.async_init(DOMAIN, context=context)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
     assert VENDOR_EASEE in result["menu_options"]
@@ -147,9 +211,14 @@ async def start_flow(hass: HomeAssistant, *, advanced: bool = False) -> ConfigFl
 
 
 async def submit(
-    hass: HomeAssistant, result: ConfigFlowResult, **user_input: str
+    hass: HomeAssistant, result: ConfigFlowResult, **user_input: Any
 ) -> ConfigFlowResult:
-    """Submit a form and check that what comes back is translated."""
+    """Submit a form as the frontend does and check that what comes back is translated.
+
+    The frontend sends a section the user left closed with the values it shows.
+    """
+    for name, value in sections(result).items():
+        user_input.setdefault(name, dict(value.schema({})))
     result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
     assert_translated(result)
     return result
@@ -160,7 +229,7 @@ async def submit_login(
     result: ConfigFlowResult,
     password: str = EASEE_PASSWORD,
     username: str = EASEE_USERNAME,
-    **extra: str,
+    **extra: Any,
 ) -> ConfigFlowResult:
     """Submit the Easee form with a user name and password."""
     return await submit(hass, result, username=username, password=password, **extra)
@@ -214,6 +283,7 @@ async def test_menu_offers_easee_and_login_creates_the_entry(
     assert [str(field) for field in result["data_schema"].schema] == [
         CONF_USERNAME,
         CONF_PASSWORD,
+        ADVANCED,
     ]
     result = await submit_login(hass, result)
     assert_created(result, easee_sim)
@@ -254,7 +324,7 @@ async def test_invalid_auth(hass: HomeAssistant, easee_sim: EaseeSimulator) -> N
     result = await start_flow(hass)
     result = await submit_login(hass, result, password=EASEE_OTHER_PASSWORD)
     assert_error(result, "base", "invalid_auth")
-    assert result["data_schema"]({CONF_PASSWORD: "x"})[CONF_USERNAME] == EASEE_USERNAME
+    assert form_defaults(result, password="x")[CONF_USERNAME] == EASEE_USERNAME
 
     result = await submit_login(hass, result)
     assert_created(result, easee_sim)
@@ -289,12 +359,12 @@ async def test_cannot_connect(hass: HomeAssistant, easee_sim: EaseeSimulator, ki
 @pytest.mark.usefixtures("mock_setup_entry", "socket_enabled")
 async def test_cannot_connect_to_base_url(hass: HomeAssistant, easee_sim: EaseeSimulator) -> None:
     """An API address where nothing answers shows cannot_connect; a working one is kept."""
-    result = await start_flow(hass, advanced=True)
-    result = await submit_login(hass, result, base_url=closed_port_url())
+    result = await start_flow(hass)
+    result = await submit_login(hass, result, advanced=at(closed_port_url()))
     assert_error(result, "base", "cannot_connect")
     assert easee_sim.requests == []
 
-    result = await submit_login(hass, result, base_url=f"{easee_sim.base_url}/")
+    result = await submit_login(hass, result, advanced=at(f"{easee_sim.base_url}/"))
     # Saved without the trailing slash, so paths are not doubled.
     assert_created(result, easee_sim, base_url=easee_sim.base_url)
 
@@ -436,27 +506,28 @@ async def test_second_account_is_added_beside_the_first(
     assert len(hass.config_entries.async_entries(DOMAIN)) == 2
 
 
-async def test_base_url_is_advanced_only(hass: HomeAssistant) -> None:
-    """Without advanced mode the form does not ask for an API address."""
+@pytest.mark.usefixtures("real_cloud")
+async def test_base_url_is_in_a_collapsed_advanced_section(hass: HomeAssistant) -> None:
+    """The form asks for the login; the API address waits, folded, in 'Advanced'."""
     result = await start_flow(hass)
-    assert CONF_BASE_URL not in result["data_schema"].schema
+    assert_advanced_section(result, CLOUD)
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
 async def test_advanced_base_url_defaults_to_the_cloud(
     hass: HomeAssistant, easee_sim: EaseeSimulator
 ) -> None:
-    """In advanced mode the API address is offered, filled in with Easee's cloud."""
-    result = await start_flow(hass, advanced=True)
+    """The advanced section is filled in with the cloud; sent as it is, that address is saved."""
+    result = await start_flow(hass)
     assert [str(field) for field in result["data_schema"].schema] == [
         CONF_USERNAME,
         CONF_PASSWORD,
-        CONF_BASE_URL,
+        ADVANCED,
     ]
-    defaults = result["data_schema"]({CONF_USERNAME: EASEE_USERNAME, CONF_PASSWORD: "x"})
-    assert defaults[CONF_BASE_URL] == easee_sim.base_url
+    defaults = form_defaults(result, username=EASEE_USERNAME, password="x")
+    assert defaults[ADVANCED] == {CONF_BASE_URL: easee_sim.base_url}
 
-    result = await submit_login(hass, result, base_url=easee_sim.base_url)
+    result = await submit_login(hass, result, advanced=at(easee_sim.base_url))
     assert_created(result, easee_sim, base_url=easee_sim.base_url)
 
 
@@ -465,14 +536,16 @@ async def test_advanced_base_url_defaults_to_the_cloud(
 async def test_invalid_base_url(
     hass: HomeAssistant, easee_sim: EaseeSimulator, base_url: str
 ) -> None:
-    """Only an http(s) address is accepted in advanced mode, before any request."""
-    result = await start_flow(hass, advanced=True)
-    result = await submit_login(hass, result, base_url=base_url)
-    assert_error(result, CONF_BASE_URL, "invalid_base_url")
+    """Only an http(s) address is accepted in the advanced section, before any request."""
+    result = await start_flow(hass)
+    result = await submit_login(hass, result, advanced=at(base_url))
+    # The error is shown on the section, where the address was typed.
+    assert_error(result, ADVANCED, "invalid_base_url")
     assert easee_sim.requests == []
 
-    result = await submit_login(hass, result, base_url=easee_sim.base_url)
+    result = await submit_login(hass, result, advanced=at(easee_sim.base_url))
     assert_created(result, easee_sim, base_url=easee_sim.base_url)
+    assert logins(easee_sim) == ["ok"]
 
 
 # Re-authentication
@@ -495,7 +568,9 @@ async def test_reauth(
         "name": easee_entry.title,
     }
     assert_translated(result)
-    assert [str(field) for field in result["data_schema"].schema] == [CONF_PASSWORD]
+    assert [str(field) for field in result["data_schema"].schema] == [CONF_PASSWORD, ADVANCED]
+    # The address the entry has now is offered, folded away.
+    assert_advanced_section(result, easee_sim.base_url)
 
     result = await submit(hass, result, password=EASEE_PASSWORD)
     assert_error(result, "base", "invalid_auth")
@@ -570,6 +645,7 @@ async def test_reauth_of_a_loaded_entry(
     hass: HomeAssistant, easee_sim: EaseeSimulator, init_easee: MockConfigEntry
 ) -> None:
     """After reauth the entry reloads with the new tokens, without logging in once more."""
+    before = init_easee.runtime_data
     easee_sim.change_password(EASEE_USERNAME, EASEE_OTHER_PASSWORD)
     easee_sim.invalidate_tokens()
     result = await init_easee.start_reauth_flow(hass)
@@ -578,10 +654,38 @@ async def test_reauth_of_a_loaded_entry(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     assert init_easee.state is ConfigEntryState.LOADED
+    assert init_easee.runtime_data is not before
     assert init_easee.data[CONF_PASSWORD] == EASEE_OTHER_PASSWORD
     # One login at the first set-up, one in the flow; the reload uses the flow's tokens.
     assert logins(easee_sim) == ["ok", "ok"]
     assert hass.states.get("sensor.garage_status").state == "charging"
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reauth_base_url(
+    hass: HomeAssistant,
+    easee_sim: EaseeSimulator,
+    other_easee_sim: EaseeSimulator,
+    easee_entry: MockConfigEntry,
+) -> None:
+    """The reauth form's advanced section moves the entry; a bad address is refused first."""
+    easee_entry.add_to_hass(hass)
+    result = await easee_entry.start_reauth_flow(hass)
+    result = await submit(hass, result, password=EASEE_PASSWORD, advanced=at("http://"))
+    assert_error(result, ADVANCED, "invalid_base_url")
+    assert result["description_placeholders"]["username"] == EASEE_USERNAME
+    assert easee_sim.requests == []
+    assert other_easee_sim.requests == []
+
+    result = await submit(
+        hass, result, password=EASEE_PASSWORD, advanced=at(f"{other_easee_sim.base_url}/")
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert easee_entry.data[CONF_BASE_URL] == other_easee_sim.base_url
+    assert_issued(other_easee_sim, easee_entry.data[CONF_TOKENS])
+    assert easee_sim.requests == []
+    assert logins(other_easee_sim) == ["ok"]
 
 
 # Reconfiguration
@@ -603,9 +707,11 @@ async def test_reconfigure(
     assert [str(field) for field in result["data_schema"].schema] == [
         CONF_USERNAME,
         CONF_PASSWORD,
+        ADVANCED,
     ]
-    # The form offers the user name the entry has now.
-    assert result["data_schema"]({CONF_PASSWORD: "x"})[CONF_USERNAME] == EASEE_USERNAME
+    # The form offers the user name and the address the entry has now.
+    assert form_defaults(result, password="x")[CONF_USERNAME] == EASEE_USERNAME
+    assert_advanced_section(result, easee_sim.base_url)
 
     result = await submit_login(hass, result, password=EASEE_PASSWORD)
     assert_error(result, "base", "invalid_auth")
@@ -647,27 +753,72 @@ async def test_reconfigure_to_another_account(
 async def test_reconfigure_base_url(
     hass: HomeAssistant, easee_sim: EaseeSimulator, easee_entry: MockConfigEntry
 ) -> None:
-    """In advanced mode the API address can be changed; a bad or dead one is refused."""
+    """The advanced section changes the API address; a bad or dead one is refused."""
     easee_entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
         easee_entry, data={**easee_entry.data, CONF_BASE_URL: closed_port_url()}
     )
-    result = await easee_entry.start_reconfigure_flow(hass, show_advanced_options=True)
-    defaults = result["data_schema"]({CONF_PASSWORD: EASEE_PASSWORD})
-    assert defaults[CONF_BASE_URL] == easee_entry.data[CONF_BASE_URL]
+    result = await easee_entry.start_reconfigure_flow(hass)
+    assert_advanced_section(result, easee_entry.data[CONF_BASE_URL])
 
-    result = await submit_login(hass, result, base_url="ftp://x")
-    assert_error(result, CONF_BASE_URL, "invalid_base_url")
+    result = await submit_login(hass, result, advanced=at("ftp://x"))
+    assert_error(result, ADVANCED, "invalid_base_url")
     assert easee_sim.requests == []
 
-    result = await submit_login(hass, result, base_url=closed_port_url())
+    # Left alone, the section sends the entry's address, where nothing answers.
+    result = await submit_login(hass, result)
+    assert_error(result, "base", "cannot_connect")
+    assert easee_sim.requests == []
+
+    result = await submit_login(hass, result, advanced=at(closed_port_url()))
     assert_error(result, "base", "cannot_connect")
 
-    result = await submit_login(hass, result, base_url=f"{easee_sim.base_url}/")
+    result = await submit_login(hass, result, advanced=at(f"{easee_sim.base_url}/"))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert easee_entry.data[CONF_BASE_URL] == easee_sim.base_url
     assert_issued(easee_sim, easee_entry.data[CONF_TOKENS])
+    assert logins(easee_sim) == ["ok"]
+
+
+async def test_reconfigure_of_a_loaded_entry(
+    hass: HomeAssistant,
+    easee_sim: EaseeSimulator,
+    other_easee_sim: EaseeSimulator,
+    init_easee: MockConfigEntry,
+) -> None:
+    """Moved to another API with a new password, the entry reloads and runs from there."""
+    before = init_easee.runtime_data
+    other_easee_sim.change_password(EASEE_USERNAME, EASEE_OTHER_PASSWORD)
+    other_easee_sim.chargers["EH000001"].car_connected = False
+    assert hass.states.get("sensor.garage_status").state == "charging"
+    result = await init_easee.start_reconfigure_flow(hass)
+    assert_advanced_section(result, easee_sim.base_url)
+
+    result = await submit_login(
+        hass, result, password=EASEE_OTHER_PASSWORD, advanced=at("not an address")
+    )
+    assert_error(result, ADVANCED, "invalid_base_url")
+    assert other_easee_sim.requests == []
+    assert init_easee.runtime_data is before
+
+    requests = len(easee_sim.requests)
+    result = await submit_login(
+        hass, result, password=EASEE_OTHER_PASSWORD, advanced=at(other_easee_sim.base_url)
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert init_easee.data[CONF_BASE_URL] == other_easee_sim.base_url
+    assert init_easee.data[CONF_PASSWORD] == EASEE_OTHER_PASSWORD
+    assert init_easee.data[CONF_USERNAME] == EASEE_USERNAME
+    assert_issued(other_easee_sim, init_easee.data[CONF_TOKENS])
+    assert init_easee.state is ConfigEntryState.LOADED
+    assert init_easee.runtime_data is not before
+    # The reloaded entry reads from the new address, with the flow's tokens.
+    assert logins(other_easee_sim) == ["ok"]
+    assert len(easee_sim.requests) == requests
+    assert hass.states.get("sensor.garage_status").state == "disconnected"
 
 
 # Options
@@ -682,9 +833,13 @@ async def start_options(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFl
     return result
 
 
-def form_defaults(result: ConfigFlowResult) -> dict[str, Any]:
-    """Return what the form shows before the user changes anything."""
-    return dict(result["data_schema"]({}))
+@pytest.fixture
+def setups() -> Generator[AsyncMock]:
+    """Count the set-ups of entries from now on (a reload is one), still setting them up."""
+    with patch.object(
+        ev_charge_control, "async_setup_entry", wraps=ev_charge_control.async_setup_entry
+    ) as mock:
+        yield mock
 
 
 async def test_options_defaults(hass: HomeAssistant, init_easee: MockConfigEntry) -> None:
@@ -699,7 +854,7 @@ async def test_options_defaults(hass: HomeAssistant, init_easee: MockConfigEntry
 
 
 async def test_options_are_saved_and_reload_the_entry(
-    hass: HomeAssistant, init_easee: MockConfigEntry
+    hass: HomeAssistant, init_easee: MockConfigEntry, setups: AsyncMock
 ) -> None:
     """Saved options are whole numbers and a flag; the account runs with them at once."""
     before = init_easee.runtime_data
@@ -724,6 +879,8 @@ async def test_options_are_saved_and_reload_the_entry(
     assert init_easee.state is ConfigEntryState.LOADED
     assert init_easee.runtime_data is not before
     assert init_easee.runtime_data.state_interval == 120
+    # Home Assistant reloads the entry once, after the flow saved the options.
+    assert setups.call_count == 1
 
     # Opened again, the form shows what was saved.
     result = await start_options(hass, init_easee)
@@ -735,7 +892,10 @@ async def test_options_are_saved_and_reload_the_entry(
 
 
 async def test_saving_unchanged_options_does_not_reload(
-    hass: HomeAssistant, easee_sim: EaseeSimulator, easee_entry: MockConfigEntry
+    hass: HomeAssistant,
+    easee_sim: EaseeSimulator,
+    easee_entry: MockConfigEntry,
+    setups: AsyncMock,
 ) -> None:
     """Pressing submit without a change leaves the running account alone."""
     options = {
@@ -749,6 +909,7 @@ async def test_saving_unchanged_options_does_not_reload(
     await hass.async_block_till_done()
     before = easee_entry.runtime_data
     requests = len(easee_sim.requests)
+    setups.reset_mock()
 
     result = await start_options(hass, easee_entry)
     assert form_defaults(result) == options
@@ -758,7 +919,9 @@ async def test_saving_unchanged_options_does_not_reload(
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert easee_entry.options == options
+    assert easee_entry.state is ConfigEntryState.LOADED
     assert easee_entry.runtime_data is before
+    assert setups.call_count == 0
     assert len(easee_sim.requests) == requests
 
 

@@ -16,7 +16,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ev_charge_control.const import CONF_TOKENS, DOMAIN
 from simulators.easee import EaseeSimulator
-from tests.conftest import setup_entry, travel
+from tests.conftest import find_device, setup_entry, travel
 from tests.easee.conftest import CHARGERS, MASTERS
 
 
@@ -197,9 +197,9 @@ async def test_a_charger_added_later_appears_after_the_structure_refresh(
     await travel(hass, freezer, timedelta(hours=1, minutes=5), step=timedelta(minutes=1))
     assert len(easee_sim.requests_to("GET", "/api/chargers")) == 2
     assert hass.states.get("sensor.barn_status").state == "disconnected"
-    barn = device_registry.async_get_device(identifiers={(DOMAIN, "easee_EH000006")})
+    barn = find_device(hass, "easee_EH000006")
     assert barn is not None
-    circuit = device_registry.async_get_device(identifiers={(DOMAIN, "easee_circuit_12")})
+    circuit = find_device(hass, "easee_circuit_12")
     assert barn.via_device_id == circuit.id
 
 
@@ -215,7 +215,7 @@ async def test_a_removed_charger_goes_at_once(
     easee_sim.remove_charger("EH000002")
     await travel(hass, freezer, timedelta(minutes=3), step=timedelta(seconds=30))
     assert len(easee_sim.requests_to("GET", "/api/chargers")) == 2
-    assert device_registry.async_get_device(identifiers={(DOMAIN, "easee_EH000002")}) is None
+    assert find_device(hass, "easee_EH000002") is None
     assert hass.states.get("sensor.driveway_status") is None
     assert entity_registry.async_get_entity_id("sensor", DOMAIN, "easee_EH000002_status") is None
     # The others go on being read.

@@ -17,7 +17,6 @@ from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
@@ -30,7 +29,7 @@ from custom_components.ev_charge_control.const import (
     EVENT_COMMAND_RESULT,
 )
 from simulators.easee import EaseeSimulator
-from tests.conftest import GOE_SERIAL, setup_entry, travel
+from tests.conftest import GOE_SERIAL, find_device, setup_entry, travel
 
 GARAGE = "EH000001"
 DYNAMIC = "number.garage_dynamic_charger_current"
@@ -118,7 +117,7 @@ async def action(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Non
 
 def device_id(hass: HomeAssistant, identifier: str) -> str:
     """Return the device registry id of a device of the integration."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
+    device = find_device(hass, identifier)
     assert device is not None
     return device.id
 

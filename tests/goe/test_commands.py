@@ -20,7 +20,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
@@ -28,7 +28,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
 from simulators.goe import GoeSimulator
-from tests.conftest import GOE_SERIAL, travel
+from tests.conftest import GOE_SERIAL, find_device, travel
 
 NUMBER = "number.go_echarger_000123_charging_current"
 SWITCH = "switch.go_echarger_000123_charging_allowed"
@@ -83,7 +83,7 @@ async def test_free_slot_sends_at_once_and_verifies(
     assert [r.params.get("wait") for r in verification] == ["1"]
     assert hass.states.get(CURRENT_L1).state == "10.0"
     assert hass.states.get(PENDING).attributes["awaiting_confirmation"] == {}
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"goe_{GOE_SERIAL}")})
+    device = find_device(hass, f"goe_{GOE_SERIAL}")
     assert [event.data for event in events] == [
         {
             "device_id": device.id,

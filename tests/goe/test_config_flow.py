@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator
 from datetime import timedelta
 import json
 from pathlib import Path
@@ -14,11 +14,12 @@ from unittest.mock import AsyncMock, patch
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, section
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_charge_control.api.goe import GoeClient
+from custom_components.ev_charge_control.config_flow import ADVANCED
 from custom_components.ev_charge_control.const import (
     CONF_BASE_URL,
     CONF_GRID_TOKEN,
@@ -29,7 +30,7 @@ from custom_components.ev_charge_control.const import (
 )
 from custom_components.ev_charge_control.vendors.goe import async_get_goe_budget
 from simulators.goe import GoeSimulator
-from tests.conftest import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN
+from tests.conftest import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN, travel
 
 STRINGS: dict[str, Any] = json.loads(
     (Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.json").read_text(
@@ -37,6 +38,8 @@ STRINGS: dict[str, Any] = json.loads(
     )
 )["config"]
 QUARTER = timedelta(minutes=15)
+# go-e's grid-operator cloud: the address the form offers unless the user changes it.
+CLOUD = "https://api-grid-operator.go-e.co"
 
 
 def placeholders_in(text: str) -> set[str]:
@@ -57,13 +60,27 @@ def assert_translated(result: ConfigFlowResult) -> None:
         return
     assert result["type"] is FlowResultType.FORM
     needed = placeholders_in(step.get("title", "")) | placeholders_in(step["description"])
-    for error in (result["errors"] or {}).values():
+    for text in step.get("data_description", {}).values():
+        needed |= placeholders_in(text)
+    fields = {str(field): value for field, value in result["data_schema"].schema.items()}
+    for field, value in fields.items():
+        if isinstance(value, section):
+            # A section has a name and a label for each of its own fields.
+            texts = step["sections"][field]
+            assert texts["name"], field
+            for text in (texts.get("description", ""), *texts.get("data_description", {}).values()):
+                needed |= placeholders_in(text)
+            for inner in value.schema.schema:
+                assert str(inner) in texts["data"], f"{field}.{inner}"
+        else:
+            assert field in step["data"], field
+    for key, error in (result["errors"] or {}).items():
+        # An error belongs to the form as a whole or to something the form shows.
+        assert key == "base" or key in fields, key
         assert error in STRINGS["error"], error
         needed |= placeholders_in(STRINGS["error"][error])
     given = set(result["description_placeholders"] or {})
     assert needed <= given, f"missing placeholders {needed - given}"
-    for field in result["data_schema"].schema:
-        assert str(field) in step["data"], str(field)
 
 
 @pytest.fixture
@@ -77,13 +94,31 @@ def mock_setup_entry() -> Generator[AsyncMock]:
         yield mock
 
 
+@pytest.fixture
+def real_cloud() -> None:
+    """Keep go-e's real address in the form (the test sends nothing there)."""
+
+
 @pytest.fixture(autouse=True)
-def goe_cloud(goe_sim: GoeSimulator) -> Generator[GoeSimulator]:
-    """Make the simulator the go-e cloud the flow talks to without advanced options."""
+def goe_cloud(request: pytest.FixtureRequest, goe_sim: GoeSimulator) -> Generator[GoeSimulator]:
+    """Make the simulator the go-e cloud a form offers when its advanced section is left alone."""
+    if "real_cloud" in request.fixturenames:
+        yield goe_sim
+        return
     with patch(
         "custom_components.ev_charge_control.config_flow.DEFAULT_BASE_URL", goe_sim.base_url
     ):
         yield goe_sim
+
+
+@pytest.fixture
+async def other_goe_sim(socket_enabled: None) -> AsyncGenerator[GoeSimulator]:
+    """Start a second go-e API (a test system) with the same charger, charging at 10 A."""
+    sim = GoeSimulator(latency_scale=0)
+    sim.add_charger(GOE_SERIAL, GOE_OTHER_TOKEN, car_connected=True, set_current=10)
+    await sim.start()
+    yield sim
+    await sim.stop()
 
 
 def closed_port_url() -> str:
@@ -94,12 +129,39 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-async def start_flow(hass: HomeAssistant, *, advanced: bool = False) -> ConfigFlowResult:
+def sections(result: ConfigFlowResult) -> dict[str, section]:
+    """Return the form's sections by name."""
+    return {
+        str(field): value
+        for field, value in result["data_schema"].schema.items()
+        if isinstance(value, section)
+    }
+
+
+def form_defaults(result: ConfigFlowResult, **typed: Any) -> dict[str, Any]:
+    """Return what the form shows, its sections' fields included, besides what was typed."""
+    return dict(result["data_schema"]({**{name: {} for name in sections(result)}, **typed}))
+
+
+def assert_advanced_section(result: ConfigFlowResult, base_url: str) -> None:
+    """Check the API address is asked only in a collapsed section, filled in with base_url."""
+    fields = [str(field) for field in result["data_schema"].schema]
+    assert CONF_BASE_URL not in fields
+    assert fields[-1] == ADVANCED
+    advanced = sections(result)[ADVANCED]
+    assert advanced.options == {"collapsed": True}
+    assert [str(field) for field in advanced.schema.schema] == [CONF_BASE_URL]
+    assert advanced.schema({}) == {CONF_BASE_URL: base_url}
+
+
+def at(base_url: str) -> dict[str, str]:
+    """Return the advanced section as a user fills it in with another API address."""
+    return {CONF_BASE_URL: base_url}
+
+
+async def start_flow(hass: HomeAssistant) -> ConfigFlowResult:
     """Open the flow, pick go-e in the menu and return its form."""
-    context: dict[str, Any] = {"source": SOURCE_USER}
-    if advanced:
-        context["show_advanced_options"] = True
-    result = await hass.config_entries.flow.async_init(DOMAIN, context=context)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
     assert VENDOR_GOE in result["menu_options"]
@@ -115,9 +177,14 @@ async def start_flow(hass: HomeAssistant, *, advanced: bool = False) -> ConfigFl
 
 
 async def submit(
-    hass: HomeAssistant, result: ConfigFlowResult, **user_input: str
+    hass: HomeAssistant, result: ConfigFlowResult, **user_input: Any
 ) -> ConfigFlowResult:
-    """Submit a form and check that what comes back is translated."""
+    """Submit a form as the frontend does and check that what comes back is translated.
+
+    The frontend sends a section the user left closed with the values it shows.
+    """
+    for name, value in sections(result).items():
+        user_input.setdefault(name, dict(value.schema({})))
     result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
     assert_translated(result)
     return result
@@ -176,7 +243,7 @@ async def test_invalid_serial(hass: HomeAssistant, goe_sim: GoeSimulator) -> Non
     result = await submit(hass, result, serial="12345a", grid_token=GOE_TOKEN)
     assert_error(result, CONF_SERIAL, "invalid_serial")
     # What was typed stays in the form, so it can be corrected rather than retyped.
-    assert result["data_schema"]({CONF_GRID_TOKEN: GOE_TOKEN})[CONF_SERIAL] == "12345a"
+    assert form_defaults(result, grid_token=GOE_TOKEN)[CONF_SERIAL] == "12345a"
     assert goe_sim.requests == []
 
     result = await submit(hass, result, serial="123", grid_token=GOE_TOKEN)
@@ -215,7 +282,7 @@ async def test_invalid_auth(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
     result = await start_flow(hass)
     result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_OTHER_TOKEN)
     assert_error(result, "base", "invalid_auth")
-    assert result["data_schema"]({CONF_GRID_TOKEN: GOE_TOKEN})[CONF_SERIAL] == GOE_SERIAL
+    assert form_defaults(result, grid_token=GOE_TOKEN)[CONF_SERIAL] == GOE_SERIAL
 
     result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
     assert_created(result)
@@ -239,14 +306,15 @@ async def test_cannot_connect(hass: HomeAssistant, goe_sim: GoeSimulator, kind: 
 @pytest.mark.usefixtures("mock_setup_entry", "socket_enabled")
 async def test_cannot_connect_to_base_url(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
     """An API address where nothing answers shows cannot_connect; a working one is kept."""
-    result = await start_flow(hass, advanced=True)
+    result = await start_flow(hass)
     result = await submit(
-        hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN, base_url=closed_port_url()
+        hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN, advanced=at(closed_port_url())
     )
     assert_error(result, "base", "cannot_connect")
+    assert goe_sim.requests == []
 
     result = await submit(
-        hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN, base_url=f"{goe_sim.base_url}/"
+        hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN, advanced=at(f"{goe_sim.base_url}/")
     )
     # Saved without the trailing slash, so paths are not doubled.
     assert_created(result, base_url=goe_sim.base_url)
@@ -256,26 +324,32 @@ async def test_cannot_connect_to_base_url(hass: HomeAssistant, goe_sim: GoeSimul
 @pytest.mark.usefixtures("mock_setup_entry")
 @pytest.mark.parametrize("base_url", ["ftp://x", "not an address", "http://", ""])
 async def test_invalid_base_url(hass: HomeAssistant, goe_sim: GoeSimulator, base_url: str) -> None:
-    """Only an http(s) address is accepted in advanced mode, before any request."""
-    result = await start_flow(hass, advanced=True)
-    assert CONF_BASE_URL in result["data_schema"].schema
-    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN, base_url=base_url)
-    assert_error(result, CONF_BASE_URL, "invalid_base_url")
+    """Only an http(s) address is accepted in the advanced section, before any request."""
+    result = await start_flow(hass)
+    result = await submit(
+        hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN, advanced=at(base_url)
+    )
+    # The error is shown on the section, where the address was typed.
+    assert_error(result, ADVANCED, "invalid_base_url")
     assert goe_sim.requests == []
 
     result = await submit(
-        hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN, base_url=goe_sim.base_url
+        hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN, advanced=at(goe_sim.base_url)
     )
     assert_created(result, base_url=goe_sim.base_url)
+    assert len(goe_sim.status_requests()) == 1
 
 
-async def test_base_url_is_advanced_only(hass: HomeAssistant) -> None:
-    """Without advanced mode the form does not ask for an API address."""
+@pytest.mark.usefixtures("real_cloud")
+async def test_base_url_is_in_a_collapsed_advanced_section(hass: HomeAssistant) -> None:
+    """The form asks for serial and token; the API address waits, folded, in 'Advanced'."""
     result = await start_flow(hass)
     assert [str(field) for field in result["data_schema"].schema] == [
         CONF_SERIAL,
         CONF_GRID_TOKEN,
+        ADVANCED,
     ]
+    assert_advanced_section(result, CLOUD)
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
@@ -434,7 +508,9 @@ async def test_reauth(
         "name": goe_entry.title,
     }
     assert_translated(result)
-    assert [str(field) for field in result["data_schema"].schema] == [CONF_GRID_TOKEN]
+    assert [str(field) for field in result["data_schema"].schema] == [CONF_GRID_TOKEN, ADVANCED]
+    # The address the entry has now is offered, folded away.
+    assert_advanced_section(result, goe_sim.base_url)
 
     result = await submit(hass, result, grid_token=GOE_TOKEN)
     assert_error(result, "base", "invalid_auth")
@@ -483,6 +559,7 @@ async def test_reauth_of_a_loaded_entry(
     hass: HomeAssistant, goe_sim: GoeSimulator, init_goe: MockConfigEntry
 ) -> None:
     """After reauth the entry reloads with the new token, reusing the validating read."""
+    before = init_goe.runtime_data
     goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
     result = await init_goe.start_reauth_flow(hass)
     result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN)
@@ -490,9 +567,37 @@ async def test_reauth_of_a_loaded_entry(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     assert init_goe.state is ConfigEntryState.LOADED
+    assert init_goe.runtime_data is not before
     assert init_goe.data[CONF_GRID_TOKEN] == GOE_OTHER_TOKEN
     # One read at setup, one to validate; the reload shows the validated status.
     assert len(goe_sim.status_requests()) == 2
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reauth_base_url(
+    hass: HomeAssistant,
+    goe_sim: GoeSimulator,
+    other_goe_sim: GoeSimulator,
+    goe_entry: MockConfigEntry,
+) -> None:
+    """The reauth form's advanced section moves the entry; a bad address is refused first."""
+    goe_entry.add_to_hass(hass)
+    result = await goe_entry.start_reauth_flow(hass)
+    result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN, advanced=at("ftp://x"))
+    assert_error(result, ADVANCED, "invalid_base_url")
+    assert result["description_placeholders"]["serial"] == GOE_SERIAL
+    assert goe_sim.requests == []
+    assert other_goe_sim.requests == []
+
+    result = await submit(
+        hass, result, grid_token=GOE_OTHER_TOKEN, advanced=at(f"{other_goe_sim.base_url}/")
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert goe_entry.data[CONF_BASE_URL] == other_goe_sim.base_url
+    assert goe_entry.data[CONF_GRID_TOKEN] == GOE_OTHER_TOKEN
+    assert goe_sim.requests == []
+    assert [r.token_ok for r in other_goe_sim.status_requests()] == [True]
 
 
 # Reconfiguration
@@ -511,6 +616,8 @@ async def test_reconfigure(
     assert result["step_id"] == "reconfigure"
     assert result["description_placeholders"] == {"serial": GOE_SERIAL}
     assert_translated(result)
+    assert [str(field) for field in result["data_schema"].schema] == [CONF_GRID_TOKEN, ADVANCED]
+    assert_advanced_section(result, goe_sim.base_url)
 
     result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN[:-1] + "!")
     assert_error(result, CONF_GRID_TOKEN, "invalid_grid_token")
@@ -527,27 +634,71 @@ async def test_reconfigure(
 async def test_reconfigure_base_url(
     hass: HomeAssistant, goe_sim: GoeSimulator, goe_entry: MockConfigEntry
 ) -> None:
-    """In advanced mode the API address can be changed; a bad or dead one is refused."""
+    """The advanced section changes the API address; a bad or dead one is refused."""
     goe_entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
         goe_entry, data={**goe_entry.data, CONF_BASE_URL: closed_port_url()}
     )
-    result = await goe_entry.start_reconfigure_flow(hass, show_advanced_options=True)
+    result = await goe_entry.start_reconfigure_flow(hass)
     # The form offers the address the entry has now.
-    defaults = result["data_schema"]({CONF_GRID_TOKEN: GOE_TOKEN})
-    assert defaults[CONF_BASE_URL] == goe_entry.data[CONF_BASE_URL]
+    assert_advanced_section(result, goe_entry.data[CONF_BASE_URL])
 
-    result = await submit(hass, result, grid_token=GOE_TOKEN, base_url="ftp://x")
-    assert_error(result, CONF_BASE_URL, "invalid_base_url")
+    result = await submit(hass, result, grid_token=GOE_TOKEN, advanced=at("ftp://x"))
+    assert_error(result, ADVANCED, "invalid_base_url")
+    assert goe_sim.requests == []
 
-    result = await submit(hass, result, grid_token=GOE_TOKEN, base_url=closed_port_url())
+    result = await submit(hass, result, grid_token=GOE_TOKEN, advanced=at(closed_port_url()))
     assert_error(result, "base", "cannot_connect")
+    assert goe_sim.requests == []
 
-    result = await submit(hass, result, grid_token=GOE_TOKEN, base_url=goe_sim.base_url)
+    result = await submit(hass, result, grid_token=GOE_TOKEN, advanced=at(goe_sim.base_url))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert goe_entry.data[CONF_BASE_URL] == goe_sim.base_url
     assert goe_entry.data[CONF_GRID_TOKEN] == GOE_TOKEN
+    assert len(goe_sim.status_requests()) == 1
+
+
+async def test_reconfigure_of_a_loaded_entry(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    goe_sim: GoeSimulator,
+    other_goe_sim: GoeSimulator,
+    init_goe: MockConfigEntry,
+) -> None:
+    """Moved to another API with its token, the entry reloads and reads from there."""
+    before = init_goe.runtime_data
+    assert hass.states.get("sensor.go_echarger_000123_power").state == "11040"
+    result = await init_goe.start_reconfigure_flow(hass)
+    assert_advanced_section(result, goe_sim.base_url)
+
+    result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN, advanced=at("not an address"))
+    assert_error(result, ADVANCED, "invalid_base_url")
+    assert other_goe_sim.requests == []
+    assert init_goe.runtime_data is before
+
+    result = await submit(
+        hass, result, grid_token=GOE_OTHER_TOKEN, advanced=at(other_goe_sim.base_url)
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert dict(init_goe.data) == {
+        CONF_VENDOR: VENDOR_GOE,
+        CONF_SERIAL: GOE_SERIAL,
+        CONF_GRID_TOKEN: GOE_OTHER_TOKEN,
+        CONF_BASE_URL: other_goe_sim.base_url,
+    }
+    assert init_goe.state is ConfigEntryState.LOADED
+    assert init_goe.runtime_data is not before
+    # The reload shows what the validating read found there (10 A), without reading again.
+    assert [r.token_ok for r in other_goe_sim.status_requests()] == [True]
+    assert hass.states.get("sensor.go_echarger_000123_power").state == "6900"
+
+    # From now on the entry reads from the new address only.
+    await travel(hass, freezer, QUARTER)
+    assert len(other_goe_sim.status_requests()) == 2
+    assert len(goe_sim.status_requests()) == 1
 
 
 def test_strings_and_english_translation_agree() -> None:

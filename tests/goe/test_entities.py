@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from unittest.mock import patch
 
-from homeassistant.const import EntityCategory, Platform
-from homeassistant.core import HomeAssistant
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import (
+    EVENT_STATE_CHANGED,
+    EVENT_STATE_REPORTED,
+    EntityCategory,
+    Platform,
+)
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    snapshot_platform,
+)
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.ev_charge_control.const import DOMAIN
 from simulators.goe import GoeSimulator
-from tests.conftest import GOE_SERIAL, setup_entry
+from tests.conftest import GOE_SERIAL, find_device, setup_entry, travel
 
 
 @pytest.mark.parametrize(
@@ -41,7 +51,7 @@ async def test_device(
     init_goe: MockConfigEntry,
 ) -> None:
     """One device per charger: go-e, go-eCharger, with its serial number."""
-    device = device_registry.async_get_device(identifiers={(DOMAIN, f"goe_{GOE_SERIAL}")})
+    device = find_device(hass, f"goe_{GOE_SERIAL}")
     assert device is not None
     assert (device.manufacturer, device.model, device.serial_number, device.name) == (
         "go-e",
@@ -55,10 +65,11 @@ async def test_device(
 async def test_diagnostics_are_off_by_default(
     hass: HomeAssistant, entity_registry: er.EntityRegistry, init_goe: MockConfigEntry
 ) -> None:
-    """Per-phase readings, the phases available and the data age are diagnostics to turn on."""
+    """Per-phase readings, the phases available and the data age are diagnostics to turn on;
+    the maximum allowed current is the charging current number's upper bound already."""
     entries = er.async_entries_for_config_entry(entity_registry, init_goe.entry_id)
     off = {entry.unique_id for entry in entries if entry.disabled_by is not None}
-    assert off == {
+    diagnostics = {
         f"goe_{GOE_SERIAL}_{key}"
         for key in (
             *(f"{kind}_phase_{index}" for kind in ("current", "voltage") for index in (1, 2, 3)),
@@ -66,11 +77,39 @@ async def test_diagnostics_are_off_by_default(
             "data_age",
         )
     }
+    assert off == {*diagnostics, f"goe_{GOE_SERIAL}_max_allowed_current"}
     for entry in entries:
         if entry.unique_id in off:
             assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
-            assert entry.entity_category is EntityCategory.DIAGNOSTIC
+            assert (entry.entity_category is EntityCategory.DIAGNOSTIC) is (
+                entry.unique_id in diagnostics
+            )
             assert hass.states.get(entry.entity_id) is None
         else:
             assert hass.states.get(entry.entity_id) is not None
-    assert len(entries) - len(off) == 13
+    assert len(entries) - len(off) == 12
+    number = hass.states.get(f"number.go_echarger_{GOE_SERIAL}_charging_current")
+    assert number is not None
+    assert number.attributes["max"] == 32
+
+
+@pytest.mark.usefixtures("init_goe")
+async def test_a_read_writes_only_the_states_it_changed(
+    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A read rewrites no unchanged state: only what changed gets a new state."""
+    reported: list[str] = []
+    hass.bus.async_listen(
+        EVENT_STATE_REPORTED,
+        callback(lambda event: reported.append(event.data["entity_id"])),
+        event_filter=callback(lambda _: True),
+    )
+    changed = async_capture_events(hass, EVENT_STATE_CHANGED)
+    reads = len(goe_sim.status_requests())
+    await travel(hass, freezer, timedelta(minutes=15))
+    assert len(goe_sim.status_requests()) == reads + 1
+    assert reported == []
+    # The car charged for 15 minutes: the meter moved; nothing else did.
+    assert [event.data["entity_id"] for event in changed] == [
+        f"sensor.go_echarger_{GOE_SERIAL}_total_energy"
+    ]

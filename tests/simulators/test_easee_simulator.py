@@ -1336,7 +1336,7 @@ async def test_power_loss_of_the_master_resets_the_circuit(
     authed: Api, sim: EaseeSimulator, clock: FakeClock
 ) -> None:
     sim.connect_car(CHARGER)
-    code, body = await authed.post(
+    code, _ = await authed.post(
         f"/api/sites/{SITE}/circuits/{CIRCUIT}/dynamicCurrent",
         {"phase1": 10, "phase2": 10, "phase3": 10, "timeToLive": 60},
     )

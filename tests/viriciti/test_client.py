@@ -857,7 +857,7 @@ async def test_errors_quote_the_answer_without_the_key(
     assert len(str(err.value)) < 300
     assert_no_secret(err.value)
     cloud.answers["GET", f"{PREFIX}/chargergroup/{GROUP}"] = Reply(502, [KEY])
-    with pytest.raises(ApiError, match="HTTP 502$") as err:
+    with pytest.raises(ApiError, match=r"HTTP 502$") as err:
         await odd_client.get_group()
     assert_no_secret(err.value)
 

@@ -13,11 +13,13 @@ from unittest.mock import AsyncMock, patch
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, section
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components import ev_charge_control
 from custom_components.ev_charge_control.api.viriciti import ViricitiClient
+from custom_components.ev_charge_control.config_flow import ADVANCED
 from custom_components.ev_charge_control.const import (
     CONF_BASE_URL,
     CONF_DEFAULT_DURATION,
@@ -34,6 +36,7 @@ from tests.viriciti.conftest import (
     OTHER_GROUP,
     ZONE,
     assert_key_never_in_a_url,
+    build_groups,
     make_entry,
 )
 
@@ -67,13 +70,27 @@ def assert_translated(result: ConfigFlowResult, strings: dict[str, Any] = STRING
         return
     assert result["type"] is FlowResultType.FORM
     needed = placeholders_in(step.get("title", "")) | placeholders_in(step.get("description", ""))
-    for error in (result["errors"] or {}).values():
+    for text in step.get("data_description", {}).values():
+        needed |= placeholders_in(text)
+    fields = {str(field): value for field, value in result["data_schema"].schema.items()}
+    for field, value in fields.items():
+        if isinstance(value, section):
+            # A section has a name and a label for each of its own fields.
+            texts = step["sections"][field]
+            assert texts["name"], field
+            for text in (texts.get("description", ""), *texts.get("data_description", {}).values()):
+                needed |= placeholders_in(text)
+            for inner in value.schema.schema:
+                assert str(inner) in texts["data"], f"{field}.{inner}"
+        else:
+            assert field in step["data"], field
+    for key, error in (result["errors"] or {}).items():
+        # An error belongs to the form as a whole or to something the form shows.
+        assert key == "base" or key in fields, key
         assert error in strings["error"], error
         needed |= placeholders_in(strings["error"][error])
     given = set(result["description_placeholders"] or {})
     assert needed <= given, f"missing placeholders {needed - given}"
-    for field in result["data_schema"].schema:
-        assert str(field) in step["data"], str(field)
 
 
 @pytest.fixture
@@ -90,11 +107,32 @@ async def mock_setup_entry(hass: HomeAssistant) -> AsyncGenerator[AsyncMock]:
 
 @pytest.fixture
 def cloud(viriciti_sim: ViricitiSimulator) -> Generator[ViricitiSimulator]:
-    """Make the simulator the ViriCiti cloud a flow without advanced options talks to."""
+    """Make the simulator the ViriCiti cloud a form offers when its advanced section is left alone."""
     with patch(
         "custom_components.ev_charge_control.config_flow.VIRICITI_BASE_URL", viriciti_sim.base_url
     ):
         yield viriciti_sim
+
+
+@pytest.fixture
+async def other_viriciti_sim(socket_enabled: None) -> AsyncGenerator[ViricitiSimulator]:
+    """Start a second ViriCiti API (a test system) with the same groups and a new key."""
+    RUNTIME_SECRETS.add(NEW_KEY)
+    sim = ViricitiSimulator(latency_scale=0, min_post_interval=300)
+    build_groups(sim)
+    sim.add_api_key(NEW_KEY, [GROUP])
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+def setups() -> Generator[AsyncMock]:
+    """Count the set-ups of entries from now on (a reload is one), still setting them up."""
+    with patch.object(
+        ev_charge_control, "async_setup_entry", wraps=ev_charge_control.async_setup_entry
+    ) as mock:
+        yield mock
 
 
 def closed_port_url() -> str:
@@ -110,12 +148,39 @@ def group_reads(sim: ViricitiSimulator, group: str = GROUP) -> list[str]:
     return [r.result for r in sim.requests_to("GET", f"/api/v1/smartcharging/chargergroup/{group}")]
 
 
-async def start_flow(hass: HomeAssistant, *, advanced: bool = False) -> ConfigFlowResult:
+def sections(result: ConfigFlowResult) -> dict[str, section]:
+    """Return the form's sections by name."""
+    return {
+        str(field): value
+        for field, value in result["data_schema"].schema.items()
+        if isinstance(value, section)
+    }
+
+
+def form_defaults(result: ConfigFlowResult, **typed: Any) -> dict[str, Any]:
+    """Return what the form shows, its sections' fields included, besides what was typed."""
+    return dict(result["data_schema"]({**{name: {} for name in sections(result)}, **typed}))
+
+
+def assert_advanced_section(result: ConfigFlowResult, base_url: str) -> None:
+    """Check the API address is asked only in a collapsed section, filled in with base_url."""
+    fields = [str(field) for field in result["data_schema"].schema]
+    assert CONF_BASE_URL not in fields
+    assert ADVANCED in fields
+    advanced = sections(result)[ADVANCED]
+    assert advanced.options == {"collapsed": True}
+    assert [str(field) for field in advanced.schema.schema] == [CONF_BASE_URL]
+    assert advanced.schema({}) == {CONF_BASE_URL: base_url}
+
+
+def at(base_url: str) -> dict[str, str]:
+    """Return the advanced section as a user fills it in with another API address."""
+    return {CONF_BASE_URL: base_url}
+
+
+async def start_flow(hass: HomeAssistant) -> ConfigFlowResult:
     """Open the flow, pick ViriCiti in the menu and return its form."""
-    context: dict[str, Any] = {"source": SOURCE_USER}
-    if advanced:
-        context["show_advanced_options"] = True
-    result = await hass.config_entries.flow.async_init(DOMAIN, context=context)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
     assert VENDOR_VIRICITI in result["menu_options"]
@@ -133,7 +198,12 @@ async def start_flow(hass: HomeAssistant, *, advanced: bool = False) -> ConfigFl
 async def submit(
     hass: HomeAssistant, result: ConfigFlowResult, **user_input: Any
 ) -> ConfigFlowResult:
-    """Submit a form and check that what comes back is translated."""
+    """Submit a form as the frontend does and check that what comes back is translated.
+
+    The frontend sends a section the user left closed with the values it shows.
+    """
+    for name, value in sections(result).items():
+        user_input.setdefault(name, dict(value.schema({})))
     result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
     assert_translated(result)
     return result
@@ -145,7 +215,7 @@ async def submit_group(
     api_key: str = VIRICITI_KEY,
     group_id: str = GROUP,
     time_zone: str = ZONE,
-    **extra: str,
+    **extra: Any,
 ) -> ConfigFlowResult:
     """Submit the ViriCiti form."""
     return await submit(
@@ -192,10 +262,11 @@ async def test_menu_offers_viriciti_and_the_group_is_added(
     assert [str(field) for field in result["data_schema"].schema] == [
         CONF_GROUP_ID,
         CONF_API_KEY,
+        ADVANCED,
         CONF_TIME_ZONE,
     ]
     # The time zone is offered as Home Assistant's own.
-    defaults = result["data_schema"]({CONF_GROUP_ID: GROUP, CONF_API_KEY: "x"})
+    defaults = form_defaults(result, group_id=GROUP, api_key="x")
     assert defaults[CONF_TIME_ZONE] == hass.config.time_zone
 
     result = await submit_group(hass, result, group_id=f" {GROUP} ", api_key=f" {VIRICITI_KEY} ")
@@ -269,7 +340,7 @@ async def test_refused_key_or_group_then_success(
     # A field error is found before anything is sent.
     assert [r.result for r in cloud.requests] == ([result] if result else [])
     # The group id the user typed stays in the form.
-    assert form["data_schema"]({CONF_API_KEY: "x"})[CONF_GROUP_ID] == group_id
+    assert form_defaults(form, api_key="x")[CONF_GROUP_ID] == group_id
 
     form = await submit_group(hass, form)
     assert_created(form, cloud.base_url)
@@ -310,12 +381,12 @@ async def test_cannot_connect_to_a_closed_port(
     hass: HomeAssistant, cloud: ViricitiSimulator
 ) -> None:
     """An API address where nothing listens shows cannot_connect; a working one is kept."""
-    result = await start_flow(hass, advanced=True)
-    result = await submit_group(hass, result, base_url=closed_port_url())
+    result = await start_flow(hass)
+    result = await submit_group(hass, result, advanced=at(closed_port_url()))
     assert_error(result, "base", "cannot_connect")
     assert cloud.requests == []
 
-    result = await submit_group(hass, result, base_url=f"{cloud.base_url}/")
+    result = await submit_group(hass, result, advanced=at(f"{cloud.base_url}/"))
     # Saved without the trailing slash, so paths are not doubled.
     assert_created(result, cloud.base_url)
 
@@ -345,23 +416,12 @@ async def test_invalid_time_zone(hass: HomeAssistant, cloud: ViricitiSimulator, 
     assert_created(result, cloud.base_url, time_zone="America/New_York")
 
 
-async def test_base_url_is_advanced_only(hass: HomeAssistant) -> None:
-    """Without advanced mode the form does not ask for an API address."""
+async def test_base_url_is_in_a_collapsed_advanced_section(hass: HomeAssistant) -> None:
+    """The API address waits, folded in 'Advanced' and filled in with ViriCiti's cloud."""
     result = await start_flow(hass)
-    assert CONF_BASE_URL not in result["data_schema"].schema
-
-
-async def test_advanced_base_url_defaults_to_the_cloud(hass: HomeAssistant) -> None:
-    """In advanced mode the API address is offered, filled in with ViriCiti's cloud."""
-    result = await start_flow(hass, advanced=True)
-    assert [str(field) for field in result["data_schema"].schema] == [
-        CONF_GROUP_ID,
-        CONF_API_KEY,
-        CONF_BASE_URL,
-        CONF_TIME_ZONE,
-    ]
-    defaults = result["data_schema"]({CONF_GROUP_ID: GROUP, CONF_API_KEY: "x"})
-    assert defaults[CONF_BASE_URL] == CLOUD
+    assert_advanced_section(result, CLOUD)
+    defaults = form_defaults(result, group_id=GROUP, api_key="x")
+    assert defaults[ADVANCED] == {CONF_BASE_URL: CLOUD}
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
@@ -369,14 +429,16 @@ async def test_advanced_base_url_defaults_to_the_cloud(hass: HomeAssistant) -> N
 async def test_invalid_base_url(
     hass: HomeAssistant, viriciti_sim: ViricitiSimulator, base_url: str
 ) -> None:
-    """Only an http(s) address is accepted in advanced mode, before any request."""
-    result = await start_flow(hass, advanced=True)
-    result = await submit_group(hass, result, base_url=base_url)
-    assert_error(result, CONF_BASE_URL, "invalid_base_url")
+    """Only an http(s) address is accepted in the advanced section, before any request."""
+    result = await start_flow(hass)
+    result = await submit_group(hass, result, advanced=at(base_url))
+    # The error is shown on the section, where the address was typed.
+    assert_error(result, ADVANCED, "invalid_base_url")
     assert viriciti_sim.requests == []
 
-    result = await submit_group(hass, result, base_url=viriciti_sim.base_url)
+    result = await submit_group(hass, result, advanced=at(viriciti_sim.base_url))
     assert_created(result, viriciti_sim.base_url)
+    assert group_reads(viriciti_sim) == ["ok"]
 
 
 # Re-authentication
@@ -400,6 +462,7 @@ async def test_reauth_of_a_loaded_entry(
         "name": "Depot North",
     }
     assert_translated(result)
+    # Only the key: the address is changed by reconfiguring, not here.
     assert [str(field) for field in result["data_schema"].schema] == [CONF_API_KEY]
 
     result = await submit(hass, result, api_key=VIRICITI_KEY)
@@ -439,7 +502,8 @@ async def test_reconfigure_key(hass: HomeAssistant, viriciti_sim: ViricitiSimula
     assert result["step_id"] == "viriciti_reconfigure"
     assert result["description_placeholders"] == {"group": "Depot North", "group_id": GROUP}
     assert_translated(result)
-    assert [str(field) for field in result["data_schema"].schema] == [CONF_API_KEY]
+    assert [str(field) for field in result["data_schema"].schema] == [CONF_API_KEY, ADVANCED]
+    assert_advanced_section(result, viriciti_sim.base_url)
 
     result = await submit(hass, result, api_key="vc-wrong-key")
     assert_error(result, "base", "invalid_auth")
@@ -459,29 +523,74 @@ async def test_reconfigure_key(hass: HomeAssistant, viriciti_sim: ViricitiSimula
 
 @pytest.mark.usefixtures("mock_setup_entry")
 async def test_reconfigure_base_url(hass: HomeAssistant, viriciti_sim: ViricitiSimulator) -> None:
-    """In advanced mode the API address can be changed; a bad or dead one is refused."""
+    """The advanced section changes the API address; a bad or dead one is refused."""
     entry = make_entry(viriciti_sim)
     entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
         entry, data={**entry.data, CONF_BASE_URL: closed_port_url()}
     )
-    result = await entry.start_reconfigure_flow(hass, show_advanced_options=True)
-    assert [str(field) for field in result["data_schema"].schema] == [CONF_API_KEY, CONF_BASE_URL]
-    defaults = result["data_schema"]({CONF_API_KEY: VIRICITI_KEY})
-    assert defaults[CONF_BASE_URL] == entry.data[CONF_BASE_URL]
+    result = await entry.start_reconfigure_flow(hass)
+    assert [str(field) for field in result["data_schema"].schema] == [CONF_API_KEY, ADVANCED]
+    assert_advanced_section(result, entry.data[CONF_BASE_URL])
 
-    result = await submit(hass, result, api_key=VIRICITI_KEY, base_url="ftp://x")
-    assert_error(result, CONF_BASE_URL, "invalid_base_url")
+    result = await submit(hass, result, api_key=VIRICITI_KEY, advanced=at("ftp://x"))
+    assert_error(result, ADVANCED, "invalid_base_url")
     assert viriciti_sim.requests == []
 
-    result = await submit(hass, result, api_key=VIRICITI_KEY, base_url=closed_port_url())
+    # Left alone, the section sends the entry's address, where nothing answers.
+    result = await submit(hass, result, api_key=VIRICITI_KEY)
+    assert_error(result, "base", "cannot_connect")
+    assert viriciti_sim.requests == []
+
+    result = await submit(hass, result, api_key=VIRICITI_KEY, advanced=at(closed_port_url()))
     assert_error(result, "base", "cannot_connect")
 
-    result = await submit(hass, result, api_key=VIRICITI_KEY, base_url=f"{viriciti_sim.base_url}/")
+    result = await submit(
+        hass, result, api_key=VIRICITI_KEY, advanced=at(f"{viriciti_sim.base_url}/")
+    )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_BASE_URL] == viriciti_sim.base_url
     assert entry.data[CONF_API_KEY] == VIRICITI_KEY
+    assert group_reads(viriciti_sim) == ["ok"]
+
+
+async def test_reconfigure_of_a_loaded_entry(
+    hass: HomeAssistant,
+    viriciti_sim: ViricitiSimulator,
+    other_viriciti_sim: ViricitiSimulator,
+    init_viriciti: MockConfigEntry,
+) -> None:
+    """Moved to another API with a new key, the entry reloads and reads the group there."""
+    before = init_viriciti.runtime_data
+    other_viriciti_sim.groups[GROUP].default_limit = 300
+    assert hass.states.get("sensor.depot_north_active_limit").state == "400.0"
+    result = await init_viriciti.start_reconfigure_flow(hass)
+    assert_advanced_section(result, viriciti_sim.base_url)
+
+    result = await submit(hass, result, api_key=NEW_KEY, advanced=at("not an address"))
+    assert_error(result, ADVANCED, "invalid_base_url")
+    assert other_viriciti_sim.requests == []
+    assert init_viriciti.runtime_data is before
+
+    requests = len(viriciti_sim.requests)
+    result = await submit(hass, result, api_key=NEW_KEY, advanced=at(other_viriciti_sim.base_url))
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert dict(init_viriciti.data) == {
+        CONF_VENDOR: VENDOR_VIRICITI,
+        CONF_API_KEY: NEW_KEY,
+        CONF_GROUP_ID: GROUP,
+        CONF_BASE_URL: other_viriciti_sim.base_url,
+    }
+    assert init_viriciti.state is ConfigEntryState.LOADED
+    assert init_viriciti.runtime_data is not before
+    # The flow's read and the reload's, both at the new address with the new key.
+    assert group_reads(other_viriciti_sim) == ["ok", "ok"]
+    assert len(viriciti_sim.requests) == requests
+    assert hass.states.get("sensor.depot_north_active_limit").state == "300.0"
+    assert_key_never_in_a_url(other_viriciti_sim)
 
 
 # Options
@@ -496,11 +605,6 @@ async def start_options(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFl
     return result
 
 
-def form_defaults(result: ConfigFlowResult) -> dict[str, Any]:
-    """Return what the form shows before the user changes anything."""
-    return dict(result["data_schema"]({}))
-
-
 async def submit_options(
     hass: HomeAssistant, result: ConfigFlowResult, **user_input: Any
 ) -> ConfigFlowResult:
@@ -512,7 +616,7 @@ async def submit_options(
 
 
 async def test_options_are_saved_and_reload_the_entry(
-    hass: HomeAssistant, init_viriciti: MockConfigEntry
+    hass: HomeAssistant, init_viriciti: MockConfigEntry, setups: AsyncMock
 ) -> None:
     """The zone and the number's duration are saved (in minutes) and the group runs with them."""
     before = init_viriciti.runtime_data
@@ -534,6 +638,8 @@ async def test_options_are_saved_and_reload_the_entry(
     assert init_viriciti.state is ConfigEntryState.LOADED
     assert init_viriciti.runtime_data is not before
     assert hass.states.get(NUMBER).attributes["duration_minutes"] == 150
+    # Home Assistant reloads the entry once, after the flow saved the options.
+    assert setups.call_count == 1
 
     # Opened again, the form shows what was saved.
     result = await start_options(hass, init_viriciti)
@@ -544,7 +650,10 @@ async def test_options_are_saved_and_reload_the_entry(
 
 
 async def test_saving_unchanged_options_does_not_reload(
-    hass: HomeAssistant, viriciti_sim: ViricitiSimulator, init_viriciti: MockConfigEntry
+    hass: HomeAssistant,
+    viriciti_sim: ViricitiSimulator,
+    init_viriciti: MockConfigEntry,
+    setups: AsyncMock,
 ) -> None:
     """Pressing submit without a change leaves the running group alone."""
     before = init_viriciti.runtime_data
@@ -552,7 +661,10 @@ async def test_saving_unchanged_options_does_not_reload(
     result = await start_options(hass, init_viriciti)
     result = await submit_options(hass, result, **form_defaults(result))
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert init_viriciti.options == {CONF_TIME_ZONE: ZONE, CONF_DEFAULT_DURATION: 60}
+    assert init_viriciti.state is ConfigEntryState.LOADED
     assert init_viriciti.runtime_data is before
+    assert setups.call_count == 0
     assert len(viriciti_sim.requests) == requests
 
 

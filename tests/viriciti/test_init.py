@@ -24,7 +24,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ev_charge_control.const import DOMAIN
 from simulators.viriciti import ViricitiSimulator
-from tests.conftest import VIRICITI_KEY, setup_entry, travel
+from tests.conftest import VIRICITI_KEY, find_device, setup_entry, travel
 from tests.viriciti.conftest import GROUP, START, assert_key_never_in_a_url
 
 PREFIX = "/api/v1/smartcharging"
@@ -286,9 +286,9 @@ async def test_a_station_added_later_appears_after_the_next_series_read(
     """A new station shows up as a device below the group, with one sensor per connector."""
     viriciti_sim.add_station(GROUP, "CS-03", [30, 0])
     await travel(hass, freezer, timedelta(minutes=5, seconds=30), step=timedelta(seconds=30))
-    station = device_registry.async_get_device(identifiers={(DOMAIN, f"viriciti_{GROUP}_CS-03")})
+    station = find_device(hass, f"viriciti_{GROUP}_CS-03")
     assert station is not None
-    group = device_registry.async_get_device(identifiers={(DOMAIN, f"viriciti_{GROUP}")})
+    group = find_device(hass, f"viriciti_{GROUP}")
     assert station.via_device_id == group.id
     assert state(hass, "sensor.depot_north_cs_03_connector_1_power_limit") == "30.0"
     assert state(hass, "sensor.depot_north_cs_03_connector_2_power_limit") == "0.0"

@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.ev_charge_control.api.viriciti import ViricitiClient, ViricitiGroupLimit
 from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
 from simulators.viriciti import ViricitiSimulator
-from tests.conftest import VIRICITI_KEY, setup_entry, travel
+from tests.conftest import VIRICITI_KEY, find_device, setup_entry, travel
 from tests.viriciti.conftest import (
     GROUP,
     REFUSING_GROUP,
@@ -69,7 +69,7 @@ async def set_group_limit(hass: HomeAssistant, **data: Any) -> None:
 
 def group_device(hass: HomeAssistant, identifier: str = f"viriciti_{GROUP}") -> str:
     """Return the device registry id of a device of the integration."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
+    device = find_device(hass, identifier)
     assert device is not None
     return device.id
 

@@ -56,7 +56,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
         return seconds if math.isfinite(seconds) and seconds >= 0 else None
     try:
         when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    except TypeError, ValueError:
         return None
     if when.tzinfo is None:  # "-0000": UTC with no source time zone
         when = when.replace(tzinfo=dt.UTC)

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 import time
 from typing import Any, Final
 
-from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.components.number import NumberDeviceClass
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import (
@@ -23,7 +22,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.json import json_bytes
 from homeassistant.helpers.storage import Store
@@ -39,7 +38,7 @@ from ..api.errors import (
     RateLimitedError,
 )
 from ..api.goe import CAR_STATES, MIN_CURRENT, GoeClient, GoeStatus
-from ..binary_sensor import EvBinarySensorEntityDescription
+from ..binary_sensor import BinarySensorDeviceClass, EvBinarySensorEntityDescription
 from ..budget import CommandQueue, QueuedCommand, TokenBucket, Verification
 from ..const import (
     CONF_BASE_URL,
@@ -381,6 +380,7 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
                 translation_domain=DOMAIN,
                 translation_key="waiting_for_budget",
                 translation_placeholders={"time": _utc(retry_at).isoformat(timespec="seconds")},
+                retry_after=max(1.0, retry_at - now),
             )
         self._last_read = now
         try:
@@ -398,7 +398,12 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
             )
             if (fallback := self.data or self._cached_data()) is not None:
                 return fallback
-            raise UpdateFailed(translation_domain=DOMAIN, translation_key="rate_limited") from err
+            now = _now()
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="rate_limited",
+                retry_after=max(1.0, self.budget.status.next_available(now) - now),
+            ) from err
         except ChargerUnreachableError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN, translation_key="charger_unreachable"
@@ -440,9 +445,6 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
 
     def _report(self, result: Verification[int]) -> None:
         command = result.command
-        device = dr.async_get(self.hass).async_get_device(
-            identifiers={(DOMAIN, self.unique_id_prefix)}
-        )
         issue_id = f"goe_{self.serial}_{command.parameter}_failed"
         if result.applied:
             LOGGER.debug("go-e %s: %s=%s applied", self.serial, command.parameter, command.value)
@@ -461,7 +463,7 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
         self.hass.bus.async_fire(
             EVENT_COMMAND_RESULT,
             {
-                "device_id": device.id if device else None,
+                "device_id": self.device_id,
                 "parameter": command.parameter,
                 "requested": command.value,
                 "result": "applied" if result.applied else "failed",
@@ -707,6 +709,8 @@ SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
         device_class=SensorDeviceClass.CURRENT,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        # The charging current number's upper bound (its max attribute) shows it already.
+        entity_registry_enabled_default=False,
         value_fn=_status(lambda s: s.max_allowed_current),
     ),
     EvSensorEntityDescription(

@@ -124,14 +124,23 @@ def _in_force(limits: ViricitiGroupLimit | None) -> LimitRequest | None:
     return LimitRequest(int(external.limit), round(external.end.timestamp()))
 
 
-def _translated_failure(err: EvChargeControlError) -> Exception:
-    """Map a client error of a read to what a coordinator raises."""
+def _translated_failure(err: EvChargeControlError, interval: dt.timedelta | None) -> Exception:
+    """Map a client error of a read to what a coordinator raises.
+
+    A rate limit that says when to come back (Retry-After) puts the next read off until then,
+    never sooner than the coordinator's own interval.
+    """
     if isinstance(err, AuthenticationError):
         return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
     if isinstance(err, NotFoundError):
         return UpdateFailed(translation_domain=DOMAIN, translation_key="group_not_found")
     if isinstance(err, RateLimitedError):
-        return UpdateFailed(translation_domain=DOMAIN, translation_key="rate_limited")
+        retry_after = None
+        if err.retry_after is not None and interval is not None:
+            retry_after = max(err.retry_after, interval.total_seconds())
+        return UpdateFailed(
+            translation_domain=DOMAIN, translation_key="rate_limited", retry_after=retry_after
+        )
     return UpdateFailed(
         translation_domain=DOMAIN,
         translation_key="api_error",
@@ -169,7 +178,7 @@ class _ViricitiCoordinator[DataT](EvChargeCoordinator[DataT]):
         try:
             result = await read()
         except (AuthenticationError, NotFoundError, RateLimitedError, ApiError) as err:
-            raise _translated_failure(err) from err
+            raise _translated_failure(err, self.update_interval) from err
         return result
 
 
@@ -487,13 +496,10 @@ class ViricitiLimitCoordinator(_ViricitiCoordinator[ViricitiGroupLimit]):
         )
 
     def _fire(self, request: LimitRequest, result: str, attempt: int, *, will_retry: bool) -> None:
-        device = dr.async_get(self.hass).async_get_device(
-            identifiers={(DOMAIN, self.unique_id_prefix)}
-        )
         self.hass.bus.async_fire(
             EVENT_COMMAND_RESULT,
             {
-                "device_id": device.id if device else None,
+                "device_id": self.device_id,
                 "parameter": PARAMETER_LIMIT,
                 "requested": request.limit,
                 "end_time": _utc(request.end).isoformat(),
@@ -601,8 +607,9 @@ class ViricitiStationCoordinator(EvChargeCoordinator[Mapping[int, float | None]]
             model="Charge station",
             # The group's title first: two groups may both have a "charger_1".
             name=f"{group.data.title} {station}" if group.data else station,
-            via_device=(DOMAIN, f"viriciti_{group_id}"),
         )
+        if parent := group.device_id:
+            self.device_info["via_device_id"] = parent
 
     async def _async_update_data(self) -> Mapping[int, float | None]:
         # Never polled: the time series coordinator pushes each station's values.

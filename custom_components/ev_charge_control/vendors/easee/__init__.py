@@ -225,8 +225,6 @@ class EaseeRuntime(VendorRuntime):
                 new_chargers.append(coordinator)
             else:
                 coordinator.charger = charger
-            site_circuit = placed.get(charger.id)
-            coordinator.place(*(site_circuit or (None, None)))
         self.sites = {site.id: site for site in sites}
         for site in sites:
             registry.async_get_or_create(
@@ -248,7 +246,7 @@ class EaseeRuntime(VendorRuntime):
                     )
                     self.circuits[circuit.id] = circuit_coordinator
                     new_circuits.append(circuit_coordinator)
-                circuit_coordinator.site, circuit_coordinator.circuit = site, circuit
+                circuit_coordinator.place(site, circuit)
                 registry.async_get_or_create(
                     config_entry_id=self.entry.entry_id, **circuit_coordinator.device_info
                 )
@@ -262,6 +260,12 @@ class EaseeRuntime(VendorRuntime):
                 )
                 if master is not circuit_coordinator.master:
                     circuit_coordinator.follow(master)
+        # Placed once their circuits are registered: a device names its parent by registry id.
+        for coordinator in self.chargers.values():
+            coordinator.place(*(placed.get(coordinator.charger_id) or (None, None)))
+            registry.async_get_or_create(
+                config_entry_id=self.entry.entry_id, **coordinator.device_info
+            )
         self._remove_gone({c.id for c in chargers}, seen_circuits, {s.id for s in sites})
         for platform in self.platforms:
             specs: list[EntitySpec] = []
@@ -294,7 +298,7 @@ class EaseeRuntime(VendorRuntime):
         registry = dr.async_get(self.hass)
         for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
             if not device.identifiers & keep:
-                registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+                registry.async_remove_device(device.id)
 
     def _restore_structure(self) -> bool:
         """Build chargers and circuits from the saved structure; False when there is none."""
@@ -313,7 +317,7 @@ class EaseeRuntime(VendorRuntime):
                 )
                 for item in saved["sites"]
             ]
-        except (KeyError, TypeError, ValueError):
+        except KeyError, TypeError, ValueError:
             return False
         self.structure_at = at
         self._apply_structure(chargers, sites)

@@ -37,7 +37,7 @@ from ...const import (
     EVENT_COMMAND_RESULT,
     LOGGER,
 )
-from ...entity import EvChargeCoordinator
+from ...entity import EvChargeCoordinator, async_device_id
 from ...runtime import EvChargeConfigEntry
 
 if TYPE_CHECKING:
@@ -214,6 +214,7 @@ class _Writer[V]:
     _write_lock: asyncio.Lock
     # Both users are coordinators: a change of the queue is shown at once.
     async_update_listeners: Callable[[], None]
+    device_id: str | None
 
     def _queue_key(self) -> str:
         return self.unique_id_prefix
@@ -319,13 +320,10 @@ class _Writer[V]:
         return None
 
     def _fire(self, sent: SentCommand[V], result: str, actual: object, *, will_retry: bool) -> None:
-        device = dr.async_get(self.hass).async_get_device(
-            identifiers={(DOMAIN, self.unique_id_prefix)}
-        )
         self.hass.bus.async_fire(
             EVENT_COMMAND_RESULT,
             {
-                "device_id": device.id if device else None,
+                "device_id": self.device_id,
                 "parameter": sent.parameter,
                 "requested": list(sent.value) if isinstance(sent.value, tuple) else sent.value,
                 "result": result,
@@ -481,8 +479,12 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
             name=self.charger.name or self.charger.id,
             serial_number=self.charger.id,
         )
-        if self.circuit is not None:
-            info["via_device"] = (DOMAIN, f"easee_circuit_{self.circuit.id}")
+        if self.circuit is not None and (
+            circuit := async_device_id(
+                self.hass, self.config_entry, f"easee_circuit_{self.circuit.id}"
+            )
+        ):
+            info["via_device_id"] = circuit
         return info
 
     def place(self, site: EaseeSite | None, circuit: EaseeCircuit | None) -> None:
@@ -583,7 +585,9 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         # Entities not added yet register the device with it; added ones need an update.
         self.device_info["sw_version"] = str(firmware)
         registry = dr.async_get(self.hass)
-        device = registry.async_get_device(identifiers={(DOMAIN, self.unique_id_prefix)})
+        device = registry.async_get_device_by_identifier(
+            (DOMAIN, self.unique_id_prefix), self.config_entry.entry_id
+        )
         if device is not None and device.sw_version != str(firmware):
             registry.async_update_device(device.id, sw_version=str(firmware))
 
@@ -780,16 +784,8 @@ class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuit
             update_interval=None,
         )
         self.runtime = runtime
-        self.site = site
-        self.circuit = circuit
         self.unique_id_prefix = f"easee_circuit_{circuit.id}"
-        self.device_info = DeviceInfo(
-            identifiers={(DOMAIN, self.unique_id_prefix)},
-            manufacturer="Easee",
-            model="Circuit",
-            name=f"{site.name} circuit {circuit.panel_name}",
-            via_device=(DOMAIN, f"easee_site_{site.id}"),
-        )
+        self.place(site, circuit)
         self.queue = CommandQueue(
             spacing=WRITE_SPACING, max_attempts=MAX_WRITE_ATTEMPTS, load_value=_load_phases
         )
@@ -801,6 +797,18 @@ class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuit
         self._unsub_write = None
         self._write_lock = asyncio.Lock()
         self._master_seen: float | None = None
+
+    def place(self, site: EaseeSite, circuit: EaseeCircuit) -> None:
+        """Take the circuit as the account now shows it, under its site's device."""
+        self.site, self.circuit = site, circuit
+        self.device_info = DeviceInfo(
+            identifiers={(DOMAIN, self.unique_id_prefix)},
+            manufacturer="Easee",
+            model="Circuit",
+            name=f"{site.name} circuit {circuit.panel_name}",
+        )
+        if parent := async_device_id(self.hass, self.config_entry, f"easee_site_{site.id}"):
+            self.device_info["via_device_id"] = parent
 
     def follow(self, master: EaseeChargerCoordinator | None) -> None:
         """Take the dynamic circuit current from the circuit's master charger."""

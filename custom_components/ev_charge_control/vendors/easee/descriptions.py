@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.components.number import NumberDeviceClass, NumberMode
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import (
@@ -19,7 +18,7 @@ from homeassistant.const import (
 from homeassistant.exceptions import ServiceValidationError
 
 from ...api.easee import OP_MODES, EaseeChargerState
-from ...binary_sensor import EvBinarySensorEntityDescription
+from ...binary_sensor import BinarySensorDeviceClass, EvBinarySensorEntityDescription
 from ...button import EvButtonEntityDescription
 from ...const import DOMAIN
 from ...entity import EvChargeEntityDescription, whole_amperes
