@@ -6,8 +6,6 @@ from collections.abc import AsyncGenerator, Generator
 from datetime import datetime, timedelta
 import json
 from pathlib import Path
-import socket
-import string
 import time
 from typing import Any
 from unittest.mock import AsyncMock, patch
@@ -44,6 +42,14 @@ from tests.conftest import (
     travel,
 )
 from tests.easee.conftest import START, USER_ID, build_account
+from tests.flow import (
+    assert_advanced_section,
+    at,
+    closed_port_url,
+    form_defaults,
+    placeholders_in,
+    sections,
+)
 
 _STRINGS_ROOT: dict[str, Any] = json.loads(
     (Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.json").read_text(
@@ -59,11 +65,6 @@ OTHER_USER_ID = 4712
 LOGIN = "/api/accounts/login"
 # Easee's cloud: the address the form offers unless the user changes it.
 CLOUD = "https://api.easee.com"
-
-
-def placeholders_in(text: str) -> set[str]:
-    """Return the {names} a translation needs."""
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
 def assert_translated(result: ConfigFlowResult, strings: dict[str, Any] = STRINGS) -> None:
@@ -145,14 +146,6 @@ async def other_easee_sim(socket_enabled: None) -> AsyncGenerator[EaseeSimulator
     RUNTIME_SECRETS.update(sim.issued_secrets())
 
 
-def closed_port_url() -> str:
-    """Return an address on 127.0.0.1 where nothing listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
 def logins(sim: EaseeSimulator) -> list[str]:
     """Return how each login request ended, oldest first."""
     return [request.result for request in sim.requests_to("POST", LOGIN)]
@@ -161,36 +154,6 @@ def logins(sim: EaseeSimulator) -> list[str]:
 def add_other_account(sim: EaseeSimulator) -> None:
     """Add a second account (another user id) with the other password."""
     sim.add_account(OTHER_USERNAME, EASEE_OTHER_PASSWORD, user_id=OTHER_USER_ID)
-
-
-def sections(result: ConfigFlowResult) -> dict[str, section]:
-    """Return the form's sections by name."""
-    return {
-        str(field): value
-        for field, value in result["data_schema"].schema.items()
-        if isinstance(value, section)
-    }
-
-
-def form_defaults(result: ConfigFlowResult, **typed: Any) -> dict[str, Any]:
-    """Return what the form shows, its sections' fields included, besides what was typed."""
-    return dict(result["data_schema"]({**{name: {} for name in sections(result)}, **typed}))
-
-
-def assert_advanced_section(result: ConfigFlowResult, base_url: str) -> None:
-    """Check the API address is asked only in a collapsed section, filled in with base_url."""
-    fields = [str(field) for field in result["data_schema"].schema]
-    assert CONF_BASE_URL not in fields
-    assert fields[-1] == ADVANCED
-    advanced = sections(result)[ADVANCED]
-    assert advanced.options == {"collapsed": True}
-    assert [str(field) for field in advanced.schema.schema] == [CONF_BASE_URL]
-    assert advanced.schema({}) == {CONF_BASE_URL: base_url}
-
-
-def at(base_url: str) -> dict[str, str]:
-    """Return the advanced section as a user fills it in with another API address."""
-    return {CONF_BASE_URL: base_url}
 
 
 async def start_flow(hass: HomeAssistant) -> ConfigFlowResult:

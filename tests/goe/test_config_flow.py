@@ -6,8 +6,6 @@ from collections.abc import AsyncGenerator, Generator
 from datetime import timedelta
 import json
 from pathlib import Path
-import socket
-import string
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -31,6 +29,14 @@ from custom_components.ev_charge_control.const import (
 from custom_components.ev_charge_control.vendors.goe import async_get_goe_budget
 from simulators.goe import GoeSimulator
 from tests.conftest import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN, travel
+from tests.flow import (
+    assert_advanced_section,
+    at,
+    closed_port_url,
+    form_defaults,
+    placeholders_in,
+    sections,
+)
 
 STRINGS: dict[str, Any] = json.loads(
     (Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.json").read_text(
@@ -40,11 +46,6 @@ STRINGS: dict[str, Any] = json.loads(
 QUARTER = timedelta(minutes=15)
 # go-e's grid-operator cloud: the address the form offers unless the user changes it.
 CLOUD = "https://api-grid-operator.go-e.co"
-
-
-def placeholders_in(text: str) -> set[str]:
-    """Return the {names} a translation needs."""
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
 def assert_translated(result: ConfigFlowResult) -> None:
@@ -119,44 +120,6 @@ async def other_goe_sim(socket_enabled: None) -> AsyncGenerator[GoeSimulator]:
     await sim.start()
     yield sim
     await sim.stop()
-
-
-def closed_port_url() -> str:
-    """Return an address on 127.0.0.1 where nothing listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-def sections(result: ConfigFlowResult) -> dict[str, section]:
-    """Return the form's sections by name."""
-    return {
-        str(field): value
-        for field, value in result["data_schema"].schema.items()
-        if isinstance(value, section)
-    }
-
-
-def form_defaults(result: ConfigFlowResult, **typed: Any) -> dict[str, Any]:
-    """Return what the form shows, its sections' fields included, besides what was typed."""
-    return dict(result["data_schema"]({**{name: {} for name in sections(result)}, **typed}))
-
-
-def assert_advanced_section(result: ConfigFlowResult, base_url: str) -> None:
-    """Check the API address is asked only in a collapsed section, filled in with base_url."""
-    fields = [str(field) for field in result["data_schema"].schema]
-    assert CONF_BASE_URL not in fields
-    assert fields[-1] == ADVANCED
-    advanced = sections(result)[ADVANCED]
-    assert advanced.options == {"collapsed": True}
-    assert [str(field) for field in advanced.schema.schema] == [CONF_BASE_URL]
-    assert advanced.schema({}) == {CONF_BASE_URL: base_url}
-
-
-def at(base_url: str) -> dict[str, str]:
-    """Return the advanced section as a user fills it in with another API address."""
-    return {CONF_BASE_URL: base_url}
 
 
 async def start_flow(hass: HomeAssistant) -> ConfigFlowResult:

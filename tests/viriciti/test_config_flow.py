@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator
 import json
 from pathlib import Path
-import socket
-import string
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -31,6 +29,14 @@ from custom_components.ev_charge_control.const import (
 )
 from simulators.viriciti import ViricitiSimulator
 from tests.conftest import RUNTIME_SECRETS, VIRICITI_KEY, VIRICITI_OTHER_KEY
+from tests.flow import (
+    assert_advanced_section,
+    at,
+    closed_port_url,
+    form_defaults,
+    placeholders_in,
+    sections,
+)
 from tests.viriciti.conftest import (
     GROUP,
     OTHER_GROUP,
@@ -50,11 +56,6 @@ OPTION_STRINGS: dict[str, Any] = _STRINGS_ROOT["options"]
 CLOUD = "https://sdk.viriciti.com"
 NEW_KEY = "vc-ha-new-key-61c0d9e2a7b4"
 NUMBER = "number.depot_north_external_group_limit"
-
-
-def placeholders_in(text: str) -> set[str]:
-    """Return the {names} a translation needs."""
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
 def assert_translated(result: ConfigFlowResult, strings: dict[str, Any] = STRINGS) -> None:
@@ -135,47 +136,9 @@ def setups() -> Generator[AsyncMock]:
         yield mock
 
 
-def closed_port_url() -> str:
-    """Return an address on 127.0.0.1 where nothing listens."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
 def group_reads(sim: ViricitiSimulator, group: str = GROUP) -> list[str]:
     """Return how each read of a group's info ended, oldest first."""
     return [r.result for r in sim.requests_to("GET", f"/api/v1/smartcharging/chargergroup/{group}")]
-
-
-def sections(result: ConfigFlowResult) -> dict[str, section]:
-    """Return the form's sections by name."""
-    return {
-        str(field): value
-        for field, value in result["data_schema"].schema.items()
-        if isinstance(value, section)
-    }
-
-
-def form_defaults(result: ConfigFlowResult, **typed: Any) -> dict[str, Any]:
-    """Return what the form shows, its sections' fields included, besides what was typed."""
-    return dict(result["data_schema"]({**{name: {} for name in sections(result)}, **typed}))
-
-
-def assert_advanced_section(result: ConfigFlowResult, base_url: str) -> None:
-    """Check the API address is asked only in a collapsed section, filled in with base_url."""
-    fields = [str(field) for field in result["data_schema"].schema]
-    assert CONF_BASE_URL not in fields
-    assert ADVANCED in fields
-    advanced = sections(result)[ADVANCED]
-    assert advanced.options == {"collapsed": True}
-    assert [str(field) for field in advanced.schema.schema] == [CONF_BASE_URL]
-    assert advanced.schema({}) == {CONF_BASE_URL: base_url}
-
-
-def at(base_url: str) -> dict[str, str]:
-    """Return the advanced section as a user fills it in with another API address."""
-    return {CONF_BASE_URL: base_url}
 
 
 async def start_flow(hass: HomeAssistant) -> ConfigFlowResult:
@@ -419,7 +382,7 @@ async def test_invalid_time_zone(hass: HomeAssistant, cloud: ViricitiSimulator, 
 async def test_base_url_is_in_a_collapsed_advanced_section(hass: HomeAssistant) -> None:
     """The API address waits, folded in 'Advanced' and filled in with ViriCiti's cloud."""
     result = await start_flow(hass)
-    assert_advanced_section(result, CLOUD)
+    assert_advanced_section(result, CLOUD, last=False)
     defaults = form_defaults(result, group_id=GROUP, api_key="x")
     assert defaults[ADVANCED] == {CONF_BASE_URL: CLOUD}
 
