@@ -7,7 +7,7 @@ import string
 from typing import Any
 
 from homeassistant.config_entries import ConfigFlowResult
-from homeassistant.data_entry_flow import section
+from homeassistant.data_entry_flow import FlowResultType, section
 
 from custom_components.ev_charge_control.config_flow import ADVANCED
 from custom_components.ev_charge_control.const import CONF_BASE_URL
@@ -59,3 +59,42 @@ def assert_advanced_section(result: ConfigFlowResult, base_url: str, *, last: bo
 def at(base_url: str) -> dict[str, str]:
     """Return the advanced section as a user fills it in with another API address."""
     return {CONF_BASE_URL: base_url}
+
+
+def assert_form_translated(result: ConfigFlowResult, strings: dict[str, Any]) -> None:
+    """Fail when the user would see a raw key or an unfilled {placeholder}.
+
+    `strings`: the flow's part of strings.json ("config" or "options").
+    """
+    if result["type"] is FlowResultType.CREATE_ENTRY:
+        return
+    if result["type"] is FlowResultType.ABORT:
+        assert result["reason"] in strings["abort"], result["reason"]
+        return
+    step = strings["step"][result["step_id"]]
+    if result["type"] is FlowResultType.MENU:
+        assert set(result["menu_options"]) <= set(step["menu_options"])
+        return
+    assert result["type"] is FlowResultType.FORM
+    needed = placeholders_in(step.get("title", "")) | placeholders_in(step["description"])
+    for text in step.get("data_description", {}).values():
+        needed |= placeholders_in(text)
+    fields = {str(field): value for field, value in result["data_schema"].schema.items()}
+    for field, value in fields.items():
+        if isinstance(value, section):
+            # A section has a name and a label for each of its own fields.
+            texts = step["sections"][field]
+            assert texts["name"], field
+            for text in (texts.get("description", ""), *texts.get("data_description", {}).values()):
+                needed |= placeholders_in(text)
+            for inner in value.schema.schema:
+                assert str(inner) in texts["data"], f"{field}.{inner}"
+        else:
+            assert field in step["data"], field
+    for key, error in (result["errors"] or {}).items():
+        # An error belongs to the form as a whole or to something the form shows.
+        assert key == "base" or key in fields, key
+        assert error in strings["error"], error
+        needed |= placeholders_in(strings["error"][error])
+    given = set(result["description_placeholders"] or {})
+    assert needed <= given, f"missing placeholders {needed - given}"

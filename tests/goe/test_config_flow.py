@@ -12,7 +12,7 @@ from unittest.mock import AsyncMock, patch
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, section
+from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -31,10 +31,10 @@ from simulators.goe import GoeSimulator
 from tests.conftest import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN, travel
 from tests.flow import (
     assert_advanced_section,
+    assert_form_translated,
     at,
     closed_port_url,
     form_defaults,
-    placeholders_in,
     sections,
 )
 
@@ -50,38 +50,7 @@ CLOUD = "https://api-grid-operator.go-e.co"
 
 def assert_translated(result: ConfigFlowResult) -> None:
     """Fail when the user would see a raw key or an unfilled {placeholder}."""
-    if result["type"] is FlowResultType.CREATE_ENTRY:
-        return
-    if result["type"] is FlowResultType.ABORT:
-        assert result["reason"] in STRINGS["abort"], result["reason"]
-        return
-    step = STRINGS["step"][result["step_id"]]
-    if result["type"] is FlowResultType.MENU:
-        assert set(result["menu_options"]) <= set(step["menu_options"])
-        return
-    assert result["type"] is FlowResultType.FORM
-    needed = placeholders_in(step.get("title", "")) | placeholders_in(step["description"])
-    for text in step.get("data_description", {}).values():
-        needed |= placeholders_in(text)
-    fields = {str(field): value for field, value in result["data_schema"].schema.items()}
-    for field, value in fields.items():
-        if isinstance(value, section):
-            # A section has a name and a label for each of its own fields.
-            texts = step["sections"][field]
-            assert texts["name"], field
-            for text in (texts.get("description", ""), *texts.get("data_description", {}).values()):
-                needed |= placeholders_in(text)
-            for inner in value.schema.schema:
-                assert str(inner) in texts["data"], f"{field}.{inner}"
-        else:
-            assert field in step["data"], field
-    for key, error in (result["errors"] or {}).items():
-        # An error belongs to the form as a whole or to something the form shows.
-        assert key == "base" or key in fields, key
-        assert error in STRINGS["error"], error
-        needed |= placeholders_in(STRINGS["error"][error])
-    given = set(result["description_placeholders"] or {})
-    assert needed <= given, f"missing placeholders {needed - given}"
+    assert_form_translated(result, STRINGS)
 
 
 @pytest.fixture
