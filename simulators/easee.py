@@ -60,7 +60,7 @@ OP_COMPLETED = 4
 OP_ERROR = 5
 OP_READY_TO_CHARGE = 6
 
-# reasonForNoCurrent (the subset of Easee's public list the wire page fixes)
+# reasonForNoCurrent (the subset of Easee's enumeration the simulator gives)
 REASON_OK = 0
 REASON_CIRCUIT_MAX_TOO_LOW = 1
 REASON_DYNAMIC_CIRCUIT_TOO_LOW = 2
@@ -70,12 +70,14 @@ REASON_LIMITED_BY_CIRCUIT_MAX = 26
 REASON_LIMITED_BY_DYNAMIC_CIRCUIT = 27
 REASON_LIMITED_BY_LOAD_BALANCING = 29
 REASON_CAR_NOT_CHARGING = 50
-REASON_LIMITED_BY_CHARGER_MAX = 51
-REASON_PAUSED = 52
+REASON_CHARGER_MAX_TOO_LOW = 51
+# Pausing sets the dynamic charger current to 0 A, so a paused charger says 52 too.
+REASON_DYNAMIC_CHARGER_TOO_LOW = 52
 REASON_DISABLED = 53
 REASON_WAITING_FOR_SCHEDULE = 54
-REASON_LIMITED_BY_DYNAMIC_CHARGER = 56
-REASON_LIMITED_BY_SCHEDULE = 57
+REASON_LIMITED_BY_SCHEDULE = 76
+REASON_LIMITED_BY_CHARGER_MAX = 77
+REASON_LIMITED_BY_DYNAMIC_CHARGER = 78
 
 CHARGER_COMMANDS = (
     "start_charging",
@@ -639,6 +641,7 @@ class EaseeRequest:
     body: object | None
     status: int
     result: str
+    user_agent: str | None = None
 
 
 @dataclass
@@ -1031,7 +1034,7 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         if not charger.enabled:
             return ChargerOutput(0.0, REASON_DISABLED, OP_AWAITING_START)
         if charger.paused:
-            return ChargerOutput(0.0, REASON_PAUSED, OP_AWAITING_START)
+            return ChargerOutput(0.0, REASON_DYNAMIC_CHARGER_TOO_LOW, OP_AWAITING_START)
         return None
 
     def _own_limits(self, charger: EaseeChargerSim, moment: float) -> list[_Limit]:
@@ -1040,12 +1043,12 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
             _Limit(
                 charger.max_charger_current,
                 REASON_LIMITED_BY_CHARGER_MAX,
-                REASON_LIMITED_BY_CHARGER_MAX,
+                REASON_CHARGER_MAX_TOO_LOW,
             ),
             _Limit(
                 charger.dynamic_charger_current,
                 REASON_LIMITED_BY_DYNAMIC_CHARGER,
-                REASON_LIMITED_BY_DYNAMIC_CHARGER,
+                REASON_DYNAMIC_CHARGER_TOO_LOW,
             ),
         ]
         plan = self._active_plan(charger)
@@ -1378,6 +1381,7 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
                     _loggable_body(request.path, body),
                     status,
                     result,
+                    request.headers.get("User-Agent"),
                 )
             )
             _LOGGER.debug("%s %s -> %s (%s)", request.method, request.path, status, result)

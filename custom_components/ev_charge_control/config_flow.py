@@ -66,7 +66,7 @@ from .const import (
     VENDOR_GOE,
     VENDOR_VIRICITI,
 )
-from .session import async_get_session
+from .session import async_get_session, async_user_agent
 from .vendors.easee.account import BLOCK_SECONDS, async_note_easee_pause, easee_pause_until
 from .vendors.goe import async_get_goe_budget
 
@@ -304,7 +304,13 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         now = time.time()
         if (until := easee_pause_until(self.hass, now)) is not None:
             return "rate_limited", {"minutes": str(max(1, math.ceil((until - now) / 60)))}, None
-        client = EaseeClient(async_get_session(self.hass), username, password, base_url=base_url)
+        client = EaseeClient(
+            async_get_session(self.hass),
+            username,
+            password,
+            base_url=base_url,
+            user_agent=async_user_agent(self.hass),
+        )
         try:
             tokens = await client.login()
         except AuthenticationError:

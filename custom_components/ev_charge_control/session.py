@@ -6,6 +6,7 @@ import aiohttp
 from homeassistant.const import EVENT_HOMEASSISTANT_CLOSE
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_create_clientsession
+from homeassistant.loader import async_get_loaded_integration
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
@@ -33,3 +34,9 @@ def async_get_session(hass: HomeAssistant) -> aiohttp.ClientSession:
         session._retry_connection = False  # noqa: SLF001
         hass.data[DATA_SESSION] = session
     return session
+
+
+@callback
+def async_user_agent(hass: HomeAssistant) -> str:
+    """Return the User-Agent that names the integration and its version (from its manifest)."""
+    return f"{DOMAIN}/{async_get_loaded_integration(hass, DOMAIN).version}"

@@ -258,6 +258,7 @@ class Seen:
     query: dict[str, str]
     body: object
     auth: str | None
+    user_agent: str | None = None
 
 
 class FakeEasee:
@@ -272,6 +273,8 @@ class FakeEasee:
         self.accept_any_token = True  # False: every bearer gets 401
         self.user_id: object = 4242
         self.expires_in: object = 86400
+        # The access token's exp claim, in seconds from its issue (None: no exp claim).
+        self.exp_in: int | None = 86400
         self.login_reply: Reply | None = None
         self.refresh_reply: Reply | None = None
         # Hold the refresh answer until this many 401s were served (a storm).
@@ -314,9 +317,10 @@ class FakeEasee:
             "unique_name": EASEE_USERNAME,
             "role": ["User"],
             "nbf": now,
-            "exp": now + 86400,
             "iat": now,
         }
+        if self.exp_in is not None:
+            claims["exp"] = now + self.exp_in
         if self.user_id is not None:
             claims["UserId"] = self.user_id
         access = make_jwt(claims)
@@ -353,6 +357,7 @@ class FakeEasee:
             query=dict(request.query),
             body=json.loads(raw) if raw else None,
             auth=request.headers.get("Authorization"),
+            user_agent=request.headers.get("User-Agent"),
         )
         self.requests.append(seen)
         self.events.append(f"request {seen.method} {seen.path}")
@@ -528,14 +533,29 @@ async def test_login_always_logs_in(
 
 
 @pytest.mark.parametrize(
-    ("expires_in", "expected"),
-    [(3600, NOW + 3600), (90.5, NOW + 90.5), ("7200", NOW + 7200), (None, NOW + 86400)],
+    ("expires_in", "exp_in", "expected"),
+    [
+        (3600, 3600, NOW + 3600),
+        (90.5, 3600, NOW + 90.5),
+        ("7200", 3600, NOW + 7200),
+        (0, 1800, int(NOW) + 1800),
+        # No expiresIn: the token's own exp claim says when it ends.
+        (None, 1800, int(NOW) + 1800),
+        (None, 7200, int(NOW) + 7200),
+        # Neither: an hour, what the cloud gives today.
+        (None, None, NOW + 3600),
+    ],
 )
 async def test_login_expiry(
-    cloud: FakeEasee, make_client: MakeClient, expires_in: object, expected: float
+    cloud: FakeEasee,
+    make_client: MakeClient,
+    expires_in: object,
+    exp_in: int | None,
+    expected: float,
 ) -> None:
-    """The token's end is counted from the clock; without expiresIn it lasts a day."""
+    """expiresIn counts from the clock; without it the JWT's exp claim is the end."""
     cloud.expires_in = expires_in
+    cloud.exp_in = exp_in
     assert (await make_client().login()).expires_at == expected
 
 
@@ -651,6 +671,25 @@ async def test_concurrent_first_requests_log_in_once(
     await asyncio.gather(*(client.get_chargers() for _ in range(10)))
     assert cloud.count(LOGIN) == 1
     assert cloud.count("/api/chargers") == 10
+
+
+async def test_user_agent_on_every_request(
+    cloud: FakeEasee, make_client: MakeClient, tokens: EaseeTokens, clock: Clock
+) -> None:
+    """Easee asks for a User-Agent naming the integration: login, refresh and reads carry it."""
+    cloud.answers["GET", "/api/chargers"] = Reply(200, [])
+    client = make_client(user_agent="ev_charge_control/1.2.3")
+    await client.login()
+    await client.get_chargers()
+    clock.now = client.tokens.expires_at if client.tokens else NOW
+    await client.get_chargers()
+    assert cloud.paths() == [
+        f"POST {LOGIN}",
+        "GET /api/chargers",
+        f"POST {REFRESH}",
+        "GET /api/chargers",
+    ]
+    assert {seen.user_agent for seen in cloud.requests} == {"ev_charge_control/1.2.3"}
 
 
 async def test_refresh_before_expiry(

@@ -222,6 +222,9 @@ async def test_menu_offers_easee_and_login_creates_the_entry(
     assert logins(easee_sim) == ["ok"]
     # Nothing but the login: the structure is read by the entry, not by the flow.
     assert len(easee_sim.requests) == 1
+    # Easee asks clients to name themselves: the integration and its manifest's version.
+    version = json.loads((Path(ev_charge_control.__file__).parent / "manifest.json").read_text())
+    assert easee_sim.requests[0].user_agent == f"ev_charge_control/{version['version']}"
 
 
 @pytest.mark.usefixtures("mock_setup_entry")

@@ -20,7 +20,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from simulators.easee import EaseeSimulator
-from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME
+from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, setup_entry
 from tests.easee.conftest import CHARGERS, USER_ID
 
 REDACTED = "**REDACTED**"
@@ -98,3 +98,22 @@ async def test_diagnostics_hold_no_charger_serial(
     text = json.dumps(diagnostics)
     assert [serial for serial in CHARGERS if serial in text] == []
     assert "EH0000" not in text
+
+
+@pytest.mark.real_time
+async def test_diagnostics_hide_a_charger_named_by_its_serial(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    easee_sim: EaseeSimulator,
+    easee_entry: MockConfigEntry,
+) -> None:
+    """A charger never renamed in the Easee app is named by its serial: that name is redacted."""
+    easee_sim.add_charger("EH000006", 12, name="")
+    await setup_entry(hass, easee_entry)
+    assert easee_sim.charger("EH000006").name == "EH000006"  # what GET /api/chargers says
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, easee_entry)
+    text = json.dumps(diagnostics)
+    assert [serial for serial in (*CHARGERS, "EH000006") if serial in text] == []
+    names = sorted(charger["charger"]["name"] for charger in diagnostics["runtime"]["chargers"])
+    assert names == sorted(["Carport", "Driveway", "Garage", "Office 1", "Office 2", REDACTED])

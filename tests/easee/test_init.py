@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
+import json
+from pathlib import Path
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
@@ -14,6 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components import ev_charge_control
 from custom_components.ev_charge_control.const import CONF_TOKENS, DOMAIN
 from simulators.easee import EaseeSimulator
 from tests.conftest import find_device, setup_entry, travel
@@ -88,13 +92,21 @@ async def test_devices_link_chargers_to_circuits_and_sites(
         assert device.manufacturer == "Easee"
     assert by_identifier["easee_EH000001"].name == "Garage"
     assert by_identifier["easee_EH000001"].model == "Easee Home"
-    assert by_identifier["easee_EH000005"].model == "Easee Charge"
+    assert by_identifier["easee_EH000005"].model == "Easee Lite"
     assert by_identifier["easee_EH000001"].sw_version is not None
     for circuit, site in ((11, 1), (12, 1), (21, 2)):
         device = by_identifier[f"easee_circuit_{circuit}"]
         assert device.via_device_id == by_identifier[f"easee_site_{site}"].id
     assert by_identifier["easee_circuit_11"].name == "Home circuit 1"
     assert by_identifier["easee_site_2"].name == "Office"
+
+
+@pytest.mark.usefixtures("init_easee")
+def test_every_request_names_the_integration(easee_sim: EaseeSimulator) -> None:
+    """Easee asks clients to name themselves: every request of the entry carries the name."""
+    manifest = json.loads((Path(ev_charge_control.__file__).parent / "manifest.json").read_text())
+    agents = {request.user_agent for request in easee_sim.requests}
+    assert agents == {f"ev_charge_control/{manifest['version']}"}
 
 
 async def test_circuit_numbers_only_where_a_master_is(
@@ -238,3 +250,31 @@ async def test_unload_stops_all_requests(
     count = len(easee_sim.requests)
     await travel(hass, freezer, timedelta(hours=1), step=timedelta(minutes=1))
     assert len(easee_sim.requests) == count
+
+
+async def test_a_failed_first_set_up_leaves_no_poller_behind(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    easee_sim: EaseeSimulator,
+    easee_entry: MockConfigEntry,
+) -> None:
+    """A 429 on the first structure read: set-up retries, and one poller reads each charger."""
+    easee_sim.inject_fault("http_429", path_contains="/api/chargers", retry_after=60)
+    await setup_entry(hass, easee_entry)
+    assert easee_entry.state is ConfigEntryState.SETUP_RETRY
+    (refused,) = [request for request in easee_sim.requests if request.status == 429]
+
+    await travel(hass, freezer, timedelta(minutes=3), step=timedelta(seconds=5))
+    assert easee_entry.state is ConfigEntryState.LOADED
+    # The pause the cloud asked for held, for the retries of the set-up too.
+    assert min(r.time for r in easee_sim.requests if r.time > refused.time) >= refused.time + 60
+
+    await travel(hass, freezer, timedelta(hours=7), step=timedelta(minutes=1))
+    interval = easee_entry.runtime_data.state_interval
+    for charger in CHARGERS:
+        reads = [r.time for r in easee_sim.requests_to("GET", f"/api/chargers/{charger}/state")]
+        assert len(reads) > 6 * 3600 / (interval + 60)
+        gaps = [later - earlier for earlier, later in pairwise(reads)]
+        assert min(gaps) >= interval, f"{charger} was read twice within {interval} s"
+    # One structure read at set-up, one 6 hours later: nobody else reads it.
+    assert [r.status for r in easee_sim.requests_to("GET", "/api/chargers")] == [429, 200, 200]

@@ -857,7 +857,7 @@ async def test_dynamic_charger_current_with_time_to_live(
         state["dynamicChargerCurrent"],
         state["outputCurrent"],
         state["reasonForNoCurrent"],
-    ) == (10, 10, 56)
+    ) == (10, 10, 78)
     clock.advance(1799)
     assert (await authed.state())["outputCurrent"] == 10
     clock.advance(3601)
@@ -1087,12 +1087,12 @@ async def test_plan_windows_follow_the_plans_time_zone(
     # (hours after 11:00 Oslo time, output, reason)
     for hours, output, reason in [
         (0, 0, 54),  # 11:00
-        (1, 16, 57),  # 12:00
-        (2.99, 16, 57),
+        (1, 16, 76),  # 12:00
+        (2.99, 16, 76),
         (3, 0, 54),  # 14:00
-        (11, 10, 57),  # 22:00
-        (13, 10, 57),  # 00:00, over midnight
-        (18.99, 10, 57),
+        (11, 10, 76),  # 22:00
+        (13, 10, 76),  # 00:00, over midnight
+        (18.99, 10, 76),
         (19, 0, 54),  # 06:00
     ]:
         clock.now = START + hours * 3600
@@ -1117,9 +1117,9 @@ async def test_plan_with_all_day_period_and_low_amps(sim: EaseeSimulator) -> Non
     charger = sim.charger(CHARGER)
     charger.car_connected = True
     charger.charge_plan = oslo_plan(("08:00", "08:00", 20))
-    assert (charger.output_current, charger.reason_for_no_current) == (20, 57)
+    assert (charger.output_current, charger.reason_for_no_current) == (20, 76)
     charger.charge_plan = oslo_plan(("08:00", "08:00", 5))
-    assert (charger.output_current, charger.reason_for_no_current) == (0, 57)
+    assert (charger.output_current, charger.reason_for_no_current) == (0, 76)
     assert charger.op_mode == 2
     charger.charge_plan = oslo_plan()  # no period at all: never charges
     assert (charger.output_current, charger.reason_for_no_current) == (0, 54)
@@ -1151,17 +1151,17 @@ async def test_override_schedule_lasts_until_the_car_leaves(
 LIMIT_CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any] | None, float, int, int]] = [
     ("nothing_binds", {}, {}, None, 32, 0, 3),
     ("car", {"car_max_current": 20}, {}, None, 20, 0, 3),
-    ("charger_max", {"max_charger_current": 16}, {}, None, 16, 51, 3),
-    ("dynamic_charger", {"dynamic_charger_current": 10}, {}, None, 10, 56, 3),
+    ("charger_max", {"max_charger_current": 16}, {}, None, 16, 77, 3),
+    ("dynamic_charger", {"dynamic_charger_current": 10}, {}, None, 10, 78, 3),
     ("circuit_max", {}, {"max_current": 20}, None, 20, 26, 3),
     ("dynamic_circuit", {}, {"dynamic_current": (12.0, 12.0, 12.0)}, None, 12, 27, 3),
     ("dynamic_circuit_above_max", {}, {"max_current": 20, "dynamic_current": 25}, None, 20, 26, 3),
-    ("plan_inside", {}, {}, oslo_plan(("10:00", "12:00", 8)), 8, 57, 3),
+    ("plan_inside", {}, {}, oslo_plan(("10:00", "12:00", 8)), 8, 76, 3),
     ("plan_outside", {}, {}, oslo_plan(("12:00", "14:00", 16)), 0, 54, 6),
-    ("lowest_of_many", {"max_charger_current": 16, "dynamic_charger_current": 14}, {"max_current": 15}, oslo_plan(("10:00", "12:00", 13)), 13, 57, 3),
+    ("lowest_of_many", {"max_charger_current": 16, "dynamic_charger_current": 14}, {"max_current": 15}, oslo_plan(("10:00", "12:00", 13)), 13, 76, 3),
     ("car_too_low", {"car_max_current": 5}, {}, None, 0, 50, 2),
     ("charger_max_too_low", {"max_charger_current": 5.9}, {}, None, 0, 51, 2),
-    ("dynamic_charger_zero", {"dynamic_charger_current": 0}, {}, None, 0, 56, 2),
+    ("dynamic_charger_zero", {"dynamic_charger_current": 0}, {}, None, 0, 52, 2),
     ("circuit_max_too_low", {}, {"max_current": 4}, None, 0, 1, 2),
     ("dynamic_circuit_too_low", {}, {"dynamic_current": 3}, None, 0, 2, 2),
     ("one_phase_of_the_circuit", {}, {"dynamic_current": (32.0, 32.0, 11.0)}, None, 11, 27, 3),
@@ -1793,7 +1793,10 @@ async def test_admin_request_log(authed: Api, sim: EaseeSimulator) -> None:
         "body": None,
         "status": 200,
         "result": "ok",
+        # Whatever the client called itself (this test's client: aiohttp's default).
+        "user_agent": body[-1]["user_agent"],
     }
+    assert body[-1]["user_agent"]
     assert len(body) == 2
 
 
@@ -1807,7 +1810,7 @@ async def test_admin_chargers_update_and_actions(api: Api, sim: EaseeSimulator) 
         {"car_connected": True, "max_charger_current": 20, "voltage": 231},
     )
     assert code == 200
-    assert (body["output_current"], body["reason_for_no_current"], body["op_mode"]) == (20, 51, 3)
+    assert (body["output_current"], body["reason_for_no_current"], body["op_mode"]) == (20, 77, 3)
     assert body["total_power"] == pytest.approx(20 * 231 * 3 / 1000)
     code, body = await api.post(f"/_sim/chargers/{CHARGER}/disconnect_car")
     assert (code, body["car_connected"]) == (200, False)

@@ -35,8 +35,8 @@ DEFAULT_BASE_URL: Final = "https://api.easee.com"
 DEFAULT_TIMEOUT: Final = 30.0
 # Tokens this close to their end are renewed before a request instead of after its 401.
 REFRESH_MARGIN: Final = 60.0
-# What the cloud gives when it leaves expiresIn out.
-DEFAULT_EXPIRES_IN: Final = 86400.0
+# Assumed when the answer has neither expiresIn nor a JWT exp claim.
+DEFAULT_EXPIRES_IN: Final = 3600.0
 
 OP_MODES: Final[dict[int, str]] = {
     0: "offline",
@@ -131,7 +131,7 @@ def _as_clock(value: object) -> dt.time | None:
 
 
 def _jwt_claims(token: str) -> Mapping[str, object] | None:
-    """Decode a JWT's payload without checking its signature (only to name the account)."""
+    """Decode a JWT's payload without checking its signature (to name the account, read its end)."""
     parts = token.split(".")
     if len(parts) != 3:
         return None
@@ -432,10 +432,13 @@ def _tokens_from_answer(data: object, sent_at: float) -> EaseeTokens | None:
     if access is None or refresh is None:
         return None
     expires_in = as_finite_float(data.get("expiresIn"))
-    if expires_in is None or expires_in <= 0:
-        expires_in = DEFAULT_EXPIRES_IN
-    # Counted from when the request left: the token may be a little older than its answer.
-    return EaseeTokens(access, refresh, sent_at + expires_in)
+    if expires_in is not None and expires_in > 0:
+        # Counted from when the request left: the token may be a little older than its answer.
+        return EaseeTokens(access, refresh, sent_at + expires_in)
+    claims = _jwt_claims(access) or {}
+    if (expires_at := as_finite_float(claims.get("exp"))) is not None:
+        return EaseeTokens(access, refresh, expires_at)
+    return EaseeTokens(access, refresh, sent_at + DEFAULT_EXPIRES_IN)
 
 
 def _is_system_time(clock: object) -> bool:
@@ -501,8 +504,11 @@ class EaseeClient:
         request_gate: Callable[[RequestKind], None] | None = None,
         clock: Callable[[], float] = time.time,
         request_timeout: float = DEFAULT_TIMEOUT,
+        user_agent: str | None = None,
     ) -> None:
         self._session = session
+        # Easee asks clients to name themselves and their version (the caller knows both).
+        self._user_agent = user_agent
         self._username = username
         self._password = password
         self._base = str(URL(base_url)).rstrip("/")
@@ -804,6 +810,8 @@ class EaseeClient:
         if params:
             url = url.with_query(params)
         headers = {"Accept": "application/json"}
+        if self._user_agent is not None:
+            headers["User-Agent"] = self._user_agent
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         # The budget's last word: when it raises, nothing is sent.

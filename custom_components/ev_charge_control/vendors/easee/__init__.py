@@ -41,7 +41,7 @@ from ...const import (
     LOGGER,
 )
 from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
-from ...session import async_get_session
+from ...session import async_get_session, async_user_agent
 from .account import EaseeAccount, async_get_easee_account
 from .coordinator import (
     EaseeChargerCoordinator,
@@ -90,6 +90,7 @@ class EaseeRuntime(VendorRuntime):
             entry.data[CONF_USERNAME],
             entry.data[CONF_PASSWORD],
             base_url=entry.data[CONF_BASE_URL],
+            user_agent=async_user_agent(hass),
             tokens=EaseeTokens.from_dict(tokens) if isinstance(tokens, Mapping) else None,
             on_tokens=self._save_tokens,
             request_gate=account.gate,
@@ -101,7 +102,8 @@ class EaseeRuntime(VendorRuntime):
         self.structure_wanted = False
         self._poll_lock = asyncio.Lock()
         self._unsub_poll: CALLBACK_TYPE | None = None
-        self._stopped = False
+        # Only a started runtime polls; set-up failing or the entry unloading stops it for good.
+        self._running = False
 
     @property
     def state_interval(self) -> float:
@@ -149,12 +151,14 @@ class EaseeRuntime(VendorRuntime):
     # Errors
 
     def async_handle_read_error(self, err: EvChargeControlError) -> HomeAssistantError:
-        """Note what an error says about the account; return what the coordinator raises."""
+        """Note what an error says about the account; return what the coordinator raises.
+
+        Schedules nothing: the running poller waits for the pause the account now records.
+        """
         if isinstance(err, AuthenticationError):
             return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
         if isinstance(err, AccountBlockedError):
             until = self.account.async_blocked()
-            self._schedule_poll()
             return UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="account_blocked",
@@ -162,7 +166,6 @@ class EaseeRuntime(VendorRuntime):
             )
         if isinstance(err, RateLimitedError):
             self.account.async_rate_limited(err.retry_after)
-            self._schedule_poll()
             return UpdateFailed(translation_domain=DOMAIN, translation_key="rate_limited")
         if isinstance(err, NotFoundError):
             # A charger or circuit went away: look at the account's structure again.
@@ -333,7 +336,18 @@ class EaseeRuntime(VendorRuntime):
         )
 
     async def async_start(self) -> None:
-        """Learn the account's chargers (saved or read) and read what is due."""
+        """Learn the account's chargers (saved or read), read what is due and start polling."""
+        # Home Assistant runs an entry's on-unload callbacks when it unloads AND when its set-up
+        # fails (async_unload_entry is only called for a loaded entry): no timer outlives either.
+        self.entry.async_on_unload(self._async_cancel_timers)
+        self._running = True
+        try:
+            await self._async_start()
+        except BaseException:
+            self._async_cancel_timers()
+            raise
+
+    async def _async_start(self) -> None:
         now = _now()
         if self.structure_at is None and not (
             now - float(self.account.structure.get("at", 0)) < STRUCTURE_INTERVAL.total_seconds()
@@ -361,7 +375,7 @@ class EaseeRuntime(VendorRuntime):
     async def async_poll(self) -> None:
         """Read whatever is due, oldest first, as far as the budget allows."""
         async with self._poll_lock:
-            if self._stopped:
+            if not self._running:
                 return
             now = _now()
             try:
@@ -408,7 +422,7 @@ class EaseeRuntime(VendorRuntime):
         if self._unsub_poll is not None:
             self._unsub_poll()
             self._unsub_poll = None
-        if self._stopped:
+        if not self._running:
             return
 
         @callback
@@ -422,12 +436,21 @@ class EaseeRuntime(VendorRuntime):
             self.hass, _poll, _utc(self._next_poll(_now()))
         )
 
-    async def async_stop(self) -> None:
-        """Cancel the poller and every timer; save the account."""
-        self._stopped = True
+    @callback
+    def _async_cancel_timers(self) -> None:
+        """Stop polling and cancel every timer of the runtime."""
+        self._running = False
         if self._unsub_poll is not None:
             self._unsub_poll()
             self._unsub_poll = None
+        for charger in self.chargers.values():
+            charger.cancel_write()
+        for circuit in self.circuits.values():
+            circuit.cancel_write()
+
+    async def async_stop(self) -> None:
+        """Cancel the poller and every timer; save the account."""
+        self._async_cancel_timers()
         for charger in self.chargers.values():
             await charger.async_stop()
         for circuit in self.circuits.values():

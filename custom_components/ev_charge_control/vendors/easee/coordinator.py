@@ -257,7 +257,8 @@ class _Writer[V]:
 
         self._unsub_write = async_track_point_in_utc_time(self.hass, _write, _utc(when))
 
-    def _cancel_write(self) -> None:
+    def cancel_write(self) -> None:
+        """Cancel the timer of the next waiting write (it is set again when one is due)."""
         if self._unsub_write is not None:
             self._unsub_write()
             self._unsub_write = None
@@ -751,7 +752,7 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
 
     async def async_stop(self) -> None:
         """Cancel the write timer."""
-        self._cancel_write()
+        self.cancel_write()
         await self.async_shutdown()
 
 
@@ -920,16 +921,20 @@ class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuit
     async def async_stop(self) -> None:
         """Stop following the master and cancel the write timer."""
         self.follow(None)
-        self._cancel_write()
+        self.cancel_write()
         await self.async_shutdown()
 
 
+# productCode: Easee's list.
 PRODUCT_NAMES: Final[Mapping[int, str]] = {
     1: "Easee Home",
-    2: "Easee Charge",
-    3: "Easee Charge Lite",
-    4: "Easee Charge Core",
-    5: "Easee Charge Max",
+    2: "Easee Lite",
+    3: "Easee Max",
+    4: "Easee Up",
+    100: "Easee Charge",
+    102: "Easee Core",
+    103: "Easee Pro",
+    400: "Easee One",
 }
 
 

@@ -40,27 +40,45 @@ from .coordinator import (
 
 MIN_CHARGING_CURRENT: Final = 6
 
-# reasonForNoCurrent codes (Easee's public list); anything else shows as "other".
+# reasonForNoCurrent: Easee's enumeration, every code of it. A code Easee adds later shows as
+# "unlisted" with its number in the "code" attribute, never as a reason it does not mean.
 REASONS: Final[Mapping[int, str]] = {
     0: "no_reason",
     1: "circuit_max_too_low",
     2: "dynamic_circuit_too_low",
     3: "offline_fallback_too_low",
+    4: "circuit_fuse_too_low",
     5: "waiting_in_queue",
     6: "waiting_in_fully_charged_queue",
+    7: "illegal_grid_type",
+    8: "no_request_from_secondary",
+    9: "primary_lost_communication",
+    10: "no_current_from_equalizer",
+    11: "wrong_phase_configuration",
+    25: "limited_by_circuit_fuse",
     26: "limited_by_circuit_max",
     27: "limited_by_dynamic_circuit",
+    28: "limited_by_equalizer",
     29: "limited_by_load_balancing",
+    30: "limited_by_offline_settings",
     50: "car_not_charging",
-    51: "limited_by_max_charger",
-    52: "charger_paused",
+    51: "max_charger_too_low",
+    52: "dynamic_charger_too_low",
     53: "charger_disabled",
     54: "waiting_for_schedule",
     55: "waiting_for_authorization",
-    56: "limited_by_dynamic_charger",
-    57: "limited_by_schedule",
+    56: "charger_error",
+    57: "erratic_ev",
+    75: "limited_by_cable",
+    76: "limited_by_schedule",
+    77: "limited_by_max_charger",
+    78: "limited_by_dynamic_charger",
+    79: "limited_by_car_not_charging",
+    80: "limited_by_local_adjustment",
+    81: "limited_by_car",
+    100: "undefined",
 }
-REASON_OTHER: Final = "other"
+REASON_UNLISTED: Final = "unlisted"
 
 
 def _state(fn: Callable[[EaseeChargerState], Any]) -> Callable[[EaseeChargerCoordinator], Any]:
@@ -81,7 +99,7 @@ def _reason(state: EaseeChargerState) -> str | None:
     code = state.reason_for_no_current
     if code is None:
         return None
-    return REASONS.get(code, REASON_OTHER)
+    return REASONS.get(code, REASON_UNLISTED)
 
 
 def _power(state: EaseeChargerState) -> float | None:
@@ -245,7 +263,7 @@ CHARGER_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
         key="reason_for_no_current",
         translation_key="reason_for_no_current",
         device_class=SensorDeviceClass.ENUM,
-        options=[*REASONS.values(), REASON_OTHER],
+        options=[*REASONS.values(), REASON_UNLISTED],
         value_fn=_state(_reason),
         attributes_fn=_state(lambda s: {"code": s.reason_for_no_current}),
     ),
