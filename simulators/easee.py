@@ -18,7 +18,7 @@ import logging
 import math
 import re
 import secrets
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 import uuid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -115,8 +115,11 @@ _CIRCUIT_NUMBER_KEYS = tuple(
     for phase in (1, 2, 3)
 )
 
+# Easee's ban answers, by the name of their fault (and of the simulator's own block_form).
+BAN_FORMS: Final = ("blocked_403", "forbidden_403", "blocked_429")
 FAULT_KINDS = frozenset(
-    {"delay", "http_500", "non_json", "drop", "http_429", "blocked_403", "wrong_shape"}
+    {"delay", "http_500", "non_json", "drop", "http_429", "wrong_shape", "permission_403"}
+    | set(BAN_FORMS)
 )
 # Routes whose answer is a JSON array; the wrong_shape fault answers an object there.
 _LIST_ROUTES = frozenset(
@@ -138,6 +141,21 @@ NOT_FOUND: dict[str, object] = {"title": "Not Found", "status": 404}
 UNAUTHORIZED: dict[str, object] = {"title": "Unauthorized", "status": 401}
 TOO_MANY_REQUESTS: dict[str, object] = {"title": "Too Many Requests", "status": 429}
 BLOCKED: dict[str, object] = {"title": "Too many requests", "status": 403}
+# Easee's firewall: a bare 403 with no Easee errorCode.
+FORBIDDEN: dict[str, object] = {"message": "Forbidden"}
+# A 429 that is a ban, not a rate limit: every request during it restarts the 24 hours.
+BLOCKED_24H = (
+    "Too many requests from third party system detected. Your IP is temporary blocked for "
+    "24 hours from the last request received. Easee portal and app will work as normal but "
+    "any third party integration will fail."
+)
+# A 403 with an Easee errorCode: this one resource is not the account's; no ban.
+PERMISSION_DENIED: dict[str, object] = {
+    "errorCode": 403,
+    "errorCodeName": "Forbidden",
+    "title": "Access denied",
+    "status": 403,
+}
 METHOD_NOT_ALLOWED: dict[str, object] = {"title": "Method Not Allowed", "status": 405}
 
 
@@ -716,6 +734,7 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         block_after_strikes: int = 10,
         block_threshold: int = 400,
         block_seconds: float = 86400.0,
+        block_form: str = "blocked_403",
         access_token_lifetime: int = 86400,
     ) -> None:
         super().__init__(clock=clock, latency_scale=latency_scale)
@@ -725,6 +744,10 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         self.block_after_strikes = block_after_strikes
         self.block_threshold = block_threshold
         self.block_seconds = block_seconds
+        if block_form not in BAN_FORMS:
+            raise ValueError(f"unknown block form: {block_form}")
+        # How the IP block answers (one of BAN_FORMS); "blocked_429" restarts with each request.
+        self.block_form = block_form
         self.access_token_lifetime = access_token_lifetime
         self.accounts: dict[str, EaseeAccountSim] = {}  # by lower-cased user name
         self.sites: dict[int, EaseeSiteSim] = {}
@@ -1263,7 +1286,9 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         state = self._ips.setdefault(ip, _IpState())
         if state.blocked_until is not None:
             if now < state.blocked_until:
-                return self._blocked_response()
+                if self.block_form == "blocked_429":
+                    state.blocked_until = now + self.block_seconds
+                return self._blocked_response(self.block_form, "blocked")
             state = self._ips[ip] = _IpState()  # the block is over: a fresh start
         _prune(state.requests, now - self.window)
         _prune(state.accepted, now - self.window)
@@ -1299,12 +1324,18 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
     def _block(self, state: _IpState, now: float) -> web.Response:
         state.blocked_until = now + self.block_seconds
         _LOGGER.debug("blocking the client for %s s", self.block_seconds)
-        return self._blocked_response()
+        return self._blocked_response(self.block_form, "blocked")
 
     @staticmethod
-    def _blocked_response() -> web.Response:
-        response = web.json_response(BLOCKED, status=403)
-        response["easee_result"] = "blocked"
+    def _blocked_response(form: str, result: str) -> web.Response:
+        """Answer as Easee does to a banned IP, in one of its BAN_FORMS."""
+        if form == "blocked_429":
+            response = web.Response(text=BLOCKED_24H, status=429)
+        else:
+            response = web.json_response(
+                FORBIDDEN if form == "forbidden_403" else BLOCKED, status=403
+            )
+        response["easee_result"] = result
         return response
 
     @staticmethod
@@ -1411,9 +1442,13 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
     def _vendor_fault_response(
         self, request: web.Request, fault: Fault, log: RequestLog
     ) -> web.StreamResponse | None:
-        if fault.kind == "blocked_403":
-            log(403, "blocked_403")
-            return web.json_response(BLOCKED, status=403)
+        if fault.kind in BAN_FORMS:
+            response = self._blocked_response(fault.kind, fault.kind)
+            log(response.status, fault.kind)
+            return response
+        if fault.kind == "permission_403":
+            log(403, "permission_403")
+            return web.json_response(PERMISSION_DENIED, status=403)
         return super()._vendor_fault_response(request, fault, log)
 
     @staticmethod

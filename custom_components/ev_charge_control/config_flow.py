@@ -67,7 +67,11 @@ from .const import (
     VENDOR_VIRICITI,
 )
 from .session import async_get_session, async_user_agent
-from .vendors.easee.account import BLOCK_SECONDS, async_note_easee_pause, easee_pause_until
+from .vendors.easee.account import (
+    async_note_easee_ban,
+    async_note_easee_pause,
+    easee_pause_until,
+)
 from .vendors.goe import async_get_goe_budget
 
 if TYPE_CHECKING:
@@ -316,9 +320,9 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         except AuthenticationError:
             return "invalid_auth", {}, None
         except AccountBlockedError:
-            # Easee reports such blocks for 24 hours: a shorter wait would only strike again.
-            async_note_easee_pause(self.hass, time.time() + BLOCK_SECONDS)
-            return "rate_limited", {"minutes": str(round(BLOCK_SECONDS / 60))}, None
+            # Easee bans for 24 hours: a shorter wait would only strike again.
+            until = async_note_easee_ban(self.hass)
+            return "rate_limited", {"minutes": str(round((until - time.time()) / 60))}, None
         except RateLimitedError as err:
             seconds = (
                 _EASEE_RETRY_MINUTES * 60 if err.retry_after is None else max(0, err.retry_after)

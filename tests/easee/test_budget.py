@@ -35,6 +35,7 @@ from custom_components.ev_charge_control.const import (
 from custom_components.ev_charge_control.vendors.easee.account import DATA_EASEE_ACCOUNTS
 from simulators.easee import EaseeRequest, EaseeSimulator
 from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, RUNTIME_SECRETS, setup_entry, travel
+from tests.easee.bans import BAN_FORMS
 from tests.easee.conftest import CHARGERS, USER_ID
 
 LIMIT = 100
@@ -110,6 +111,8 @@ async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     hass.data[DATA_EASEE_ACCOUNTS].clear()
+    # A started Home Assistant shows no repair issue that was not raised again since.
+    ir.async_delete_issue(hass, DOMAIN, ISSUE_ID)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
 
@@ -343,19 +346,28 @@ async def test_retry_after_is_honoured(
     assert len(refused(easee_sim)) == 1
 
 
+def issue_shown(issue_registry: ir.IssueRegistry) -> bool:
+    """Tell whether the account's 'blocked' repair issue is shown."""
+    issue = issue_registry.async_get_issue(DOMAIN, ISSUE_ID)
+    return issue is not None and issue.active
+
+
+@pytest.mark.parametrize("form", BAN_FORMS)
 async def test_a_block_stops_every_request_for_a_day(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     issue_registry: ir.IssueRegistry,
     easee_sim: EaseeSimulator,
     init_easee: MockConfigEntry,
+    form: str,
 ) -> None:
-    """A 403 'Too many requests': silence for 24 h (a reload too), a repair issue, then normal."""
-    easee_sim.inject_fault("blocked_403", path_contains=GARAGE_STATE)
+    """Each form of ban: silence for 24 h (a reload too), a repair issue, then normal."""
+    easee_sim.inject_fault(form, path_contains=GARAGE_STATE)
     await travel(hass, freezer, timedelta(seconds=60))
     (blocked,) = refused(easee_sim)
+    assert blocked.result == form
     start = blocked.time
-    assert issue_registry.async_get_issue(DOMAIN, ISSUE_ID) is not None
+    assert issue_shown(issue_registry)
     # What was read before the block stays shown.
     assert hass.states.get("sensor.garage_status").state == "charging"
 
@@ -369,7 +381,7 @@ async def test_a_block_stops_every_request_for_a_day(
     await hass.async_block_till_done()
     await travel(hass, freezer, timedelta(hours=11), step=timedelta(minutes=10))
     assert api_requests_since(easee_sim, start) == []
-    assert issue_registry.async_get_issue(DOMAIN, ISSUE_ID) is not None
+    assert issue_shown(issue_registry)
     # Nothing read since the reload: the charger's values are unknown, and say so.
     assert hass.states.get("sensor.garage_status").state == STATE_UNAVAILABLE
     assert hass.states.get("sensor.garage_pending_command").state == "dynamic_charger_current=10"
@@ -383,30 +395,36 @@ async def test_a_block_stops_every_request_for_a_day(
     assert len(refused(easee_sim)) == 1
 
 
+@pytest.mark.parametrize("form", BAN_FORMS)
 async def test_a_restart_during_a_block_sends_nothing(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     issue_registry: ir.IssueRegistry,
     easee_sim: EaseeSimulator,
     init_easee: MockConfigEntry,
+    form: str,
 ) -> None:
-    """The block is saved: Home Assistant restarted an hour later stays silent until it ends."""
-    easee_sim.inject_fault("blocked_403", path_contains=GARAGE_STATE)
+    """The block is saved: Home Assistant restarted an hour later stays silent until it ends.
+
+    The repair issue is shown again at once after the restart, not only at the next refusal.
+    """
+    easee_sim.inject_fault(form, path_contains=GARAGE_STATE)
     await travel(hass, freezer, timedelta(hours=1), step=timedelta(minutes=1))
     (blocked,) = refused(easee_sim)
     start = blocked.time
 
     await restart(hass, init_easee)
+    assert issue_shown(issue_registry)
     await travel(hass, freezer, timedelta(hours=22), step=timedelta(minutes=10))
     assert api_requests_since(easee_sim, start) == []
-    assert issue_registry.async_get_issue(DOMAIN, ISSUE_ID) is not None
+    assert issue_shown(issue_registry)
 
     await travel(hass, freezer, timedelta(hours=1, minutes=5), step=timedelta(minutes=1))
     assert min(request.time for request in api_requests_since(easee_sim, start)) >= start + DAY
     assert issue_registry.async_get_issue(DOMAIN, ISSUE_ID) is None
 
 
-@pytest.mark.parametrize("kind", ["http_500", "non_json", "wrong_shape"])
+@pytest.mark.parametrize("kind", ["http_500", "non_json", "wrong_shape", "permission_403"])
 async def test_a_failed_state_read_makes_the_charger_unavailable_until_the_next(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

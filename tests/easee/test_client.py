@@ -41,10 +41,13 @@ from custom_components.ev_charge_control.api.errors import (
     AuthenticationError,
     EvChargeControlError,
     NotFoundError,
+    PermissionDeniedError,
     RateLimitedError,
 )
 from custom_components.ev_charge_control.session import async_get_session
 from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, RUNTIME_SECRETS
+
+from .bans import ANSWERS, BAN_FORMS, answer_body
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -606,11 +609,14 @@ async def test_login_refused_latches(
             "rate limited",
             id="rate_limited",
         ),
-        pytest.param(
-            Reply(403, {"title": "Too many requests", "status": 403}),
-            AccountBlockedError,
-            "blocked",
-            id="blocked",
+        *(
+            pytest.param(
+                Reply(ANSWERS[form]["status"], answer_body(form)),
+                AccountBlockedError,
+                "blocked",
+                id=form,
+            )
+            for form in BAN_FORMS
         ),
         pytest.param(Reply(400, [EASEE_PASSWORD]), ApiError, "HTTP 400$", id="400_list"),
         pytest.param(Reply(500, {"title": EASEE_PASSWORD}), ApiError, "HTTP 500$", id="http_500"),
@@ -1558,23 +1564,65 @@ async def test_rate_limited(
     assert len(cloud.requests) == 1
 
 
-@pytest.mark.parametrize("title", ["Too many requests", "TOO MANY REQUESTS for this IP"])
-async def test_blocked(cloud: FakeEasee, client: EaseeClient, title: str) -> None:
-    """403 saying 'Too many requests' is AccountBlockedError (a RateLimitedError), no retry_after."""
-    cloud.answers["POST", f"/api/chargers/{CHARGER_ID}/commands/reboot"] = Reply(
-        403, {"title": title, "status": 403}, {"Retry-After": "60"}
-    )
-    with pytest.raises(AccountBlockedError) as err:
-        await client.command(CHARGER_ID, "reboot")
+@pytest.mark.parametrize(
+    "reply",
+    [
+        *(
+            pytest.param(Reply(ANSWERS[form]["status"], answer_body(form)), id=form)
+            for form in BAN_FORMS
+        ),
+        pytest.param(Reply(403, {"title": "TOO MANY REQUESTS for this IP"}), id="upper_case"),
+        pytest.param(Reply(403, b""), id="403_empty"),
+        pytest.param(Reply(403, b"<html>403 Forbidden</html>"), id="403_html"),
+        pytest.param(Reply(403, {"message": "Forbidden", "errorCode": None}), id="null_code"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["read", "write"])
+async def test_blocked(cloud: FakeEasee, client: EaseeClient, reply: Reply, kind: str) -> None:
+    """Each of Easee's ban answers is AccountBlockedError (a RateLimitedError), no retry_after.
+
+    A 429 saying the IP is blocked for 24 hours is a ban, not a rate limit of a minute, even
+    with a Retry-After; a 403 without an Easee errorCode is the firewall's ban.
+    """
+    reply.headers["Retry-After"] = "60"
+    if kind == "read":
+        cloud.answers["GET", f"/api/chargers/{CHARGER_ID}/state"] = reply
+        call = client.get_state(CHARGER_ID)
+    else:
+        cloud.answers["POST", f"/api/chargers/{CHARGER_ID}/commands/reboot"] = reply
+        call = client.command(CHARGER_ID, "reboot")
+    with pytest.raises(AccountBlockedError, match=f"HTTP {reply.status}") as err:
+        await call
     assert isinstance(err.value, RateLimitedError)
     assert err.value.retry_after is None
     assert_no_secret(err.value)
+    assert len(cloud.requests) == 1
+
+
+@pytest.mark.parametrize("kind", ["read", "write"])
+async def test_403_with_error_code_is_no_ban(
+    cloud: FakeEasee, client: EaseeClient, kind: str
+) -> None:
+    """A 403 carrying an Easee errorCode refuses that one resource: its own error, no ban."""
+    reply = Reply(403, answer_body("permission_403"))
+    if kind == "read":
+        cloud.answers["GET", f"/api/chargers/{CHARGER_ID}/state"] = reply
+        call = client.get_state(CHARGER_ID)
+    else:
+        cloud.answers["POST", f"/api/chargers/{CHARGER_ID}/commands/reboot"] = reply
+        call = client.command(CHARGER_ID, "reboot")
+    with pytest.raises(PermissionDeniedError, match="HTTP 403, errorCode 403") as err:
+        await call
+    assert isinstance(err.value, ApiError)
+    assert not isinstance(err.value, RateLimitedError)
+    assert_no_secret(err.value)
+    assert len(cloud.requests) == 1
 
 
 @pytest.mark.parametrize(
     ("reply", "error", "message"),
     [
-        (Reply(403, {"title": "Forbidden", "status": 403}), ApiError, "HTTP 403"),
+        (Reply(403, answer_body("permission_403")), PermissionDeniedError, "HTTP 403"),
         (Reply(404, NOT_FOUND), NotFoundError, "not found"),
         (Reply(500, {"title": "Internal error"}), ApiError, "HTTP 500 'Internal error'"),
         (Reply(502, b"<html>bad gateway</html>"), ApiError, r"HTTP 502$"),
@@ -1597,7 +1645,7 @@ async def test_error_answers(
     with pytest.raises(ApiError, match=message) as err:
         await client.get_state(CHARGER_ID)
     assert type(err.value) is error
-    assert not isinstance(err.value, RateLimitedError)
+    assert not isinstance(err.value, AccountBlockedError)
     assert f"GET /api/chargers/{CHARGER_ID}/state" in str(err.value)
     assert_no_secret(err.value)
     # Nothing is retried behind the caller's back (and a redirect is not followed).
@@ -1691,6 +1739,8 @@ def test_exceptions_tree() -> None:
     """The new errors sit where callers expect them."""
     assert issubclass(AccountBlockedError, RateLimitedError)
     assert issubclass(NotFoundError, ApiError)
+    assert issubclass(PermissionDeniedError, ApiError)
+    assert not issubclass(PermissionDeniedError, RateLimitedError)
     assert issubclass(AccountBlockedError, EvChargeControlError)
     assert AccountBlockedError("blocked").retry_after is None
 

@@ -15,6 +15,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFl
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -41,6 +42,7 @@ from tests.conftest import (
     setup_entry,
     travel,
 )
+from tests.easee.bans import BAN_FORMS
 from tests.easee.conftest import START, USER_ID, build_account
 from tests.flow import (
     assert_advanced_section,
@@ -375,11 +377,12 @@ async def test_too_many_logins_wait_for_the_cloud(
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize("form", BAN_FORMS)
 async def test_blocked_is_rate_limited(
-    hass: HomeAssistant, easee_sim: EaseeSimulator, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant, easee_sim: EaseeSimulator, freezer: FrozenDateTimeFactory, form: str
 ) -> None:
-    """A 403 'Too many requests' (a block) is a rate limit, and the form says wait a day."""
-    easee_sim.inject_fault("blocked_403", path_contains=LOGIN)
+    """Each form of ban (a block) is a rate limit, and the form says wait a day."""
+    easee_sim.inject_fault(form, path_contains=LOGIN)
     result = await start_flow(hass)
     result = await submit_login(hass, result)
     assert_error(result, "base", "rate_limited")
@@ -390,12 +393,34 @@ async def test_blocked_is_rate_limited(
     result = await submit_login(hass, result)
     assert_error(result, "base", "rate_limited")
     assert result["description_placeholders"] == {"minutes": "60"}
-    assert logins(easee_sim) == ["blocked_403"]
+    assert logins(easee_sim) == [form]
 
     freezer.tick(timedelta(hours=1))
     result = await submit_login(hass, result)
     assert_created(result, easee_sim)
-    assert logins(easee_sim) == ["blocked_403", "ok"]
+    assert logins(easee_sim) == [form, "ok"]
+
+
+async def test_a_ban_at_login_silences_the_running_accounts(
+    hass: HomeAssistant,
+    easee_sim: EaseeSimulator,
+    init_easee: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Easee bans the IP: a ban a new login meets stops the accounts already set up as well."""
+    easee_sim.inject_fault("forbidden_403", path_contains=LOGIN)
+    result = await start_flow(hass)
+    result = await submit_login(hass, result, username="second@example.com")
+    assert_error(result, "base", "rate_limited")
+    (banned,) = [r for r in easee_sim.requests if r.status == 403]
+    issue = issue_registry.async_get_issue(DOMAIN, f"easee_{USER_ID}_blocked")
+    assert issue is not None
+    assert issue.active
+
+    await travel(hass, freezer, timedelta(hours=23), step=timedelta(minutes=10))
+    assert [r for r in easee_sim.requests if r.time > banned.time] == []
+    assert init_easee.state is ConfigEntryState.LOADED
 
 
 @pytest.mark.usefixtures("mock_setup_entry")

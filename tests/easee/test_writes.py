@@ -16,7 +16,8 @@ from homeassistant.components.number import (
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
@@ -30,6 +31,7 @@ from custom_components.ev_charge_control.const import (
 )
 from simulators.easee import EaseeSimulator
 from tests.conftest import GOE_SERIAL, find_device, setup_entry, travel
+from tests.easee.conftest import USER_ID
 
 GARAGE = "EH000001"
 DYNAMIC = "number.garage_dynamic_charger_current"
@@ -1150,3 +1152,29 @@ async def test_a_write_that_keeps_failing_is_given_up(
     ]
     assert state(hass, PENDING) == "none"
     assert state(hass, MAXIMUM) == "32"
+
+
+@pytest.mark.usefixtures("init_easee")
+async def test_a_write_refused_with_an_error_code_is_not_retried(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    easee_sim: EaseeSimulator,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """A 403 with an Easee errorCode: a translated refusal, no retry, and no ban of the account."""
+    events = async_capture_events(hass, EVENT_COMMAND_RESULT)
+    easee_sim.inject_fault("permission_403", path_contains="set_dynamic_charger_current")
+    with pytest.raises(HomeAssistantError) as err:
+        await set_number(hass, DYNAMIC, 10)
+    assert err.value.translation_key == "permission_denied"
+    assert err.value.translation_placeholders == {"parameter": "dynamic_charger_current"}
+    assert [(e.data["result"], e.data["will_retry"]) for e in events] == [("refused", False)]
+    assert state(hass, PENDING) == "none"
+
+    reads = len(easee_sim.requests_to("GET", f"/api/chargers/{GARAGE}/state"))
+    await travel(hass, freezer, timedelta(minutes=5), step=timedelta(seconds=5))
+    assert [r.status for r in easee_sim.requests_to("POST", DYNAMIC_PATH)] == [403]
+    assert easee_sim.charger(GARAGE).dynamic_charger_current != 10
+    # Not a ban: the charger is read every minute as before, and no repair issue is raised.
+    assert len(easee_sim.requests_to("GET", f"/api/chargers/{GARAGE}/state")) >= reads + 4
+    assert issue_registry.async_get_issue(DOMAIN, f"easee_{USER_ID}_blocked") is None

@@ -41,6 +41,7 @@ from simulators.easee import (
     parse_charge_plan,
 )
 from tests.conftest import RUNTIME_SECRETS
+from tests.easee.bans import ANSWERS, BAN_FORMS
 
 USER = "driver@example.org"
 PASSWORD = "s1mulat0r-Secret!"
@@ -1606,6 +1607,68 @@ async def test_too_many_requests_in_one_window_block(
     sim.unblock()
     assert sim.blocked_until is None
     assert (await api.get("/api/chargers"))[0] == 200
+
+
+async def raw_get(
+    sim: EaseeSimulator, session: aiohttp.ClientSession, token: str | None
+) -> tuple[int, dict[str, Any]]:
+    """GET /api/chargers; return the status and the answer as the fixture records one."""
+    async with session.get(
+        f"{sim.base_url}/api/chargers", headers={"Authorization": f"Bearer {token}"}
+    ) as resp:
+        text = await resp.text()
+        if resp.content_type == "application/json":
+            return resp.status, {"status": resp.status, "json": json.loads(text)}
+        return resp.status, {"status": resp.status, "text": text}
+
+
+@pytest.mark.parametrize("form", [*BAN_FORMS, "permission_403"])
+async def test_fault_ban_forms_answer_as_easee(
+    authed: Api, sim: EaseeSimulator, session: aiohttp.ClientSession, form: str
+) -> None:
+    """Each ban fault (and the per-resource 403) answers as Easee does, and blocks nothing."""
+    sim.inject_fault(form)
+    assert await raw_get(sim, session, authed.token) == (ANSWERS[form]["status"], ANSWERS[form])
+    assert sim.requests[-1].result == form
+    assert sim.blocked_until is None
+    assert (await authed.get("/api/chargers"))[0] == 200
+
+
+@pytest.mark.parametrize("form", BAN_FORMS)
+async def test_the_block_answers_in_its_form(
+    make_sim: SimFactory, session: aiohttp.ClientSession, clock: FakeClock, form: str
+) -> None:
+    """The real block answers in the form asked for; the 429 form restarts with each request."""
+    sim = await make_sim(
+        max_requests=2,
+        window=60,
+        block_after_strikes=100,
+        block_threshold=3,
+        block_seconds=1000,
+        block_form=form,
+    )
+    api = Api(sim, session)
+    await api.login()
+    await api.get("/api/chargers")
+    assert (await api.get("/api/chargers"))[0] == 429
+    assert await raw_get(sim, session, api.token) == (ANSWERS[form]["status"], ANSWERS[form])
+    assert sim.blocked_until == clock.now + 1000
+    clock.advance(999)
+    assert await raw_get(sim, session, api.token) == (ANSWERS[form]["status"], ANSWERS[form])
+    assert sim.requests[-1].result == "blocked"
+    if form == "blocked_429":
+        # "24 hours from the last request received": the request above started them again.
+        assert sim.blocked_until == clock.now + 1000
+        clock.advance(1000)
+    else:
+        clock.advance(1)
+    assert sim.blocked_until is None
+    assert (await api.get("/api/chargers"))[0] == 200
+
+
+async def test_unknown_block_form_is_refused() -> None:
+    with pytest.raises(ValueError, match="block form"):
+        EaseeSimulator(block_form="teapot")
 
 
 async def test_logins_are_limited_separately(

@@ -24,6 +24,7 @@ from .errors import (
     AuthenticationError,
     EvChargeControlError,
     NotFoundError,
+    PermissionDeniedError,
     RateLimitedError,
     parse_retry_after,
 )
@@ -67,7 +68,10 @@ type Phases = tuple[float | None, float | None, float | None]
 _LOGIN_PATH: Final = "/api/accounts/login"
 _REFRESH_PATH: Final = "/api/accounts/refresh_token"
 _CLOCK_RE: Final = re.compile(r"^([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]+)?)?$")
+# The words of Easee's ban answers: a 403 "Too many requests", and a 429 whose body says the
+# IP "is temporary blocked for 24 hours from the last request received".
 _BLOCKED_MARKER: Final = b"too many requests"
+_BLOCKED_429_MARKER: Final = b"blocked"
 _BAD_PASSWORD_CODE: Final = 100
 _REDACTED: Final = "**REDACTED**"
 _MAX_TITLE: Final = 200
@@ -846,11 +850,20 @@ class EaseeClient:
     def _error(self, answer: _Answer, where: str, *, auth_call: bool) -> EvChargeControlError:
         """Return the exception for a non-2xx answer (other than a 401 on a normal call)."""
         status = answer.status
+        body = answer.body.lower()
+        if status == 429 and _BLOCKED_429_MARKER in body:
+            return AccountBlockedError(f"{where}: IP blocked for 24 hours (HTTP 429)")
         if status == 429:
             retry_after = self._retry_after(answer.retry_after)
             return RateLimitedError(f"{where}: rate limited (HTTP 429)", retry_after)
-        if status == 403 and _BLOCKED_MARKER in answer.body.lower():
+        if status == 403 and _BLOCKED_MARKER in body:
             return AccountBlockedError(f"{where}: blocked for too many requests (HTTP 403)")
+        if status == 403 and (code := _error_code(answer.body)) is not None:
+            # An Easee error code: this resource is not ours to read or change; no ban.
+            return PermissionDeniedError(f"{where}: access refused (HTTP 403, errorCode {code})")
+        if status == 403:
+            # Easee's firewall answers a banned IP with a bare {"message": "Forbidden"}.
+            return AccountBlockedError(f"{where}: IP blocked by Easee's firewall (HTTP 403)")
         if status == 404:
             return NotFoundError(f"{where}: not found (HTTP 404)")
         # The answer to a login or refresh may quote what was sent: none of it travels on.
@@ -902,6 +915,17 @@ def _array(data: object, where: str) -> list[object]:
     if not isinstance(data, list):
         raise ApiError(f"{where}: answer is not a JSON list")
     return data
+
+
+def _error_code(body: bytes) -> int | str | None:
+    """Return the Easee errorCode an error answer carries, None when it carries none."""
+    data: object = None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    code = data.get("errorCode") if isinstance(data, dict) else None
+    return code if isinstance(code, int | str) and not isinstance(code, bool) else None
 
 
 def _is_bad_password(body: bytes) -> bool:

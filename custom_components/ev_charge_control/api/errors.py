@@ -32,7 +32,11 @@ class ApiError(EvChargeControlError):
 
 
 class AccountBlockedError(RateLimitedError):
-    """The vendor blocked us for a long time (Easee: 403 "Too many requests", about 24 h)."""
+    """The vendor blocked us for a long time (Easee: an IP ban of about 24 h, in any form)."""
+
+
+class PermissionDeniedError(ApiError):
+    """The vendor refused this one request: the account may not see or change that resource."""
 
 
 class NotFoundError(ApiError):

@@ -27,6 +27,7 @@ from ...api.errors import (
     AuthenticationError,
     EvChargeControlError,
     NotFoundError,
+    PermissionDeniedError,
     RateLimitedError,
 )
 from ...budget import OverBudgetError
@@ -171,6 +172,13 @@ class EaseeRuntime(VendorRuntime):
             # A charger or circuit went away: look at the account's structure again.
             self.structure_wanted = True
             return UpdateFailed(translation_domain=DOMAIN, translation_key="not_found")
+        if isinstance(err, PermissionDeniedError):
+            # That one resource is not the account's to read: no pause, the rest goes on.
+            return UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="access_refused",
+                translation_placeholders={"error": str(err)},
+            )
         return UpdateFailed(
             translation_domain=DOMAIN,
             translation_key="api_error",

@@ -25,7 +25,8 @@ WINDOW_SECONDS: Final = 300.0
 READ_RESERVE: Final = 20
 # When the cloud says "429" without a usable Retry-After.
 DEFAULT_RETRY_AFTER: Final = 60.0
-# A 403 "Too many requests" means the IP is blocked; Easee reports such blocks for 24 h.
+# Easee bans an IP for 24 hours (a 403 "Too many requests", a bare 403 "Forbidden", a 429
+# "blocked for 24 hours from the last request"); a request during the ban restarts it.
 BLOCK_SECONDS: Final = 24 * 3600.0
 # maxChargerCurrent (and the circuit's max and offline limits) live in flash.
 FLASH_INTERVAL: Final = 3600.0
@@ -103,6 +104,9 @@ class EaseeAccount:
             if isinstance(kept := data.get("kept"), Mapping):
                 self.kept = {str(k): dict(v) for k, v in kept.items() if isinstance(v, Mapping)}
             self._loaded = True
+            if self.blocked_until is not None and self.blocked_until > now:
+                # The repair issue is not kept across a restart; the ban and its silence are.
+                self._async_show_blocked_issue()
 
     def as_dict(self) -> dict[str, Any]:
         """Return the saved form."""
@@ -169,13 +173,24 @@ class EaseeAccount:
     def async_blocked(self) -> float:
         """Stop all traffic for a day after Easee blocked us, and tell the user."""
         now = _now()
-        if self.blocked_until is None or self.blocked_until <= now:
-            self.blocked_until = now + BLOCK_SECONDS
+        started = self.blocked_until is None or self.blocked_until <= now
+        # Each answer of a ban counts from then: a request that was already on its way when the
+        # ban began restarts the 24 hours.
+        self.blocked_until = max(self.blocked_until or 0.0, now + BLOCK_SECONDS)
+        if started:
             LOGGER.error(
-                "Easee blocked requests from this Home Assistant (403 'Too many requests'); "
+                "Easee blocked requests from this Home Assistant; "
                 "no request of this account goes out before %s",
                 dt_util.utc_from_timestamp(self.blocked_until).isoformat(timespec="seconds"),
             )
+        self._async_show_blocked_issue()
+        self.async_schedule_save()
+        return self.blocked_until
+
+    @callback
+    def _async_show_blocked_issue(self) -> None:
+        if self.blocked_until is None:
+            return
         ir.async_create_issue(
             self.hass,
             DOMAIN,
@@ -189,8 +204,6 @@ class EaseeAccount:
                 )
             },
         )
-        self.async_schedule_save()
-        return self.blocked_until
 
     @callback
     def async_request_succeeded(self) -> None:
@@ -243,3 +256,16 @@ def easee_pause_until(hass: HomeAssistant, now: float) -> float | None:
 def async_note_easee_pause(hass: HomeAssistant, until: float) -> None:
     """Remember that a config flow's login was refused with a rate limit until ``until``."""
     hass.data[DATA_EASEE_FLOW_PAUSE] = max(hass.data.get(DATA_EASEE_FLOW_PAUSE, 0.0), until)
+
+
+@callback
+def async_note_easee_ban(hass: HomeAssistant) -> float:
+    """Remember that a config flow's login met a ban; return when it ends.
+
+    Easee bans the IP, so every account of this Home Assistant goes silent (and says so) too.
+    """
+    until = _now() + BLOCK_SECONDS
+    async_note_easee_pause(hass, until)
+    for account in hass.data.get(DATA_EASEE_ACCOUNTS, {}).values():
+        account.async_blocked()
+    return until

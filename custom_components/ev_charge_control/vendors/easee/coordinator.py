@@ -28,7 +28,12 @@ from ...api.easee import (
     EaseeCircuitSettings,
     EaseeSite,
 )
-from ...api.errors import EvChargeControlError, NotFoundError, RateLimitedError
+from ...api.errors import (
+    EvChargeControlError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+)
 from ...budget import CommandQueue, OverBudgetError, QueuedCommand, SentCommand, Verification
 from ...const import (
     CONF_DYNAMIC_CURRENT_TTL,
@@ -269,18 +274,26 @@ class _Writer[V]:
     def _after_send(self, sent: SentCommand[V], now: float) -> None:
         """Bookkeeping after the cloud accepted a write."""
 
-    async def async_send_due(self) -> None:
-        """Send the next waiting write when its slot, the budget and flash allow."""
+    async def async_send_due(self) -> str | None:
+        """Send the next waiting write when its slot, the budget and flash allow.
+
+        Return the parameter whose write Easee refused for good (a permission error), if any.
+        """
         async with self._write_lock:
             now = _now()
             sent = self.queue.take_due(now, self._ready)
             retry_at: float | None = None
+            refused: str | None = None
             if sent is not None:
                 try:
                     await self._async_send(sent)
                 except OverBudgetError as err:
                     self.queue.not_sent(sent)
                     retry_at = err.retry_at
+                except PermissionDeniedError as err:
+                    self.queue.not_sent(sent)
+                    self._write_refused(sent, err)
+                    refused = sent.parameter
                 except EvChargeControlError as err:
                     self.queue.not_sent(sent)
                     retry_at = self._write_failed(sent, err)
@@ -291,6 +304,23 @@ class _Writer[V]:
             self._save_queue()
             self._schedule_write(retry_at)
             self.async_update_listeners()
+            return refused
+
+    def _write_refused(self, sent: SentCommand[V], err: PermissionDeniedError) -> None:
+        """Drop a write Easee will never take from this account: sending it again is no use."""
+        queued = self.queue.pending.get(sent.parameter)
+        if queued is not None and queued.value == sent.value and queued.attempt == sent.attempt:
+            del self.queue.pending[sent.parameter]
+        LOGGER.error("Easee %s: %s was refused: %s", self.unique_id_prefix, sent.parameter, err)
+        self._fire(sent, "refused", None, will_retry=False)
+
+    def _raise_if_refused(self, refused: str | None, parameter: str) -> None:
+        if refused == parameter:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="permission_denied",
+                translation_placeholders={"parameter": parameter},
+            )
 
     def _write_failed(self, sent: SentCommand[V], err: EvChargeControlError) -> float | None:
         """Decide what a failed write does next; return when it may be tried again."""
@@ -681,7 +711,7 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
             LOGGER.debug("Easee %s: %s already holds, nothing to send", self.charger_id, parameter)
         self._save_queue()
         self.async_update_listeners()
-        await self.async_send_due()
+        self._raise_if_refused(await self.async_send_due(), parameter)
 
     async def async_set_dynamic_current(self, amps: int) -> None:
         """Set the dynamic charger current and remember it for "keep dynamic limits"."""
@@ -894,7 +924,7 @@ class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuit
             LOGGER.debug("Easee %s: dynamic current already holds", self.unique_id_prefix)
         self._save_queue()
         self.async_update_listeners()
-        await self.async_send_due()
+        self._raise_if_refused(await self.async_send_due(), PARAM_CIRCUIT)
 
     async def async_set_phase(self, index: int, amps: int) -> None:
         """Set one phase; the others keep what they have (or the circuit's max)."""
