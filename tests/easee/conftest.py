@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+import contextlib
 
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
@@ -47,16 +48,25 @@ def build_account(sim: EaseeSimulator) -> None:
     sim.add_charger("EH000005", 21, name="Office 2", product_code=2)
 
 
-@pytest.fixture
-async def easee_sim(socket_enabled: None) -> AsyncGenerator[EaseeSimulator]:
-    """Start an Easee simulator with the test account."""
+@contextlib.asynccontextmanager
+async def running_account() -> AsyncIterator[EaseeSimulator]:
+    """Run an Easee simulator with the test account on 127.0.0.1 until the block ends."""
     sim = EaseeSimulator(latency_scale=0)
     build_account(sim)
     await sim.start()
-    yield sim
-    await sim.stop()
-    # The log guard checks, after this, that no token the simulator issued was logged.
-    RUNTIME_SECRETS.update(sim.issued_secrets())
+    try:
+        yield sim
+    finally:
+        await sim.stop()
+        # The log guard checks, after this, that no token the simulator issued was logged.
+        RUNTIME_SECRETS.update(sim.issued_secrets())
+
+
+@pytest.fixture
+async def easee_sim(socket_enabled: None) -> AsyncGenerator[EaseeSimulator]:
+    """Start an Easee simulator with the test account."""
+    async with running_account() as sim:
+        yield sim
 
 
 @pytest.fixture

@@ -38,12 +38,11 @@ from tests.conftest import (
     EASEE_OTHER_PASSWORD,
     EASEE_PASSWORD,
     EASEE_USERNAME,
-    RUNTIME_SECRETS,
     setup_entry,
     travel,
 )
 from tests.easee.bans import BAN_FORMS
-from tests.easee.conftest import START, USER_ID, build_account
+from tests.easee.conftest import START, USER_ID, running_account
 from tests.flow import (
     assert_advanced_section,
     assert_form_translated,
@@ -109,12 +108,8 @@ def easee_cloud(
 @pytest.fixture
 async def other_easee_sim(socket_enabled: None) -> AsyncGenerator[EaseeSimulator]:
     """Start a second Easee API (a test system) with the same account."""
-    sim = EaseeSimulator(latency_scale=0)
-    build_account(sim)
-    await sim.start()
-    yield sim
-    await sim.stop()
-    RUNTIME_SECRETS.update(sim.issued_secrets())
+    async with running_account() as sim:
+        yield sim
 
 
 def logins(sim: EaseeSimulator) -> list[str]:
