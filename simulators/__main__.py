@@ -360,7 +360,7 @@ def _add_easee_parser(vendors: argparse._SubParsersAction[argparse.ArgumentParse
     easee.add_argument("--max-requests", type=int, default=200, help="per IP and window")
     easee.add_argument("--window", type=float, default=300.0, help="rate-limit window in s")
     easee.add_argument("--max-logins", type=int, default=10, help="per IP and hour")
-    easee.add_argument("--token-lifetime", type=int, default=86400, help="access tokens, in s")
+    easee.add_argument("--token-lifetime", type=int, default=3600, help="access tokens, in s")
     easee.set_defaults(check=_check_easee_args, serve=serve_easee)
 
 

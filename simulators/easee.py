@@ -735,7 +735,7 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         block_threshold: int = 400,
         block_seconds: float = 86400.0,
         block_form: str = "blocked_403",
-        access_token_lifetime: int = 86400,
+        access_token_lifetime: int = 3600,
     ) -> None:
         super().__init__(clock=clock, latency_scale=latency_scale)
         self.max_requests = max_requests
@@ -1242,7 +1242,8 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         expires = issued_at + self.access_token_lifetime
         payload: dict[str, object] = {"AccountId": account.account_id}
         if account.user_id_claim:
-            payload["UserId"] = account.user_id
+            # Today's tokens carry the user id as a string (older ones had a number).
+            payload["UserId"] = str(account.user_id)
         payload.update(
             {
                 "unique_name": account.username,

@@ -59,8 +59,8 @@ _STRINGS_ROOT: dict[str, Any] = json.loads(
 )
 STRINGS: dict[str, Any] = _STRINGS_ROOT["config"]
 OPTION_STRINGS: dict[str, Any] = _STRINGS_ROOT["options"]
-# The simulator's access tokens live a day, counted from the (frozen) moment of the login.
-TOKEN_EXPIRES_AT = datetime.fromisoformat(START).timestamp() + 86400
+# The simulator's access tokens live an hour (Easee's expiresIn), from the (frozen) login.
+TOKEN_EXPIRES_AT = datetime.fromisoformat(START).timestamp() + 3600
 OTHER_USERNAME = "second@example.com"
 OTHER_USER_ID = 4712
 LOGIN = "/api/accounts/login"
@@ -176,7 +176,7 @@ def assert_issued(sim: EaseeSimulator, tokens: dict[str, Any]) -> None:
     assert tokens["access_token"] in sim.issued_secrets()
     assert tokens["refresh_token"] in sim.issued_secrets()
     # The clock stands still in these tests: the login was "now".
-    assert tokens["expires_at"] == pytest.approx(time.time() + 86400, abs=1e-6)
+    assert tokens["expires_at"] == pytest.approx(time.time() + 3600, abs=1e-6)
 
 
 def assert_created(

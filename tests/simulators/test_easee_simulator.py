@@ -141,6 +141,9 @@ async def make_sim(clock: FakeClock) -> AsyncIterator[SimFactory]:
     started: list[EaseeSimulator] = []
 
     async def make(**options: Any) -> EaseeSimulator:
+        # These tests travel days on one login: tokens that live a day unless a test says
+        # otherwise (the real lifetime, an hour, is the default: test_default_token_lifetime).
+        options.setdefault("access_token_lifetime", 86400)
         simulator = EaseeSimulator(clock=clock, latency_scale=0, **options)
         simulator.add_account(USER, PASSWORD, user_id=USER_ID, account_id=4200)
         simulator.add_site(USER_ID, SITE, "Home")
@@ -282,13 +285,23 @@ async def test_login_answers_tokens_and_jwt_claims(api: Api) -> None:
     assert signature
     payload = claims(body["accessToken"])
     assert payload["AccountId"] == 4200
-    assert payload["UserId"] == USER_ID
+    assert payload["UserId"] == str(USER_ID)  # a string, as in today's real tokens
     assert payload["unique_name"] == USER
     assert payload["role"] == ["User"]
     assert payload["iat"] == payload["nbf"] == int(START)
     assert payload["exp"] == int(START) + 86400
+    assert body["expiresIn"] == 86400
     assert body["refreshToken"] != body["accessToken"]
     assert await api.ok("/api/chargers")
+
+
+async def test_default_token_lifetime(make_sim: SimFactory, session: aiohttp.ClientSession) -> None:
+    """Like Easee's: an access token lives an hour, and says so in expiresIn and exp."""
+    assert EaseeSimulator().access_token_lifetime == 3600
+    sim = await make_sim(access_token_lifetime=EaseeSimulator().access_token_lifetime)
+    body = await Api(sim, session).login()
+    assert body["expiresIn"] == 3600
+    assert claims(body["accessToken"])["exp"] == int(START) + 3600
 
 
 async def test_login_tokens_are_unique_and_user_name_case_insensitive(
@@ -2346,7 +2359,7 @@ def test_command_line_runs_until_signalled(signum: signal.Signals) -> None:
         assert line == f"Easee simulator on http://127.0.0.1:{port} with 2 chargers\n"
         code, body = _login_over_http(port)
         assert code == 200
-        assert claims(body["accessToken"])["UserId"] == 1001
+        assert claims(body["accessToken"])["UserId"] == "1001"
         RUNTIME_SECRETS.update((body["accessToken"], body["refreshToken"]))
         proc.send_signal(signum)
         assert proc.wait(timeout=10) == 0
