@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import insort
 from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass
@@ -123,6 +124,10 @@ class SlidingWindow:
             return False
         self.sent.append(max(now, self.sent[-1]) if self.sent else now)
         return True
+
+    def record(self, when: float) -> None:
+        """Count a request that already went out, even past the limit: it was sent."""
+        insort(self.sent, when)
 
     def next_available(self, when: float, reserve: int = 0) -> float:
         """Return the first moment from ``when`` on at which a request may go out."""

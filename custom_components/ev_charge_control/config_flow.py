@@ -32,7 +32,13 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import dt as dt_util
 from yarl import URL
 
-from .api.easee import DEFAULT_BASE_URL as EASEE_BASE_URL, EaseeClient, EaseeTokens, account_id
+from .api.easee import (
+    DEFAULT_BASE_URL as EASEE_BASE_URL,
+    EaseeClient,
+    EaseeTokens,
+    RequestKind,
+    account_id,
+)
 from .api.errors import (
     AccountBlockedError,
     ApiError,
@@ -43,6 +49,7 @@ from .api.errors import (
 )
 from .api.goe import DEFAULT_BASE_URL, GoeClient, is_valid_grid_token, normalize_serial
 from .api.viriciti import DEFAULT_BASE_URL as VIRICITI_BASE_URL, ViricitiClient, ViricitiGroup
+from .budget import OverBudgetError
 from .const import (
     CONF_BASE_URL,
     CONF_DEFAULT_DURATION,
@@ -68,6 +75,8 @@ from .const import (
 )
 from .session import async_get_session, async_user_agent
 from .vendors.easee.account import (
+    EaseeAccount,
+    async_get_easee_account,
     async_note_easee_ban,
     async_note_easee_pause,
     easee_pause_until,
@@ -299,24 +308,56 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
 
     # Easee
 
+    async def _async_easee_account(self, username: str, known: str | None) -> EaseeAccount | None:
+        """Return the budget of the account a login is for, when it is known before the login."""
+        if known is None:
+            # A new flow for an account that is already set up (same user name) still counts.
+            known = next(
+                (
+                    entry.unique_id
+                    for entry in self._async_current_entries(include_ignore=False)
+                    if entry.data.get(CONF_VENDOR) == VENDOR_EASEE
+                    and str(entry.data.get(CONF_USERNAME, "")).strip().lower() == username.lower()
+                ),
+                None,
+            )
+        return None if known is None else await async_get_easee_account(self.hass, known)
+
     async def _async_login_easee(
-        self, username: str, password: str, base_url: str
+        self, username: str, password: str, base_url: str, known: str | None = None
     ) -> tuple[str | None, dict[str, str], EaseeTokens | None]:
-        """Log in once; return an error key and placeholders, or the tokens."""
+        """Log in once; return an error key and placeholders, or the tokens.
+
+        The login counts in the account's request window like every other request of the
+        account: through its budget when the account is known (reauth, reconfigure, an account
+        set up already), else added to the window once the token names the account.
+        """
         # Easee limits by IP: while any account here waits (or a login was just refused with
         # a rate limit), a login would only add a strike towards a 24-hour block.
         now = time.time()
         if (until := easee_pause_until(self.hass, now)) is not None:
             return "rate_limited", {"minutes": str(max(1, math.ceil((until - now) / 60)))}, None
+        account = await self._async_easee_account(username, known)
+        sent: list[float] = []
+
+        def count(kind: RequestKind) -> None:
+            if account is not None:
+                account.gate(kind)  # raises OverBudgetError: nothing is sent
+            sent.append(time.time())
+
         client = EaseeClient(
             async_get_session(self.hass),
             username,
             password,
             base_url=base_url,
             user_agent=async_user_agent(self.hass),
+            request_gate=count,
         )
         try:
             tokens = await client.login()
+        except OverBudgetError as err:
+            minutes = max(1, math.ceil((err.retry_at - time.time()) / 60))
+            return "rate_limited", {"minutes": str(minutes)}, None
         except AuthenticationError:
             return "invalid_auth", {}, None
         except AccountBlockedError:
@@ -335,6 +376,11 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
         except Exception:  # noqa: BLE001 - the form must show "unknown", not crash
             LOGGER.exception("Easee: unexpected error while logging in")
             return "unknown", {}, None
+        if account is None:
+            account = await async_get_easee_account(
+                self.hass, account_id(tokens.access_token, username)
+            )
+            account.async_record(sent)
         return None, {}, tokens
 
     def _easee_schema(
@@ -401,7 +447,7 @@ class EvChargeConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors[ADVANCED] = "invalid_base_url"
             else:
                 error, extra, tokens = await self._async_login_easee(
-                    username, str(values[CONF_PASSWORD]), base_url
+                    username, str(values[CONF_PASSWORD]), base_url, entry.unique_id
                 )
                 placeholders.update(extra)
                 if tokens is not None:

@@ -14,6 +14,7 @@ from homeassistant.components.number import (
     DOMAIN as NUMBER_DOMAIN,
     SERVICE_SET_VALUE,
 )
+from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import (
     ATTR_ENTITY_ID,
     CONF_PASSWORD,
@@ -21,11 +22,13 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
+from custom_components.ev_charge_control.config_flow import ADVANCED
 from custom_components.ev_charge_control.const import (
     CONF_BASE_URL,
     CONF_STATE_INTERVAL,
@@ -197,6 +200,47 @@ async def test_a_day_of_polling_stays_far_below_the_limits(
 
 
 # A big account
+
+
+async def test_from_the_flows_login_on_never_101_requests_in_5_minutes(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, big_sim: EaseeSimulator
+) -> None:
+    """Adding a big account: its login, the first reads and a burst of writes share one window.
+
+    The set-up alone wants more reads than the budget gives, and 40 writes want the rest: if the
+    flow's login were not counted, the cloud would see 101 requests in 5 minutes.
+    """
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "easee"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_USERNAME: EASEE_USERNAME,
+            CONF_PASSWORD: EASEE_PASSWORD,
+            ADVANCED: {CONF_BASE_URL: big_sim.base_url},
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    for number in range(1, len(BIG_CHARGERS) + 1):
+        await set_number(hass, f"number.bay_{number}_dynamic_charger_current", 10)
+    await travel(hass, freezer, timedelta(minutes=10), step=timedelta(seconds=10))
+
+    assert big_sim.requests[0].path == "/api/accounts/login"
+    assert len(big_sim.requests_to("POST", "/api/accounts/login")) == 1
+    assert busiest_window(big_sim.requests) == LIMIT  # all of it used, and not one more
+    assert refused(big_sim) == []
+    # The writes had the 20 requests reads leave them, at once.
+    login_at = big_sim.requests[0].time
+    first_writes = [
+        request
+        for charger in BIG_CHARGERS
+        for request in big_sim.requests_to("POST", dynamic_path(charger))
+        if request.time < login_at + WINDOW
+    ]
+    assert len(first_writes) == 20
 
 
 async def test_forty_chargers_share_the_budget(

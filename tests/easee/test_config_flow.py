@@ -17,7 +17,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import issue_registry as ir
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components import ev_charge_control
 from custom_components.ev_charge_control.api.easee import EaseeClient
@@ -33,6 +33,7 @@ from custom_components.ev_charge_control.const import (
     DOMAIN,
     VENDOR_EASEE,
 )
+from custom_components.ev_charge_control.vendors.easee.account import DATA_EASEE_ACCOUNTS
 from simulators.easee import EaseeSimulator
 from tests.conftest import (
     EASEE_OTHER_PASSWORD,
@@ -974,3 +975,97 @@ async def test_no_login_while_an_account_waits(
     assert_error(result, "base", "rate_limited")
     assert result["description_placeholders"] == {"minutes": "5"}
     assert logins(easee_sim) == before
+
+
+# The flow's login is a request of the account: it counts in the account's window.
+
+
+def account_window(hass: HomeAssistant, unique_id: str = str(USER_ID)) -> list[float]:
+    """Return the request times the account's 5-minute window holds."""
+    return list(hass.data[DATA_EASEE_ACCOUNTS][unique_id].window.sent)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_the_flows_login_counts_in_the_accounts_saved_window(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    easee_sim: EaseeSimulator,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Adding an account: its login is the first request of the account's window, on disk too."""
+    result = await submit_login(hass, await start_flow(hass))
+    assert_created(result, easee_sim)
+    login_at = easee_sim.requests_to("POST", LOGIN)[0].time
+    assert account_window(hass) == [pytest.approx(login_at, abs=1)]
+    freezer.tick(timedelta(seconds=5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    saved = hass_storage[f"{DOMAIN}.easee_{USER_ID}"]["data"]["window"]["sent"]
+    assert saved == [pytest.approx(login_at, abs=1)]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_a_refused_login_of_a_new_account_counts_nowhere(
+    hass: HomeAssistant, easee_sim: EaseeSimulator
+) -> None:
+    """A wrong password names no account: no window is made up for it."""
+    result = await submit_login(hass, await start_flow(hass), password=EASEE_OTHER_PASSWORD)
+    assert_error(result, "base", "invalid_auth")
+    assert str(USER_ID) not in hass.data.get(DATA_EASEE_ACCOUNTS, {})
+
+
+def fill_window(hass: HomeAssistant) -> None:
+    """Spend the account's whole window now, as a busy minute of the running entry would."""
+    window = hass.data[DATA_EASEE_ACCOUNTS][str(USER_ID)].window
+    window.sent.clear()
+    window.sent.extend([time.time()] * window.limit)
+
+
+async def test_reauth_waits_while_the_accounts_window_is_full(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, init_easee: MockConfigEntry
+) -> None:
+    """A reauth login is the account's 101st request: it waits, and the form says how long."""
+    fill_window(hass)
+    sent = len(easee_sim.requests)
+    result = await init_easee.start_reauth_flow(hass)
+    result = await submit(hass, result, password=EASEE_PASSWORD)
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"]["minutes"] == "5"
+    assert len(easee_sim.requests) == sent  # nothing went out
+
+
+async def test_reconfigure_waits_while_the_accounts_window_is_full(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, init_easee: MockConfigEntry
+) -> None:
+    """The same for a reconfigure: its login counts in the account's window."""
+    fill_window(hass)
+    sent = len(easee_sim.requests)
+    result = await init_easee.start_reconfigure_flow(hass)
+    result = await submit_login(hass, result)
+    assert_error(result, "base", "rate_limited")
+    assert len(easee_sim.requests) == sent
+
+
+async def test_adding_a_configured_account_again_waits_for_its_window(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, init_easee: MockConfigEntry
+) -> None:
+    """The user name of an account set up already: its login counts there before it is sent."""
+    fill_window(hass)
+    sent = len(easee_sim.requests)
+    result = await submit_login(
+        hass, await start_flow(hass), username=f" {EASEE_USERNAME.upper()} "
+    )
+    assert_error(result, "base", "rate_limited")
+    assert len(easee_sim.requests) == sent
+
+
+async def test_a_reauth_login_is_counted_once(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, init_easee: MockConfigEntry
+) -> None:
+    """A login that goes through the account's budget is not added a second time."""
+    before = account_window(hass)
+    result = await init_easee.start_reauth_flow(hass)
+    with patch("custom_components.ev_charge_control.async_setup_entry", return_value=True):
+        result = await submit(hass, result, password=EASEE_PASSWORD)
+    assert result["reason"] == "reauth_successful"
+    assert len(account_window(hass)) == len(before) + 1

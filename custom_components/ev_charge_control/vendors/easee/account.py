@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 import time
 from typing import Any, Final
 
@@ -155,6 +155,13 @@ class EaseeAccount:
         reserve = READ_RESERVE if kind == "read" else 0
         if not self.window.try_take(now, reserve):
             raise OverBudgetError(self.window.next_available(now, reserve))
+        self.async_schedule_save()
+
+    @callback
+    def async_record(self, sent: Iterable[float]) -> None:
+        """Count requests that went out before the account was known (a config flow's login)."""
+        for moment in sent:
+            self.window.record(moment)
         self.async_schedule_save()
 
     @callback
