@@ -547,6 +547,21 @@ def test_window_allows_the_limit_then_refuses_until_the_first_leaves() -> None:
     assert budget.try_take(START + WINDOW + 1)
 
 
+def test_window_records_what_was_sent_before_it_was_known() -> None:
+    """A request counted afterwards (a config flow's login) takes its place in time, even full."""
+    budget = window()
+    fill(budget, LIMIT - 1, start=START + 1)
+    budget.record(START)  # it went out first
+    assert budget.sent[0] == START
+    assert not budget.available(START + LIMIT)
+    # Recorded although the window is full: it was sent, so it counts.
+    budget.record(START + LIMIT)
+    assert len(budget.sent) == LIMIT + 1
+    # Two must leave before the next: the recorded first one and the one after it.
+    assert budget.next_available(START + LIMIT) == START + 1 + WINDOW
+    assert list(budget.sent) == sorted(budget.sent)
+
+
 def test_window_counts_exactly_not_as_a_bucket() -> None:
     """A burst of 100 at once may not be followed by anything for the whole window."""
     budget = window()
