@@ -45,6 +45,15 @@ MIN_CURRENT = 6.0  # below this a car does not charge
 DEFAULT_CURRENT = 32.0  # dynamic charger current after a reset; a car's default maximum
 MAX_CHARGER_CURRENT = 32.0
 MAX_DYNAMIC_CIRCUIT_CURRENT = 40.0
+# dynamicCircuitCurrentP1..P3 while no dynamic circuit limit is set: not the circuit's max.
+UNSET_DYNAMIC_CIRCUIT_HOME = 40.0
+UNSET_DYNAMIC_CIRCUIT_CHARGE = 80.0
+CHARGE_PRODUCT_CODES = frozenset({100, 102, 103})  # Charge, Core, Pro
+# detectedPowerGridType: TN 3-phase, IT 3-phase; outputPhase on an IT grid: 1 or 2 phases.
+GRID_TN_3_PHASE = 1
+GRID_IT_3_PHASE = 4
+OUTPUT_PHASE_IT_1 = 11  # P1_T2_T3_IT
+OUTPUT_PHASE_IT_2 = 22  # P2_T2_T3_T4_IT
 LOGIN_WINDOW = 3600.0  # logins are counted per hour
 USAGE_MAX_SECONDS = 31 * 86400
 BASE_LATENCY = 0.2  # seconds per answer, scaled by latency_scale
@@ -75,6 +84,7 @@ REASON_CHARGER_MAX_TOO_LOW = 51
 REASON_DYNAMIC_CHARGER_TOO_LOW = 52
 REASON_DISABLED = 53
 REASON_WAITING_FOR_SCHEDULE = 54
+REASON_IN_ERROR = 56
 REASON_LIMITED_BY_SCHEDULE = 76
 REASON_LIMITED_BY_CHARGER_MAX = 77
 REASON_LIMITED_BY_DYNAMIC_CHARGER = 78
@@ -157,6 +167,18 @@ PERMISSION_DENIED: dict[str, object] = {
     "status": 403,
 }
 METHOD_NOT_ALLOWED: dict[str, object] = {"title": "Method Not Allowed", "status": 405}
+# A command or setting for a charger that is not connected to the cloud.
+CHARGER_DISCONNECTED: dict[str, object] = {
+    "errorCode": 410,
+    "errorCodeName": "ChargerDisconnected",
+    "title": "Charger is not connected",
+    "status": 400,
+}
+# How writes are answered (the simulator's command_answer): 202 with {device, commandId,
+# ticks} (a list for settings and circuits), 200 with an empty body, or 200 with
+# {id, wasAccepted, resultCode} accepting or refusing (the charger then does nothing).
+COMMAND_ANSWER_FORMS: Final = ("202", "200_empty", "200_accepted", "200_refused")
+REFUSED_RESULT_CODE = 3
 
 
 def _iso(moment: float) -> str:
@@ -208,6 +230,7 @@ CHARGER_FIELDS: dict[str, tuple[str, float | None, float | None]] = {
     "authorization_required": ("bool", None, None),
     "color": ("int?", None, None),
     "wifi_rssi": ("int", -127, 0),
+    "it_grid": ("bool", None, None),
     "extra_state": ("dict", None, None),
     "extra_config": ("dict", None, None),
 }
@@ -539,6 +562,8 @@ class EaseeChargerSim:
     authorization_required: bool = False
     color: int | None = None
     wifi_rssi: int = -60
+    # On an IT grid the phase currents are on T2-T4 (T3-T5 on TN, where T2 is the neutral).
+    it_grid: bool = False
     # Later keys of the state / config answers; they may also override documented ones.
     extra_state: dict[str, object] = field(default_factory=dict)
     extra_config: dict[str, object] = field(default_factory=dict)
@@ -736,6 +761,7 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         block_seconds: float = 86400.0,
         block_form: str = "blocked_403",
         access_token_lifetime: int = 3600,
+        command_answer: str = "202",
     ) -> None:
         super().__init__(clock=clock, latency_scale=latency_scale)
         self.max_requests = max_requests
@@ -749,6 +775,10 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         # How the IP block answers (one of BAN_FORMS); "blocked_429" restarts with each request.
         self.block_form = block_form
         self.access_token_lifetime = access_token_lifetime
+        if command_answer not in COMMAND_ANSWER_FORMS:
+            raise ValueError(f"unknown command answer: {command_answer}")
+        # How writes are answered: one of COMMAND_ANSWER_FORMS.
+        self.command_answer = command_answer
         self.accounts: dict[str, EaseeAccountSim] = {}  # by lower-cased user name
         self.sites: dict[int, EaseeSiteSim] = {}
         self.circuits: dict[int, EaseeCircuitSim] = {}
@@ -1051,7 +1081,7 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         if not charger.car_connected:
             return ChargerOutput(0.0, None, OP_DISCONNECTED)
         if charger.error:
-            return ChargerOutput(0.0, None, OP_ERROR)
+            return ChargerOutput(0.0, REASON_IN_ERROR, OP_ERROR)
         if not charger.car_wants_energy:
             return ChargerOutput(0.0, REASON_CAR_NOT_CHARGING, OP_COMPLETED)
         if not charger.enabled:
@@ -1110,10 +1140,23 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         now = self.catch_up()
         output = self.output_of(charger)
         circuit = self.circuits[charger.circuit_id]
-        dynamic = circuit.dynamic_current or circuit.max_current
+        unset = (
+            UNSET_DYNAMIC_CIRCUIT_CHARGE
+            if charger.product_code in CHARGE_PRODUCT_CODES
+            else UNSET_DYNAMIC_CIRCUIT_HOME
+        )
+        dynamic = circuit.dynamic_current or (unset, unset, unset)
         phases = charger.effective_phases
         power = output.current * charger.voltage * phases / 1000.0
         in_currents = [output.current if phase < phases else 0.0 for phase in range(3)]
+        # T2..T5: the phases start at T3 on TN grids (T2 the neutral), at T2 on IT grids.
+        terminals = [*in_currents, 0.0] if charger.it_grid else [0.0, *in_currents]
+        if output.current <= 0:
+            output_phase = 0
+        elif charger.it_grid:
+            output_phase = OUTPUT_PHASE_IT_1 if phases == 1 else OUTPUT_PHASE_IT_2
+        else:
+            output_phase = 10 * phases
         return {
             "chargerOpMode": output.op_mode,
             "totalPower": power,
@@ -1125,11 +1168,11 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
             "dynamicCircuitCurrentP2": dynamic[1],
             "dynamicCircuitCurrentP3": dynamic[2],
             "outputCurrent": output.current,
-            "inCurrentT2": 0.0,
-            "inCurrentT3": in_currents[0],
-            "inCurrentT4": in_currents[1],
-            "inCurrentT5": in_currents[2],
-            "outputPhase": (10 * phases) if output.current > 0 else 0,
+            "inCurrentT2": terminals[0],
+            "inCurrentT3": terminals[1],
+            "inCurrentT4": terminals[2],
+            "inCurrentT5": terminals[3],
+            "outputPhase": output_phase,
             "voltage": charger.voltage,
             "cableLocked": charger.cable_locked,
             "cableRating": MAX_CHARGER_CURRENT,
@@ -1154,7 +1197,7 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
             "remoteStartRequired": False,
             "smartButtonEnabled": charger.smart_button_enabled,
             "wiFiSSID": "SimulatedNet",
-            "detectedPowerGridType": 1,
+            "detectedPowerGridType": GRID_IT_3_PHASE if charger.it_grid else GRID_TN_3_PHASE,
             "offlineChargingMode": 0,
             "circuitMaxCurrentP1": circuit.max_current[0],
             "circuitMaxCurrentP2": circuit.max_current[1],
@@ -1393,6 +1436,7 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         app.router.add_delete("/_sim/faults", self._handle_sim_clear_faults)
         post("/_sim/invalidate_tokens", self._handle_sim_invalidate_tokens)
         post("/_sim/unblock", self._handle_sim_unblock)
+        post("/_sim/command_answer", self._handle_sim_command_answer)
         return app
 
     @web.middleware
@@ -1504,11 +1548,34 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         return {"device": device, "commandId": command_id, "ticks": ticks}
 
     def _deliverable(self, request: web.Request, charger: EaseeChargerSim) -> bool:
-        # An offline charger never receives the command; the cloud answers with ticks 0.
-        if charger.is_online:
-            return True
-        self._context(request).result = "offline"
-        return False
+        """Raise Easee's 400 "ChargerDisconnected" for an offline charger; False if refused.
+
+        With command_answer "200_refused" the charger says no: nothing is carried out.
+        """
+        if not charger.is_online:
+            raise _ApiError(400, CHARGER_DISCONNECTED, "offline")
+        if self.command_answer == "200_refused":
+            self._context(request).result = "refused"
+            return False
+        return True
+
+    def _write_answer(
+        self, request: web.Request, answers: list[dict[str, object]], *, single: bool
+    ) -> web.Response:
+        """Answer a write in the form command_answer chooses (``single``: one 202 object)."""
+        form = self.command_answer
+        if form == "200_empty":
+            return web.Response(status=200)
+        if form in ("200_accepted", "200_refused"):
+            accepted = form == "200_accepted"
+            return web.json_response(
+                {
+                    "id": secrets.randbelow(10**9),
+                    "wasAccepted": accepted,
+                    "resultCode": 0 if accepted else REFUSED_RESULT_CODE,
+                }
+            )
+        return web.json_response(answers[0] if single else answers, status=202)
 
     # --- auth handlers --------------------------------------------------------------------------
 
@@ -1662,12 +1729,13 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         done = self._deliverable(request, charger)
         if done:
             self._apply_settings(charger, changes)
-        return web.json_response(
+        return self._write_answer(
+            request,
             [
                 self._command_answer(request, charger.id, _SETTING_COMMAND_IDS[key], done=done)
                 for key in changes
             ],
-            status=202,
+            single=False,
         )
 
     def _apply_settings(self, charger: EaseeChargerSim, changes: Mapping[str, object]) -> None:
@@ -1699,8 +1767,8 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
             charger.dynamic_charger_current = amps
             charger.dynamic_charger_expires = now + minutes * 60 if minutes > 0 else None
         command_id = _COMMAND_IDS["set_dynamic_charger_current"]
-        return web.json_response(
-            self._command_answer(request, charger.id, command_id, done=done), status=202
+        return self._write_answer(
+            request, [self._command_answer(request, charger.id, command_id, done=done)], single=True
         )
 
     async def _handle_command(self, request: web.Request) -> web.Response:
@@ -1709,9 +1777,10 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         if command not in CHARGER_COMMANDS:
             raise _not_found()
         done = self._deliverable(request, charger) and self._run_command(charger, command)
-        return web.json_response(
-            self._command_answer(request, charger.id, _COMMAND_IDS[command], done=done),
-            status=202,
+        return self._write_answer(
+            request,
+            [self._command_answer(request, charger.id, _COMMAND_IDS[command], done=done)],
+            single=True,
         )
 
     def _run_command(self, charger: EaseeChargerSim, command: str) -> bool:
@@ -1766,7 +1835,17 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
             if master is None
             else [self._command_answer(request, master.id, _COMMAND_IDS[command], done=True)]
         )
-        return web.json_response(answer, status=202)
+        return self._write_answer(request, answer, single=False)
+
+    def _circuit_deliverable(self, request: web.Request, circuit: EaseeCircuitSim) -> bool:
+        """Like _deliverable, for the circuit's master (which carries a circuit's limits out)."""
+        master = self.master_of(circuit.id)
+        if master is not None:
+            return self._deliverable(request, master)
+        if self.command_answer == "200_refused":
+            self._context(request).result = "refused"
+            return False
+        return True
 
     async def _handle_set_circuit_settings(self, request: web.Request) -> web.Response:
         circuit = self._own_circuit(request)
@@ -1786,6 +1865,8 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
             raise _bad(str(err)) from None
         if not numbers and idle is None:
             raise _bad("no settings in the body")
+        if not self._circuit_deliverable(request, circuit):
+            return self._circuit_answer(request, circuit, "circuit_settings")
         maximum, offline = list(circuit.max_current), list(circuit.offline_max_current)
         for key, value in numbers.items():
             target = offline if key.startswith("offline") else maximum
@@ -1807,6 +1888,8 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
             minutes = _in_range("timeToLive", body.get("timeToLive", 0), 0, math.inf, integer=True)
         except (TypeError, ValueError) as err:
             raise _bad(str(err)) from None
+        if not self._circuit_deliverable(request, circuit):
+            return self._circuit_answer(request, circuit, "circuit_dynamic_current")
         now = self._context(request).now
         circuit.dynamic_current = (phases[0], phases[1], phases[2])
         circuit.dynamic_expires = now + minutes * 60 if minutes > 0 else None
@@ -1858,6 +1941,16 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
 
     async def _handle_sim_unblock(self, request: web.Request) -> web.Response:
         self.unblock()
+        return web.json_response({"success": True})
+
+    async def _handle_sim_command_answer(self, request: web.Request) -> web.Response:
+        try:
+            form = (await json_object(request)).get("form")
+        except (TypeError, ValueError) as err:
+            return admin_error(str(err))
+        if form not in COMMAND_ANSWER_FORMS:
+            return admin_error(f"form must be one of {', '.join(COMMAND_ANSWER_FORMS)}")
+        self.command_answer = str(form)
         return web.json_response({"success": True})
 
 

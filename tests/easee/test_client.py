@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import datetime as dt
 import json
 import logging
+from pathlib import Path
 import secrets
 import socket
 from typing import Any
@@ -34,11 +35,14 @@ from custom_components.ev_charge_control.api.easee import (
     EaseeSite,
     EaseeTokens,
     account_id,
+    is_it_grid,
 )
 from custom_components.ev_charge_control.api.errors import (
     AccountBlockedError,
     ApiError,
     AuthenticationError,
+    ChargerOfflineError,
+    CommandRefusedError,
     EvChargeControlError,
     NotFoundError,
     PermissionDeniedError,
@@ -1439,17 +1443,188 @@ async def test_command(cloud: FakeEasee, client: EaseeClient, command: str) -> N
     assert (seen.method, seen.path, seen.query, seen.body) == ("POST", path, {}, None)
 
 
-async def test_command_nothing_to_do(cloud: FakeEasee, client: EaseeClient) -> None:
-    """ticks 0 (nothing to do) comes back as 0; an answer without ticks is an ApiError."""
+COMMAND_ANSWERS: dict[str, dict[str, Any]] = json.loads(
+    (Path(__file__).parents[1] / "fixtures" / "easee_command_answers.json").read_text(
+        encoding="utf-8"
+    )
+)
+
+
+def command_reply(form: str) -> Reply:
+    """Return a recorded command answer as the stand-in cloud sends it."""
+    answer = COMMAND_ANSWERS[form]
+    body = answer["json"] if "json" in answer else answer["text"].encode()
+    return Reply(answer["status"], body)
+
+
+@pytest.mark.parametrize(
+    ("form", "ticks"),
+    [
+        ("accepted_202", 638676288000000000),
+        ("accepted_202_list", 638676288010000000),
+        ("nothing_to_do_202", 0),
+        ("empty_200", None),
+        ("accepted_200", None),
+    ],
+)
+async def test_command_answers_that_accept(
+    cloud: FakeEasee, client: EaseeClient, form: str, ticks: int | None
+) -> None:
+    """Each form Easee accepts a command in is an acceptance: ticks, 0 (nothing to do) or None."""
+    path = f"/api/chargers/{CHARGER_ID}/commands/resume_charging"
+    cloud.answers["POST", path] = command_reply(form)
+    assert await client.command(CHARGER_ID, "resume_charging") == ticks
+    assert cloud.paths() == [f"POST {path}"]
+
+
+WRITES: list[tuple[str, Callable[[EaseeClient], Awaitable[object]]]] = [
+    (
+        f"/api/chargers/{CHARGER_ID}/commands/resume_charging",
+        lambda c: c.command(CHARGER_ID, "resume_charging"),
+    ),
+    (
+        f"/api/chargers/{CHARGER_ID}/commands/set_dynamic_charger_current",
+        lambda c: c.set_dynamic_charger_current(CHARGER_ID, 10),
+    ),
+    (f"/api/chargers/{CHARGER_ID}/settings", lambda c: c.update_settings(CHARGER_ID, enabled=True)),
+    (
+        "/api/sites/10/circuits/100/dynamicCurrent",
+        lambda c: c.set_dynamic_circuit_current(10, 100, 16, 16, 16),
+    ),
+]
+
+
+@pytest.mark.parametrize("form", ["accepted_202_list", "empty_200", "accepted_200"])
+@pytest.mark.parametrize(("path", "write"), WRITES)
+async def test_every_write_accepts_every_form(
+    cloud: FakeEasee,
+    client: EaseeClient,
+    form: str,
+    path: str,
+    write: Callable[[EaseeClient], Awaitable[object]],
+) -> None:
+    """Settings and limits read their answer as commands do."""
+    cloud.answers["POST", path] = command_reply(form)
+    await write(client)
+    assert cloud.paths() == [f"POST {path}"]
+
+
+@pytest.mark.parametrize(("path", "write"), WRITES)
+async def test_a_write_the_charger_refuses(
+    cloud: FakeEasee,
+    client: EaseeClient,
+    path: str,
+    write: Callable[[EaseeClient], Awaitable[object]],
+) -> None:
+    """200 with wasAccepted false is the charger's refusal, with its result code."""
+    cloud.answers["POST", path] = command_reply("refused_200")
+    with pytest.raises(CommandRefusedError, match="refused it") as err:
+        await write(client)
+    assert err.value.result_code == 3
+    assert cloud.paths() == [f"POST {path}"]
+
+
+@pytest.mark.parametrize(("path", "write"), WRITES)
+async def test_a_write_for_an_offline_charger(
+    cloud: FakeEasee,
+    client: EaseeClient,
+    path: str,
+    write: Callable[[EaseeClient], Awaitable[object]],
+) -> None:
+    """400 with errorCode 410 (ChargerDisconnected): the charger is offline, not a bad request."""
+    cloud.answers["POST", path] = command_reply("charger_disconnected_400")
+    with pytest.raises(ChargerOfflineError, match="offline"):
+        await write(client)
+    # Either half says it: the code alone, or the name alone.
+    body = dict(COMMAND_ANSWERS["charger_disconnected_400"]["json"])
+    for only in ({"errorCode": 410}, {"errorCodeName": "ChargerDisconnected"}):
+        cloud.answers["POST", path] = Reply(
+            400, {**body, "errorCode": 0, "errorCodeName": "", **only}
+        )
+        with pytest.raises(ChargerOfflineError):
+            await write(client)
+    # Any other 400 stays a plain API error.
+    cloud.answers["POST", path] = Reply(
+        400, {**body, "errorCode": 400, "errorCodeName": "BadRequest"}
+    )
+    with pytest.raises(ApiError) as other:
+        await write(client)
+    assert not isinstance(other.value, ChargerOfflineError)
+
+
+async def test_an_unreadable_acceptance_is_still_one(cloud: FakeEasee, client: EaseeClient) -> None:
+    """A 2xx without ticks or wasAccepted is taken (sending it again would do it twice)."""
     path = f"/api/chargers/{CHARGER_ID}/commands/stop_charging"
-    cloud.answers["POST", path] = Reply(202, {**COMMAND_ANSWER, "ticks": 0})
-    assert await client.command(CHARGER_ID, "stop_charging") == 0
-    cloud.answers["POST", path] = Reply(202, {"device": CHARGER_ID})
-    with pytest.raises(ApiError, match="without ticks"):
-        await client.command(CHARGER_ID, "stop_charging")
-    cloud.answers["POST", path] = Reply(202, [COMMAND_ANSWER])
-    with pytest.raises(ApiError, match="not a JSON object"):
-        await client.command(CHARGER_ID, "stop_charging")
+    for body in ({"device": CHARGER_ID}, [], b"OK", {"wasAccepted": "maybe"}):
+        cloud.answers["POST", path] = Reply(202, body)
+        assert await client.command(CHARGER_ID, "stop_charging") is None
+
+
+IT_STATE = {
+    **STATE,
+    "inCurrentT2": 10.0,
+    "inCurrentT3": 11.0,
+    "inCurrentT4": 12.0,
+    "inCurrentT5": 0.0,
+}
+
+
+@pytest.mark.parametrize(
+    ("output_phase", "it_grid", "expected"),
+    [
+        (30, None, (11.0, 12.0, 0.0)),  # 3 phases on TN: T3-T5
+        (22, None, (10.0, 11.0, 12.0)),  # P2_T2_T3_T4_IT
+        (11, None, (10.0, 11.0, 12.0)),  # P1_T2_T3_IT
+        (10, None, (11.0, 12.0, 0.0)),  # P1_T2_T3_TN
+        (0, None, (11.0, 12.0, 0.0)),  # not charging, grid unknown: TN
+        (0, True, (10.0, 11.0, 12.0)),  # the config says IT
+        (10, True, (10.0, 11.0, 12.0)),  # ... and wins over a TN outputPhase
+        (22, False, (11.0, 12.0, 0.0)),
+    ],
+)
+def test_phase_currents_follow_the_grid(
+    output_phase: int, it_grid: bool | None, expected: tuple[float, float, float]
+) -> None:
+    """On IT grids the phase currents are T2-T4, elsewhere T3-T5."""
+    state = EaseeChargerState.from_dict({**IT_STATE, "outputPhase": output_phase}, it_grid=it_grid)
+    assert state.in_current == expected
+
+
+@pytest.mark.parametrize(
+    ("grid_type", "expected"),
+    [
+        (1, False),
+        (2, False),
+        (3, False),
+        (30, False),
+        (4, True),
+        (5, True),
+        (32, True),
+        (52, True),
+        (0, None),
+        (-1, None),
+        (50, None),
+        (None, None),
+        ("4", True),
+        ("IT", None),
+    ],
+)
+def test_grid_types(grid_type: object, expected: bool | None) -> None:
+    """detectedPowerGridType as the public clients name Easee's list."""
+    assert is_it_grid(grid_type) is expected
+
+
+async def test_the_config_tells_the_state_its_grid(cloud: FakeEasee, client: EaseeClient) -> None:
+    """Once a config said IT, the charger's states read T2-T4, charging or not."""
+    cloud.answers["GET", f"/api/chargers/{CHARGER_ID}/state"] = Reply(
+        200, {**IT_STATE, "outputPhase": 0}
+    )
+    cloud.answers["GET", f"/api/chargers/{CHARGER_ID}/config"] = Reply(
+        200, {**CONFIG, "detectedPowerGridType": 4}
+    )
+    assert (await client.get_state(CHARGER_ID)).in_current == (11.0, 12.0, 0.0)
+    await client.get_config(CHARGER_ID)
+    assert (await client.get_state(CHARGER_ID)).in_current == (10.0, 11.0, 12.0)
 
 
 async def test_set_charge_plan(cloud: FakeEasee, client: EaseeClient) -> None:

@@ -1178,3 +1178,114 @@ async def test_a_write_refused_with_an_error_code_is_not_retried(
     # Not a ban: the charger is read every minute as before, and no repair issue is raised.
     assert len(easee_sim.requests_to("GET", f"/api/chargers/{GARAGE}/state")) >= reads + 4
     assert issue_registry.async_get_issue(DOMAIN, f"easee_{USER_ID}_blocked") is None
+
+
+# Command answers (issue 13, point 4) and unset circuit limits (point 5)
+
+RESUME_PATH = f"/api/chargers/{GARAGE}/commands/resume_charging"
+
+
+@pytest.mark.parametrize("form", ["202", "200_empty", "200_accepted"])
+async def test_a_resume_is_sent_exactly_once_whatever_the_accepting_form(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    easee_sim: EaseeSimulator,
+    easee_entry: MockConfigEntry,
+    form: str,
+) -> None:
+    """Each form Easee accepts in is a success: a resume sent again would reset the current."""
+    easee_sim.charger(GARAGE).paused = True
+    easee_sim.command_answer = form
+    await setup_entry(hass, easee_entry)
+
+    await press(hass, "button.garage_resume_charging")
+    await travel(hass, freezer, timedelta(minutes=5), step=STEP)
+    assert [r.status for r in easee_sim.requests_to("POST", RESUME_PATH)] == [
+        202 if form == "202" else 200
+    ]
+    assert easee_sim.charger(GARAGE).paused is False
+    assert state(hass, PENDING) == "none"
+
+
+@pytest.mark.usefixtures("init_easee")
+async def test_a_command_the_charger_refuses_is_reported_not_sent_again(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, easee_sim: EaseeSimulator
+) -> None:
+    """wasAccepted false: a 'refused' event, a translated error, and no second try."""
+    events = async_capture_events(hass, EVENT_COMMAND_RESULT)
+    easee_sim.command_answer = "200_refused"
+    with pytest.raises(HomeAssistantError) as err:
+        await set_number(hass, DYNAMIC, 10)
+    assert err.value.translation_key == "command_refused"
+    assert err.value.translation_placeholders == {
+        "parameter": "dynamic_charger_current",
+        "code": "3",
+    }
+    assert [(e.data["result"], e.data["will_retry"]) for e in events] == [("refused", False)]
+    assert state(hass, PENDING) == "none"
+
+    await travel(hass, freezer, timedelta(minutes=5), step=STEP)
+    assert [r.status for r in easee_sim.requests_to("POST", DYNAMIC_PATH)] == [200]
+    assert easee_sim.charger(GARAGE).dynamic_charger_current == 32
+    assert state(hass, DYNAMIC) == "32"
+    assert len(events) == 1
+
+
+@pytest.mark.usefixtures("init_easee")
+async def test_a_circuit_limit_the_charger_refuses(
+    hass: HomeAssistant, easee_sim: EaseeSimulator
+) -> None:
+    """The circuit's writes read the answer the same way."""
+    easee_sim.command_answer = "200_refused"
+    with pytest.raises(HomeAssistantError) as err:
+        await set_number(hass, PHASES[0], 10)
+    assert err.value.translation_key == "command_refused"
+    assert [r.status for r in easee_sim.requests_to("POST", CIRCUIT_11_PATH)] == [200]
+    assert easee_sim.circuit(11).dynamic_current is None
+
+
+@pytest.mark.usefixtures("init_easee")
+async def test_an_offline_charger_is_unavailable_and_the_write_is_dropped(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, easee_sim: EaseeSimulator
+) -> None:
+    """400 ChargerDisconnected: an 'offline' event, a translated error, unavailable until online."""
+    events = async_capture_events(hass, EVENT_COMMAND_RESULT)
+    easee_sim.charger(GARAGE).is_online = False
+    with pytest.raises(HomeAssistantError) as err:
+        await set_number(hass, DYNAMIC, 10)
+    assert err.value.translation_key == "charger_offline"
+    assert err.value.translation_placeholders == {"parameter": "dynamic_charger_current"}
+    assert [(e.data["result"], e.data["will_retry"]) for e in events] == [("offline", False)]
+    assert state(hass, DYNAMIC) == "unavailable"
+    assert state(hass, "sensor.garage_status") == "unavailable"
+    # Our own queue stays on show.
+    assert state(hass, PENDING) == "none"
+
+    # Reads that still show it offline keep it so; nothing is sent again.
+    await travel(hass, freezer, timedelta(minutes=5), step=STEP)
+    assert [r.status for r in easee_sim.requests_to("POST", DYNAMIC_PATH)] == [400]
+    assert state(hass, DYNAMIC) == "unavailable"
+    assert len(events) == 1
+
+    # A read that shows it online again brings it back.
+    easee_sim.charger(GARAGE).is_online = True
+    await travel(hass, freezer, POLL, step=STEP)
+    assert state(hass, DYNAMIC) == "32"
+    assert state(hass, "sensor.garage_status") == "charging"
+    assert [r.status for r in easee_sim.requests_to("POST", DYNAMIC_PATH)] == [400]
+
+
+async def test_an_unset_circuit_limit_of_a_charge_is_never_copied(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, easee_entry: MockConfigEntry
+) -> None:
+    """An Easee Charge reads 80 A with no limit set: the others get the circuit's 32 A."""
+    easee_sim.charger(GARAGE).product_code = 100
+    await setup_entry(hass, easee_entry)
+    assert easee_sim.charger(GARAGE).state()["dynamicCircuitCurrentP1"] == 80
+    # Shown as the circuit's max, the limit that holds.
+    assert [state(hass, entity_id) for entity_id in PHASES] == ["32", "32", "32"]
+
+    await set_number(hass, PHASES[0], 20)
+    assert writes(easee_sim) == [
+        (CIRCUIT_11_PATH, {"phase1": 20, "phase2": 32, "phase3": 32, "timeToLive": 0})
+    ]

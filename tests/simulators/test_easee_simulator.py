@@ -586,7 +586,8 @@ async def test_state_shape(authed: Api, sim: EaseeSimulator) -> None:
     assert body["outputCurrent"] == 0.0
     assert body["totalPower"] == 0.0
     assert body["dynamicChargerCurrent"] == 32.0
-    assert [body[f"dynamicCircuitCurrentP{p}"] for p in (1, 2, 3)] == [32.0] * 3
+    # No dynamic circuit limit set: an Easee Home reads 40 A whatever the circuit's max.
+    assert [body[f"dynamicCircuitCurrentP{p}"] for p in (1, 2, 3)] == [40.0] * 3
     assert body["voltage"] == 230.0
     assert body["isOnline"] is True
     assert body["cableLocked"] is False
@@ -993,16 +994,25 @@ async def test_offline_charger_receives_nothing(
     clock.advance(100)
     charger.is_online = False
     clock.advance(100)
-    code, body = await authed.post(f"/api/chargers/{CHARGER}/settings", {"maxChargerCurrent": 10})
-    assert code == 202
-    assert body[0]["ticks"] == 0
-    code, body = await authed.post(
-        f"/api/chargers/{CHARGER}/commands/set_dynamic_charger_current", {"amps": 10}
-    )
-    assert (code, body["ticks"]) == (202, 0)
-    assert (await authed.command("pause_charging"))["ticks"] == 0
-    assert (await authed.command("reboot"))["ticks"] == 0
-    assert sim.requests[-1].result == "offline"
+    disconnected = {
+        "errorCode": 410,
+        "errorCodeName": "ChargerDisconnected",
+        "title": "Charger is not connected",
+        "status": 400,
+    }
+    for path, body in (
+        (f"/api/chargers/{CHARGER}/settings", {"maxChargerCurrent": 10}),
+        (f"/api/chargers/{CHARGER}/commands/set_dynamic_charger_current", {"amps": 10}),
+        (f"/api/chargers/{CHARGER}/commands/pause_charging", None),
+        (f"/api/chargers/{CHARGER}/commands/reboot", None),
+        (
+            f"/api/sites/{SITE}/circuits/{CIRCUIT}/dynamicCurrent",
+            {"phase1": 9, "phase2": 9, "phase3": 9},
+        ),
+    ):
+        assert await authed.post(path, body) == (400, disconnected), path
+        assert sim.requests[-1].result == "offline"
+    assert sim.circuit(CIRCUIT).dynamic_current is None
     assert (charger.max_charger_current, charger.dynamic_charger_current, charger.paused) == (
         32,
         32,
@@ -1230,7 +1240,7 @@ async def test_lowest_limit_wins(
     [
         ({"is_online": False}, 0, None),
         ({"car_connected": False}, 1, None),
-        ({"error": True}, 5, None),
+        ({"error": True}, 5, 56),
         ({"car_wants_energy": False}, 4, 50),
         ({"enabled": False}, 2, 53),
         ({"paused": True}, 2, 52),
@@ -1359,7 +1369,8 @@ async def test_power_loss_of_the_master_resets_the_circuit(
     circuit = sim.circuit(CIRCUIT)
     assert (circuit.dynamic_current, circuit.dynamic_expires) == (None, None)
     state = await authed.state()
-    assert [state[f"dynamicCircuitCurrentP{p}"] for p in (1, 2, 3)] == [32.0] * 3
+    # No dynamic limit set: an Easee Home reads 40 A, not the circuit's 32 A.
+    assert [state[f"dynamicCircuitCurrentP{p}"] for p in (1, 2, 3)] == [40.0] * 3
     clock.advance(7200)
     assert circuit.dynamic_current is None  # no time to live left to run out
 
@@ -1677,6 +1688,108 @@ async def test_the_block_answers_in_its_form(
         clock.advance(1)
     assert sim.blocked_until is None
     assert (await api.get("/api/chargers"))[0] == 200
+
+
+async def test_unknown_command_answer_is_refused() -> None:
+    with pytest.raises(ValueError, match="command answer"):
+        EaseeSimulator(command_answer="teapot")
+
+
+async def test_an_unset_dynamic_circuit_current_reads_80_a_on_a_charge(
+    authed: Api, sim: EaseeSimulator
+) -> None:
+    sim.charger(CHARGER).product_code = 100
+    state = await authed.state()
+    assert [state[f"dynamicCircuitCurrentP{p}"] for p in (1, 2, 3)] == [80.0] * 3
+    code, _ = await authed.post(
+        f"/api/sites/{SITE}/circuits/{CIRCUIT}/dynamicCurrent",
+        {"phase1": 10, "phase2": 11, "phase3": 12},
+    )
+    assert code == 202
+    state = await authed.state()
+    assert [state[f"dynamicCircuitCurrentP{p}"] for p in (1, 2, 3)] == [10.0, 11.0, 12.0]
+
+
+@pytest.mark.parametrize(
+    ("it_grid", "phases", "terminals", "output_phase", "grid_type"),
+    [
+        (False, 3, [0.0, 16.0, 16.0, 16.0], 30, 1),
+        (True, 3, [16.0, 16.0, 16.0, 0.0], 22, 4),
+        (True, 1, [16.0, 0.0, 0.0, 0.0], 11, 4),
+        (False, 1, [0.0, 16.0, 0.0, 0.0], 10, 1),
+    ],
+)
+async def test_phase_currents_follow_the_grid_type(
+    authed: Api,
+    sim: EaseeSimulator,
+    it_grid: bool,
+    phases: int,
+    terminals: list[float],
+    output_phase: int,
+    grid_type: int,
+) -> None:
+    """On IT grids the phases are T2-T4; on TN grids T3-T5 (T2 is the neutral)."""
+    sim.connect_car(CHARGER)
+    charger = sim.charger(CHARGER)
+    charger.it_grid, charger.phases, charger.max_charger_current = it_grid, phases, 16
+    state = await authed.state()
+    assert [state[f"inCurrentT{t}"] for t in (2, 3, 4, 5)] == terminals
+    assert state["outputPhase"] == output_phase
+    config = await authed.ok(f"/api/chargers/{CHARGER}/config")
+    assert config["detectedPowerGridType"] == grid_type
+
+
+async def test_command_answer_forms(authed: Api, sim: EaseeSimulator) -> None:
+    """Every write answers in the chosen form; a refusal carries nothing out."""
+    sim.connect_car(CHARGER)
+    charger = sim.charger(CHARGER)
+    command = f"/api/chargers/{CHARGER}/commands/pause_charging"
+    assert (await authed.post(command))[0] == 202
+
+    sim.command_answer = "200_empty"
+    charger.paused = False
+    assert await authed.post(command) == (200, None)
+    assert charger.paused is True
+
+    sim.command_answer = "200_accepted"
+    code, body = await authed.post(
+        f"/api/chargers/{CHARGER}/commands/set_dynamic_charger_current", {"amps": 12}
+    )
+    assert (code, body["wasAccepted"], body["resultCode"]) == (200, True, 0)
+    assert set(body) == {"id", "wasAccepted", "resultCode"}
+    assert charger.dynamic_charger_current == 12
+
+    sim.command_answer = "200_refused"
+    writes: list[tuple[str, Any]] = [
+        (f"/api/chargers/{CHARGER}/commands/resume_charging", None),
+        (f"/api/chargers/{CHARGER}/settings", {"maxChargerCurrent": 10}),
+        (f"/api/chargers/{CHARGER}/commands/set_dynamic_charger_current", {"amps": 8}),
+        (
+            f"/api/sites/{SITE}/circuits/{CIRCUIT}/dynamicCurrent",
+            {"phase1": 9, "phase2": 9, "phase3": 9},
+        ),
+        (f"/api/sites/{SITE}/circuits/{CIRCUIT}/settings", {"maxCircuitCurrentP1": 20}),
+    ]
+    for path, body in writes:
+        code, answer = await authed.post(path, body)
+        assert (code, answer["wasAccepted"], answer["resultCode"]) == (200, False, 3), path
+        assert sim.requests[-1].result == "refused"
+    assert (charger.paused, charger.max_charger_current, charger.dynamic_charger_current) == (
+        True,
+        32,
+        12,
+    )
+    assert sim.circuit(CIRCUIT).dynamic_current is None
+    assert sim.circuit(CIRCUIT).max_current == (32, 32, 32)
+
+
+async def test_admin_command_answer(api: Api, sim: EaseeSimulator) -> None:
+    for form in ("200_empty", "200_accepted", "200_refused", "202"):
+        assert await api.post("/_sim/command_answer", {"form": form}) == (200, {"success": True})
+        assert sim.command_answer == form
+    for body in ({"form": "xml"}, {"form": 202}, [1]):
+        assert (await api.post("/_sim/command_answer", body))[0] == 400
+    assert sim.command_answer == "202"
 
 
 async def test_unknown_block_form_is_refused() -> None:

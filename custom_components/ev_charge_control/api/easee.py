@@ -22,6 +22,8 @@ from .errors import (
     AccountBlockedError,
     ApiError,
     AuthenticationError,
+    ChargerOfflineError,
+    CommandRefusedError,
     EvChargeControlError,
     NotFoundError,
     PermissionDeniedError,
@@ -73,6 +75,17 @@ _CLOCK_RE: Final = re.compile(r"^([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]
 _BLOCKED_MARKER: Final = b"too many requests"
 _BLOCKED_429_MARKER: Final = b"blocked"
 _BAD_PASSWORD_CODE: Final = 100
+# A command for a charger that is not connected to the cloud: 400 with this errorCode.
+_CHARGER_DISCONNECTED_CODE: Final = 410
+_CHARGER_DISCONNECTED_NAME: Final = "ChargerDisconnected"
+# detectedPowerGridType values of IT grids (IT 3-phase, IT 1-phase and their ground-fault
+# warnings and error), as the public clients name Easee's PowerGridType list.
+IT_GRID_TYPES: Final = frozenset({4, 5, 32, 33, 34, 35, 52})
+# ... and the values that say nothing yet (unknown, not yet detected, no valid grid found).
+_UNKNOWN_GRID_TYPES: Final = frozenset({-1, 0, 50})
+# outputPhase values of IT grids (OutputPhaseType: P1_T2_T3_IT, P1_T2_T4_IT, P1_T3_T4_IT,
+# P2_T2_T3_T4_IT); 0 is "unassigned" (not charging), the others are TN.
+_IT_OUTPUT_PHASES: Final = frozenset({11, 13, 15, 22})
 _REDACTED: Final = "**REDACTED**"
 _MAX_TITLE: Final = 200
 
@@ -107,6 +120,27 @@ def _as_id(value: object) -> str | None:
 def _phases(data: Mapping[str, object], *keys: str) -> Phases:
     first, second, third = (as_finite_float(data.get(key)) for key in keys)
     return (first, second, third)
+
+
+def is_it_grid(grid_type: object) -> bool | None:
+    """Tell from a config's detectedPowerGridType whether the grid is IT (None: not known)."""
+    code = _as_int(grid_type)
+    if code is None or code in _UNKNOWN_GRID_TYPES:
+        return None
+    return code in IT_GRID_TYPES
+
+
+def _phase_terminals(data: Mapping[str, object], it_grid: bool | None) -> tuple[str, str, str]:
+    """Return the inCurrent keys of phases 1-3: T2-T4 on IT grids, T3-T5 elsewhere.
+
+    The config's grid type decides when known; else a charging charger's outputPhase says it
+    (its IT values); else TN, where T2 is the neutral.
+    """
+    if it_grid is None:
+        it_grid = _as_int(data.get("outputPhase")) in _IT_OUTPUT_PHASES
+    if it_grid:
+        return ("inCurrentT2", "inCurrentT3", "inCurrentT4")
+    return ("inCurrentT3", "inCurrentT4", "inCurrentT5")
 
 
 def _as_utc(value: object) -> dt.datetime | None:
@@ -234,7 +268,7 @@ class EaseeChargerState:
     dynamic_charger_current: float | None
     dynamic_circuit_current: Phases
     output_current: float | None
-    in_current: Phases  # inCurrentT3, T4, T5
+    in_current: Phases  # inCurrentT3, T4, T5; on IT grids T2, T3, T4
     voltage: float | None
     cable_locked: bool | None
     is_online: bool | None
@@ -244,8 +278,14 @@ class EaseeChargerState:
     firmware: int | None  # chargerFirmware
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> EaseeChargerState:
-        """Build the state from ``GET /api/chargers/{id}/state``, ignoring unknown fields."""
+    def from_dict(
+        cls, data: Mapping[str, object], *, it_grid: bool | None = None
+    ) -> EaseeChargerState:
+        """Build the state from ``GET /api/chargers/{id}/state``, ignoring unknown fields.
+
+        ``it_grid`` is what the charger's config says of its grid (``is_it_grid``); None
+        leaves it to the state's own outputPhase.
+        """
         return cls(
             op_mode=_as_int(data.get("chargerOpMode")),
             total_power=as_finite_float(data.get("totalPower")),
@@ -259,8 +299,7 @@ class EaseeChargerState:
                 "dynamicCircuitCurrentP3",
             ),
             output_current=as_finite_float(data.get("outputCurrent")),
-            # T2 is the neutral/IT leg; phases 1-3 are T3-T5.
-            in_current=_phases(data, "inCurrentT3", "inCurrentT4", "inCurrentT5"),
+            in_current=_phases(data, *_phase_terminals(data, it_grid)),
             voltage=as_finite_float(data.get("voltage")),
             cable_locked=as_bool(data.get("cableLocked")),
             is_online=as_bool(data.get("isOnline")),
@@ -526,6 +565,8 @@ class EaseeClient:
         # The access token the latest login gave: a 401 on it means logging in is no use.
         self._login_access: str | None = None
         self._latched = False
+        # What each charger's latest config said of its grid (IT or not), for its states.
+        self._it_grids: dict[str, bool | None] = {}
 
     def __repr__(self) -> str:
         return f"EaseeClient(base_url={self._base!r})"
@@ -578,12 +619,17 @@ class EaseeClient:
     async def get_state(self, charger_id: str) -> EaseeChargerState:
         """Return a charger's live state."""
         path = _charger_path(charger_id, "state")
-        return EaseeChargerState.from_dict(_object(await self._read(path), f"Easee GET {path}"))
+        return EaseeChargerState.from_dict(
+            _object(await self._read(path), f"Easee GET {path}"),
+            it_grid=self._it_grids.get(charger_id),
+        )
 
     async def get_config(self, charger_id: str) -> EaseeChargerConfig:
-        """Return a charger's configuration."""
+        """Return a charger's configuration (and note its grid type for its next states)."""
         path = _charger_path(charger_id, "config")
-        return EaseeChargerConfig.from_dict(_object(await self._read(path), f"Easee GET {path}"))
+        data = _object(await self._read(path), f"Easee GET {path}")
+        self._it_grids[charger_id] = is_it_grid(data.get("detectedPowerGridType"))
+        return EaseeChargerConfig.from_dict(data)
 
     async def get_circuit_settings(self, site_id: int, circuit_id: int) -> EaseeCircuitSettings:
         """Return a circuit's stored limits."""
@@ -614,7 +660,7 @@ class EaseeClient:
         _check_amps(amps)
         _check_minutes("minutes", minutes)
         path = _charger_path(charger_id, "commands", "set_dynamic_charger_current")
-        await self._request("write", "POST", path, body={"amps": amps, "minutes": minutes})
+        await self._write(path, {"amps": amps, "minutes": minutes})
 
     async def set_dynamic_circuit_current(
         self,
@@ -630,7 +676,7 @@ class EaseeClient:
         _check_minutes("time_to_live", time_to_live)
         path = _circuit_path(site_id, circuit_id, "dynamicCurrent")
         body = {"phase1": phase1, "phase2": phase2, "phase3": phase3, "timeToLive": time_to_live}
-        await self._request("write", "POST", path, body=body)
+        await self._write(path, body)
 
     async def update_settings(
         self,
@@ -654,19 +700,16 @@ class EaseeClient:
             body["phaseMode"] = phase_mode
         if not body:
             raise ValueError("update_settings needs at least one setting")
-        await self._request("write", "POST", _charger_path(charger_id, "settings"), body=body)
+        await self._write(_charger_path(charger_id, "settings"), body)
 
-    async def command(self, charger_id: str, command: str) -> int:
-        """Send a charger command; return its ticks (0: there was nothing to do)."""
+    async def command(self, charger_id: str, command: str) -> int | None:
+        """Send a charger command; return its ticks (0: there was nothing to do).
+
+        None: the cloud took it without ticks (a 200, empty or ``wasAccepted: true``).
+        """
         if command not in COMMANDS:
             raise ValueError(f"Easee has no command {command!r}")
-        path = _charger_path(charger_id, "commands", command)
-        where = f"Easee POST {path}"
-        answer = await self._request("write", "POST", path)
-        ticks = _as_int(_object(_json(answer, where), where).get("ticks"))
-        if ticks is None:
-            raise ApiError(f"{where}: an answer without ticks")
-        return ticks
+        return await self._write(_charger_path(charger_id, "commands", command))
 
     async def set_charge_plan(self, charger_id: str, plan: EaseeChargePlan) -> None:
         """Store a charger's daily charge plan."""
@@ -686,6 +729,10 @@ class EaseeClient:
         )
 
     # Requests
+
+    async def _write(self, path: str, body: Mapping[str, object] | None = None) -> int | None:
+        """POST a write; return the ticks of its answer (None: an answer without ticks)."""
+        return _answer_ticks(await self._request("write", "POST", path, body=body))
 
     async def _read(self, path: str, params: Mapping[str, str] | None = None) -> object:
         return _json(await self._request("read", "GET", path, params=params), f"Easee GET {path}")
@@ -713,6 +760,8 @@ class EaseeClient:
             raise AuthenticationError(f"Easee {method} {path}: token refused even after a login")
         if not answer.ok:
             raise self._error(answer, f"Easee {method} {path}", auth_call=False)
+        if kind == "write":
+            _raise_if_refused(answer, f"Easee {method} {path}")
         return answer
 
     async def _access_token(self) -> tuple[str, bool]:
@@ -866,6 +915,8 @@ class EaseeClient:
             return AccountBlockedError(f"{where}: IP blocked by Easee's firewall (HTTP 403)")
         if status == 404:
             return NotFoundError(f"{where}: not found (HTTP 404)")
+        if status == 400 and _is_charger_disconnected(answer.body):
+            return ChargerOfflineError(f"{where}: the charger is offline (errorCode 410)")
         # The answer to a login or refresh may quote what was sent: none of it travels on.
         title = None if auth_call else self._title(answer.body)
         return ApiError(f"{where}: HTTP {status}" + (f" {title!r}" if title else ""))
@@ -926,6 +977,55 @@ def _error_code(body: bytes) -> int | str | None:
         return None
     code = data.get("errorCode") if isinstance(data, dict) else None
     return code if isinstance(code, int | str) and not isinstance(code, bool) else None
+
+
+def _is_charger_disconnected(body: bytes) -> bool:
+    data: object = None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    return data.get("errorCodeName") == _CHARGER_DISCONNECTED_NAME or (
+        _as_int(data.get("errorCode")) == _CHARGER_DISCONNECTED_CODE
+    )
+
+
+def _answer_items(answer: _Answer) -> list[Mapping[str, object]]:
+    """Return the objects of a write's 2xx answer: one, a list of them, or none (empty)."""
+    if not answer.body.strip():
+        return []
+    data: object = None
+    try:
+        data = json.loads(answer.body)
+    except ValueError:
+        return []
+    items = data if isinstance(data, list) else [data]
+    return [item for item in items if isinstance(item, dict)]
+
+
+def _raise_if_refused(answer: _Answer, where: str) -> None:
+    """Raise when a write's answer says the charger refused it (``wasAccepted: false``).
+
+    Every other 2xx answer is an acceptance: 202 ``{device, commandId, ticks}`` (or a list of
+    them), 200 with an empty body, 200 ``{id, wasAccepted: true, resultCode}``.
+    """
+    for item in _answer_items(answer):
+        if as_bool(item.get("wasAccepted")) is False:
+            code = item.get("resultCode")
+            result_code = (
+                code if isinstance(code, int | str) and not isinstance(code, bool) else None
+            )
+            raise CommandRefusedError(
+                f"{where}: the charger refused it (resultCode {result_code})", result_code
+            )
+
+
+def _answer_ticks(answer: _Answer) -> int | None:
+    """Return the ticks of an accepted write (the highest of a list); None when it has none."""
+    ticks = [t for item in _answer_items(answer) if (t := _as_int(item.get("ticks"))) is not None]
+    return max(ticks) if ticks else None
 
 
 def _is_bad_password(body: bytes) -> bool:

@@ -31,6 +31,18 @@ class ApiError(EvChargeControlError):
     """Any other failure: an unexpected answer, HTTP error, timeout or lost connection."""
 
 
+class ChargerOfflineError(ChargerUnreachableError):
+    """The vendor knows the charger is offline and passes nothing on (Easee: errorCode 410)."""
+
+
+class CommandRefusedError(ApiError):
+    """The charger itself refused the command: sending it again gets the same answer."""
+
+    def __init__(self, message: str, result_code: int | str | None = None) -> None:
+        super().__init__(message)
+        self.result_code = result_code
+
+
 class AccountBlockedError(RateLimitedError):
     """The vendor blocked us for a long time (Easee: an IP ban of about 24 h, in any form)."""
 

@@ -29,6 +29,8 @@ from ...api.easee import (
     EaseeSite,
 )
 from ...api.errors import (
+    ChargerOfflineError,
+    CommandRefusedError,
     EvChargeControlError,
     NotFoundError,
     PermissionDeniedError,
@@ -207,6 +209,25 @@ def _lowest(values: tuple[float | None, ...]) -> float | None:
     return min(present) if present else None
 
 
+@dataclass(frozen=True, slots=True)
+class WriteRefusal:
+    """A write dropped for good, and the translated error the action that asked gets."""
+
+    parameter: str
+    translation_key: str
+    placeholders: Mapping[str, str]
+
+
+# How a write that is dropped for good is reported: the event's result and the error's key.
+_REFUSALS: Final[tuple[tuple[type[EvChargeControlError], str, str], ...]] = (
+    (PermissionDeniedError, "refused", "permission_denied"),
+    (CommandRefusedError, "refused", "command_refused"),
+    # Easee passes nothing on to an offline charger and keeps nothing for later: sending it
+    # again only hears the same 410, and a start or resume replayed hours later surprises.
+    (ChargerOfflineError, "offline", "charger_offline"),
+)
+
+
 class _Writer[V]:
     """What chargers and circuits share: a write queue, its timer and the result events."""
 
@@ -274,26 +295,26 @@ class _Writer[V]:
     def _after_send(self, sent: SentCommand[V], now: float) -> None:
         """Bookkeeping after the cloud accepted a write."""
 
-    async def async_send_due(self) -> str | None:
+    async def async_send_due(self) -> WriteRefusal | None:
         """Send the next waiting write when its slot, the budget and flash allow.
 
-        Return the parameter whose write Easee refused for good (a permission error), if any.
+        Return the write Easee refused for good (no permission, the charger said no, the
+        charger is offline), if any.
         """
         async with self._write_lock:
             now = _now()
             sent = self.queue.take_due(now, self._ready)
             retry_at: float | None = None
-            refused: str | None = None
+            refused: WriteRefusal | None = None
             if sent is not None:
                 try:
                     await self._async_send(sent)
                 except OverBudgetError as err:
                     self.queue.not_sent(sent)
                     retry_at = err.retry_at
-                except PermissionDeniedError as err:
+                except (PermissionDeniedError, CommandRefusedError, ChargerOfflineError) as err:
                     self.queue.not_sent(sent)
-                    self._write_refused(sent, err)
-                    refused = sent.parameter
+                    refused = self._write_refused(sent, err)
                 except EvChargeControlError as err:
                     self.queue.not_sent(sent)
                     retry_at = self._write_failed(sent, err)
@@ -306,20 +327,37 @@ class _Writer[V]:
             self.async_update_listeners()
             return refused
 
-    def _write_refused(self, sent: SentCommand[V], err: PermissionDeniedError) -> None:
-        """Drop a write Easee will never take from this account: sending it again is no use."""
+    def _write_refused(self, sent: SentCommand[V], err: EvChargeControlError) -> WriteRefusal:
+        """Drop a write sending again would not help; return how to tell the action."""
         queued = self.queue.pending.get(sent.parameter)
         if queued is not None and queued.value == sent.value and queued.attempt == sent.attempt:
             del self.queue.pending[sent.parameter]
-        LOGGER.error("Easee %s: %s was refused: %s", self.unique_id_prefix, sent.parameter, err)
-        self._fire(sent, "refused", None, will_retry=False)
+        result, key = next((r, k) for kind, r, k in _REFUSALS if isinstance(err, kind))
+        placeholders = {"parameter": sent.parameter}
+        if isinstance(err, CommandRefusedError):
+            placeholders["code"] = str(err.result_code) if err.result_code is not None else "-"
+        if isinstance(err, ChargerOfflineError):
+            LOGGER.warning(
+                "Easee %s: %s was not sent, the charger is offline: %s",
+                self.unique_id_prefix,
+                sent.parameter,
+                err,
+            )
+            self._charger_went_offline()
+        else:
+            LOGGER.error("Easee %s: %s was refused: %s", self.unique_id_prefix, sent.parameter, err)
+        self._fire(sent, result, None, will_retry=False)
+        return WriteRefusal(sent.parameter, key, placeholders)
 
-    def _raise_if_refused(self, refused: str | None, parameter: str) -> None:
-        if refused == parameter:
+    def _charger_went_offline(self) -> None:
+        """Note that Easee answered "charger offline" (a charger's entities show it)."""
+
+    def _raise_if_refused(self, refused: WriteRefusal | None, parameter: str) -> None:
+        if refused is not None and refused.parameter == parameter:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
-                translation_key="permission_denied",
-                translation_placeholders={"parameter": parameter},
+                translation_key=refused.translation_key,
+                translation_placeholders=dict(refused.placeholders),
             )
 
     def _write_failed(self, sent: SentCommand[V], err: EvChargeControlError) -> float | None:
@@ -462,6 +500,10 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
     """One Easee charger: read by the account's poller, written through its own queue."""
 
     config_entry: EvChargeConfigEntry
+    # Set when Easee answers a write with "charger disconnected" (410); a read that shows the
+    # charger online clears it. Class-level: Home Assistant's __init__ reads it already.
+    charger_offline: bool = False
+    _last_read_ok: bool = True
 
     def __init__(
         self,
@@ -529,6 +571,21 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         return self.charger.is_master
 
     @property
+    def last_update_success(self) -> bool:
+        """Tell whether the entities have something true to show.
+
+        Not while Easee says the charger is offline: what the last read showed is no longer so.
+        """
+        return self._last_read_ok and not self.charger_offline
+
+    @last_update_success.setter
+    def last_update_success(self, value: bool) -> None:
+        self._last_read_ok = value
+
+    def _charger_went_offline(self) -> None:
+        self.charger_offline = True
+
+    @property
     def options(self) -> Mapping[str, Any]:
         """Return the entry's options (state interval, keep, time to live)."""
         return self.config_entry.options
@@ -591,6 +648,8 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
 
     def _after_read(self, data: EaseeChargerData, *, state_read: bool, config_read: bool) -> None:
         state = data.state
+        if state is not None and state_read and state.is_online is not False:
+            self.charger_offline = False
         if state is not None:
             self._track_energy(state)
             if state.op_mode == DISCONNECTED:
@@ -740,6 +799,8 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         self._schedule_write()
 
     def _keep_dynamic_limit(self, data: EaseeChargerData) -> None:
+        if self.charger_offline:
+            return  # Easee would answer 410 again: the limit goes back once it is online
         self._reapply_kept(
             PARAM_DYNAMIC,
             _int_value,
@@ -891,15 +952,35 @@ class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuit
         return EaseeCircuitData(settings, _now())
 
     def shown_phases(self) -> Phases3 | None:
-        """Return the dynamic circuit current per phase the master reports (whole amperes)."""
+        """Return the dynamic circuit current per phase in force (whole amperes).
+
+        With no dynamic limit set, Easee reads 40 A (Home) or 80 A (Charge) whatever the
+        circuit: a reading above a phase's max means "not set", and that phase's max is what
+        holds, so that is what is shown (and what the other phases get when one is set).
+        """
         master = self.master
         state = master.data.state if master and master.data else None
         if state is None:
             return None
-        phases = tuple(_amps(value) for value in state.dynamic_circuit_current)
+        limits = self._phase_maxima()
+        phases = tuple(
+            None if value is None else _amps(min(value, limit))
+            for value, limit in zip(state.dynamic_circuit_current, limits, strict=True)
+        )
         if phases[0] is None or phases[1] is None or phases[2] is None:
             return None
         return (phases[0], phases[1], phases[2])
+
+    def _phase_maxima(self) -> tuple[float, float, float]:
+        """Return each phase's max: the circuit's settings, else the master's config."""
+        fallback = self.phase_limit()
+        master = self.master
+        config = master.data.config if master and master.data else None
+        known = self.max_phases()
+        if all(value is None for value in known) and config is not None:
+            known = config.circuit_max_current
+        first, second, third = (fallback if value is None else value for value in known)
+        return (first, second, third)
 
     def expected_phases(self) -> Phases3 | None:
         """Return the per-phase values asked for, else what the master reports."""
