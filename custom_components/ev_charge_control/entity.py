@@ -58,6 +58,14 @@ class EvChargeCoordinator[DataT](DataUpdateCoordinator[DataT]):
         return async_track_point_in_utc_time(self.hass, _run, at)
 
     @property
+    def reachable(self) -> bool:
+        """Tell whether the device can be reached (False: its entities are unavailable).
+
+        A vendor may know better than the last read: Easee answering "charger disconnected".
+        """
+        return True
+
+    @property
     def device_id(self) -> str | None:
         """Return the registry id of the coordinator's device (None before it is registered)."""
         return async_device_id(self.hass, self.config_entry, self.unique_id_prefix)
@@ -95,7 +103,9 @@ class EvChargeEntity(CoordinatorEntity[EvChargeCoordinator[Any]]):
         """Return whether the entity has something true to show."""
         if self.entity_description.always_available:
             return True
-        return super().available and self.coordinator.data is not None
+        return (
+            super().available and self.coordinator.reachable and self.coordinator.data is not None
+        )
 
     def _shown(self) -> tuple[object, ...]:
         """Return what the entity's state shows: its state and every changeable attribute."""

@@ -1024,6 +1024,15 @@ async def test_effective_limit_max_charger(
 
 
 @pytest.mark.usefixtures("init_easee")
+async def test_effective_limit_leaves_out_an_unset_circuit_limit(hass: HomeAssistant) -> None:
+    """Easee's 40 A "not set" reading is no limit: the circuit's own 32 A binds, and is listed."""
+    limits = attributes(hass, LIMIT)["limits"]
+    assert "dynamic_circuit" not in limits
+    assert limits["circuit_max"] == 32
+    assert attributes(hass, LIMIT)["limited_by"] == "circuit_max"
+
+
+@pytest.mark.usefixtures("init_easee")
 async def test_effective_limit_dynamic_circuit(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:

@@ -204,6 +204,16 @@ class EffectiveLimit:
     limits: Mapping[str, float]
 
 
+def _set_limits(
+    dynamic: tuple[float | None, ...], maxima: tuple[float | None, ...]
+) -> tuple[float | None, ...]:
+    """Drop dynamic circuit readings above their phase's max: Easee's "not set" (40/80 A)."""
+    return tuple(
+        None if value is not None and limit is not None and value > limit else value
+        for value, limit in zip(dynamic, maxima, strict=True)
+    )
+
+
 def _lowest(values: tuple[float | None, ...]) -> float | None:
     present = [value for value in values if value is not None]
     return min(present) if present else None
@@ -501,9 +511,8 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
 
     config_entry: EvChargeConfigEntry
     # Set when Easee answers a write with "charger disconnected" (410); a read that shows the
-    # charger online clears it. Class-level: Home Assistant's __init__ reads it already.
+    # charger online clears it.
     charger_offline: bool = False
-    _last_read_ok: bool = True
 
     def __init__(
         self,
@@ -571,16 +580,9 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         return self.charger.is_master
 
     @property
-    def last_update_success(self) -> bool:
-        """Tell whether the entities have something true to show.
-
-        Not while Easee says the charger is offline: what the last read showed is no longer so.
-        """
-        return self._last_read_ok and not self.charger_offline
-
-    @last_update_success.setter
-    def last_update_success(self, value: bool) -> None:
-        self._last_read_ok = value
+    def reachable(self) -> bool:
+        """Not while Easee says the charger is offline, whatever the last read showed."""
+        return not self.charger_offline
 
     def _charger_went_offline(self) -> None:
         self.charger_offline = True
@@ -730,7 +732,12 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         limits: dict[str, float | None] = {
             "dynamic_charger": state.dynamic_charger_current,
             "max_charger": config.max_charger_current if config else None,
-            "dynamic_circuit": _lowest(state.dynamic_circuit_current),
+            "dynamic_circuit": _lowest(
+                _set_limits(
+                    state.dynamic_circuit_current,
+                    config.circuit_max_current if config else (None, None, None),
+                )
+            ),
             "circuit_max": _lowest(config.circuit_max_current) if config else None,
             "charge_plan": (
                 None if self.schedule_overridden else plan_limit(data.plan, dt_util.utcnow())
