@@ -1135,7 +1135,7 @@ async def test_get_site(cloud: FakeEasee, client: EaseeClient) -> None:
         id=10,
         name="Home",
         circuits=(
-            EaseeCircuit(100, 10, "1", 25.0, ("EH000001", "EH000002")),
+            EaseeCircuit(100, 10, "1", 25.0, ("EH000001", "EH000002"), master_id="EH000001"),
             EaseeCircuit(101, 10, "Barn", None, ("EH000003",)),
             EaseeCircuit(102, 10, "102", None, ()),
         ),
@@ -1166,7 +1166,8 @@ async def test_get_site_sparse(
         ({"name": "Home"}, "without an id"),
         ({"id": 10, "circuits": [{"panelName": "1"}]}, "without an id"),
         ({"id": 10, "circuits": ["x"]}, "without an id"),
-        ({"id": 10, "circuits": [{"id": 1, "chargers": [{"name": "x"}]}]}, "without an id"),
+        # A back plate without a charger (id null) is skipped; a charger that is not one is not.
+        ({"id": 10, "circuits": [{"id": 1, "chargers": [12]}]}, "without an id"),
     ],
 )
 async def test_get_site_wrong_shape(
