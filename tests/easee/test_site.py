@@ -63,6 +63,8 @@ async def test_the_list_names_no_master_the_site_does(
         12: "EH000003",
         21: "EH000004",
     }
+    # Named by the site's back plates (not only by the chargers' configs).
+    assert runtime.circuits[11].circuit.master_id == "EH000001"  # type: ignore[attr-defined]
     assert _number(entity_registry, 11) is not None
     await hass.services.async_call(
         DOMAIN,
