@@ -55,6 +55,9 @@ GRID_IT_3_PHASE = 4
 OUTPUT_PHASE_IT_1 = 11  # P1_T2_T3_IT
 OUTPUT_PHASE_IT_2 = 22  # P2_T2_T3_T4_IT
 LOGIN_WINDOW = 3600.0  # logins are counted per hour
+# Easee answers a site's details about 10 times an hour per site; past that, 429.
+SITE_DETAIL_LIMIT = 10
+SITE_DETAIL_WINDOW = 3600.0
 USAGE_MAX_SECONDS = 31 * 86400
 BASE_LATENCY = 0.2  # seconds per answer, scaled by latency_scale
 # .NET ticks (100 ns since 0001-01-01) of the Unix epoch, for the "ticks" of command answers.
@@ -790,6 +793,9 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         self._signing_key = secrets.token_bytes(32)
         self._advanced_to = clock()
         self._busy = False
+        # Circuits that list a back plate with no charger mounted (id null), as real ones may.
+        self.empty_back_plates: set[int] = set()
+        self._site_reads: dict[int, deque[float]] = {}
 
     # --- setup for tests and the demo -----------------------------------------------------------
 
@@ -884,6 +890,12 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         charger.attach(self, now)
         self.chargers[charger_id] = charger
         return charger
+
+    def add_empty_back_plate(self, circuit_id: int) -> None:
+        """Let a circuit list a back plate with no charger on it (``id: null``)."""
+        if circuit_id not in self.circuits:
+            raise ValueError(f"no circuit {circuit_id}")
+        self.empty_back_plates.add(circuit_id)
 
     def remove_charger(self, charger_id: str) -> None:
         """Take a charger away: it disappears from every answer."""
@@ -1216,23 +1228,55 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
             **charger.extra_config,
         }
 
-    def _charger_json(self, charger: EaseeChargerSim) -> dict[str, object]:
-        master = self.master_of(charger.circuit_id)
+    def _master_plate(self, circuit_id: int) -> str:
+        master = self.master_of(circuit_id)
         # Without a visible master the circuit's master back plate belongs to no listed charger.
-        master_plate = f"BP{master.id}" if master else f"BPCIRCUIT{charger.circuit_id}"
+        return f"BP{master.id}" if master else f"BPCIRCUIT{circuit_id}"
+
+    def _charger_json(
+        self, charger: EaseeChargerSim, *, back_plate: bool = False
+    ) -> dict[str, object]:
+        # The account's list answers backPlate null; only a site's circuits show the plates.
+        plate = (
+            {"id": f"BP{charger.id}", "masterBackPlateId": self._master_plate(charger.circuit_id)}
+            if back_plate
+            else None
+        )
         return {
             "id": charger.id,
             "name": charger.name,
             "color": charger.color,
             "createdOn": _iso(charger.created_at),
             "updatedOn": _iso(charger.updated_at),
-            "backPlate": {"id": f"BP{charger.id}", "masterBackPlateId": master_plate},
+            "backPlate": plate,
             "levelOfAccess": 1,
             "productCode": charger.product_code,
             "userRole": 1,
         }
 
     def _circuit_json(self, circuit: EaseeCircuitSim) -> dict[str, object]:
+        chargers: list[dict[str, object]] = [
+            self._charger_json(c, back_plate=True)
+            for c in self.chargers.values()
+            if c.circuit_id == circuit.id
+        ]
+        if circuit.id in self.empty_back_plates:
+            chargers.append(
+                {
+                    "id": None,
+                    "name": None,
+                    "color": None,
+                    "createdOn": None,
+                    "updatedOn": None,
+                    "backPlate": {
+                        "id": f"BPEMPTY{circuit.id}",
+                        "masterBackPlateId": self._master_plate(circuit.id),
+                    },
+                    "levelOfAccess": None,
+                    "productCode": None,
+                    "userRole": None,
+                }
+            )
         return {
             "id": circuit.id,
             "siteId": circuit.site_id,
@@ -1240,8 +1284,30 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
             "panelName": circuit.panel_name,
             "ratedCurrent": circuit.rated_current,
             "fuse": circuit.rated_current,
-            "chargers": [
-                self._charger_json(c) for c in self.chargers.values() if c.circuit_id == circuit.id
+            "chargers": chargers,
+            "masterBackplate": None,
+            "useDynamicMaster": False,
+            "parentCircuitId": None,
+        }
+
+    def _site_state_json(self, site: EaseeSiteSim) -> dict[str, object]:
+        circuits = [c for c in self.circuits.values() if c.site_id == site.id]
+        return {
+            "site": self._site_json(site, circuits=True, detailed=True),
+            "circuitStates": [
+                {
+                    "circuit": self._circuit_json(circuit),
+                    "chargerStates": [
+                        {
+                            "chargerID": charger.id,
+                            "chargerConfig": self.config_of(charger),
+                            "chargerState": self.state_of(charger),
+                        }
+                        for charger in self.chargers.values()
+                        if charger.circuit_id == circuit.id
+                    ],
+                }
+                for circuit in circuits
             ],
         }
 
@@ -1405,6 +1471,7 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         get("/api/accounts/products", self._handle_products, allow_head=False, name="products")
         get("/api/chargers", self._handle_chargers, allow_head=False, name="chargers")
         get("/api/sites/{site_id:[0-9]+}", self._handle_site, allow_head=False)
+        get("/api/sites/{site_id:[0-9]+}/state", self._handle_site_state, allow_head=False)
         get(f"{charger}/state", self._handle_state, allow_head=False)
         get(f"{charger}/config", self._handle_config, allow_head=False)
         get(f"{charger}/schedules/daily", self._handle_schedule, allow_head=False)
@@ -1647,8 +1714,19 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
 
     async def _handle_site(self, request: web.Request) -> web.Response:
         site = self._own_site(request)
+        now = self._context(request).now
+        reads = self._site_reads.setdefault(site.id, deque())
+        _prune(reads, now - SITE_DETAIL_WINDOW)
+        if len(reads) >= SITE_DETAIL_LIMIT:
+            response = self._too_many(reads[0] + SITE_DETAIL_WINDOW - now, "site_rate_limited")
+            self._context(request).result = "site_rate_limited"
+            return response
+        reads.append(now)
         detailed = request.query.get("detailed", "").lower() == "true"
         return web.json_response(self._site_json(site, circuits=detailed, detailed=True))
+
+    async def _handle_site_state(self, request: web.Request) -> web.Response:
+        return web.json_response(self._site_state_json(self._own_site(request)))
 
     async def _handle_state(self, request: web.Request) -> web.Response:
         return web.json_response(self.state_of(self._own_charger(request)))

@@ -11,7 +11,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
-from simulators.easee import EaseeSimulator
+from simulators.easee import EaseeRequest, EaseeSimulator
 from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, RUNTIME_SECRETS, setup_entry
 
 START = "2026-11-21 12:00:00+00:00"
@@ -89,3 +89,14 @@ def easee_entry(easee_sim: EaseeSimulator) -> MockConfigEntry:
 async def init_easee(hass: HomeAssistant, easee_entry: MockConfigEntry) -> MockConfigEntry:
     """Set up the Easee entry against the simulator."""
     return await setup_entry(hass, easee_entry)
+
+
+def state_reads(sim: EaseeSimulator, charger_id: str) -> list[EaseeRequest]:
+    """Return the reads that brought a charger's state: its site's state (or its own)."""
+    site_id = sim.circuits[sim.chargers[charger_id].circuit_id].site_id
+    return [
+        request
+        for request in sim.requests
+        if request.method == "GET"
+        and request.path in (f"/api/sites/{site_id}/state", f"/api/chargers/{charger_id}/state")
+    ]

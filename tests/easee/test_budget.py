@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from bisect import bisect_right
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from datetime import timedelta
 from itertools import pairwise
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.number import (
@@ -35,18 +36,20 @@ from custom_components.ev_charge_control.const import (
     CONF_VENDOR,
     DOMAIN,
 )
+from custom_components.ev_charge_control.vendors.easee import EaseeRuntime
 from custom_components.ev_charge_control.vendors.easee.account import DATA_EASEE_ACCOUNTS
 from simulators.easee import EaseeRequest, EaseeSimulator
 from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, RUNTIME_SECRETS, setup_entry, travel
 from tests.easee.bans import BAN_FORMS
-from tests.easee.conftest import CHARGERS, USER_ID
+from tests.easee.conftest import CHARGERS, USER_ID, state_reads
 
 LIMIT = 100
 WINDOW = 300.0
 DAY = 86400.0
 ISSUE_ID = f"easee_{USER_ID}_blocked"
-GARAGE_STATE = "/api/chargers/EH000001/state"
-OFFICE_STATE = "/api/chargers/EH000004/state"
+# The chargers' state comes with their site's: Garage's with site 1, Office 1's with site 2.
+GARAGE_STATE = "/api/sites/1/state"
+OFFICE_STATE = "/api/sites/2/state"
 GARAGE_DYNAMIC = "number.garage_dynamic_charger_current"
 
 # A big account: 40 chargers, ten on each of four circuits on two sites.
@@ -144,8 +147,17 @@ async def big_sim(socket_enabled: None) -> AsyncGenerator[EaseeSimulator]:
 
 
 @pytest.fixture
-async def init_big(hass: HomeAssistant, big_sim: EaseeSimulator) -> MockConfigEntry:
-    """Set up the big account."""
+def one_by_one() -> Iterator[None]:
+    """Read every charger on its own, as chargers on no readable site are (the budget's worst)."""
+    with patch.object(EaseeRuntime, "reads_site_of", return_value=False):
+        yield
+
+
+@pytest.fixture
+async def init_big(
+    hass: HomeAssistant, one_by_one: None, big_sim: EaseeSimulator
+) -> MockConfigEntry:
+    """Set up the big account, its chargers read one by one (more than the budget allows)."""
     return await setup_entry(hass, easee_entry_for(big_sim))
 
 
@@ -172,15 +184,16 @@ async def test_a_day_of_polling_stays_far_below_the_limits(
     assert refused(easee_sim) == []
     reads_per_day = int(DAY // interval)
     for charger in CHARGERS:
-        states = times_of(easee_sim, "GET", f"/api/chargers/{charger}/state")
+        states = [r.time for r in state_reads(easee_sim, charger)]
         # One read at set-up, then one per interval: never two in one interval, none skipped.
         assert reads_per_day - 1 <= len(states) <= reads_per_day + 1
         assert min(later - earlier for earlier, later in pairwise(states)) >= interval
         assert max(later - earlier for earlier, later in pairwise(states)) <= interval + 60
-        for leaf in ("config", "schedules/daily"):
-            reads = times_of(easee_sim, "GET", f"/api/chargers/{charger}/{leaf}")
-            assert 96 <= len(reads) <= 97
-            assert min(later - earlier for earlier, later in pairwise(reads)) >= 900
+        # The config comes with the site's state; the charge plan is read on its own.
+        assert times_of(easee_sim, "GET", f"/api/chargers/{charger}/config") == []
+        reads = times_of(easee_sim, "GET", f"/api/chargers/{charger}/schedules/daily")
+        assert 96 <= len(reads) <= 97
+        assert min(later - earlier for earlier, later in pairwise(reads)) >= 900
     for circuit, site in ((11, 1), (12, 1), (21, 2)):
         settings = times_of(easee_sim, "GET", f"/api/sites/{site}/circuits/{circuit}/settings")
         assert 96 <= len(settings) <= 97
@@ -255,16 +268,13 @@ async def test_forty_chargers_share_the_budget(
     assert busiest_window(big_sim.requests) <= LIMIT
     assert refused(big_sim) == []
     for charger in BIG_CHARGERS:
-        states = times_of(big_sim, "GET", f"/api/chargers/{charger}/state")
+        states = [r.time for r in state_reads(big_sim, charger)]
         # Less often than every minute (the budget does not allow it), but regularly.
         assert len(states) >= 12, charger
         gaps = [later - earlier for earlier, later in pairwise(states)]
         assert min(gaps) >= 60, charger
         assert max(gaps) <= 600, charger
-    counts = [
-        len(big_sim.requests_to("GET", f"/api/chargers/{charger}/state"))
-        for charger in BIG_CHARGERS
-    ]
+    counts = [len(state_reads(big_sim, charger)) for charger in BIG_CHARGERS]
     assert min(counts) >= max(counts) / 2
     for index in range(1, 41):
         assert hass.states.get(f"sensor.bay_{index}_status").state != STATE_UNAVAILABLE
@@ -389,7 +399,7 @@ async def test_retry_after_is_honoured(
     (write,) = easee_sim.requests_to("POST", dynamic_path("EH000001"))
     assert start + 120 <= write.time <= start + 130
     assert easee_sim.charger("EH000001").dynamic_charger_current == 10
-    assert {request.path for request in resumed} >= {f"/api/chargers/{c}/state" for c in CHARGERS}
+    assert {request.path for request in resumed} >= {GARAGE_STATE, OFFICE_STATE}
     assert len(refused(easee_sim)) == 1
 
 
@@ -505,7 +515,7 @@ async def test_a_request_that_hangs_is_an_error_not_a_stall(
 ) -> None:
     """No answer for 45 s: the client gives up after its 30 s and the poll goes on."""
     easee_sim.inject_fault("delay", path_contains=GARAGE_STATE, delay=45)
-    reads = {c: len(easee_sim.requests_to("GET", f"/api/chargers/{c}/state")) for c in CHARGERS}
+    reads = {c: len(state_reads(easee_sim, c)) for c in CHARGERS}
     # The event loop's clock stands still under freezegun too, and travel() would wait for the
     # poll that waits for the answer: move the clock by hand while the request hangs.
     freezer.tick(timedelta(seconds=60))
@@ -531,9 +541,10 @@ async def test_a_request_that_hangs_is_an_error_not_a_stall(
         assert 30 <= waited < 35
         for _ in range(10_000):
             await asyncio.sleep(0)
+            # The other site's chargers (Garage's site is the one that hangs).
             if all(
-                len(easee_sim.requests_to("GET", f"/api/chargers/{charger}/state")) > reads[charger]
-                for charger in CHARGERS[1:]
+                len(state_reads(easee_sim, charger)) > reads[charger]
+                for charger in ("EH000004", "EH000005")
             ):
                 break
         else:

@@ -28,6 +28,7 @@ from custom_components.ev_charge_control.api.easee import (
     EaseeChargePlan,
     EaseeCharger,
     EaseeChargerConfig,
+    EaseeChargerReading,
     EaseeChargerState,
     EaseeCircuit,
     EaseeCircuitSettings,
@@ -1139,7 +1140,7 @@ async def test_get_site(cloud: FakeEasee, client: EaseeClient) -> None:
         id=10,
         name="Home",
         circuits=(
-            EaseeCircuit(100, 10, "1", 25.0, ("EH000001", "EH000002")),
+            EaseeCircuit(100, 10, "1", 25.0, ("EH000001", "EH000002"), master_id="EH000001"),
             EaseeCircuit(101, 10, "Barn", None, ("EH000003",)),
             EaseeCircuit(102, 10, "102", None, ()),
         ),
@@ -1163,6 +1164,90 @@ async def test_get_site_sparse(
     assert await client.get_site(10) == expected
 
 
+def _fixture(name: str) -> Any:
+    return json.loads((Path(__file__).parents[1] / "fixtures" / name).read_text(encoding="utf-8"))
+
+
+async def test_real_chargers_list_names_no_master(cloud: FakeEasee, client: EaseeClient) -> None:
+    """A real account's list answers backPlate null: nobody is a master by it."""
+    cloud.answers["GET", "/api/chargers"] = Reply(200, _fixture("easee_chargers.json"))
+    chargers = await client.get_chargers()
+    assert [(c.id, c.back_plate_id, c.is_master) for c in chargers] == [
+        ("EH100001", None, False),
+        ("EH100002", None, False),
+    ]
+
+
+async def test_real_site_names_the_master_and_skips_an_empty_back_plate(
+    cloud: FakeEasee, client: EaseeClient
+) -> None:
+    """The site's circuits carry the back plates: the master is there; id null is skipped."""
+    cloud.answers["GET", "/api/sites/97531"] = Reply(200, _fixture("easee_site_detailed.json"))
+    site = await client.get_site(97531)
+    assert site == EaseeSite(
+        id=97531,
+        name="Farm",
+        circuits=(
+            EaseeCircuit(
+                48213, 97531, "Stable", 25.0, ("EH100002", "EH100001"), master_id="EH100001"
+            ),
+        ),
+    )
+
+
+async def test_real_site_state(cloud: FakeEasee, client: EaseeClient) -> None:
+    """One answer, every charger of the site: its state and its config, typed."""
+    cloud.answers["GET", "/api/sites/97531/state"] = Reply(200, _fixture("easee_site_state.json"))
+    site_state = await client.get_site_state(97531)
+    assert cloud.paths() == ["GET /api/sites/97531/state"]
+    assert site_state.site_id == 97531
+    assert list(site_state.chargers) == ["EH100001", "EH100002"]
+    master, secondary = site_state.chargers.values()
+    assert master.state is not None
+    assert secondary.state is not None
+    assert (master.state.op_mode, master.state.total_power, master.state.firmware) == (3, 11.1, 312)
+    assert master.state.dynamic_circuit_current == (40.0, 40.0, 40.0)
+    assert secondary.state.reason_for_no_current is None  # null in the answer
+    assert master.config is not None
+    assert secondary.config is not None
+    assert (master.config.local_node_type, master.config.is_master) == (1, True)
+    assert (secondary.config.local_node_type, secondary.config.is_master) == (2, False)
+    assert (master.config.max_charger_current, secondary.config.max_charger_current) == (32, 16)
+    assert master.config.circuit_max_current == (25.0, 25.0, 25.0)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({}, {}),
+        ({"circuitStates": None}, {}),
+        # No charger id (an empty back plate), not an object: skipped; no state: None.
+        (
+            {
+                "circuitStates": [
+                    {"chargerStates": [{"chargerID": None}, 7, {"chargerID": "EH1"}]},
+                    "x",
+                ]
+            },
+            {"EH1": EaseeChargerReading(None, None)},
+        ),
+    ],
+)
+async def test_site_state_sparse(
+    cloud: FakeEasee, client: EaseeClient, body: object, expected: object
+) -> None:
+    """A site state with gaps still reads; what is missing is None."""
+    cloud.answers["GET", "/api/sites/1/state"] = Reply(200, body)
+    assert (await client.get_site_state(1)).chargers == expected
+
+
+async def test_site_state_not_an_object(cloud: FakeEasee, client: EaseeClient) -> None:
+    """A site state that is no JSON object is an ApiError."""
+    cloud.answers["GET", "/api/sites/1/state"] = Reply(200, [])
+    with pytest.raises(ApiError, match="not a JSON object"):
+        await client.get_site_state(1)
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -1170,7 +1255,8 @@ async def test_get_site_sparse(
         ({"name": "Home"}, "without an id"),
         ({"id": 10, "circuits": [{"panelName": "1"}]}, "without an id"),
         ({"id": 10, "circuits": ["x"]}, "without an id"),
-        ({"id": 10, "circuits": [{"id": 1, "chargers": [{"name": "x"}]}]}, "without an id"),
+        # A back plate without a charger (id null) is skipped; a charger that is not one is not.
+        ({"id": 10, "circuits": [{"id": 1, "chargers": [12]}]}, "without an id"),
     ],
 )
 async def test_get_site_wrong_shape(

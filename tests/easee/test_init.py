@@ -21,7 +21,7 @@ from custom_components import ev_charge_control
 from custom_components.ev_charge_control.const import CONF_TOKENS, DOMAIN
 from simulators.easee import EaseeSimulator
 from tests.conftest import find_device, setup_entry, travel
-from tests.easee.conftest import CHARGERS, MASTERS
+from tests.easee.conftest import CHARGERS, MASTERS, state_reads
 
 
 def _logins(sim: EaseeSimulator) -> int:
@@ -230,13 +230,11 @@ async def test_a_removed_charger_goes_at_once(
     assert find_device(hass, "easee_EH000002") is None
     assert hass.states.get("sensor.driveway_status") is None
     assert entity_registry.async_get_entity_id("sensor", DOMAIN, "easee_EH000002_status") is None
-    # The others go on being read.
-    before = len(easee_sim.requests_to("GET", "/api/chargers/EH000001/state"))
+    # The others go on being read (with their site).
+    before = len(easee_sim.requests_to("GET", "/api/sites/1/state"))
     await travel(hass, freezer, timedelta(minutes=2), step=timedelta(seconds=30))
-    assert len(easee_sim.requests_to("GET", "/api/chargers/EH000001/state")) > before
-    assert not easee_sim.requests_to("GET", "/api/chargers/EH000002/state")[-1].time > (
-        easee_sim.requests_to("GET", "/api/chargers")[-1].time
-    )
+    assert len(easee_sim.requests_to("GET", "/api/sites/1/state")) > before
+    assert hass.states.get("sensor.garage_status").state != STATE_UNAVAILABLE
 
 
 async def test_unload_stops_all_requests(
@@ -272,7 +270,7 @@ async def test_a_failed_first_set_up_leaves_no_poller_behind(
     await travel(hass, freezer, timedelta(hours=7), step=timedelta(minutes=1))
     interval = easee_entry.runtime_data.state_interval
     for charger in CHARGERS:
-        reads = [r.time for r in easee_sim.requests_to("GET", f"/api/chargers/{charger}/state")]
+        reads = [r.time for r in state_reads(easee_sim, charger)]
         assert len(reads) > 6 * 3600 / (interval + 60)
         gaps = [later - earlier for earlier, later in pairwise(reads)]
         assert min(gaps) >= interval, f"{charger} was read twice within {interval} s"

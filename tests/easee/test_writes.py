@@ -31,7 +31,7 @@ from custom_components.ev_charge_control.const import (
 )
 from simulators.easee import EaseeSimulator
 from tests.conftest import GOE_SERIAL, find_device, setup_entry, travel
-from tests.easee.conftest import USER_ID
+from tests.easee.conftest import USER_ID, state_reads
 
 GARAGE = "EH000001"
 DYNAMIC = "number.garage_dynamic_charger_current"
@@ -1180,12 +1180,12 @@ async def test_a_write_refused_with_an_error_code_is_not_retried(
     assert [(e.data["result"], e.data["will_retry"]) for e in events] == [("refused", False)]
     assert state(hass, PENDING) == "none"
 
-    reads = len(easee_sim.requests_to("GET", f"/api/chargers/{GARAGE}/state"))
+    reads = len(state_reads(easee_sim, GARAGE))
     await travel(hass, freezer, timedelta(minutes=5), step=timedelta(seconds=5))
     assert [r.status for r in easee_sim.requests_to("POST", DYNAMIC_PATH)] == [403]
     assert easee_sim.charger(GARAGE).dynamic_charger_current != 10
     # Not a ban: the charger is read every minute as before, and no repair issue is raised.
-    assert len(easee_sim.requests_to("GET", f"/api/chargers/{GARAGE}/state")) >= reads + 4
+    assert len(state_reads(easee_sim, GARAGE)) >= reads + 4
     assert issue_registry.async_get_issue(DOMAIN, f"easee_{USER_ID}_blocked") is None
 
 

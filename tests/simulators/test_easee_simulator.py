@@ -511,17 +511,67 @@ async def test_chargers_list_shows_master_and_secondary(authed: Api, sim: EaseeS
     body = await authed.ok("/api/chargers")
     assert [c["id"] for c in body] == [CHARGER, SECOND, "EH000003"]
     assert all(list(c) == CHARGER_KEYS for c in body)
-    first, second, third = body
+    first, second, _ = body
     assert first["name"] == "Garage"
     assert second["name"] == SECOND
     assert first["createdOn"] == first["updatedOn"] == START_ISO
     assert (first["levelOfAccess"], first["userRole"], first["color"]) == (1, 1, None)
     assert (first["productCode"], second["productCode"]) == (1, 100)
-    assert first["backPlate"]["id"] == first["backPlate"]["masterBackPlateId"]
-    assert second["backPlate"]["id"] != second["backPlate"]["masterBackPlateId"]
-    assert second["backPlate"]["masterBackPlateId"] == first["backPlate"]["id"]
-    plates = {c["backPlate"]["id"] for c in body}
-    assert third["backPlate"]["masterBackPlateId"] not in plates
+    # As on real accounts, the list tells nothing of back plates: only the site's circuits do.
+    assert all(c["backPlate"] is None for c in body)
+    site = await authed.ok(f"/api/sites/{SITE}", detailed="true")
+    plates = {c["id"]: c["backPlate"] for circuit in site["circuits"] for c in circuit["chargers"]}
+    assert plates[CHARGER]["id"] == plates[CHARGER]["masterBackPlateId"]
+    assert plates[SECOND]["id"] != plates[SECOND]["masterBackPlateId"]
+    assert plates[SECOND]["masterBackPlateId"] == plates[CHARGER]["id"]
+    ids = {plate["id"] for plate in plates.values()}
+    assert plates["EH000003"]["masterBackPlateId"] not in ids
+
+
+async def test_a_back_plate_without_a_charger(authed: Api, sim: EaseeSimulator) -> None:
+    """A circuit may list a back plate with nothing mounted: id null, its own plate."""
+    sim.add_empty_back_plate(CIRCUIT)
+    site = await authed.ok(f"/api/sites/{SITE}", detailed="true")
+    (circuit,) = site["circuits"]
+    assert [c["id"] for c in circuit["chargers"]] == [CHARGER, None]
+    empty = circuit["chargers"][1]
+    assert empty["backPlate"]["id"] != empty["backPlate"]["masterBackPlateId"]
+    assert (await authed.ok("/api/chargers"))[0]["id"] == CHARGER
+    with pytest.raises(ValueError, match="no circuit"):
+        sim.add_empty_back_plate(999)
+
+
+async def test_site_state(authed: Api, sim: EaseeSimulator) -> None:
+    """Every charger of the site with its state and config, in the shape Easee answers."""
+    sim.add_charger(SECOND, CIRCUIT)
+    body = await authed.ok(f"/api/sites/{SITE}/state")
+    assert list(body) == ["site", "circuitStates"]
+    assert body["site"]["id"] == SITE
+    (circuit_state,) = body["circuitStates"]
+    assert circuit_state["circuit"]["id"] == CIRCUIT
+    assert circuit_state["circuit"]["masterBackplate"] is None
+    assert [c["backPlate"] is not None for c in circuit_state["circuit"]["chargers"]] == [True] * 2
+    states = circuit_state["chargerStates"]
+    assert [s["chargerID"] for s in states] == [CHARGER, SECOND]
+    assert states[0]["chargerState"] == sim.state_of(sim.charger(CHARGER))
+    assert states[0]["chargerConfig"] == sim.config_of(sim.charger(CHARGER))
+    assert [s["chargerConfig"]["localNodeType"] for s in states] == [1, 2]
+
+
+async def test_the_site_details_answer_ten_times_an_hour(
+    authed: Api, sim: EaseeSimulator, clock: FakeClock
+) -> None:
+    """Easee's limit on a site's details: the 11th in an hour is a 429; an hour later, fine."""
+    for _ in range(10):
+        await authed.ok(f"/api/sites/{SITE}", detailed="true")
+        clock.advance(60)
+    code, _ = await authed.get(f"/api/sites/{SITE}", detailed="true")
+    assert code == 429
+    assert sim.requests[-1].result == "site_rate_limited"
+    # The site's state is not limited so.
+    await authed.ok(f"/api/sites/{SITE}/state")
+    clock.advance(3600 - 600)
+    await authed.ok(f"/api/sites/{SITE}", detailed="true")
 
 
 async def test_other_accounts_see_nothing_of_ours(api: Api, sim: EaseeSimulator) -> None:
@@ -559,6 +609,9 @@ async def test_products(authed: Api, sim: EaseeSimulator) -> None:
         "ratedCurrent": 32.0,
         "fuse": 32.0,
         "chargers": first["chargers"],
+        "masterBackplate": None,
+        "useDynamicMaster": False,
+        "parentCircuitId": None,
     }
     assert [c["id"] for c in first["chargers"]] == [CHARGER, SECOND]
     assert list(first["chargers"][0]) == CHARGER_KEYS

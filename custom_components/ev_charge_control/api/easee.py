@@ -40,6 +40,8 @@ DEFAULT_TIMEOUT: Final = 30.0
 REFRESH_MARGIN: Final = 60.0
 # Assumed when the answer has neither expiresIn nor a JWT exp claim.
 DEFAULT_EXPIRES_IN: Final = 3600.0
+# localNodeType of a circuit's primary (master) charger.
+LOCAL_NODE_MASTER: Final = 1
 
 OP_MODES: Final[dict[int, str]] = {
     0: "offline",
@@ -223,7 +225,10 @@ class EaseeTokens:
 
 @dataclass(frozen=True, slots=True)
 class EaseeCharger:
-    """A charger of the account (``GET /api/chargers``, also the chargers of a circuit)."""
+    """A charger of the account (``GET /api/chargers``, also the chargers of a circuit).
+
+    The account's list answers ``backPlate: null``: only a site's circuits name the master.
+    """
 
     id: str
     name: str
@@ -246,6 +251,8 @@ class EaseeCircuit:
     panel_name: str
     rated_current: float | None
     charger_ids: tuple[str, ...]
+    # The primary charger, as the site's back plates tell (None: the site does not say).
+    master_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +326,12 @@ class EaseeChargerConfig:
     circuit_max_current: Phases
     phase_mode: int | None
     smart_button_enabled: bool | None
+    local_node_type: int | None = None  # 1: the primary (master) charger of its circuit
+
+    @property
+    def is_master(self) -> bool:
+        """Tell whether the charger says it is the primary one of its circuit."""
+        return self.local_node_type == LOCAL_NODE_MASTER
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> EaseeChargerConfig:
@@ -331,7 +344,24 @@ class EaseeChargerConfig:
             ),
             phase_mode=_as_int(data.get("phaseMode")),
             smart_button_enabled=as_bool(data.get("smartButtonEnabled")),
+            local_node_type=_as_int(data.get("localNodeType")),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class EaseeChargerReading:
+    """One charger's state and config as the site's state gives them (None: not in it)."""
+
+    state: EaseeChargerState | None
+    config: EaseeChargerConfig | None
+
+
+@dataclass(frozen=True, slots=True)
+class EaseeSiteState:
+    """``GET /api/sites/{id}/state``: every charger of a site read in one request."""
+
+    site_id: int
+    chargers: Mapping[str, EaseeChargerReading]
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,13 +429,19 @@ def _circuit(item: object, site_id: int) -> EaseeCircuit | None:
         return None
     members = item.get("chargers")
     charger_ids: list[str] = []
+    master_id: str | None = None
     for member in members if isinstance(members, list) else []:
         # The wire gives charger objects; a bare id is read too.
         charger = _charger(member)
+        if charger is None and isinstance(member, dict):
+            # A back plate with no charger mounted on it (id null): nothing to control there.
+            continue
         member_id = charger.id if charger is not None else _as_id(member)
         if member_id is None:
             return None
         charger_ids.append(member_id)
+        if charger is not None and charger.is_master:
+            master_id = charger.id
     own_site = _as_int(item.get("siteId"))
     return EaseeCircuit(
         id=circuit_id,
@@ -413,6 +449,7 @@ def _circuit(item: object, site_id: int) -> EaseeCircuit | None:
         panel_name=_as_str(item.get("panelName")) or str(circuit_id),
         rated_current=as_finite_float(item.get("ratedCurrent")),
         charger_ids=tuple(charger_ids),
+        master_id=master_id,
     )
 
 
@@ -428,6 +465,25 @@ def _site(item: object) -> EaseeSite | None:
         name=_as_str(item.get("name")) or str(site_id),
         circuits=tuple(circuit for circuit in circuits if circuit is not None),
     )
+
+
+def _site_state(data: Mapping[str, object], site_id: int) -> EaseeSiteState:
+    chargers: dict[str, EaseeChargerReading] = {}
+    circuits = data.get("circuitStates")
+    for circuit in circuits if isinstance(circuits, list) else []:
+        members = circuit.get("chargerStates") if isinstance(circuit, dict) else None
+        for member in members if isinstance(members, list) else []:
+            if (
+                not isinstance(member, dict)
+                or (charger_id := _as_id(member.get("chargerID"))) is None
+            ):
+                continue  # a back plate without a charger, like in the site's circuits
+            state, config = member.get("chargerState"), member.get("chargerConfig")
+            chargers[charger_id] = EaseeChargerReading(
+                EaseeChargerState.from_dict(state) if isinstance(state, dict) else None,
+                EaseeChargerConfig.from_dict(config) if isinstance(config, dict) else None,
+            )
+    return EaseeSiteState(site_id, chargers)
 
 
 def _circuit_settings(data: Mapping[str, object]) -> EaseeCircuitSettings:
@@ -615,6 +671,11 @@ class EaseeClient:
         if site is None:
             raise ApiError(f"{where}: a site, circuit or charger without an id")
         return site
+
+    async def get_site_state(self, site_id: int) -> EaseeSiteState:
+        """Return the state and config of every charger of a site, in one request."""
+        path = f"/api/sites/{int(site_id)}/state"
+        return _site_state(_object(await self._read(path), f"Easee GET {path}"), int(site_id))
 
     async def get_state(self, charger_id: str) -> EaseeChargerState:
         """Return a charger's live state."""

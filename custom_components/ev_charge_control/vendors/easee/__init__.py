@@ -52,6 +52,10 @@ from .coordinator import (
 from .descriptions import CHARGER_DESCRIPTIONS, CIRCUIT_DESCRIPTIONS
 
 STRUCTURE_INTERVAL: Final = timedelta(hours=6)
+# Easee answers a site's details about 10 times an hour: whatever asks for the structure again
+# (a charger gone, a failed set-up retried), it is read at most this often in an hour.
+STRUCTURE_READS_PER_HOUR: Final = 5
+STRUCTURE_WINDOW: Final = timedelta(hours=1)
 
 __all__ = ["EaseeRuntime", "async_setup_easee"]
 
@@ -62,6 +66,63 @@ def _now() -> float:
 
 def _utc(timestamp: float) -> datetime:
     return dt_util.utc_from_timestamp(timestamp)
+
+
+class EaseeSiteReader:
+    """One site: every charger's state and config in one request per state interval."""
+
+    def __init__(self, runtime: EaseeRuntime, site_id: int) -> None:
+        self.runtime = runtime
+        self.site_id = site_id
+        self.attempt: float | None = None
+
+    def chargers(self) -> list[EaseeChargerCoordinator]:
+        """Return the account's chargers on this site."""
+        return [
+            charger
+            for charger in self.runtime.chargers.values()
+            if charger.site is not None
+            and charger.site.id == self.site_id
+            and self.runtime.reads_site_of(charger)
+        ]
+
+    def due(self, now: float) -> bool:
+        """Tell whether the poller should read the site now."""
+        return self.attempt is None or now - self.attempt >= self.runtime.state_interval
+
+    def next_at(self) -> float:
+        """Return when the next read is due."""
+        return (self.attempt or 0.0) + self.runtime.state_interval
+
+    async def async_refresh(self) -> None:
+        """Read the site's state; hand each charger its part, then read the plans due."""
+        runtime = self.runtime
+        self.attempt = _now()
+        chargers = self.chargers()
+        try:
+            site_state = await runtime.client.get_site_state(self.site_id)
+        except OverBudgetError as err:
+            for charger in chargers:
+                charger.async_site_read_failed(waiting_for_budget(err, UpdateFailed), keep=True)
+            return
+        except EvChargeControlError as err:
+            failure = runtime.async_handle_read_error(err)
+            if isinstance(failure, ConfigEntryAuthFailed):
+                runtime.entry.async_start_reauth(runtime.hass)
+            # The account waiting (429) is not the chargers' fault: they keep their values.
+            for charger in chargers:
+                charger.async_site_read_failed(failure, keep=isinstance(err, RateLimitedError))
+            return
+        runtime.account.async_request_succeeded()
+        read_at = _now()
+        for charger in chargers:
+            charger.async_site_read(site_state.chargers.get(charger.charger_id), read_at)
+        # Charge plans are not in the site's state: each charger's is read on its own interval.
+        for charger in chargers:
+            if charger.plan_due(_now()):
+                if not runtime.account.can_read(_now()):
+                    break
+                await charger.async_read_plan()
 
 
 class EaseeRuntime(VendorRuntime):
@@ -99,6 +160,9 @@ class EaseeRuntime(VendorRuntime):
         self.chargers: dict[str, EaseeChargerCoordinator] = {}
         self.circuits: dict[int, EaseeCircuitCoordinator] = {}
         self.sites: dict[int, EaseeSite] = {}
+        self.site_readers: dict[int, EaseeSiteReader] = {}
+        # The entity keys each circuit was given: a master found later adds only what is new.
+        self._circuit_keys: dict[int, set[str]] = {}
         self.structure_at: float | None = None
         self.structure_wanted = False
         self._poll_lock = asyncio.Lock()
@@ -126,7 +190,7 @@ class EaseeRuntime(VendorRuntime):
         for charger in self.chargers.values():
             specs.extend(self._charger_specs(charger, platform))
         for circuit in self.circuits.values():
-            specs.extend(self._circuit_specs(circuit, platform))
+            specs.extend(self._circuit_specs_once(circuit, platform, setting_up=True))
         return specs
 
     @staticmethod
@@ -207,12 +271,37 @@ class EaseeRuntime(VendorRuntime):
         ]
         return chargers, sites
 
+    def _structure_attempts(self, now: float) -> list[float]:
+        """Return when the structure was read (or tried) within the last hour."""
+        saved = self.account.structure.get("attempts")
+        window = STRUCTURE_WINDOW.total_seconds()
+        return [
+            float(at)
+            for at in (saved if isinstance(saved, list) else [])
+            if isinstance(at, int | float) and now - window < at <= now
+        ]
+
+    def _structure_allowed(self, now: float) -> bool:
+        return len(self._structure_attempts(now)) < STRUCTURE_READS_PER_HOUR
+
+    def _structure_allowed_at(self, now: float) -> float:
+        attempts = sorted(self._structure_attempts(now))
+        if len(attempts) < STRUCTURE_READS_PER_HOUR:
+            return now
+        return attempts[-STRUCTURE_READS_PER_HOUR] + STRUCTURE_WINDOW.total_seconds()
+
     async def async_refresh_structure(self) -> None:
         """Read chargers, sites and circuits; add what is new, remove what is gone."""
         self.structure_wanted = False
+        # Kept with the account (and saved): a reload or a retried set-up sees them too.
+        now = _now()
+        attempts = [*self._structure_attempts(now), now]
+        self.account.structure = {**self.account.structure, "attempts": attempts}
+        self.account.async_schedule_save()
         chargers, sites = await self._async_read_structure()
         self.structure_at = _now()
         self.account.structure = {
+            "attempts": attempts,
             "at": self.structure_at,
             "chargers": [asdict(charger) for charger in chargers],
             "sites": [asdict(site) for site in sites],
@@ -237,6 +326,10 @@ class EaseeRuntime(VendorRuntime):
             else:
                 coordinator.charger = charger
         self.sites = {site.id: site for site in sites}
+        self.site_readers = {
+            site.id: self.site_readers.get(site.id) or EaseeSiteReader(self, site.id)
+            for site in sites
+        }
         for site in sites:
             registry.async_get_or_create(
                 config_entry_id=self.entry.entry_id,
@@ -261,33 +354,71 @@ class EaseeRuntime(VendorRuntime):
                 registry.async_get_or_create(
                     config_entry_id=self.entry.entry_id, **circuit_coordinator.device_info
                 )
-                master = next(
-                    (
-                        self.chargers[charger_id]
-                        for charger_id in circuit.charger_ids
-                        if charger_id in self.chargers and self.chargers[charger_id].is_master
-                    ),
-                    None,
-                )
-                if master is not circuit_coordinator.master:
-                    circuit_coordinator.follow(master)
         # Placed once their circuits are registered: a device names its parent by registry id.
         for coordinator in self.chargers.values():
             coordinator.place(*(placed.get(coordinator.charger_id) or (None, None)))
             registry.async_get_or_create(
                 config_entry_id=self.entry.entry_id, **coordinator.device_info
             )
+        self.async_follow_masters(added=new_circuits)
         self._remove_gone({c.id for c in chargers}, seen_circuits, {s.id for s in sites})
         for platform in self.platforms:
             specs: list[EntitySpec] = []
             for coordinator in new_chargers:
                 specs.extend(self._charger_specs(coordinator, platform))
             for circuit_coordinator in new_circuits:
-                specs.extend(self._circuit_specs(circuit_coordinator, platform))
+                specs.extend(self._circuit_specs_once(circuit_coordinator, platform))
             if specs:
                 self.async_add_specs(platform, specs)
         for coordinator in new_chargers:
             LOGGER.debug("Easee: charger %s added", coordinator.charger_id)
+
+    @callback
+    def async_follow_masters(self, added: list[EaseeCircuitCoordinator] | None = None) -> None:
+        """Let each circuit follow its master charger, as the site (or a config) now names it.
+
+        ``added``: circuits whose entities are about to be added anyway. Any other circuit that
+        finds its first master only now (named by a config) gets its master-only entities here.
+        """
+        for circuit in self.circuits.values():
+            master = self._master_of(circuit.circuit)
+            if master is circuit.master:
+                continue
+            circuit.follow(master)
+            if added is not None and circuit in added:
+                continue
+            for platform in self.platforms:
+                if specs := self._circuit_specs_once(circuit, platform):
+                    self.async_add_specs(platform, specs)
+
+    def _master_of(self, circuit: EaseeCircuit) -> EaseeChargerCoordinator | None:
+        # The site's back plates name the master; without them, a charger's config does.
+        if circuit.master_id is not None:
+            return self.chargers.get(circuit.master_id)
+        return next(
+            (
+                self.chargers[charger_id]
+                for charger_id in circuit.charger_ids
+                if charger_id in self.chargers and self.chargers[charger_id].is_master
+            ),
+            None,
+        )
+
+    def _circuit_specs_once(
+        self, circuit: EaseeCircuitCoordinator, platform: Platform, *, setting_up: bool = False
+    ) -> list[EntitySpec]:
+        """Return a circuit's entities of a platform that were not handed out before.
+
+        Before the platform is set up nothing is handed out: its set-up takes them all.
+        """
+        if not setting_up and platform not in self._adders:
+            return []
+        given = self._circuit_keys.setdefault(circuit.circuit.id, set())
+        specs = [
+            spec for spec in self._circuit_specs(circuit, platform) if spec[1].key not in given
+        ]
+        given.update(spec[1].key for spec in specs)
+        return specs
 
     def _remove_gone(self, chargers: set[str], circuits: set[int], sites: set[int]) -> None:
         for charger_id in [c for c in self.chargers if c not in chargers]:
@@ -298,6 +429,7 @@ class EaseeRuntime(VendorRuntime):
             )
         for circuit_id in [c for c in self.circuits if c not in circuits]:
             circuit = self.circuits.pop(circuit_id)
+            self._circuit_keys.pop(circuit_id, None)
             self.entry.async_create_background_task(
                 self.hass, circuit.async_stop(), f"{DOMAIN} stop circuit {circuit_id}"
             )
@@ -330,6 +462,7 @@ class EaseeRuntime(VendorRuntime):
             ]
         except KeyError, TypeError, ValueError:
             return False
+        # Saved before the sites named their masters (master_id): the next read tells.
         self.structure_at = at
         self._apply_structure(chargers, sites)
         return True
@@ -337,11 +470,22 @@ class EaseeRuntime(VendorRuntime):
     # Polling
 
     def _structure_due(self, now: float) -> bool:
-        return (
+        return self._structure_allowed(now) and (
             self.structure_wanted
             or self.structure_at is None
             or now - self.structure_at >= STRUCTURE_INTERVAL.total_seconds()
         )
+
+    def _read_by_charger(self) -> list[EaseeChargerCoordinator]:
+        """Return the chargers on no site the poller reads: each is read on its own."""
+        return [charger for charger in self.chargers.values() if not self.reads_site_of(charger)]
+
+    def reads_site_of(self, charger: EaseeChargerCoordinator) -> bool:
+        """Tell whether a charger's state and config come with its site's state."""
+        return charger.site is not None and charger.site.id in self.site_readers
+
+    def _site_readers(self) -> list[EaseeSiteReader]:
+        return [reader for reader in self.site_readers.values() if reader.chargers()]
 
     async def async_start(self) -> None:
         """Learn the account's chargers (saved or read), read what is due and start polling."""
@@ -361,24 +505,41 @@ class EaseeRuntime(VendorRuntime):
             now - float(self.account.structure.get("at", 0)) < STRUCTURE_INTERVAL.total_seconds()
             and self._restore_structure()
         ):
-            try:
-                await self.async_refresh_structure()
-            except OverBudgetError as err:
+            if not self._structure_allowed(now):
+                # Read a moment ago (a set-up retried): the sites' limit says wait.
                 if not self._restore_structure():
-                    raise waiting_for_budget(err, ConfigEntryNotReady) from err
-            except AuthenticationError as err:
-                raise ConfigEntryAuthFailed(
-                    translation_domain=DOMAIN, translation_key="invalid_auth"
-                ) from err
-            except EvChargeControlError as err:
-                failure = self.async_handle_read_error(err)
-                if not self._restore_structure():
-                    raise ConfigEntryNotReady(str(failure)) from err
+                    raise ConfigEntryNotReady(
+                        translation_domain=DOMAIN,
+                        translation_key="structure_spacing",
+                        translation_placeholders={
+                            "time": _utc(self._structure_allowed_at(now)).isoformat(
+                                timespec="seconds"
+                            )
+                        },
+                    )
+            else:
+                await self._async_first_structure()
         await self.async_poll()
         for charger in self.chargers.values():
             charger._schedule_write()  # noqa: SLF001 - resume writes saved before a restart
         for circuit in self.circuits.values():
             circuit._schedule_write()  # noqa: SLF001
+
+    async def _async_first_structure(self) -> None:
+        """Read the structure at set-up; a saved one stands in when the read fails."""
+        try:
+            await self.async_refresh_structure()
+        except OverBudgetError as err:
+            if not self._restore_structure():
+                raise waiting_for_budget(err, ConfigEntryNotReady) from err
+        except AuthenticationError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="invalid_auth"
+            ) from err
+        except EvChargeControlError as err:
+            failure = self.async_handle_read_error(err)
+            if not self._restore_structure():
+                raise ConfigEntryNotReady(str(failure)) from err
 
     async def async_poll(self) -> None:
         """Read whatever is due, oldest first, as far as the budget allows."""
@@ -399,9 +560,12 @@ class EaseeRuntime(VendorRuntime):
                     self.entry.async_start_reauth(self.hass)
             # Chargers and circuits in one line, the longest overdue first: with a budget too
             # small for everything, nobody starves.
-            due: list[tuple[float, EaseeChargerCoordinator | EaseeCircuitCoordinator]] = [
+            due: list[
+                tuple[float, EaseeSiteReader | EaseeChargerCoordinator | EaseeCircuitCoordinator]
+            ] = [(reader.next_at(), reader) for reader in self._site_readers() if reader.due(now)]
+            due += [
                 (charger.next_state_at(), charger)
-                for charger in self.chargers.values()
+                for charger in self._read_by_charger()
                 if charger.state_due(now)
             ]
             due += [
@@ -414,12 +578,16 @@ class EaseeRuntime(VendorRuntime):
                 if not self.account.can_read(_now()):
                     break
                 await coordinator.async_refresh()
+            # A config may name a circuit's master the site did not.
+            self.async_follow_masters()
             self._schedule_poll()
 
     def _next_poll(self, now: float) -> float:
-        due = [charger.next_state_at() for charger in self.chargers.values()]
+        due = [reader.next_at() for reader in self._site_readers()]
+        due += [charger.next_state_at() for charger in self._read_by_charger()]
         due += [circuit.next_settings_at() for circuit in self.circuits.values()]
-        due.append((self.structure_at or now) + STRUCTURE_INTERVAL.total_seconds())
+        structure_at = (self.structure_at or now) + STRUCTURE_INTERVAL.total_seconds()
+        due.append(max(structure_at, self._structure_allowed_at(now)))
         at = max(now, min(due))
         if not self.account.can_read(at):
             at = max(at, self.account.next_read(at))

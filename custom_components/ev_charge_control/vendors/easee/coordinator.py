@@ -23,6 +23,7 @@ from ...api.easee import (
     EaseeChargePlan,
     EaseeCharger,
     EaseeChargerConfig,
+    EaseeChargerReading,
     EaseeChargerState,
     EaseeCircuit,
     EaseeCircuitSettings,
@@ -576,7 +577,16 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
 
     @property
     def is_master(self) -> bool:
-        """Return whether the charger is its circuit's primary unit."""
+        """Return whether the charger is its circuit's primary unit.
+
+        The site's circuits say it; where they do not, the charger's config (localNodeType).
+        The account's list of chargers never does (its backPlate is null).
+        """
+        if self.circuit is not None and self.circuit.master_id is not None:
+            return self.circuit.master_id == self.charger_id
+        config = self.data.config if self.data is not None else None
+        if config is not None and config.local_node_type is not None:
+            return config.is_master
         return self.charger.is_master
 
     @property
@@ -594,8 +604,15 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
 
     # Reading
 
+    @property
+    def read_by_site(self) -> bool:
+        """Tell whether state and config come with the site's state (not read one by one)."""
+        return self.runtime.reads_site_of(self)
+
     def state_due(self, now: float) -> bool:
-        """Tell whether the poller should read this charger now."""
+        """Tell whether the poller should read this charger now (its site's read does not)."""
+        if self.read_by_site:
+            return False
         return self.state_attempt is None or now - self.state_attempt >= self.runtime.state_interval
 
     def next_state_at(self) -> float:
@@ -608,6 +625,71 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
             or self.config_attempt is None
             or now - self.config_attempt >= CONFIG_INTERVAL.total_seconds()
         )
+
+    def plan_due(self, now: float) -> bool:
+        """Tell whether a charger read by its site is due for its charge plan."""
+        return self._config_due(now)
+
+    async def _async_read_plan(
+        self, new: EaseeChargerData, config: EaseeChargerConfig | None
+    ) -> EaseeChargerData:
+        """Read the charge plan; ``config`` (read with it, or the site's) goes in too."""
+        client = self.runtime.client
+        plan = await client.get_charge_plan(self.charger_id)
+        return replace(new, config=config, plan=plan, config_at=_now())
+
+    @callback
+    def async_site_read(self, reading: EaseeChargerReading | None, read_at: float) -> None:
+        """Take this charger's part of its site's state (None: the site's state lacks it)."""
+        self.state_attempt = read_at
+        if reading is None or reading.state is None:
+            # Gone from its site (or moved): look at the account's structure again.
+            self.runtime.structure_wanted = True
+            self.async_set_update_error(
+                UpdateFailed(translation_domain=DOMAIN, translation_key="not_found")
+            )
+            return
+        old = self.data or EaseeChargerData()
+        new = replace(
+            old, state=reading.state, state_at=read_at, config=reading.config or old.config
+        )
+        # The plan is not in the site's state: its write is checked by the plan's own read.
+        self._after_read(
+            new, state_read=True, config_read=reading.config is not None, plan_read=False
+        )
+        self.async_set_updated_data(new)
+
+    @callback
+    def async_site_read_failed(self, failure: HomeAssistantError, *, keep: bool) -> None:
+        """Fail as a failed state read does; ``keep``: the account waits, values stay."""
+        if keep and self.data is not None and self.data.state is not None:
+            LOGGER.debug(
+                "Easee %s: site read failed (%s), keeping values", self.charger_id, failure
+            )
+            return
+        self.async_set_update_error(failure)
+
+    async def async_read_plan(self) -> None:
+        """Read the charge plan of a charger read by its site (its state and config are)."""
+        now = _now()
+        config_attempt, self.config_attempt = self.config_attempt, now
+        old = self.data or EaseeChargerData()
+        try:
+            new = await self._async_read_plan(old, old.config)
+        except OverBudgetError:
+            self.config_attempt = config_attempt  # not read is not done
+            return
+        except EvChargeControlError as err:
+            # The site's read keeps the charger's values; only a refused login is for the user.
+            failure = self.runtime.async_handle_read_error(err)
+            if isinstance(failure, ConfigEntryAuthFailed):
+                self.config_entry.async_start_reauth(self.hass)
+            LOGGER.debug("Easee %s: reading the charge plan failed: %s", self.charger_id, err)
+            return
+        self.config_wanted = False
+        self.runtime.account.async_request_succeeded()
+        self._after_read(new, state_read=False, config_read=False, plan_read=True)
+        self.async_set_updated_data(new)
 
     async def _async_update_data(self) -> EaseeChargerData:
         now = _now()
@@ -623,8 +705,7 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
             if self._config_due(now):
                 self.config_attempt = now
                 config = await client.get_config(self.charger_id)
-                plan = await client.get_charge_plan(self.charger_id)
-                new = replace(new, config=config, plan=plan, config_at=_now())
+                new = await self._async_read_plan(new, config)
                 self.config_wanted = False
                 config_read = True
         except OverBudgetError as err:
@@ -648,7 +729,15 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
             self._after_read(new, state_read=new.state_at != old.state_at, config_read=config_read)
         return new
 
-    def _after_read(self, data: EaseeChargerData, *, state_read: bool, config_read: bool) -> None:
+    def _after_read(
+        self,
+        data: EaseeChargerData,
+        *,
+        state_read: bool,
+        config_read: bool,
+        plan_read: bool | None = None,
+    ) -> None:
+        """Check waiting writes against a read (``plan_read`` None: read with the config)."""
         state = data.state
         if state is not None and state_read and state.is_online is not False:
             self.charger_offline = False
@@ -662,6 +751,8 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         verified = (STATE_PARAMS if state_read else frozenset()) | (
             CONFIG_PARAMS if config_read else frozenset()
         )
+        if plan_read is not None:
+            verified = (verified - {PARAM_PLAN}) | ({PARAM_PLAN} if plan_read else frozenset())
         read_at = (data.state_at or 0.0) if state_read else (data.config_at or 0.0)
         results = self.queue.verify(
             lambda parameter: self.value_in(data, parameter), read_at - VERIFY_SETTLE, verified
