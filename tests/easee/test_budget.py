@@ -215,13 +215,15 @@ async def test_a_day_of_polling_stays_far_below_the_limits(
 # A big account
 
 
+@pytest.mark.usefixtures("one_by_one")
 async def test_from_the_flows_login_on_never_101_requests_in_5_minutes(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, big_sim: EaseeSimulator
 ) -> None:
     """Adding a big account: its login, the first reads and a burst of writes share one window.
 
-    The set-up alone wants more reads than the budget gives, and 40 writes want the rest: if the
-    flow's login were not counted, the cloud would see 101 requests in 5 minutes.
+    The set-up alone wants more reads than the budget gives (its chargers read one by one), and
+    40 writes want the rest: if the flow's login were not counted, the cloud would see 101
+    requests in 5 minutes.
     """
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(

@@ -254,14 +254,17 @@ async def test_a_site_of_ten_chargers_costs_what_the_readme_says(
         "circuit settings": 4,
         "structure": 3,
         "/api/accounts/login": 1,
+        # Easee's access tokens live an hour: one refresh shortly before the hour is up.
+        "/api/accounts/refresh_token": 1,
     }
     # One plan read per charger per 15 minutes (two once the weekly plan is read too).
     assert plans in (40, 80)
 
     before, after, after_two_plans = _readme_figures()
-    # The structure (3 requests every 6 hours) is half a request an hour; the login is once.
-    hourly = 60 + 4 + 0.5
+    # The structure (3 requests every 6 hours) is half a request an hour, the token refresh one;
+    # the login is once.
+    hourly = 60 + 4 + 0.5 + 1
     assert after == math.ceil(hourly + 40)
     assert after_two_plans == math.ceil(hourly + 80)
     # Before: a state read per charger per minute, config and plan per charger per 15 minutes.
-    assert before == math.ceil(10 * 60 + 10 * 4 * 2 + 4 + 0.5)
+    assert before == math.ceil(10 * 60 + 10 * 4 * 2 + 4 + 0.5 + 1)
