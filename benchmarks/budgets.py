@@ -17,6 +17,7 @@ EASEE_WINDOW_LIMIT: Final = 100
 EASEE_CONFIG_INTERVAL: Final = 900.0
 EASEE_STRUCTURE_INTERVAL: Final = 6 * 3600.0
 EASEE_STRUCTURE: Final = frozenset({"chargers", "accounts_products", "sites"})
+EASEE_SITE_DETAILS_PER_HOUR: Final = 10
 # ViriCiti, per group: group every 15 min, group limit every 5 min plus a few reads at the
 # moments the limit changes, time series every 5 min, an external limit at most every 5 min.
 VIRICITI_GROUP_INTERVAL: Final = 900.0
@@ -154,10 +155,16 @@ def _easee(
     every = sorted(float(item[0]) for item in logged)
     busiest = _max_in_window(every, EASEE_WINDOW)
     report.at_most("requests of the account in 5 minutes", busiest, EASEE_WINDOW_LIMIT)
-    state = report.endpoint("state", chargers, state_interval, 1)
-    for charger, times in state.items():
-        if (gap := _min_gap(times)) is not None and gap < state_interval - SLACK:
-            report.violations.append(f"Easee {charger}: state read twice within {gap:.0f} s")
+    # Chargers of a readable site are read by their site's state, the others one by one.
+    for name in ("state", "site_state"):
+        keys = chargers if name == "state" else 0
+        for key, times in report.endpoint(name, keys, state_interval, 1).items():
+            if (gap := _min_gap(times)) is not None and gap < state_interval - SLACK:
+                report.violations.append(f"Easee {key}: {name} read twice within {gap:.0f} s")
+    for site, times in _by_key(logged, "sites").items():
+        # Easee allows a site's details about 10 times an hour.
+        if _max_in_window(times, 3600.0) > EASEE_SITE_DETAILS_PER_HOUR:
+            report.violations.append(f"Easee {site}: details read over 10 times in an hour")
     for name in ("config", "schedules"):
         for charger, times in report.endpoint(name, chargers, EASEE_CONFIG_INTERVAL, 1).items():
             report.at_most(
@@ -172,7 +179,7 @@ def _easee(
         for times in report.endpoint(name, 1, None, note="per account").values():
             report.at_most(f"Easee {name}", len(times), elapsed / EASEE_STRUCTURE_INTERVAL + 2)
     for name in sorted(
-        names - EASEE_STRUCTURE - {"state", "config", "schedules", "circuit_settings"}
+        names - EASEE_STRUCTURE - {"state", "site_state", "config", "schedules", "circuit_settings"}
     ):
         report.endpoint(name, 1, None, note="" if name.startswith("write") else "per account")
     refusals = report.rate_limited((429, 403), ())

@@ -37,6 +37,7 @@ CIRCUITS_PER_SITE: Final = 2
 
 _EASEE_CHARGER_PATH = re.compile(r"^/api/chargers/([A-Za-z0-9]+)/(.+)$")
 _EASEE_CIRCUIT_PATH = re.compile(r"^/api/sites/[0-9]+/circuits/([0-9]+)/(.+)$")
+_EASEE_SITE_PATH = re.compile(r"^/api/sites/([0-9]+)(/state)?$")
 _VIRICITI_PATH = re.compile(r"/(chargergroup|grouplimit|time)/([^/]+)$")
 
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -206,6 +207,9 @@ def _easee_endpoint(method: str, path: str) -> tuple[str, str]:
     if match := _EASEE_CIRCUIT_PATH.match(path):
         name = match.group(2) if method == "GET" else f"write:{match.group(2)}"
         return f"circuit_{name}", f"circuit_{match.group(1)}"
+    if match := _EASEE_SITE_PATH.match(path):
+        # A site's details (structure) and its state (every charger of the site in one read).
+        return ("site_state" if match.group(2) else "sites"), f"site_{match.group(1)}"
     if path.startswith("/state/"):
         return "observations", path.split("/")[2]
     return path.removeprefix("/api/").replace("/", "_"), "account"

@@ -79,6 +79,28 @@ def test_easee_state_twice_within_its_interval() -> None:
     assert violations == ["Easee EH0001: state read twice within 30 s"]
 
 
+def test_easee_site_state_twice_within_its_interval() -> None:
+    """A site's state (all its chargers) read twice within the state interval is a violation."""
+    log = [
+        (START, "site_state", "site_1", 200, "ok"),
+        (START + 59, "site_state", "site_1", 200, "ok"),
+        (START + 30, "site_state", "site_2", 200, "ok"),
+    ]
+    violations = _check(easee=log)["easee"]["violations"]
+    assert violations == ["Easee site_1: site_state read twice within 59 s"]
+
+
+def test_easee_site_details_over_ten_times_an_hour() -> None:
+    """Easee allows a site's details about 10 times an hour: an 11th within the hour breaks it."""
+    log = [(START + 300 * index, "sites", "site_1", 200, "ok") for index in range(11)]
+    too_many = "Easee site_1: details read over 10 times in an hour"
+    assert too_many not in _check(easee=log[:10])["easee"]["violations"]
+    assert too_many in _check(easee=log)["easee"]["violations"]
+    # Spread over more than an hour, 11 are within Easee's limit (if not within our own).
+    later = [*log[:10], (START + 3600 + 1, "sites", "site_1", 200, "ok")]
+    assert too_many not in _check(easee=later)["easee"]["violations"]
+
+
 def test_viriciti_two_limits_within_five_minutes() -> None:
     """Two external limits 200 s apart break the 5-minute spacing."""
     log = [
