@@ -489,8 +489,15 @@ class EaseeRuntime(VendorRuntime):
                     "config": asdict(coordinator.data.config)
                     if coordinator.data and coordinator.data.config
                     else None,
-                    "plan": asdict(coordinator.data.plan)
-                    if coordinator.data and coordinator.data.plan
+                    "plan": {
+                        "basic": asdict(coordinator.data.basic_plan)
+                        if coordinator.data.basic_plan
+                        else None,
+                        "weekly": asdict(coordinator.data.weekly_plan)
+                        if coordinator.data.weekly_plan
+                        else None,
+                    }
+                    if coordinator.data
                     else None,
                     "queue": coordinator.queue.as_dict(),
                     "last_update_success": coordinator.last_update_success,
