@@ -489,11 +489,12 @@ class EaseeRuntime(VendorRuntime):
                     "config": asdict(coordinator.data.config)
                     if coordinator.data and coordinator.data.config
                     else None,
+                    # In Easee's own shape (UTC instants, "HH:MMZ"), as read.
                     "plan": {
-                        "basic": asdict(coordinator.data.basic_plan)
+                        "basic": coordinator.data.basic_plan.as_body()
                         if coordinator.data.basic_plan
                         else None,
-                        "weekly": asdict(coordinator.data.weekly_plan)
+                        "weekly": coordinator.data.weekly_plan.as_body()
                         if coordinator.data.weekly_plan
                         else None,
                     }
