@@ -18,6 +18,8 @@ EASEE_CONFIG_INTERVAL: Final = 900.0
 EASEE_STRUCTURE_INTERVAL: Final = 6 * 3600.0
 EASEE_STRUCTURE: Final = frozenset({"chargers", "accounts_products", "sites"})
 EASEE_SITE_DETAILS_PER_HOUR: Final = 10
+# Both charge plans are read every 15 minutes.
+EASEE_PLANS: Final = ("basic_charge_plan", "weekly_charge_plan")
 # ViriCiti, per group: group every 15 min, group limit every 5 min plus a few reads at the
 # moments the limit changes, time series every 5 min, an external limit at most every 5 min.
 VIRICITI_GROUP_INTERVAL: Final = 900.0
@@ -165,7 +167,7 @@ def _easee(
         # Easee allows a site's details about 10 times an hour.
         if _max_in_window(times, 3600.0) > EASEE_SITE_DETAILS_PER_HOUR:
             report.violations.append(f"Easee {site}: details read over 10 times in an hour")
-    for name in ("config", "schedules"):
+    for name in ("config", *EASEE_PLANS):
         for charger, times in report.endpoint(name, chargers, EASEE_CONFIG_INTERVAL, 1).items():
             report.at_most(
                 f"Easee {charger} {name}", len(times), elapsed / EASEE_CONFIG_INTERVAL + 2
@@ -179,7 +181,9 @@ def _easee(
         for times in report.endpoint(name, 1, None, note="per account").values():
             report.at_most(f"Easee {name}", len(times), elapsed / EASEE_STRUCTURE_INTERVAL + 2)
     for name in sorted(
-        names - EASEE_STRUCTURE - {"state", "site_state", "config", "schedules", "circuit_settings"}
+        names
+        - EASEE_STRUCTURE
+        - {"state", "site_state", "config", *EASEE_PLANS, "circuit_settings"}
     ):
         report.endpoint(name, 1, None, note="" if name.startswith("write") else "per account")
     refusals = report.rate_limited((429, 403), ())

@@ -202,7 +202,7 @@ specs (repeat each option for more):
   --charger ID:CIRCUITID[:master,car,name=Garage,key=value,...]
       a charger on a circuit; a bare word means true; car = car_connected, online = is_online;
       any other key is a charger field: {", ".join(sorted(CHARGER_FIELDS))}
-      (charge_plan, extra_state and extra_config cannot be set here)
+      (the charge plans, extra_state and extra_config cannot be set here)
 
 --demo loads account {DEMO_USERNAME} / {DEMO_PASSWORD} (user id 1001), site 1 "Home",
 circuit 10 (32 A), master charger EH000001 charging a car and charger EH000002 idle.

@@ -20,7 +20,7 @@ import re
 import secrets
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 import uuid
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -39,7 +39,6 @@ from simulators.server import (
 _LOGGER = logging.getLogger(__name__)
 
 CHARGER_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,20}")
-_TIME_PATTERN = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?")
 
 MIN_CURRENT = 6.0  # below this a car does not charge
 DEFAULT_CURRENT = 32.0  # dynamic charger current after a reset; a car's default maximum
@@ -226,7 +225,8 @@ CHARGER_FIELDS: dict[str, tuple[str, float | None, float | None]] = {
     "firmware": ("int", 0, None),
     "lifetime_energy": ("float", 0, None),
     "session_energy": ("float", 0, None),
-    "charge_plan": ("plan", None, None),
+    "basic_charge_plan": ("basic_plan", None, None),
+    "weekly_charge_plan": ("weekly_plan", None, None),
     "schedule_overridden": ("bool", None, None),
     "led_strip_brightness": ("int", 0, 100),
     "smart_button_enabled": ("bool", None, None),
@@ -252,8 +252,10 @@ def _checked_field(name: str, value: object) -> object:
     if rule is None:
         raise ValueError(f"unknown charger field: {name}")
     kind, low, high = rule
-    if kind == "plan":
-        return None if value is None else parse_charge_plan(value)[1]
+    if kind == "basic_plan":
+        return None if value is None else parse_basic_charge_plan(value)[1]
+    if kind == "weekly_plan":
+        return None if value is None else parse_weekly_charge_plan(value)[1]
     if kind == "dict":
         if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
             raise TypeError(f"{name} must be an object")
@@ -297,99 +299,208 @@ def _in_range(name: str, value: object, low: float, high: float, *, integer: boo
 
 
 # --- charge plans -------------------------------------------------------------------------------
+# The basic plan: one window between two UTC instants, once or every day; the weekly plan: per
+# UTC weekday (0 = Monday), windows between "HH:MMZ" clock times. A window whose stop is not
+# after its start runs over midnight.
+
+_WEEKLY_TIME_PATTERN = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])Z?")
+
+
+def _clock_window(clock: dt_time, start: dt_time, stop: dt_time) -> bool:
+    if start < stop:
+        return start <= clock < stop
+    return clock >= start or clock < stop
 
 
 @dataclass(frozen=True)
-class _Period:
+class _BasicPlan:
+    start: float
+    stop: float | None
+    repeat: bool
+    enabled: bool
+    amps: float
+
+    def limit_at(self, moment: float, zone: ZoneInfo) -> float | None:
+        """Return the current the plan allows at `moment`; None once a one-off plan is over."""
+        if moment < self.start:
+            return 0.0
+        if self.stop is None:
+            return self.amps
+        if not self.repeat:
+            return self.amps if moment < self.stop else None
+        # Every day at the clock times the window had where the charger is.
+        clock = datetime.fromtimestamp(moment, zone).time()
+        start = datetime.fromtimestamp(self.start, zone).time()
+        stop = datetime.fromtimestamp(self.stop, zone).time()
+        return self.amps if _clock_window(clock, start, stop) else 0.0
+
+    def next_change(self, moment: float, zone: ZoneInfo) -> float:
+        """Return the first start or stop of a window after `moment` (inf: none comes)."""
+        candidates = [self.start, *([self.stop] if self.stop is not None else [])]
+        if self.repeat and self.stop is not None:
+            day = datetime.fromtimestamp(moment, zone).date()
+            for offset in (0, 1):
+                for instant in (self.start, self.stop):
+                    clock = datetime.fromtimestamp(instant, zone).time()
+                    when = datetime.combine(day + timedelta(days=offset), clock, zone)
+                    candidates.append(when.timestamp())
+        return min((c for c in candidates if c > moment), default=math.inf)
+
+
+@dataclass(frozen=True)
+class _WeeklyRange:
+    day: int
     start: dt_time
     stop: dt_time
     amps: float
 
-    def contains(self, moment: dt_time) -> bool:
-        if self.start < self.stop:
-            return self.start <= moment < self.stop
-        # stopTime <= startTime runs over midnight (equal: the whole day).
-        return moment >= self.start or moment < self.stop
-
 
 @dataclass(frozen=True)
-class _Plan:
+class _WeeklyPlan:
     enabled: bool
-    zone: ZoneInfo
-    periods: tuple[_Period, ...]
+    ranges: tuple[_WeeklyRange, ...]
 
     def limit_at(self, moment: float) -> float:
-        """Return maximumAmps of the period running at `moment`, 0 outside every period."""
-        local = datetime.fromtimestamp(moment, self.zone).time()
-        amps = [period.amps for period in self.periods if period.contains(local)]
+        """Return the highest current of the ranges running at `moment`, 0 outside them."""
+        now = datetime.fromtimestamp(moment, UTC)
+        clock, today = now.time(), now.weekday()
+        amps = [
+            r.amps
+            for r in self.ranges
+            if (r.day == today and clock >= r.start and (r.stop <= r.start or clock < r.stop))
+            or (r.day == (today - 1) % 7 and r.stop <= r.start and clock < r.stop)
+        ]
         return max(amps) if amps else 0.0
 
     def next_change(self, moment: float) -> float:
-        """Return the first period start or stop after `moment`."""
-        day = datetime.fromtimestamp(moment, self.zone).date()
-        candidates = [
-            datetime.combine(day + timedelta(days=offset), clock_time, self.zone).timestamp()
-            for offset in (0, 1)
-            for period in self.periods
-            for clock_time in (period.start, period.stop)
-        ]
-        return min(c for c in candidates if c > moment)
+        """Return the first start or stop of a range after `moment` (inf: no range at all)."""
+        today = datetime.fromtimestamp(moment, UTC).date()
+        candidates: list[float] = []
+        for offset in range(-1, 8):
+            day = today + timedelta(days=offset)
+            for r in self.ranges:
+                if r.day != day.weekday():
+                    continue
+                stop_day = day + timedelta(days=int(r.stop <= r.start))
+                candidates.append(datetime.combine(day, r.start, UTC).timestamp())
+                candidates.append(datetime.combine(stop_day, r.stop, UTC).timestamp())
+        return min((c for c in candidates if c > moment), default=math.inf)
 
 
-def _clock_time(name: str, value: object) -> dt_time:
+def _instant(name: str, value: object) -> float:
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string HH:MM or HH:MM:SS")
-    match = _TIME_PATTERN.fullmatch(value)
+        raise TypeError(f"{name} must be an ISO 8601 date-time")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name} must be an ISO 8601 date-time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _utc_text(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+def parse_basic_charge_plan(
+    value: object, plan_id: str | None = None
+) -> tuple[_BasicPlan, dict[str, object]]:
+    """Check a basic charge plan in the API's shape; return it parsed and as the cloud keeps it.
+
+    ``isEnabled`` and ``repeat`` default to true, ``chargingCurrentLimit`` to 32 A (as the
+    public clients send them), the plan's id to ``plan_id``. Raises TypeError or ValueError.
+    """
+    if not isinstance(value, dict):
+        raise TypeError("the charge plan must be an object")
+    if "chargeStartTime" not in value:
+        raise ValueError("missing key: chargeStartTime")
+    start = _instant("chargeStartTime", value["chargeStartTime"])
+    raw_stop = value.get("chargeStopTime")
+    stop = None if raw_stop is None else _instant("chargeStopTime", raw_stop)
+    if stop is not None and stop <= start:
+        raise ValueError("chargeStopTime must be after chargeStartTime")
+    repeat = _checked_bool("repeat", value.get("repeat", True))
+    enabled = _checked_bool("isEnabled", value.get("isEnabled", True))
+    amps = _in_range(
+        "chargingCurrentLimit",
+        value.get("chargingCurrentLimit", MAX_CHARGER_CURRENT),
+        0,
+        MAX_CHARGER_CURRENT,
+    )
+    raw_id = value.get("id")
+    stored: dict[str, object] = {
+        "id": raw_id if isinstance(raw_id, int | str) and not isinstance(raw_id, bool) else plan_id,
+        "chargeStartTime": _utc_text(start),
+        "chargeStopTime": None if stop is None else _utc_text(stop),
+        "repeat": repeat,
+        "isEnabled": enabled,
+        "chargingCurrentLimit": amps,
+    }
+    return _BasicPlan(start, stop, repeat, enabled, amps), stored
+
+
+def _weekly_time(name: str, value: object) -> dt_time:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string HH:MMZ")
+    match = _WEEKLY_TIME_PATTERN.fullmatch(value)
     if match is None:
-        raise ValueError(f"{name} must be HH:MM or HH:MM:SS")
-    return dt_time(int(match[1]), int(match[2]), int(match[3] or 0))
+        raise ValueError(f"{name} must be HH:MMZ")
+    return dt_time(int(match[1]), int(match[2]))
 
 
-def parse_charge_plan(value: object) -> tuple[_Plan, dict[str, object]]:
-    """Check a daily charge plan in the API's shape; return it parsed and normalised.
+def parse_weekly_charge_plan(value: object) -> tuple[_WeeklyPlan, dict[str, object]]:
+    """Check a weekly charge plan in the API's shape; return it parsed and as the cloud keeps it.
 
     Raises TypeError or ValueError with a readable message.
     """
     if not isinstance(value, dict):
         raise TypeError("the charge plan must be an object")
-    missing = [key for key in ("enabled", "timezone", "periods") if key not in value]
+    missing = [key for key in ("isEnabled", "days") if key not in value]
     if missing:
         raise ValueError(f"missing keys: {', '.join(missing)}")
-    enabled, zone_name, raw_periods = value["enabled"], value["timezone"], value["periods"]
-    if not isinstance(enabled, bool):
-        raise TypeError("enabled must be true or false")
-    if not isinstance(zone_name, str):
-        raise TypeError("timezone must be a string")
-    try:
-        zone = ZoneInfo(zone_name)
-    except ValueError, OSError, ZoneInfoNotFoundError:
-        raise ValueError(f"unknown timezone: {zone_name}") from None
-    if not isinstance(raw_periods, list):
-        raise TypeError("periods must be a list")
-    periods: list[_Period] = []
-    for raw in raw_periods:
-        if not isinstance(raw, dict):
-            raise TypeError("each period must be an object")
-        periods.append(
-            _Period(
-                _clock_time("startTime", raw.get("startTime")),
-                _clock_time("stopTime", raw.get("stopTime")),
-                _in_range("maximumAmps", raw.get("maximumAmps"), 0, MAX_CHARGER_CURRENT),
+    enabled = _checked_bool("isEnabled", value["isEnabled"])
+    if not isinstance(value["days"], list):
+        raise TypeError("days must be a list")
+    ranges: list[_WeeklyRange] = []
+    days: list[dict[str, object]] = []
+    seen: set[int] = set()
+    for raw_day in value["days"]:
+        if not isinstance(raw_day, dict):
+            raise TypeError("each day must be an object")
+        day = int(_in_range("dayOfWeek", raw_day.get("dayOfWeek"), 0, 6, integer=True))
+        if day in seen:
+            raise ValueError(f"dayOfWeek {day} is given twice")
+        seen.add(day)
+        raw_ranges = raw_day.get("ranges")
+        if not isinstance(raw_ranges, list):
+            raise TypeError("ranges must be a list")
+        stored_ranges: list[dict[str, object]] = []
+        for raw in raw_ranges:
+            if not isinstance(raw, dict):
+                raise TypeError("each range must be an object")
+            window = _WeeklyRange(
+                day,
+                _weekly_time("startTime", raw.get("startTime")),
+                _weekly_time("stopTime", raw.get("stopTime")),
+                _in_range(
+                    "chargingCurrentLimit",
+                    raw.get("chargingCurrentLimit", MAX_CHARGER_CURRENT),
+                    0,
+                    MAX_CHARGER_CURRENT,
+                ),
             )
-        )
-    stored: dict[str, object] = {
-        "enabled": enabled,
-        "timezone": zone_name,
-        "periods": [
-            {
-                "startTime": p.start.isoformat(),
-                "stopTime": p.stop.isoformat(),
-                "maximumAmps": p.amps,
-            }
-            for p in periods
-        ],
-    }
-    return _Plan(enabled, zone, tuple(periods)), stored
+            ranges.append(window)
+            stored_ranges.append(
+                {
+                    "startTime": f"{window.start:%H:%M}Z",
+                    "stopTime": f"{window.stop:%H:%M}Z",
+                    "chargingCurrentLimit": window.amps,
+                }
+            )
+        days.append({"dayOfWeek": day, "ranges": stored_ranges})
+    stored: dict[str, object] = {"isEnabled": enabled, "days": days}
+    return _WeeklyPlan(enabled, tuple(ranges)), stored
 
 
 # --- the simulated objects ----------------------------------------------------------------------
@@ -558,7 +669,8 @@ class EaseeChargerSim:
     firmware: int = 310
     lifetime_energy: float = 0.0
     session_energy: float = 0.0
-    charge_plan: dict[str, object] | None = None
+    basic_charge_plan: dict[str, object] | None = None
+    weekly_charge_plan: dict[str, object] | None = None
     schedule_overridden: bool = False
     led_strip_brightness: int = 50
     smart_button_enabled: bool = False
@@ -782,6 +894,8 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
             raise ValueError(f"unknown command answer: {command_answer}")
         # How writes are answered: one of COMMAND_ANSWER_FORMS.
         self.command_answer = command_answer
+        # Where the chargers are: a daily basic plan repeats its clock times in this zone.
+        self.plan_time_zone = ZoneInfo("UTC")
         self.accounts: dict[str, EaseeAccountSim] = {}  # by lower-cased user name
         self.sites: dict[int, EaseeSiteSim] = {}
         self.circuits: dict[int, EaseeCircuitSim] = {}
@@ -1017,9 +1131,11 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         for charger in self.chargers.values():
             if charger.dynamic_charger_expires is not None:
                 changes.append(charger.dynamic_charger_expires)
-            plan = self._active_plan(charger)
-            if plan is not None and plan.periods:
-                changes.append(plan.next_change(moment))
+            basic, weekly = self._active_plans(charger)
+            if basic is not None:
+                changes.append(basic.next_change(moment, self.plan_time_zone))
+            if weekly is not None:
+                changes.append(weekly.next_change(moment))
         changes.extend(
             c.dynamic_expires for c in self.circuits.values() if c.dynamic_expires is not None
         )
@@ -1043,11 +1159,37 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
                 moment = piece_end
 
     @staticmethod
-    def _active_plan(charger: EaseeChargerSim) -> _Plan | None:
-        if charger.charge_plan is None or charger.schedule_overridden:
-            return None
-        plan = parse_charge_plan(charger.charge_plan)[0]
-        return plan if plan.enabled else None
+    def _active_plans(charger: EaseeChargerSim) -> tuple[_BasicPlan | None, _WeeklyPlan | None]:
+        """Return the basic and the weekly plan when they are on (and not overridden)."""
+        if charger.schedule_overridden:
+            return None, None
+        basic = (
+            None
+            if charger.basic_charge_plan is None
+            else parse_basic_charge_plan(charger.basic_charge_plan, charger.id)[0]
+        )
+        weekly = (
+            None
+            if charger.weekly_charge_plan is None
+            else parse_weekly_charge_plan(charger.weekly_charge_plan)[0]
+        )
+        return (
+            basic if basic is not None and basic.enabled else None,
+            weekly if weekly is not None and weekly.enabled else None,
+        )
+
+    def _plan_limit(self, charger: EaseeChargerSim, moment: float) -> float | None:
+        """Return the lower of what the plans in force allow (None: no plan holds anything)."""
+        basic, weekly = self._active_plans(charger)
+        limits = [
+            limit
+            for limit in (
+                basic.limit_at(moment, self.plan_time_zone) if basic is not None else None,
+                weekly.limit_at(moment) if weekly is not None else None,
+            )
+            if limit is not None
+        ]
+        return min(limits) if limits else None
 
     def output_of(self, charger: EaseeChargerSim) -> ChargerOutput:
         """Return what the charger does right now."""
@@ -1116,9 +1258,8 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
                 REASON_DYNAMIC_CHARGER_TOO_LOW,
             ),
         ]
-        plan = self._active_plan(charger)
-        if plan is not None:
-            amps = plan.limit_at(moment)
+        amps = self._plan_limit(charger, moment)
+        if amps is not None:
             zero_code = REASON_LIMITED_BY_SCHEDULE if amps > 0 else REASON_WAITING_FOR_SCHEDULE
             limits.append(_Limit(amps, REASON_LIMITED_BY_SCHEDULE, zero_code))
         return limits
@@ -1474,7 +1615,8 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         get("/api/sites/{site_id:[0-9]+}/state", self._handle_site_state, allow_head=False)
         get(f"{charger}/state", self._handle_state, allow_head=False)
         get(f"{charger}/config", self._handle_config, allow_head=False)
-        get(f"{charger}/schedules/daily", self._handle_schedule, allow_head=False)
+        get(f"{charger}/basic_charge_plan", self._handle_basic_plan, allow_head=False)
+        get(f"{charger}/weekly_charge_plan", self._handle_weekly_plan, allow_head=False)
         get(
             f"{charger}/usage/hourly/{{start}}/{{end}}",
             self._handle_usage,
@@ -1486,9 +1628,10 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         post(f"{charger}/settings", self._handle_charger_settings, name="charger_settings")
         post(f"{charger}/commands/set_dynamic_charger_current", self._handle_dynamic_current)
         post(f"{charger}/commands/{{command}}", self._handle_command)
-        post(f"{charger}/schedules/daily", self._handle_set_schedule)
-        post(f"{charger}/schedules/daily/enable", self._handle_enable_schedule)
-        post(f"{charger}/schedules/daily/disable", self._handle_disable_schedule)
+        post(f"{charger}/basic_charge_plan", self._handle_set_basic_plan)
+        post(f"{charger}/weekly_charge_plan", self._handle_set_weekly_plan)
+        app.router.add_delete(f"{charger}/basic_charge_plan", self._handle_delete_basic_plan)
+        app.router.add_delete(f"{charger}/weekly_charge_plan", self._handle_delete_weekly_plan)
         post(
             f"{circuit}/settings",
             self._handle_set_circuit_settings,
@@ -1734,11 +1877,17 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
     async def _handle_config(self, request: web.Request) -> web.Response:
         return web.json_response(self.config_of(self._own_charger(request)))
 
-    async def _handle_schedule(self, request: web.Request) -> web.Response:
-        charger = self._own_charger(request)
-        if charger.charge_plan is None:
-            return web.Response(status=204)
-        return web.json_response(charger.charge_plan)
+    async def _handle_basic_plan(self, request: web.Request) -> web.Response:
+        plan = self._own_charger(request).basic_charge_plan
+        if plan is None:
+            raise _not_found()  # Easee answers 404 to a charger without a plan
+        return web.json_response(plan)
+
+    async def _handle_weekly_plan(self, request: web.Request) -> web.Response:
+        plan = self._own_charger(request).weekly_charge_plan
+        if plan is None:
+            raise _not_found()
+        return web.json_response(plan)
 
     async def _handle_observations(self, request: web.Request) -> web.Response:
         charger = self._own_charger(request)
@@ -1869,7 +2018,7 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         if not charger.car_connected:
             return False
         if command == "override_schedule":
-            if self._active_plan(charger) is None:
+            if self._active_plans(charger) == (None, None):
                 return False
             charger.schedule_overridden = True
             return True
@@ -1882,27 +2031,37 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         charger.paused = pause
         return True
 
-    async def _handle_set_schedule(self, request: web.Request) -> web.Response:
+    async def _handle_set_basic_plan(self, request: web.Request) -> web.Response:
         charger = self._own_charger(request)
         try:
-            stored = parse_charge_plan(self._context(request).body)[1]
+            stored = parse_basic_charge_plan(self._context(request).body, charger.id)[1]
         except (TypeError, ValueError) as err:
             raise _bad(str(err)) from None
-        charger.charge_plan = stored
-        return web.json_response(stored)
+        charger.basic_charge_plan = stored
+        return web.Response(status=200)
 
-    async def _handle_enable_schedule(self, request: web.Request) -> web.Response:
-        return self._switch_schedule(request, enabled=True)
-
-    async def _handle_disable_schedule(self, request: web.Request) -> web.Response:
-        return self._switch_schedule(request, enabled=False)
-
-    def _switch_schedule(self, request: web.Request, *, enabled: bool) -> web.Response:
+    async def _handle_set_weekly_plan(self, request: web.Request) -> web.Response:
         charger = self._own_charger(request)
-        if charger.charge_plan is None:
+        try:
+            stored = parse_weekly_charge_plan(self._context(request).body)[1]
+        except (TypeError, ValueError) as err:
+            raise _bad(str(err)) from None
+        charger.weekly_charge_plan = stored
+        return web.Response(status=200)
+
+    async def _handle_delete_basic_plan(self, request: web.Request) -> web.Response:
+        charger = self._own_charger(request)
+        if charger.basic_charge_plan is None:
             raise _not_found()
-        charger.charge_plan = {**charger.charge_plan, "enabled": enabled}
-        return web.json_response({})
+        charger.basic_charge_plan = None
+        return web.Response(status=200)
+
+    async def _handle_delete_weekly_plan(self, request: web.Request) -> web.Response:
+        charger = self._own_charger(request)
+        if charger.weekly_charge_plan is None:
+            raise _not_found()
+        charger.weekly_charge_plan = None
+        return web.Response(status=200)
 
     def _circuit_answer(
         self, request: web.Request, circuit: EaseeCircuitSim, command: str

@@ -12,7 +12,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 
-from .api.easee import EaseeChargePeriod, EaseeChargePlan
+from .api.easee import EaseeBasicChargePlan
 from .const import DOMAIN
 from .entity import whole_amperes
 from .runtime import EvChargeConfigEntry, VendorRuntime
@@ -143,13 +143,23 @@ async def _async_set_dynamic_circuit_current(call: ServiceCall) -> None:
     )
 
 
-def _next_stop(stop: time, now: datetime) -> float:
-    """Return when a one-off window ends: the first time the clock shows ``stop`` after now."""
+def _window(start: time, stop: time, now: datetime) -> tuple[datetime, datetime]:
+    """Return the window running now, else the next one, as UTC instants.
+
+    The clock times are the home's; a stop before the start means the next day. A window
+    running now counts: "22:00 to 06:00" asked at 04:00 charges now until 06:00.
+    """
     local = dt_util.as_local(now)
-    end = local.replace(hour=stop.hour, minute=stop.minute, second=stop.second, microsecond=0)
-    if end <= local:
-        end += timedelta(days=1)
-    return end.timestamp()
+    windows = [
+        (
+            datetime.combine(day, start, local.tzinfo),
+            datetime.combine(day + timedelta(days=int(stop <= start)), stop, local.tzinfo),
+        )
+        for day in (local.date() + timedelta(days=days) for days in (-1, 0, 1))
+    ]
+    # Tomorrow's window always ends after now.
+    begin, end = next(window for window in windows if window[1] > local)
+    return dt_util.as_utc(begin), dt_util.as_utc(end)
 
 
 async def _async_set_charge_plan(call: ServiceCall) -> None:
@@ -158,21 +168,24 @@ async def _async_set_charge_plan(call: ServiceCall) -> None:
     stop: time = call.data[ATTR_STOP].replace(microsecond=0)
     if start == stop:
         raise _error("plan_empty")
-    plan = EaseeChargePlan(
+    begin, end = _window(start, stop, dt_util.utcnow())
+    plan = EaseeBasicChargePlan(
+        # As easee_hass does: the charger's id names its plan.
+        id=charger.charger_id,
+        start=begin,
+        stop=end,
+        # repeat false: the cloud ends the plan after its window.
+        repeat=call.data[ATTR_REPEAT],
         enabled=True,
-        timezone=call.hass.config.time_zone,
-        # Easee wants a maximum in every period: without one, all the charger can give.
-        periods=(
-            EaseeChargePeriod(start, stop, call.data.get(ATTR_MAX_CURRENT, MAX_PLAN_CURRENT)),
-        ),
+        # Without a maximum, all the charger can give.
+        current_limit=call.data.get(ATTR_MAX_CURRENT, MAX_PLAN_CURRENT),
     )
-    until = None if call.data[ATTR_REPEAT] else _next_stop(stop, dt_util.utcnow())
-    await charger.async_set_charge_plan(plan, until)
+    await charger.async_set_charge_plan(plan)
 
 
 async def _async_clear_charge_plan(call: ServiceCall) -> None:
     charger = _charger(call.hass, call.data[ATTR_DEVICE_ID])
-    await charger.async_set_charge_plan(None, None)
+    await charger.async_set_charge_plan(None)
 
 
 def _group(hass: HomeAssistant, device_id: str) -> ViricitiLimitCoordinator:

@@ -189,11 +189,12 @@ async def test_a_day_of_polling_stays_far_below_the_limits(
         assert reads_per_day - 1 <= len(states) <= reads_per_day + 1
         assert min(later - earlier for earlier, later in pairwise(states)) >= interval
         assert max(later - earlier for earlier, later in pairwise(states)) <= interval + 60
-        # The config comes with the site's state; the charge plan is read on its own.
+        # The config comes with the site's state; the charge plans are read on their own.
         assert times_of(easee_sim, "GET", f"/api/chargers/{charger}/config") == []
-        reads = times_of(easee_sim, "GET", f"/api/chargers/{charger}/schedules/daily")
-        assert 96 <= len(reads) <= 97
-        assert min(later - earlier for earlier, later in pairwise(reads)) >= 900
+        for leaf in ("basic_charge_plan", "weekly_charge_plan"):
+            reads = times_of(easee_sim, "GET", f"/api/chargers/{charger}/{leaf}")
+            assert 96 <= len(reads) <= 97
+            assert min(later - earlier for earlier, later in pairwise(reads)) >= 900
     for circuit, site in ((11, 1), (12, 1), (21, 2)):
         settings = times_of(easee_sim, "GET", f"/api/sites/{site}/circuits/{circuit}/settings")
         assert 96 <= len(settings) <= 97
@@ -295,7 +296,7 @@ async def test_forty_chargers_each_get_their_config_read(
     await travel(hass, freezer, timedelta(hours=2), step=timedelta(seconds=30))
 
     for charger in BIG_CHARGERS:
-        for leaf in ("config", "schedules/daily"):
+        for leaf in ("config", "basic_charge_plan", "weekly_charge_plan"):
             reads = times_of(big_sim, "GET", f"/api/chargers/{charger}/{leaf}")
             assert len(reads) >= 6, f"{charger} {leaf}: {len(reads)} reads in 2 h"
 
@@ -326,22 +327,31 @@ async def test_writes_go_out_while_reads_wait_for_the_budget(
     # Set-up used every request reads may: the next read waits minutes.
     assert len(api_requests_since(big_sim, now - WINDOW)) == LIMIT - 20
 
-    for index in range(1, 21):
+    # Set-up read 19 chargers (state, config and both charge plans each) before the reads'
+    # share ran out; a charger never read is unavailable and takes no write.
+    for index in range(1, 20):
         await set_number(hass, f"number.bay_{index}_dynamic_charger_current", 10)
-    for charger in BIG_CHARGERS[:20]:
+    for charger in BIG_CHARGERS[:19]:
         (write,) = big_sim.requests_to("POST", dynamic_path(charger))
         assert write.time == now
         assert write.status == 202
         assert big_sim.charger(charger).dynamic_charger_current == 10
+    # The 20th write of the window, once the charger's write spacing allows it, goes at once.
+    await travel(hass, freezer, timedelta(seconds=6))
+    await set_number(hass, "number.bay_1_dynamic_charger_current", 11)
+    assert [w.status for w in big_sim.requests_to("POST", dynamic_path(BIG_CHARGERS[0]))] == [
+        202,
+        202,
+    ]
 
     # The window is full now: a 21st write waits for room, and then goes.
-    await set_number(hass, "number.bay_21_dynamic_charger_current", 10)
-    assert big_sim.requests_to("POST", dynamic_path(BIG_CHARGERS[20])) == []
-    assert hass.states.get("sensor.bay_21_pending_command").state == "dynamic_charger_current=10"
+    await set_number(hass, "number.bay_2_dynamic_charger_current", 11)
+    assert len(big_sim.requests_to("POST", dynamic_path(BIG_CHARGERS[1]))) == 1
+    assert hass.states.get("sensor.bay_2_pending_command").state == "dynamic_charger_current=11"
     await travel(hass, freezer, timedelta(minutes=5), step=timedelta(seconds=5))
-    (late,) = big_sim.requests_to("POST", dynamic_path(BIG_CHARGERS[20]))
+    _, late = big_sim.requests_to("POST", dynamic_path(BIG_CHARGERS[1]))
     assert late.time <= now + WINDOW
-    assert big_sim.charger(BIG_CHARGERS[20]).dynamic_charger_current == 10
+    assert big_sim.charger(BIG_CHARGERS[1]).dynamic_charger_current == 11
     assert busiest_window(big_sim.requests) <= LIMIT
     assert refused(big_sim) == []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+import dataclasses
 from dataclasses import dataclass, field
 import datetime as dt
 import json
@@ -24,8 +25,7 @@ import pytest
 from custom_components.ev_charge_control.api.easee import (
     COMMANDS,
     OP_MODES,
-    EaseeChargePeriod,
-    EaseeChargePlan,
+    EaseeBasicChargePlan,
     EaseeCharger,
     EaseeChargerConfig,
     EaseeChargerReading,
@@ -35,6 +35,9 @@ from custom_components.ev_charge_control.api.easee import (
     EaseeClient,
     EaseeSite,
     EaseeTokens,
+    EaseeWeeklyChargePlan,
+    EaseeWeeklyDay,
+    EaseeWeeklyRange,
     account_id,
     is_it_grid,
 )
@@ -51,6 +54,13 @@ from custom_components.ev_charge_control.api.errors import (
 )
 from custom_components.ev_charge_control.session import async_get_session
 from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, RUNTIME_SECRETS
+from tests.easee.plans import (
+    BASIC_DAILY,
+    BASIC_ONE_OFF,
+    BASIC_START_ONLY,
+    NOT_FOUND as PLANS_NOT_FOUND,
+    WEEKLY,
+)
 
 from .bans import ANSWERS, BAN_FORMS, answer_body
 
@@ -171,25 +181,6 @@ CIRCUIT_SETTINGS = {
     "offlineMaxCircuitCurrentP3": "eleven",
     "enableIdleCurrent": False,
 }
-PLAN = {
-    "enabled": True,
-    "timezone": "Europe/Oslo",
-    "periods": [
-        {"startTime": "22:00:00", "stopTime": "06:00:00", "maximumAmps": 16},
-        {"startTime": "12:30", "stopTime": "24:00", "maximumAmps": "lots"},
-        {"startTime": "07:15:30", "stopTime": "08:00:00.000", "maximumAmps": 10.5, "x": 1},
-    ],
-    "somethingNew": True,
-}
-PLAN_PARSED = EaseeChargePlan(
-    enabled=True,
-    timezone="Europe/Oslo",
-    periods=(
-        EaseeChargePeriod(dt.time(22), dt.time(6), 16.0),
-        EaseeChargePeriod(dt.time(12, 30), dt.time(0), None),
-        EaseeChargePeriod(dt.time(7, 15, 30), dt.time(8), 10.5),
-    ),
-)
 COMMAND_ANSWER = {"device": CHARGER_ID, "commandId": 48, "ticks": 638000000000000000}
 
 
@@ -902,7 +893,7 @@ async def test_401_after_login_latches(
         client.get_chargers(),
         client.login(),
         client.command(CHARGER_ID, "start_charging"),
-        client.enable_charge_plan(CHARGER_ID),
+        client.get_weekly_charge_plan(CHARGER_ID),
     ):
         with pytest.raises(AuthenticationError):
             await call
@@ -1376,77 +1367,145 @@ async def test_get_circuit_settings(cloud: FakeEasee, client: EaseeClient) -> No
     assert cloud.paths() == ["GET /api/sites/10/circuits/100/settings"]
 
 
-async def test_get_charge_plan(cloud: FakeEasee, client: EaseeClient) -> None:
-    """The daily plan with its periods; one running over midnight ends before it starts."""
-    path = f"/api/chargers/{CHARGER_ID}/schedules/daily"
-    cloud.answers["GET", path] = Reply(200, PLAN)
-    plan = await client.get_charge_plan(CHARGER_ID)
-    assert plan == PLAN_PARSED
+BASIC_PATH = f"/api/chargers/{CHARGER_ID}/basic_charge_plan"
+WEEKLY_PATH = f"/api/chargers/{CHARGER_ID}/weekly_charge_plan"
+UTC = dt.UTC
+
+
+async def test_get_basic_charge_plan(cloud: FakeEasee, client: EaseeClient) -> None:
+    """The real shapes: UTC instants with Z or an offset (and milliseconds), an id, no stop."""
+    cloud.answers["GET", BASIC_PATH] = Reply(200, BASIC_DAILY)
+    assert await client.get_basic_charge_plan(CHARGER_ID) == EaseeBasicChargePlan(
+        id=4021,
+        start=dt.datetime(2026, 11, 20, 6, tzinfo=UTC),
+        stop=dt.datetime(2026, 11, 20, 14, tzinfo=UTC),
+        repeat=True,
+        enabled=True,
+        current_limit=16.0,
+    )
+    cloud.answers["GET", BASIC_PATH] = Reply(200, BASIC_ONE_OFF)
+    assert await client.get_basic_charge_plan(CHARGER_ID) == EaseeBasicChargePlan(
+        id="EH000001",
+        start=dt.datetime(2026, 11, 21, 13, 30, tzinfo=UTC),
+        stop=dt.datetime(2026, 11, 21, 15, tzinfo=UTC),
+        repeat=False,
+        enabled=True,
+        current_limit=10.0,
+    )
+    cloud.answers["GET", BASIC_PATH] = Reply(200, BASIC_START_ONLY)
+    plan = await client.get_basic_charge_plan(CHARGER_ID)
     assert plan is not None
-    overnight = plan.periods[0]
-    assert overnight.stop <= overnight.start
-    assert cloud.paths() == [f"GET {path}"]
+    assert (plan.stop, plan.enabled, plan.current_limit) == (None, False, 32.0)
+    assert cloud.paths() == [f"GET {BASIC_PATH}"] * 3
+
+
+async def test_get_weekly_charge_plan(cloud: FakeEasee, client: EaseeClient) -> None:
+    """Days 0 (Monday) to 6 with HH:MMZ ranges; a day without ranges stays, empty."""
+    cloud.answers["GET", WEEKLY_PATH] = Reply(200, WEEKLY)
+    assert await client.get_weekly_charge_plan(CHARGER_ID) == EaseeWeeklyChargePlan(
+        enabled=True,
+        days=(
+            EaseeWeeklyDay(0, (EaseeWeeklyRange(dt.time(6), dt.time(14), 16.0),)),
+            EaseeWeeklyDay(
+                5,
+                (
+                    EaseeWeeklyRange(dt.time(11), dt.time(13), 10.0),
+                    EaseeWeeklyRange(dt.time(22), dt.time(2), 20.0),
+                ),
+            ),
+            EaseeWeeklyDay(6, ()),
+        ),
+    )
+    # pyeasee met plain HH:MM as well (UTC too), and a range without a limit.
+    cloud.answers["GET", WEEKLY_PATH] = Reply(
+        200,
+        {
+            "isEnabled": False,
+            "days": [{"dayOfWeek": 2, "ranges": [{"startTime": "07:30", "stopTime": "24:00Z"}]}],
+        },
+    )
+    assert await client.get_weekly_charge_plan(CHARGER_ID) == EaseeWeeklyChargePlan(
+        enabled=False,
+        days=(EaseeWeeklyDay(2, (EaseeWeeklyRange(dt.time(7, 30), dt.time(0), None),)),),
+    )
 
 
 @pytest.mark.parametrize(
     "reply",
     [
+        pytest.param(Reply(PLANS_NOT_FOUND["status"], PLANS_NOT_FOUND["json"]), id="404"),
         pytest.param(Reply(204), id="204"),
-        pytest.param(Reply(404, NOT_FOUND), id="404"),
         pytest.param(Reply(200, b""), id="200_empty"),
     ],
 )
-async def test_get_charge_plan_none(cloud: FakeEasee, client: EaseeClient, reply: Reply) -> None:
-    """No plan ever set reads as None."""
-    cloud.answers["GET", f"/api/chargers/{CHARGER_ID}/schedules/daily"] = reply
-    assert await client.get_charge_plan(CHARGER_ID) is None
+@pytest.mark.parametrize("kind", ["basic", "weekly"])
+async def test_no_charge_plan(
+    cloud: FakeEasee, client: EaseeClient, reply: Reply, kind: str
+) -> None:
+    """A charger without a plan reads as None (Easee answers 404)."""
+    if kind == "basic":
+        cloud.answers["GET", BASIC_PATH] = reply
+        assert await client.get_basic_charge_plan(CHARGER_ID) is None
+    else:
+        cloud.answers["GET", WEEKLY_PATH] = reply
+        assert await client.get_weekly_charge_plan(CHARGER_ID) is None
 
 
 @pytest.mark.parametrize(
-    ("body", "expected"),
+    "changes",
     [
-        ({"enabled": False}, EaseeChargePlan(False, None, ())),
-        ({"periods": "none", "timezone": ""}, EaseeChargePlan(False, None, ())),
-        ({"enabled": 1, "timezone": 5, "periods": []}, EaseeChargePlan(True, None, ())),
+        {"chargeStartTime": None},
+        {"chargeStartTime": "tonight"},
+        {"chargeStopTime": "2026-13-01T00:00:00Z"},
+        {"chargeStopTime": 1700000000},
+        {"repeat": None},
+        {"repeat": "yes"},
+        {"isEnabled": None},
     ],
 )
-async def test_get_charge_plan_sparse(
-    cloud: FakeEasee, client: EaseeClient, body: object, expected: EaseeChargePlan
+async def test_malformed_basic_charge_plan(
+    cloud: FakeEasee, client: EaseeClient, changes: dict[str, object]
 ) -> None:
-    """A plan with fields missing reads as far as it goes."""
-    cloud.answers["GET", f"/api/chargers/{CHARGER_ID}/schedules/daily"] = Reply(200, body)
-    assert await client.get_charge_plan(CHARGER_ID) == expected
+    """A plan whose times, repeat or switch cannot be read fails the read: nothing is guessed."""
+    body = {key: value for key, value in {**BASIC_DAILY, **changes}.items() if value is not None}
+    cloud.answers["GET", BASIC_PATH] = Reply(200, body)
+    with pytest.raises(ApiError, match="basic_charge_plan: a plan without readable"):
+        await client.get_basic_charge_plan(CHARGER_ID)
 
 
 @pytest.mark.parametrize(
-    "period",
+    "body",
     [
-        {"startTime": "25:00:00", "stopTime": "06:00:00"},
-        {"startTime": "22:60", "stopTime": "06:00:00"},
-        {"startTime": "22:00:00"},
-        {"startTime": "22:00:00", "stopTime": 6},
-        "22:00-06:00",
+        {"days": []},
+        {"isEnabled": True, "days": "every day"},
+        {"isEnabled": True, "days": [{"dayOfWeek": 7, "ranges": []}]},
+        {"isEnabled": True, "days": [{"ranges": []}]},
+        {"isEnabled": True, "days": [{"dayOfWeek": 1, "ranges": [{"startTime": "06:00Z"}]}]},
+        {
+            "isEnabled": True,
+            "days": [{"dayOfWeek": 1, "ranges": [{"startTime": "25:00Z", "stopTime": "06:00Z"}]}],
+        },
+        {"isEnabled": True, "days": [{"dayOfWeek": 1, "ranges": ["06:00-08:00"]}]},
+        {"isEnabled": True, "days": ["monday"]},
     ],
 )
-async def test_get_charge_plan_bad_period(
-    cloud: FakeEasee, client: EaseeClient, period: object
+async def test_malformed_weekly_charge_plan(
+    cloud: FakeEasee, client: EaseeClient, body: object
 ) -> None:
-    """A period without readable times fails the read rather than vanishing from the plan."""
-    body = {**PLAN, "periods": [PLAN["periods"][0], period]}  # type: ignore[index]
-    cloud.answers["GET", f"/api/chargers/{CHARGER_ID}/schedules/daily"] = Reply(200, body)
-    with pytest.raises(ApiError, match="without a start or stop time"):
-        await client.get_charge_plan(CHARGER_ID)
+    """A day or range that cannot be read fails the read rather than vanishing from the plan."""
+    cloud.answers["GET", WEEKLY_PATH] = Reply(200, body)
+    with pytest.raises(ApiError, match="weekly_charge_plan: a plan without isEnabled"):
+        await client.get_weekly_charge_plan(CHARGER_ID)
 
 
 async def test_get_charge_plan_errors(cloud: FakeEasee, client: EaseeClient) -> None:
     """Other failures of a plan read are not mistaken for 'no plan'."""
-    path = f"/api/chargers/{CHARGER_ID}/schedules/daily"
-    cloud.answers["GET", path] = Reply(500, {"title": "boom"})
+    cloud.answers["GET", BASIC_PATH] = Reply(500, {"title": "boom"})
     with pytest.raises(ApiError, match="HTTP 500"):
-        await client.get_charge_plan(CHARGER_ID)
-    cloud.answers["GET", path] = Reply(200, [PLAN])
+        await client.get_basic_charge_plan(CHARGER_ID)
+    cloud.answers["GET", WEEKLY_PATH] = Reply(200, [WEEKLY])
     with pytest.raises(ApiError, match="not a JSON object"):
-        await client.get_charge_plan(CHARGER_ID)
+        await client.get_weekly_charge_plan(CHARGER_ID)
 
 
 # Writes
@@ -1713,44 +1772,91 @@ async def test_the_config_tells_the_state_its_grid(cloud: FakeEasee, client: Eas
     assert (await client.get_state(CHARGER_ID)).in_current == (10.0, 11.0, 12.0)
 
 
-async def test_set_charge_plan(cloud: FakeEasee, client: EaseeClient) -> None:
-    """The plan goes out with HH:MM:SS times; a period without a maximum leaves it out."""
-    path = f"/api/chargers/{CHARGER_ID}/schedules/daily"
-    cloud.answers["POST", path] = Reply(200, PLAN)
-    await client.set_charge_plan(CHARGER_ID, PLAN_PARSED)
-    plan = EaseeChargePlan(False, None, (EaseeChargePeriod(dt.time(1, 2, 3), dt.time(0), 8),))
-    await client.set_charge_plan(CHARGER_ID, plan)
-    assert cloud.paths() == [f"POST {path}"] * 2
+async def test_set_basic_charge_plan(cloud: FakeEasee, client: EaseeClient) -> None:
+    """The whole plan goes out with its instants in UTC (Z); what it lacks is left out."""
+    cloud.answers["POST", BASIC_PATH] = Reply(200, b"")
+    oslo = dt.timezone(dt.timedelta(hours=1))
+    await client.set_basic_charge_plan(
+        CHARGER_ID,
+        EaseeBasicChargePlan(
+            id=CHARGER_ID,
+            start=dt.datetime(2026, 11, 21, 22, tzinfo=oslo),
+            stop=dt.datetime(2026, 11, 22, 6, tzinfo=oslo),
+            repeat=False,
+            enabled=True,
+            current_limit=16,
+        ),
+    )
+    await client.set_basic_charge_plan(
+        CHARGER_ID,
+        EaseeBasicChargePlan(
+            id=None,
+            start=dt.datetime(2026, 11, 21, 21, tzinfo=UTC),
+            stop=None,
+            repeat=True,
+            enabled=False,
+            current_limit=None,
+        ),
+    )
+    assert cloud.paths() == [f"POST {BASIC_PATH}"] * 2
     assert [seen.body for seen in cloud.requests] == [
         {
-            "enabled": True,
-            "timezone": "Europe/Oslo",
-            "periods": [
-                {"startTime": "22:00:00", "stopTime": "06:00:00", "maximumAmps": 16.0},
-                {"startTime": "12:30:00", "stopTime": "00:00:00"},
-                {"startTime": "07:15:30", "stopTime": "08:00:00", "maximumAmps": 10.5},
-            ],
+            "id": CHARGER_ID,
+            "chargeStartTime": "2026-11-21T21:00:00Z",
+            "chargeStopTime": "2026-11-22T05:00:00Z",
+            "repeat": False,
+            "isEnabled": True,
+            "chargingCurrentLimit": 16,
         },
-        {
-            "enabled": False,
-            "timezone": "UTC",
-            "periods": [{"startTime": "01:02:03", "stopTime": "00:00:00", "maximumAmps": 8}],
-        },
+        {"chargeStartTime": "2026-11-21T21:00:00Z", "repeat": True, "isEnabled": False},
     ]
 
 
-async def test_enable_disable_charge_plan(cloud: FakeEasee, client: EaseeClient) -> None:
-    """Enable and disable are POSTs without a body; without a plan they are NotFoundError."""
-    base = f"/api/chargers/{CHARGER_ID}/schedules/daily"
-    cloud.answers["POST", f"{base}/enable"] = Reply(200, {})
-    cloud.answers["POST", f"{base}/disable"] = Reply(200, {})
-    await client.enable_charge_plan(CHARGER_ID)
-    await client.disable_charge_plan(CHARGER_ID)
-    assert cloud.paths() == [f"POST {base}/enable", f"POST {base}/disable"]
-    assert [seen.body for seen in cloud.requests] == [None, None]
-    del cloud.answers["POST", f"{base}/enable"]
+async def test_a_basic_plan_read_posts_back_unchanged(
+    cloud: FakeEasee, client: EaseeClient
+) -> None:
+    """Read, switched off and posted back, a plan keeps everything else as the cloud had it."""
+    cloud.answers["GET", BASIC_PATH] = Reply(200, BASIC_DAILY)
+    cloud.answers["POST", BASIC_PATH] = Reply(200, b"")
+    plan = await client.get_basic_charge_plan(CHARGER_ID)
+    assert plan is not None
+    await client.set_basic_charge_plan(CHARGER_ID, dataclasses.replace(plan, enabled=False))
+    assert cloud.requests[-1].body == {**BASIC_DAILY, "isEnabled": False}
+
+
+async def test_set_basic_charge_plan_refuses_nonsense(
+    cloud: FakeEasee, client: EaseeClient
+) -> None:
+    """A stop not after the start, or a current below 0, is refused before anything is sent."""
+    start = dt.datetime(2026, 11, 21, 21, tzinfo=UTC)
+    for stop, limit in ((start, 16.0), (start + dt.timedelta(hours=1), -1.0)):
+        plan = EaseeBasicChargePlan(None, start, stop, True, True, limit)
+        with pytest.raises(ValueError, match=r"stop after it starts|finite number"):
+            await client.set_basic_charge_plan(CHARGER_ID, plan)
+    assert cloud.requests == []
+
+
+async def test_weekly_charge_plan_posts_back_unchanged(
+    cloud: FakeEasee, client: EaseeClient
+) -> None:
+    """The weekly plan read and posted back is the same week, in the same HH:MMZ form."""
+    cloud.answers["GET", WEEKLY_PATH] = Reply(200, WEEKLY)
+    cloud.answers["POST", WEEKLY_PATH] = Reply(200, b"")
+    plan = await client.get_weekly_charge_plan(CHARGER_ID)
+    assert plan is not None
+    await client.set_weekly_charge_plan(CHARGER_ID, dataclasses.replace(plan, enabled=False))
+    assert cloud.paths()[-1] == f"POST {WEEKLY_PATH}"
+    assert cloud.requests[-1].body == {**WEEKLY, "isEnabled": False}
+
+
+async def test_delete_basic_charge_plan(cloud: FakeEasee, client: EaseeClient) -> None:
+    """DELETE removes the plan; without one Easee answers 404, a NotFoundError."""
+    cloud.answers["DELETE", BASIC_PATH] = Reply(200, b"")
+    await client.delete_basic_charge_plan(CHARGER_ID)
+    assert cloud.paths() == [f"DELETE {BASIC_PATH}"]
+    cloud.answers["DELETE", BASIC_PATH] = Reply(404, PLANS_NOT_FOUND["json"])
     with pytest.raises(NotFoundError):
-        await client.enable_charge_plan(CHARGER_ID)
+        await client.delete_basic_charge_plan(CHARGER_ID)
 
 
 async def test_charger_id_is_one_path_segment(cloud: FakeEasee, client: EaseeClient) -> None:

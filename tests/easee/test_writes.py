@@ -45,7 +45,8 @@ CIRCUIT_PENDING = "sensor.home_circuit_1_pending_command"
 
 DYNAMIC_PATH = f"/api/chargers/{GARAGE}/commands/set_dynamic_charger_current"
 SETTINGS_PATH = f"/api/chargers/{GARAGE}/settings"
-PLAN_PATH = f"/api/chargers/{GARAGE}/schedules/daily"
+PLAN_PATH = f"/api/chargers/{GARAGE}/basic_charge_plan"
+WEEKLY_PATH = f"/api/chargers/{GARAGE}/weekly_charge_plan"
 CIRCUIT_11_PATH = "/api/sites/1/circuits/11/dynamicCurrent"
 AUTH_PATHS = ("/api/accounts/login", "/api/accounts/refresh_token")
 
@@ -305,10 +306,12 @@ async def test_override_button_lifts_the_charge_plan(
     hass: HomeAssistant, easee_sim: EaseeSimulator, easee_entry: MockConfigEntry
 ) -> None:
     """The override button posts override_schedule; the plan no longer holds the car back."""
-    easee_sim.charger(GARAGE).charge_plan = {
-        "enabled": True,
-        "timezone": "UTC",
-        "periods": [{"startTime": "20:00:00", "stopTime": "23:00:00", "maximumAmps": 16.0}],
+    easee_sim.charger(GARAGE).basic_charge_plan = {
+        "chargeStartTime": "2026-11-21T20:00:00Z",
+        "chargeStopTime": "2026-11-21T23:00:00Z",
+        "repeat": True,
+        "isEnabled": True,
+        "chargingCurrentLimit": 16,
     }
     await setup_entry(hass, easee_entry)
     assert easee_sim.charger(GARAGE).output_current == 0
@@ -409,21 +412,26 @@ async def test_set_dynamic_circuit_current_through_a_charger_with_time_to_live(
 async def test_set_and_clear_charge_plan(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, easee_sim: EaseeSimulator
 ) -> None:
-    """A daily plan in the home's time zone, confirmed by the next read; clearing disables it."""
+    """A daily basic plan with UTC instants, confirmed by the next read; clearing switches it off."""
     events = async_capture_events(hass, EVENT_COMMAND_RESULT)
     garage = device_id(hass, f"easee_{GARAGE}")
+    # 04:00 at home (UTC-8): tonight's 22:00-06:00 window is the one running now.
+    assert dt_util.now().strftime("%H:%M") == "04:00"
     await action(
         hass,
         "set_charge_plan",
         {ATTR_DEVICE_ID: garage, "start": "22:00", "stop": "06:00:00", "max_current": 16},
     )
     plan = {
-        "enabled": True,
-        "timezone": hass.config.time_zone,
-        "periods": [{"startTime": "22:00:00", "stopTime": "06:00:00", "maximumAmps": 16}],
+        "id": GARAGE,
+        "chargeStartTime": "2026-11-21T06:00:00Z",
+        "chargeStopTime": "2026-11-21T14:00:00Z",
+        "repeat": True,
+        "isEnabled": True,
+        "chargingCurrentLimit": 16,
     }
     assert writes(easee_sim) == [(PLAN_PATH, plan)]
-    assert easee_sim.charger(GARAGE).charge_plan == plan
+    assert easee_sim.charger(GARAGE).basic_charge_plan == plan
     assert attributes(hass, PENDING)["awaiting_confirmation"] == {"charge_plan": "plan"}
 
     await travel(hass, freezer, POLL, step=STEP)
@@ -431,8 +439,13 @@ async def test_set_and_clear_charge_plan(
     assert [(e.data["parameter"], e.data["result"]) for e in events] == [("charge_plan", "applied")]
 
     await action(hass, "clear_charge_plan", {ATTR_DEVICE_ID: garage})
-    assert writes(easee_sim)[1:] == [(f"{PLAN_PATH}/disable", None)]
-    assert easee_sim.charger(GARAGE).charge_plan == {**plan, "enabled": False}
+    # Read first, then posted back switched off; no weekly plan to switch off.
+    assert [(r.method, r.path) for r in easee_sim.requests if "charge_plan" in r.path][-3:] == [
+        ("GET", PLAN_PATH),
+        ("POST", PLAN_PATH),
+        ("GET", WEEKLY_PATH),
+    ]
+    assert writes(easee_sim)[1:] == [(PLAN_PATH, {**plan, "isEnabled": False})]
     await travel(hass, freezer, POLL, step=STEP)
     assert [(e.data["parameter"], e.data["result"]) for e in events][1:] == [
         ("charge_plan", "applied")
@@ -440,12 +453,10 @@ async def test_set_and_clear_charge_plan(
 
 
 @pytest.mark.usefixtures("init_easee")
-async def test_a_one_off_charge_plan_ends_by_itself(
+async def test_a_one_off_charge_plan_is_ended_by_the_cloud(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, easee_sim: EaseeSimulator
 ) -> None:
-    """repeat: false: once the window has ended, the plan is disabled (not the next night)."""
-    # 04:00 at home: tonight's window is running and ends at 06:00.
-    assert dt_util.now().strftime("%H:%M") == "04:00"
+    """repeat: false goes to Easee, which ends the plan: nothing of ours turns it off later."""
     await action(
         hass,
         "set_charge_plan",
@@ -457,29 +468,23 @@ async def test_a_one_off_charge_plan_ends_by_itself(
             "max_current": 16,
         },
     )
-    assert easee_sim.charger(GARAGE).charge_plan["enabled"] is True
-    stop = dt_util.now().replace(hour=6, minute=0).timestamp()
+    assert bodies(easee_sim, PLAN_PATH)[0]["repeat"] is False  # type: ignore[index]
+    await travel(hass, freezer, POLL, step=STEP)
+    assert state(hass, LIMIT) == "16.0"
+    assert easee_sim.charger(GARAGE).output_current == 16
 
-    await travel(hass, freezer, timedelta(hours=1, minutes=55), step=timedelta(minutes=1))
-    assert bodies(easee_sim, f"{PLAN_PATH}/disable") == []
-    assert easee_sim.charger(GARAGE).charge_plan["enabled"] is True
-
-    await travel(hass, freezer, timedelta(minutes=10), step=timedelta(minutes=1))
-    disables = easee_sim.requests_to("POST", f"{PLAN_PATH}/disable")
-    assert len(disables) == 1
-    assert disables[0].time >= stop
-    assert easee_sim.charger(GARAGE).charge_plan["enabled"] is False
-
-    # Nothing turns it off again, or on.
-    await travel(hass, freezer, timedelta(hours=1), step=timedelta(minutes=1))
-    assert len(writes(easee_sim)) == 2
+    # After 06:00 the window is over: the plan limits nothing, and no write was needed.
+    await travel(hass, freezer, timedelta(hours=2, minutes=20), step=timedelta(minutes=1))
+    assert "charge_plan" not in attributes(hass, LIMIT)["limits"]
+    assert easee_sim.charger(GARAGE).output_current == 32
+    assert len(writes(easee_sim)) == 1
 
 
 @pytest.mark.usefixtures("init_easee")
 async def test_a_one_off_plan_whose_window_is_over_today_runs_tomorrow(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, easee_sim: EaseeSimulator
+    hass: HomeAssistant, easee_sim: EaseeSimulator
 ) -> None:
-    """At 04:00 a one-off 01:00-03:00 plan means tomorrow night: it ends tomorrow at 03:00."""
+    """At 04:00 a one-off 01:00-03:00 plan means tomorrow night (as UTC instants)."""
     await action(
         hass,
         "set_charge_plan",
@@ -491,36 +496,24 @@ async def test_a_one_off_plan_whose_window_is_over_today_runs_tomorrow(
             "max_current": 16,
         },
     )
-    stop = (dt_util.now() + timedelta(days=1)).replace(hour=3, minute=0).timestamp()
-    await travel(hass, freezer, timedelta(minutes=10), step=timedelta(minutes=1))
-    assert bodies(easee_sim, f"{PLAN_PATH}/disable") == []
-    assert easee_sim.charger(GARAGE).charge_plan["enabled"] is True
-
-    await travel(hass, freezer, timedelta(hours=23), step=timedelta(minutes=10))
-    disables = easee_sim.requests_to("POST", f"{PLAN_PATH}/disable")
-    assert len(disables) == 1
-    assert disables[0].time >= stop
-    assert easee_sim.charger(GARAGE).charge_plan["enabled"] is False
+    (body,) = bodies(easee_sim, PLAN_PATH)
+    assert body["chargeStartTime"] == "2026-11-22T09:00:00Z"  # type: ignore[index]
+    assert body["chargeStopTime"] == "2026-11-22T11:00:00Z"  # type: ignore[index]
 
 
 @pytest.mark.usefixtures("init_easee")
 async def test_a_charge_plan_without_a_maximum(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, easee_sim: EaseeSimulator
 ) -> None:
-    """max_current is optional (Easee is not): the plan then allows all the charger can give."""
+    """max_current is optional: the plan then allows all the charger can give (32 A)."""
     events = async_capture_events(hass, EVENT_COMMAND_RESULT)
     await action(
         hass,
         "set_charge_plan",
         {ATTR_DEVICE_ID: device_id(hass, f"easee_{GARAGE}"), "start": "22:00", "stop": "06:00"},
     )
-    plan = {
-        "enabled": True,
-        "timezone": hass.config.time_zone,
-        "periods": [{"startTime": "22:00:00", "stopTime": "06:00:00", "maximumAmps": 32}],
-    }
-    assert writes(easee_sim) == [(PLAN_PATH, plan)]
-    assert easee_sim.charger(GARAGE).charge_plan == plan
+    (body,) = bodies(easee_sim, PLAN_PATH)
+    assert body["chargingCurrentLimit"] == 32  # type: ignore[index]
 
     await travel(hass, freezer, timedelta(minutes=5), step=STEP)
     assert [(r.path, r.status) for r in easee_sim.requests_to("POST", PLAN_PATH)] == [
@@ -750,7 +743,7 @@ async def test_a_charge_plan_that_starts_when_it_stops_is_refused(
         )
     assert err.value.translation_key == "plan_empty"
     assert writes(easee_sim) == []
-    assert easee_sim.charger(GARAGE).charge_plan is None
+    assert easee_sim.charger(GARAGE).basic_charge_plan is None
 
 
 @pytest.mark.usefixtures("init_easee", "init_goe")
@@ -833,7 +826,7 @@ async def test_schema_errors_send_nothing(
     with pytest.raises(vol.Invalid):
         await action(hass, service, {ATTR_DEVICE_ID: device_id(hass, f"easee_{GARAGE}"), **data})
     assert writes(easee_sim) == []
-    assert easee_sim.charger(GARAGE).charge_plan is None
+    assert easee_sim.charger(GARAGE).basic_charge_plan is None
     assert easee_sim.circuit(11).dynamic_current is None
 
 

@@ -3,7 +3,7 @@
 import asyncio
 import base64
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time as dt_time, timedelta
 import http.client
 import json
 import logging
@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from freezegun.api import FrozenDateTimeFactory
@@ -38,7 +39,6 @@ from simulators.easee import (
     EaseeCircuitSim,
     EaseeSimulator,
     add_demo_fleet,
-    parse_charge_plan,
 )
 from tests.conftest import RUNTIME_SECRETS
 from tests.easee.bans import ANSWERS, BAN_FORMS
@@ -56,6 +56,7 @@ CHARGER = "EH000001"
 SECOND = "EH000002"
 # 2026-01-15 10:00 UTC, 11:00 in Oslo.
 START = datetime(2026, 1, 15, 10, 0, tzinfo=UTC).timestamp()
+OSLO = ZoneInfo("Europe/Oslo")
 KW_PER_AMP = 3 * 230 / 1000  # three phases at 230 V
 REPO = Path(__file__).resolve().parents[2]
 
@@ -256,15 +257,26 @@ def claims(token: str) -> dict[str, Any]:
     return decoded
 
 
-def oslo_plan(*periods: tuple[str, str, float], enabled: bool = True) -> dict[str, Any]:
-    return {
-        "enabled": enabled,
-        "timezone": "Europe/Oslo",
-        "periods": [
-            {"startTime": start, "stopTime": stop, "maximumAmps": amps}
-            for start, stop, amps in periods
-        ],
+def oslo_plan(
+    start: str,
+    stop: str | None,
+    amps: float = 32,
+    *,
+    repeat: bool = True,
+    day: date = date(2026, 1, 15),
+) -> dict[str, Any]:
+    """Return a basic plan from Oslo clock times on ``day`` (a stop before the start: next day)."""
+    begin = datetime.combine(day, dt_time.fromisoformat(start), OSLO)
+    plan: dict[str, Any] = {
+        "chargeStartTime": begin.isoformat(),
+        "repeat": repeat,
+        "isEnabled": True,
+        "chargingCurrentLimit": amps,
     }
+    if stop is not None:
+        end = datetime.combine(day, dt_time.fromisoformat(stop), OSLO)
+        plan["chargeStopTime"] = (end if end > begin else end + timedelta(days=1)).isoformat()
+    return plan
 
 
 # --- login and tokens -----------------------------------------------------------------------
@@ -696,16 +708,6 @@ async def test_circuit_settings(authed: Api, sim: EaseeSimulator) -> None:
     assert (await authed.get("/api/sites/9/circuits/90/settings"))[0] == 200
 
 
-async def test_schedule_read(authed: Api, sim: EaseeSimulator) -> None:
-    assert await authed.get(f"/api/chargers/{CHARGER}/schedules/daily") == (204, None)
-    sim.charger(CHARGER).charge_plan = parse_charge_plan(oslo_plan(("22:00", "06:00", 16)))[1]
-    assert await authed.ok(f"/api/chargers/{CHARGER}/schedules/daily") == {
-        "enabled": True,
-        "timezone": "Europe/Oslo",
-        "periods": [{"startTime": "22:00:00", "stopTime": "06:00:00", "maximumAmps": 16.0}],
-    }
-
-
 async def test_observations(authed: Api, sim: EaseeSimulator) -> None:
     sim.connect_car(CHARGER)
     sim.charger(CHARGER).max_charger_current = 20
@@ -1079,25 +1081,50 @@ async def test_offline_charger_receives_nothing(
     assert (await authed.state())["latestPulse"] == "2026-01-15T10:03:20Z"
 
 
-# --- charge plan ----------------------------------------------------------------------------
+# --- charge plans ---------------------------------------------------------------------------
+
+BASIC = f"/api/chargers/{CHARGER}/basic_charge_plan"
+WEEKLY = f"/api/chargers/{CHARGER}/weekly_charge_plan"
 
 
-async def test_set_schedule_stores_a_normalised_plan(authed: Api, sim: EaseeSimulator) -> None:
-    plan = oslo_plan(("12:00", "14:00:30", 16), ("22:00", "06:00", 10))
-    plan["extra"] = "ignored"
-    code, body = await authed.post(f"/api/chargers/{CHARGER}/schedules/daily", plan)
-    assert code == 200
+def output(state: dict[str, Any]) -> tuple[Any, Any]:
+    return state["outputCurrent"], state["reasonForNoCurrent"]
+
+
+async def test_no_plan_reads_404_and_the_old_schedule_paths_are_gone(authed: Api) -> None:
+    assert await authed.get(BASIC) == (404, NOT_FOUND)
+    assert await authed.get(WEEKLY) == (404, NOT_FOUND)
+    assert await authed.call("DELETE", BASIC) == (404, NOT_FOUND)
+    old = f"/api/chargers/{CHARGER}/schedules/daily"
+    assert await authed.get(old) == (404, NOT_FOUND)
+    for path in (old, f"{old}/enable", f"{old}/disable"):
+        assert await authed.post(path, {}) == (404, NOT_FOUND)
+
+
+async def test_set_basic_plan_keeps_it_in_utc(authed: Api, sim: EaseeSimulator) -> None:
+    plan = {**oslo_plan("12:00", "14:00", 16), "extra": "ignored"}
+    assert plan["chargeStartTime"] == "2026-01-15T12:00:00+01:00"
+    assert await authed.post(BASIC, plan) == (200, None)
     expected = {
-        "enabled": True,
-        "timezone": "Europe/Oslo",
-        "periods": [
-            {"startTime": "12:00:00", "stopTime": "14:00:30", "maximumAmps": 16.0},
-            {"startTime": "22:00:00", "stopTime": "06:00:00", "maximumAmps": 10.0},
-        ],
+        "id": CHARGER,
+        "chargeStartTime": "2026-01-15T11:00:00Z",
+        "chargeStopTime": "2026-01-15T13:00:00Z",
+        "repeat": True,
+        "isEnabled": True,
+        "chargingCurrentLimit": 16.0,
     }
-    assert body == expected
-    assert sim.charger(CHARGER).charge_plan == expected
-    assert await authed.ok(f"/api/chargers/{CHARGER}/schedules/daily") == expected
+    assert sim.charger(CHARGER).basic_charge_plan == expected
+    assert await authed.ok(BASIC) == expected
+    # The public clients' defaults: enabled, repeating, 32 A; an id sent is kept.
+    await authed.post(BASIC, {"id": 7, "chargeStartTime": "2026-01-15T20:00:00Z"})
+    assert await authed.ok(BASIC) == {
+        "id": 7,
+        "chargeStartTime": "2026-01-15T20:00:00Z",
+        "chargeStopTime": None,
+        "repeat": True,
+        "isEnabled": True,
+        "chargingCurrentLimit": 32.0,
+    }
 
 
 @pytest.mark.parametrize(
@@ -1105,100 +1132,172 @@ async def test_set_schedule_stores_a_normalised_plan(authed: Api, sim: EaseeSimu
     [
         None,
         [],
-        {"enabled": True, "timezone": "Europe/Oslo"},
-        {"timezone": "Europe/Oslo", "periods": []},
-        {"enabled": "yes", "timezone": "Europe/Oslo", "periods": []},
-        {"enabled": True, "timezone": 1, "periods": []},
-        {"enabled": True, "timezone": "Mars/Olympus", "periods": []},
-        {"enabled": True, "timezone": "Europe", "periods": []},
-        {"enabled": True, "timezone": "../etc", "periods": []},
-        {"enabled": True, "timezone": "Europe/Oslo", "periods": {}},
-        {"enabled": True, "timezone": "Europe/Oslo", "periods": ["12:00"]},
-        oslo_plan(("24:00", "06:00", 16)),
-        oslo_plan(("12:60", "14:00", 16)),
-        oslo_plan(("12", "14:00", 16)),
-        oslo_plan(("12:00", "14:00:61", 16)),
-        oslo_plan(("12:00", "14:00", 33)),
-        oslo_plan(("12:00", "14:00", -1)),
-        {"enabled": True, "timezone": "Europe/Oslo", "periods": [{"startTime": 12, "stopTime": "14:00", "maximumAmps": 16}]},
-        {"enabled": True, "timezone": "Europe/Oslo", "periods": [{"startTime": "12:00", "stopTime": "14:00"}]},
+        {"chargeStopTime": "2026-01-15T13:00:00Z"},
+        {"chargeStartTime": "tonight"},
+        {"chargeStartTime": 1768471200},
+        {"chargeStartTime": "2026-01-15T13:00:00Z", "chargeStopTime": "2026-01-15T13:00:00Z"},
+        {"chargeStartTime": "2026-01-15T13:00:00Z", "chargeStopTime": "2026-01-15T12:00:00Z"},
+        {"chargeStartTime": "2026-01-15T13:00:00Z", "repeat": "yes"},
+        {"chargeStartTime": "2026-01-15T13:00:00Z", "isEnabled": 1},
+        {"chargeStartTime": "2026-01-15T13:00:00Z", "chargingCurrentLimit": 33},
+        {"chargeStartTime": "2026-01-15T13:00:00Z", "chargingCurrentLimit": "16"},
+    ],
+)
+async def test_bad_basic_plans_are_refused(authed: Api, sim: EaseeSimulator, plan: Any) -> None:
+    code, body = await authed.post(BASIC, plan)
+    assert (code, body["errorCode"]) == (400, 400)
+    assert sim.charger(CHARGER).basic_charge_plan is None
+
+
+def week(*days: tuple[int, list[tuple[str, str, float]]], enabled: bool = True) -> dict[str, Any]:
+    return {
+        "isEnabled": enabled,
+        "days": [
+            {
+                "dayOfWeek": day,
+                "ranges": [
+                    {"startTime": start, "stopTime": stop, "chargingCurrentLimit": amps}
+                    for start, stop, amps in ranges
+                ],
+            }
+            for day, ranges in days
+        ],
+    }
+
+
+async def test_set_weekly_plan_and_delete_both(authed: Api, sim: EaseeSimulator) -> None:
+    plan = week((3, [("11:00Z", "13:00", 16)]), (4, []))
+    assert await authed.post(WEEKLY, plan) == (200, None)
+    expected = week((3, [("11:00Z", "13:00Z", 16.0)]), (4, []))
+    assert await authed.ok(WEEKLY) == expected
+    await authed.post(BASIC, oslo_plan("12:00", "14:00", 16))
+    assert await authed.call("DELETE", WEEKLY) == (200, None)
+    assert await authed.get(WEEKLY) == (404, NOT_FOUND)
+    assert await authed.call("DELETE", BASIC) == (200, None)
+    assert await authed.get(BASIC) == (404, NOT_FOUND)
+    assert sim.charger(CHARGER).basic_charge_plan is None
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        None,
+        {"days": []},
+        {"isEnabled": True},
+        {"isEnabled": "yes", "days": []},
+        {"isEnabled": True, "days": {}},
+        {"isEnabled": True, "days": ["monday"]},
+        {"isEnabled": True, "days": [{"dayOfWeek": 7, "ranges": []}]},
+        {"isEnabled": True, "days": [{"dayOfWeek": 1}]},
+        {"isEnabled": True, "days": [{"dayOfWeek": 1, "ranges": []}, {"dayOfWeek": 1, "ranges": []}]},
+        week((1, [("24:00Z", "06:00Z", 16)])),
+        week((1, [("12:60Z", "14:00Z", 16)])),
+        week((1, [("12:00:00Z", "14:00Z", 16)])),
+        week((1, [("12:00Z", "14:00Z", 33)])),
+        {"isEnabled": True, "days": [{"dayOfWeek": 1, "ranges": ["12:00Z"]}]},
     ],
 )  # fmt: skip
-async def test_bad_schedules_are_refused(authed: Api, sim: EaseeSimulator, plan: Any) -> None:
-    code, body = await authed.post(f"/api/chargers/{CHARGER}/schedules/daily", plan)
+async def test_bad_weekly_plans_are_refused(authed: Api, sim: EaseeSimulator, plan: Any) -> None:
+    code, body = await authed.post(WEEKLY, plan)
     assert (code, body["errorCode"]) == (400, 400)
-    assert sim.charger(CHARGER).charge_plan is None
+    assert sim.charger(CHARGER).weekly_charge_plan is None
 
 
-async def test_enable_and_disable_schedule(authed: Api, sim: EaseeSimulator) -> None:
-    path = f"/api/chargers/{CHARGER}/schedules/daily"
-    assert await authed.post(f"{path}/enable") == (404, NOT_FOUND)
-    assert await authed.post(f"{path}/disable") == (404, NOT_FOUND)
-    await authed.post(path, oslo_plan(("12:00", "14:00", 16), enabled=False))
+async def test_a_basic_plan_posted_back_disabled_stops_holding_the_car(
+    authed: Api, sim: EaseeSimulator
+) -> None:
+    await authed.post(BASIC, oslo_plan("12:00", "14:00", 16))
     sim.connect_car(CHARGER)
-    assert (await authed.state())["outputCurrent"] == 32
-    assert await authed.post(f"{path}/enable") == (200, {})
-    assert (await authed.ok(path))["enabled"] is True
     state = await authed.state()
-    assert (state["outputCurrent"], state["reasonForNoCurrent"], state["chargerOpMode"]) == (
-        0,
-        54,
-        6,
-    )
-    assert await authed.post(f"{path}/disable") == (200, {})
-    assert sim.charger(CHARGER).charge_plan == oslo_plan(
-        ("12:00:00", "14:00:00", 16.0), enabled=False
-    )
-    assert (await authed.state())["outputCurrent"] == 32
+    assert (*output(state), state["chargerOpMode"]) == (0, 54, 6)
+    plan = await authed.ok(BASIC)
+    await authed.post(BASIC, {**plan, "isEnabled": False})
+    assert output(await authed.state()) == (32, 0)
 
 
-async def test_plan_windows_follow_the_plans_time_zone(
+async def test_a_daily_basic_plan_repeats_its_window(
     authed: Api, sim: EaseeSimulator, clock: FakeClock
 ) -> None:
     sim.connect_car(CHARGER)
-    await authed.post(
-        f"/api/chargers/{CHARGER}/schedules/daily",
-        oslo_plan(("12:00", "14:00", 16), ("22:00", "06:00", 10)),
-    )
+    await authed.post(BASIC, oslo_plan("22:00", "06:00", 10))
     charger = sim.charger(CHARGER)
     # (hours after 11:00 Oslo time, output, reason)
-    for hours, output, reason in [
-        (0, 0, 54),  # 11:00
-        (1, 16, 76),  # 12:00
-        (2.99, 16, 76),
-        (3, 0, 54),  # 14:00
+    for hours, amps, reason in [
+        (0, 0, 54),  # 11:00, before the first start
         (11, 10, 76),  # 22:00
         (13, 10, 76),  # 00:00, over midnight
         (18.99, 10, 76),
         (19, 0, 54),  # 06:00
+        (35, 10, 76),  # 22:00 the next day
     ]:
         clock.now = START + hours * 3600
-        state = await authed.state()
-        assert (state["outputCurrent"], state["reasonForNoCurrent"]) == (output, reason), hours
-    # Energy follows the windows: 2 h at 16 A and 8 h at 10 A.
-    assert charger.lifetime_energy == pytest.approx((2 * 16 + 8 * 10) * KW_PER_AMP)
+        assert (charger.output_current, charger.reason_for_no_current) == (amps, reason), hours
+    # Energy follows the windows: the first night's 8 h at 10 A.
+    assert charger.lifetime_energy == pytest.approx(8 * 10 * KW_PER_AMP)
 
 
-async def test_plan_over_a_dst_change(sim: EaseeSimulator, clock: FakeClock) -> None:
+async def test_a_one_off_basic_plan_ends_for_good(
+    authed: Api, sim: EaseeSimulator, clock: FakeClock
+) -> None:
+    sim.connect_car(CHARGER)
+    await authed.post(BASIC, oslo_plan("12:00", "14:00", 16, repeat=False))
+    charger = sim.charger(CHARGER)
+    for hours, amps, reason in [(0, 0, 54), (1, 16, 76), (3, 32, 0), (25, 32, 0)]:
+        clock.now = START + hours * 3600
+        assert (charger.output_current, charger.reason_for_no_current) == (amps, reason), hours
+
+
+async def test_a_weekly_plan_by_utc_weekday(
+    authed: Api, sim: EaseeSimulator, clock: FakeClock
+) -> None:
+    # START is Thursday (3) 10:00 UTC; Thursday 22:00Z to Friday 02:00Z, and Friday 11:00Z-13:00Z.
+    sim.connect_car(CHARGER)
+    await authed.post(
+        WEEKLY, week((3, [("22:00Z", "02:00Z", 20)]), (4, [("11:00Z", "13:00Z", 10)]))
+    )
+    charger = sim.charger(CHARGER)
+    for hours, amps, reason in [
+        (0, 0, 54),  # Thursday 10:00
+        (12, 20, 76),  # Thursday 22:00
+        (15.99, 20, 76),  # Friday 01:59, over midnight
+        (16, 0, 54),  # Friday 02:00
+        (25, 10, 76),  # Friday 11:00
+        (27, 0, 54),  # Friday 13:00
+        (7 * 24 + 12, 20, 76),  # next Thursday 22:00
+    ]:
+        clock.now = START + hours * 3600
+        assert (charger.output_current, charger.reason_for_no_current) == (amps, reason), hours
+    # With both plans on, the lower wins.
+    clock.now = START + 12 * 3600
+    await authed.login()
+    await authed.post(BASIC, oslo_plan("22:00", "06:00", 13))
+    assert output(await authed.state()) == (13, 76)
+    await authed.post(WEEKLY, {**(await authed.ok(WEEKLY)), "isEnabled": False})
+    await authed.call("DELETE", BASIC)
+    assert output(await authed.state()) == (32, 0)
+
+
+async def test_daily_plan_over_a_dst_change(sim: EaseeSimulator, clock: FakeClock) -> None:
     # 2026-03-29: Oslo moves from UTC+1 to UTC+2 at 02:00 local time.
+    sim.plan_time_zone = ZoneInfo("Europe/Oslo")
     clock.now = datetime(2026, 3, 28, 12, 0, tzinfo=UTC).timestamp()
     charger = sim.charger(CHARGER)
-    charger.charge_plan = oslo_plan(("01:00", "04:00", 16))
+    charger.basic_charge_plan = oslo_plan("01:00", "04:00", 16, day=date(2026, 3, 28))
     charger.car_connected = True
     clock.now = datetime(2026, 3, 29, 12, 0, tzinfo=UTC).timestamp()
     # 01:00-04:00 local is two real hours that night.
     assert charger.session_energy == pytest.approx(2 * 16 * KW_PER_AMP)
 
 
-async def test_plan_with_all_day_period_and_low_amps(sim: EaseeSimulator) -> None:
+async def test_plan_with_low_amps_and_without_a_stop(sim: EaseeSimulator) -> None:
     charger = sim.charger(CHARGER)
     charger.car_connected = True
-    charger.charge_plan = oslo_plan(("08:00", "08:00", 20))
+    charger.basic_charge_plan = oslo_plan("10:00", "12:00", 5)
+    assert (charger.output_current, charger.reason_for_no_current, charger.op_mode) == (0, 76, 2)
+    charger.basic_charge_plan = oslo_plan("10:00", None, 20)  # started, never stops
     assert (charger.output_current, charger.reason_for_no_current) == (20, 76)
-    charger.charge_plan = oslo_plan(("08:00", "08:00", 5))
-    assert (charger.output_current, charger.reason_for_no_current) == (0, 76)
-    assert charger.op_mode == 2
-    charger.charge_plan = oslo_plan()  # no period at all: never charges
+    charger.basic_charge_plan = None
+    charger.weekly_charge_plan = week()  # a week without a window: never charges
     assert (charger.output_current, charger.reason_for_no_current) == (0, 54)
 
 
@@ -1206,7 +1305,7 @@ async def test_override_schedule_lasts_until_the_car_leaves(
     authed: Api, sim: EaseeSimulator, clock: FakeClock
 ) -> None:
     sim.connect_car(CHARGER)
-    await authed.post(f"/api/chargers/{CHARGER}/schedules/daily", oslo_plan(("12:00", "14:00", 16)))
+    await authed.post(BASIC, oslo_plan("12:00", "14:00", 16))
     assert (await authed.state())["outputCurrent"] == 0
     body = await authed.command("override_schedule")
     assert body["ticks"] > 0
@@ -1217,7 +1316,7 @@ async def test_override_schedule_lasts_until_the_car_leaves(
     assert (await authed.state())["outputCurrent"] == 32
     sim.disconnect_car(CHARGER)
     assert sim.charger(CHARGER).schedule_overridden is False
-    clock.advance(7200)  # 14:00, outside the window again
+    clock.advance(7200)  # outside the window again
     sim.connect_car(CHARGER)
     assert (await authed.state())["reasonForNoCurrent"] == 54
 
@@ -1233,9 +1332,9 @@ LIMIT_CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any] | No
     ("circuit_max", {}, {"max_current": 20}, None, 20, 26, 3),
     ("dynamic_circuit", {}, {"dynamic_current": (12.0, 12.0, 12.0)}, None, 12, 27, 3),
     ("dynamic_circuit_above_max", {}, {"max_current": 20, "dynamic_current": 25}, None, 20, 26, 3),
-    ("plan_inside", {}, {}, oslo_plan(("10:00", "12:00", 8)), 8, 76, 3),
-    ("plan_outside", {}, {}, oslo_plan(("12:00", "14:00", 16)), 0, 54, 6),
-    ("lowest_of_many", {"max_charger_current": 16, "dynamic_charger_current": 14}, {"max_current": 15}, oslo_plan(("10:00", "12:00", 13)), 13, 76, 3),
+    ("plan_inside", {}, {}, oslo_plan("10:00", "12:00", 8), 8, 76, 3),
+    ("plan_outside", {}, {}, oslo_plan("12:00", "14:00", 16), 0, 54, 6),
+    ("lowest_of_many", {"max_charger_current": 16, "dynamic_charger_current": 14}, {"max_current": 15}, oslo_plan("10:00", "12:00", 13), 13, 76, 3),
     ("car_too_low", {"car_max_current": 5}, {}, None, 0, 50, 2),
     ("charger_max_too_low", {"max_charger_current": 5.9}, {}, None, 0, 51, 2),
     ("dynamic_charger_zero", {"dynamic_charger_current": 0}, {}, None, 0, 52, 2),
@@ -1270,7 +1369,7 @@ async def test_lowest_limit_wins(
     for name, value in circuit_fields.items():
         setattr(circuit, name, value)
     if plan is not None:
-        charger.charge_plan = plan
+        charger.basic_charge_plan = plan
     state = await authed.state()
     assert state["outputCurrent"] == output
     assert state["reasonForNoCurrent"] == reason
@@ -1360,7 +1459,7 @@ async def test_plan_outside_its_window_leaves_the_circuit_to_the_other_charger(
     authed: Api, sim: EaseeSimulator
 ) -> None:
     sim.add_charger(
-        SECOND, CIRCUIT, car_connected=True, charge_plan=oslo_plan(("12:00", "14:00", 16))
+        SECOND, CIRCUIT, car_connected=True, basic_charge_plan=oslo_plan("12:00", "14:00", 16)
     )
     sim.connect_car(CHARGER)
     assert (await authed.state())["outputCurrent"] == 32
@@ -2083,7 +2182,8 @@ async def test_admin_chargers_update_and_actions(api: Api, sim: EaseeSimulator) 
         {"phase_mode": 1.0},
         {"name": ""},
         {"color": "red"},
-        {"charge_plan": {"enabled": True}},
+        {"basic_charge_plan": {"isEnabled": True}},
+        {"weekly_charge_plan": {"days": []}},
         {"extra_state": [1]},
         {"voltage": float("inf")},
     ],
@@ -2099,13 +2199,28 @@ async def test_admin_update_rejects_bad_bodies(api: Api, sim: EaseeSimulator, bo
 async def test_admin_update_accepts_optional_fields(api: Api, sim: EaseeSimulator) -> None:
     code, body = await api.post(
         f"/_sim/chargers/{CHARGER}",
-        {"color": None, "dynamic_charger_expires": None, "charge_plan": None, "extra_state": {}},
+        {
+            "color": None,
+            "dynamic_charger_expires": None,
+            "basic_charge_plan": None,
+            "weekly_charge_plan": None,
+            "extra_state": {},
+        },
     )
     assert code == 200
     code, body = await api.post(
-        f"/_sim/chargers/{CHARGER}", {"color": 3, "charge_plan": oslo_plan(("01:00", "02:00", 10))}
+        f"/_sim/chargers/{CHARGER}",
+        {
+            "color": 3,
+            "basic_charge_plan": oslo_plan("01:00", "02:00", 10),
+            "weekly_charge_plan": {"isEnabled": False, "days": []},
+        },
     )
-    assert (body["color"], body["charge_plan"]["periods"][0]["startTime"]) == (3, "01:00:00")
+    assert (body["color"], body["basic_charge_plan"]["chargeStartTime"]) == (
+        3,
+        "2026-01-15T00:00:00Z",
+    )
+    assert body["weekly_charge_plan"] == {"isEnabled": False, "days": []}
     assert (await api.call("POST", f"/_sim/chargers/{CHARGER}", data="{oops"))[0] == 400
 
 

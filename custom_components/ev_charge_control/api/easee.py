@@ -373,38 +373,82 @@ class EaseeCircuitSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class EaseeChargePeriod:
-    """One daily window of a charge plan."""
+class EaseeBasicChargePlan:
+    """A charger's basic charge plan: one window, once (``repeat`` false) or every day.
 
-    start: dt.time
-    stop: dt.time  # stop <= start: runs over midnight
-    maximum_amps: float | None
+    The cloud keeps both ends as instants in UTC; a repeating plan repeats their clock times.
+    """
+
+    id: int | str | None  # what the cloud calls the plan (the charger's id when we set it)
+    start: dt.datetime  # chargeStartTime, in UTC
+    stop: dt.datetime | None  # chargeStopTime (UTC); None: the plan never stops a charge
+    repeat: bool
+    enabled: bool
+    current_limit: float | None  # chargingCurrentLimit (A); None: all the charger can give
+
+    def as_body(self) -> dict[str, object]:
+        """Return the body of ``POST /api/chargers/{id}/basic_charge_plan``."""
+        body: dict[str, object] = {}
+        if self.id is not None:
+            body["id"] = self.id
+        body["chargeStartTime"] = _utc_text(self.start)
+        if self.stop is not None:
+            body["chargeStopTime"] = _utc_text(self.stop)
+        body["repeat"] = self.repeat
+        body["isEnabled"] = self.enabled
+        if self.current_limit is not None:
+            body["chargingCurrentLimit"] = self.current_limit
+        return body
 
 
 @dataclass(frozen=True, slots=True)
-class EaseeChargePlan:
-    """A charger's basic (daily) charge plan."""
+class EaseeWeeklyRange:
+    """One window of a weekly charge plan's day, as UTC clock times."""
+
+    start: dt.time
+    stop: dt.time  # stop <= start: runs over midnight into the next day
+    current_limit: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EaseeWeeklyDay:
+    """The windows of one weekday (``day_of_week`` 0 = Monday ... 6 = Sunday, in UTC)."""
+
+    day_of_week: int
+    ranges: tuple[EaseeWeeklyRange, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EaseeWeeklyChargePlan:
+    """A charger's weekly charge plan (set in the Easee app)."""
 
     enabled: bool
-    timezone: str | None
-    periods: tuple[EaseeChargePeriod, ...]
+    days: tuple[EaseeWeeklyDay, ...]
 
     def as_body(self) -> dict[str, object]:
-        """Return the body of ``POST /api/chargers/{id}/schedules/daily``.
+        """Return the body of ``POST /api/chargers/{id}/weekly_charge_plan``."""
+        days: list[dict[str, object]] = []
+        for day in self.days:
+            ranges: list[dict[str, object]] = []
+            for window in day.ranges:
+                item: dict[str, object] = {
+                    "startTime": _utc_clock_text(window.start),
+                    "stopTime": _utc_clock_text(window.stop),
+                }
+                if window.current_limit is not None:
+                    item["chargingCurrentLimit"] = window.current_limit
+                ranges.append(item)
+            days.append({"dayOfWeek": day.day_of_week, "ranges": ranges})
+        return {"isEnabled": self.enabled, "days": days}
 
-        The cloud wants a time zone: an unknown one is sent as UTC. A period without a
-        maximum leaves ``maximumAmps`` out.
-        """
-        periods: list[dict[str, object]] = []
-        for period in self.periods:
-            item: dict[str, object] = {
-                "startTime": period.start.strftime("%H:%M:%S"),
-                "stopTime": period.stop.strftime("%H:%M:%S"),
-            }
-            if period.maximum_amps is not None:
-                item["maximumAmps"] = period.maximum_amps
-            periods.append(item)
-        return {"enabled": self.enabled, "timezone": self.timezone or "UTC", "periods": periods}
+
+def _utc_text(moment: dt.datetime) -> str:
+    """Write an instant as Easee does: ISO 8601 in UTC with a Z."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+def _utc_clock_text(clock: dt.time) -> str:
+    return clock.strftime("%H:%M:%S" if clock.second else "%H:%M") + "Z"
 
 
 # Parsers for the answers whose ids are required: None means the answer is malformed.
@@ -500,27 +544,71 @@ def _circuit_settings(data: Mapping[str, object]) -> EaseeCircuitSettings:
     )
 
 
-def _period(item: object) -> EaseeChargePeriod | None:
+def _plan_id(value: object) -> int | str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return _as_id(value)
+
+
+def _basic_plan(data: Mapping[str, object]) -> EaseeBasicChargePlan | None:
+    start = _as_utc(data.get("chargeStartTime"))
+    raw_stop = data.get("chargeStopTime")
+    stop = None if raw_stop is None else _as_utc(raw_stop)
+    repeat = as_bool(data.get("repeat"))
+    enabled = as_bool(data.get("isEnabled"))
+    # Guessing a missing end, repeat or switch would change the plan (and its next save).
+    if start is None or (raw_stop is not None and stop is None):
+        return None
+    if repeat is None or enabled is None:
+        return None
+    return EaseeBasicChargePlan(
+        id=_plan_id(data.get("id")),
+        start=start,
+        stop=stop,
+        repeat=repeat,
+        enabled=enabled,
+        current_limit=as_finite_float(data.get("chargingCurrentLimit")),
+    )
+
+
+def _weekly_clock(value: object) -> dt.time | None:
+    """Read "HH:MMZ" (UTC); pyeasee saw plain "HH:MM" too, which is UTC as well."""
+    if isinstance(value, str):
+        value = value.strip().removesuffix("Z").removesuffix("z")
+    return _as_clock(value)
+
+
+def _weekly_day(item: object) -> EaseeWeeklyDay | None:
     if not isinstance(item, dict):
         return None
-    start = _as_clock(item.get("startTime"))
-    stop = _as_clock(item.get("stopTime"))
-    if start is None or stop is None:
+    day = _as_int(item.get("dayOfWeek"))
+    raw = item.get("ranges")
+    if day is None or not 0 <= day <= 6 or not isinstance(raw, list | None):
         return None
-    return EaseeChargePeriod(start, stop, as_finite_float(item.get("maximumAmps")))
+    ranges: list[EaseeWeeklyRange] = []
+    for window in raw or []:
+        if not isinstance(window, dict):
+            return None
+        start = _weekly_clock(window.get("startTime"))
+        stop = _weekly_clock(window.get("stopTime"))
+        if start is None or stop is None:
+            return None
+        ranges.append(
+            EaseeWeeklyRange(start, stop, as_finite_float(window.get("chargingCurrentLimit")))
+        )
+    return EaseeWeeklyDay(day, tuple(ranges))
 
 
-def _plan(data: Mapping[str, object]) -> EaseeChargePlan | None:
-    raw = data.get("periods")
-    periods = [_period(item) for item in (raw if isinstance(raw, list) else [])]
-    if None in periods:
-        # Dropping a period would silently change the plan (and the next save of it).
+def _weekly_plan(data: Mapping[str, object]) -> EaseeWeeklyChargePlan | None:
+    enabled = as_bool(data.get("isEnabled"))
+    raw = data.get("days")
+    if enabled is None or not isinstance(raw, list | None):
         return None
-    return EaseeChargePlan(
-        enabled=as_bool(data.get("enabled")) is True,
-        timezone=_as_str(data.get("timezone")),
-        periods=tuple(period for period in periods if period is not None),
-    )
+    days = [_weekly_day(item) for item in raw or []]
+    if None in days:
+        # Dropping a day or a range would silently change the plan (and its next save).
+        return None
+    return EaseeWeeklyChargePlan(enabled, tuple(day for day in days if day is not None))
 
 
 def _tokens_from_answer(data: object, sent_at: float) -> EaseeTokens | None:
@@ -697,20 +785,36 @@ class EaseeClient:
         path = _circuit_path(site_id, circuit_id, "settings")
         return _circuit_settings(_object(await self._read(path), f"Easee GET {path}"))
 
-    async def get_charge_plan(self, charger_id: str) -> EaseeChargePlan | None:
-        """Return a charger's daily charge plan; None when none was ever set (204 or 404)."""
-        path = _charger_path(charger_id, "schedules", "daily")
+    async def get_basic_charge_plan(self, charger_id: str) -> EaseeBasicChargePlan | None:
+        """Return a charger's basic charge plan; None when it has none (404, 204 or empty)."""
+        path = _charger_path(charger_id, "basic_charge_plan")
         where = f"Easee GET {path}"
+        data = await self._read_plan(path, where)
+        if data is None:
+            return None
+        if (plan := _basic_plan(data)) is None:
+            raise ApiError(f"{where}: a plan without readable times, repeat or isEnabled")
+        return plan
+
+    async def get_weekly_charge_plan(self, charger_id: str) -> EaseeWeeklyChargePlan | None:
+        """Return a charger's weekly charge plan; None when it has none (404, 204 or empty)."""
+        path = _charger_path(charger_id, "weekly_charge_plan")
+        where = f"Easee GET {path}"
+        data = await self._read_plan(path, where)
+        if data is None:
+            return None
+        if (plan := _weekly_plan(data)) is None:
+            raise ApiError(f"{where}: a plan without isEnabled, or a day or range unreadable")
+        return plan
+
+    async def _read_plan(self, path: str, where: str) -> Mapping[str, object] | None:
         try:
             answer = await self._request("read", "GET", path)
         except NotFoundError:
             return None
         if answer.status == 204 or not answer.body.strip():
             return None
-        plan = _plan(_object(_json(answer, where), where))
-        if plan is None:
-            raise ApiError(f"{where}: a period without a start or stop time")
-        return plan
+        return _object(_json(answer, where), where)
 
     # Writes
 
@@ -772,22 +876,23 @@ class EaseeClient:
             raise ValueError(f"Easee has no command {command!r}")
         return await self._write(_charger_path(charger_id, "commands", command))
 
-    async def set_charge_plan(self, charger_id: str, plan: EaseeChargePlan) -> None:
-        """Store a charger's daily charge plan."""
-        path = _charger_path(charger_id, "schedules", "daily")
+    async def set_basic_charge_plan(self, charger_id: str, plan: EaseeBasicChargePlan) -> None:
+        """Store a charger's basic charge plan (the whole plan: there is no partial update)."""
+        if plan.current_limit is not None:
+            _check_amps(plan.current_limit)
+        if plan.stop is not None and plan.stop <= plan.start:
+            raise ValueError("a charge plan must stop after it starts")
+        path = _charger_path(charger_id, "basic_charge_plan")
         await self._request("write", "POST", path, body=plan.as_body())
 
-    async def enable_charge_plan(self, charger_id: str) -> None:
-        """Switch a charger's stored daily charge plan on."""
-        await self._request(
-            "write", "POST", _charger_path(charger_id, "schedules", "daily", "enable")
-        )
+    async def delete_basic_charge_plan(self, charger_id: str) -> None:
+        """Delete a charger's basic charge plan (404: it had none)."""
+        await self._request("write", "DELETE", _charger_path(charger_id, "basic_charge_plan"))
 
-    async def disable_charge_plan(self, charger_id: str) -> None:
-        """Switch a charger's stored daily charge plan off."""
-        await self._request(
-            "write", "POST", _charger_path(charger_id, "schedules", "daily", "disable")
-        )
+    async def set_weekly_charge_plan(self, charger_id: str, plan: EaseeWeeklyChargePlan) -> None:
+        """Store a charger's weekly charge plan (the whole week)."""
+        path = _charger_path(charger_id, "weekly_charge_plan")
+        await self._request("write", "POST", path, body=plan.as_body())
 
     # Requests
 

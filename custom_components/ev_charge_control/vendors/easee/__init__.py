@@ -657,8 +657,16 @@ class EaseeRuntime(VendorRuntime):
                     "config": asdict(coordinator.data.config)
                     if coordinator.data and coordinator.data.config
                     else None,
-                    "plan": asdict(coordinator.data.plan)
-                    if coordinator.data and coordinator.data.plan
+                    # In Easee's own shape (UTC instants, "HH:MMZ"), as read.
+                    "plan": {
+                        "basic": coordinator.data.basic_plan.as_body()
+                        if coordinator.data.basic_plan
+                        else None,
+                        "weekly": coordinator.data.weekly_plan.as_body()
+                        if coordinator.data.weekly_plan
+                        else None,
+                    }
+                    if coordinator.data
                     else None,
                     "queue": coordinator.queue.as_dict(),
                     "last_update_success": coordinator.last_update_success,

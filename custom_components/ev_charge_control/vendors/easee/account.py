@@ -64,7 +64,6 @@ class EaseeAccount:
         self.flash_written: dict[str, float] = {}
         self.queues: dict[str, Mapping[str, object]] = {}
         self.kept: dict[str, dict[str, Any]] = {}
-        self.one_off_plans: dict[str, float] = {}
         # The last chargers/sites read, so a restart within 6 hours needs no structure read.
         self.structure: dict[str, Any] = {}
         self._store: Store[dict[str, Any]] = Store(
@@ -89,10 +88,8 @@ class EaseeAccount:
                 self.window.restore(window, now)
             self.backoff_until = _number(data.get("backoff_until"))
             self.blocked_until = _number(data.get("blocked_until"))
-            for name, target in (
-                ("flash_written", self.flash_written),
-                ("one_off_plans", self.one_off_plans),
-            ):
+            # Older versions also saved "one_off_plans": Easee ends those plans itself now.
+            for name, target in (("flash_written", self.flash_written),):
                 if isinstance(saved := data.get(name), Mapping):
                     target.update(
                         {str(k): v for k, raw in saved.items() if (v := _number(raw)) is not None}
@@ -117,7 +114,6 @@ class EaseeAccount:
             "flash_written": self.flash_written,
             "queues": self.queues,
             "kept": self.kept,
-            "one_off_plans": self.one_off_plans,
             "structure": self.structure,
         }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time as clock_time, timedelta
 import json
 import time
 from typing import TYPE_CHECKING, Any, Final
@@ -19,8 +19,7 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from ...api.easee import (
-    EaseeChargePeriod,
-    EaseeChargePlan,
+    EaseeBasicChargePlan,
     EaseeCharger,
     EaseeChargerConfig,
     EaseeChargerReading,
@@ -28,8 +27,10 @@ from ...api.easee import (
     EaseeCircuit,
     EaseeCircuitSettings,
     EaseeSite,
+    EaseeWeeklyChargePlan,
 )
 from ...api.errors import (
+    ApiError,
     ChargerOfflineError,
     CommandRefusedError,
     EvChargeControlError,
@@ -141,57 +142,126 @@ def _write_priority(command: QueuedCommand[EaseeValue]) -> int:
     return 2
 
 
-def plan_value(plan: EaseeChargePlan | None) -> str:
-    """Return a charge plan as the queue's value: compact JSON, or NO_PLAN when none is on."""
-    if plan is None or not plan.enabled:
-        return NO_PLAN
-    body = plan.as_body()
-    periods = body.get("periods")
-    for period in periods if isinstance(periods, list) else []:
-        # 32 asked for and 32.0 read back are the same plan.
-        if isinstance(period, dict) and isinstance(amps := period.get("maximumAmps"), int):
-            period["maximumAmps"] = float(amps)
+def _basic_value(plan: EaseeBasicChargePlan) -> str:
+    # The plan's id and the cloud's way of writing an instant or an amount (16 or 16.0,
+    # "Z" or "+00:00") say nothing about what the plan does.
+    body = {
+        "start": plan.start.astimezone(UTC).isoformat(),
+        "stop": plan.stop.astimezone(UTC).isoformat() if plan.stop is not None else None,
+        "repeat": plan.repeat,
+        "limit": None if plan.current_limit is None else float(plan.current_limit),
+    }
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 
-def plan_from_value(value: str) -> EaseeChargePlan:
-    """Turn a queue value back into a plan."""
-    body = json.loads(value)
-    periods = tuple(
-        EaseeChargePeriod(
-            start=datetime.strptime(period["startTime"], "%H:%M:%S").time(),
-            stop=datetime.strptime(period["stopTime"], "%H:%M:%S").time(),
-            maximum_amps=period.get("maximumAmps"),
-        )
-        for period in body["periods"]
-    )
-    return EaseeChargePlan(enabled=True, timezone=body.get("timezone"), periods=periods)
+def plan_value(
+    basic: EaseeBasicChargePlan | None, weekly: EaseeWeeklyChargePlan | None = None
+) -> str:
+    """Return the plans in force as the queue's value: NO_PLAN when none is on.
+
+    A basic plan we set is confirmed by a read that shows it; "no plan" only by a read that
+    shows neither the basic nor the weekly plan on.
+    """
+    if basic is not None and basic.enabled:
+        return _basic_value(basic)
+    if weekly is not None and weekly.enabled:
+        return json.dumps({"weekly": weekly.as_body()}, sort_keys=True, separators=(",", ":"))
+    return NO_PLAN
 
 
-def plan_limit(plan: EaseeChargePlan | None, now: datetime) -> float | None:
-    """Return the current a charge plan allows at ``now`` (None: the plan limits nothing)."""
-    if plan is None or not plan.enabled or not plan.periods:
+def plan_from_value(value: str, plan_id: str) -> EaseeBasicChargePlan | None:
+    """Turn a queue value back into the basic plan to send; None when it is not one."""
+    try:
+        body = json.loads(value)
+        start = datetime.fromisoformat(body["start"])
+        stop = None if body["stop"] is None else datetime.fromisoformat(body["stop"])
+        repeat, limit = body["repeat"], body["limit"]
+    except ValueError, TypeError, KeyError:
+        return None  # e.g. a request of the old daily schedule, saved before an update
+    if not isinstance(repeat, bool) or not isinstance(limit, int | float | None):
         return None
-    zone = dt_util.get_time_zone(plan.timezone) if plan.timezone else None
-    local = now.astimezone(zone) if zone else dt_util.as_local(now)
-    clock = local.time().replace(tzinfo=None)
-    for period in plan.periods:
-        if period.start < period.stop:
-            inside = period.start <= clock < period.stop
-        else:  # over midnight (or the whole day when start == stop)
-            inside = clock >= period.start or clock < period.stop
-        if inside:
-            return float(MAX_CURRENT) if period.maximum_amps is None else period.maximum_amps
-    return 0.0
+    return EaseeBasicChargePlan(
+        id=plan_id, start=start, stop=stop, repeat=repeat, enabled=True, current_limit=limit
+    )
+
+
+def _in_window(clock: clock_time, start: clock_time, stop: clock_time) -> bool:
+    if start < stop:
+        return start <= clock < stop
+    return clock >= start or clock < stop  # over midnight (equal: the whole day)
+
+
+def basic_plan_limit(plan: EaseeBasicChargePlan | None, now: datetime) -> float | None:
+    """Return the current a basic plan allows at ``now`` (None: it limits nothing)."""
+    if plan is None or not plan.enabled:
+        return None
+    allowed = float(MAX_CURRENT) if plan.current_limit is None else plan.current_limit
+    if now < plan.start:
+        return 0.0  # waiting for its (first) start
+    if plan.stop is None:
+        return allowed  # started, and nothing in the plan ends the charge
+    if not plan.repeat:
+        # The cloud ends a one-off plan itself: after its stop it holds nothing back.
+        return allowed if now < plan.stop else None
+    # A daily plan repeats the clock times the user chose. The cloud stores instants in UTC,
+    # but the Easee app shows and sets them in local time, so "22:00" means 22:00 at home in
+    # winter and in summer: the window follows the home's time zone, not UTC.
+    start = dt_util.as_local(plan.start).time().replace(tzinfo=None)
+    stop = dt_util.as_local(plan.stop).time().replace(tzinfo=None)
+    clock = dt_util.as_local(now).time().replace(tzinfo=None)
+    return allowed if _in_window(clock, start, stop) else 0.0
+
+
+def weekly_plan_limit(plan: EaseeWeeklyChargePlan | None, now: datetime) -> float | None:
+    """Return the current a weekly plan allows at ``now`` (None: it limits nothing).
+
+    Its days and "HH:MMZ" clock times are UTC; a range whose stop is not after its start runs
+    over midnight into the next day.
+    """
+    if plan is None or not plan.enabled:
+        return None
+    utc = now.astimezone(UTC)
+    clock, today = utc.time().replace(tzinfo=None), utc.weekday()  # Monday is 0, as Easee's
+    yesterday = (today - 1) % 7
+    allowed: list[float] = []
+    for day in plan.days:
+        for window in day.ranges:
+            over_midnight = window.stop <= window.start
+            inside = (
+                day.day_of_week == today
+                and clock >= window.start
+                and (over_midnight or clock < window.stop)
+            ) or (day.day_of_week == yesterday and over_midnight and clock < window.stop)
+            if inside:
+                allowed.append(
+                    float(MAX_CURRENT) if window.current_limit is None else window.current_limit
+                )
+    return max(allowed) if allowed else 0.0
+
+
+def plan_limit(
+    basic: EaseeBasicChargePlan | None, weekly: EaseeWeeklyChargePlan | None, now: datetime
+) -> float | None:
+    """Return the current the charge plans allow at ``now`` (None: no plan limits anything).
+
+    With both plans on, the lower wins, as with every other Easee limit.
+    """
+    limits = [
+        limit
+        for limit in (basic_plan_limit(basic, now), weekly_plan_limit(weekly, now))
+        if limit is not None
+    ]
+    return min(limits) if limits else None
 
 
 @dataclass(frozen=True, slots=True)
 class EaseeChargerData:
-    """The newest state, config and charge plan of a charger, and when each was read."""
+    """The newest state, config and charge plans of a charger, and when each was read."""
 
     state: EaseeChargerState | None = None
     config: EaseeChargerConfig | None = None
-    plan: EaseeChargePlan | None = None
+    basic_plan: EaseeBasicChargePlan | None = None
+    weekly_plan: EaseeWeeklyChargePlan | None = None
     state_at: float | None = None
     config_at: float | None = None
 
@@ -545,6 +615,7 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         )
         if (saved := runtime.account.queues.get(self.unique_id_prefix)) is not None:
             self.queue.restore(saved, _now())
+            self._forget_old_plan_requests()
         self.state_attempt: float | None = None
         self.config_attempt: float | None = None
         self.config_wanted = True
@@ -633,10 +704,15 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
     async def _async_read_plan(
         self, new: EaseeChargerData, config: EaseeChargerConfig | None
     ) -> EaseeChargerData:
-        """Read the charge plan; ``config`` (read with it, or the site's) goes in too."""
-        client = self.runtime.client
-        plan = await client.get_charge_plan(self.charger_id)
-        return replace(new, config=config, plan=plan, config_at=_now())
+        """Read both charge plans; ``config`` (read with them, or the site's) goes in too."""
+        basic_plan, weekly_plan = await self._async_read_plans()
+        return replace(
+            new,
+            config=config,
+            basic_plan=basic_plan,
+            weekly_plan=weekly_plan,
+            config_at=_now(),
+        )
 
     @callback
     def async_site_read(self, reading: EaseeChargerReading | None, read_at: float) -> None:
@@ -760,7 +836,6 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         self._report(results)
         if state_read:
             self._keep_dynamic_limit(data)
-        self._end_one_off_plan()
         if results:
             self._save_queue()
 
@@ -805,7 +880,7 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         if parameter == PARAM_ENABLED and config is not None and config.is_enabled is not None:
             return int(config.is_enabled)
         if parameter == PARAM_PLAN and data.config_at is not None:
-            return plan_value(data.plan)
+            return plan_value(data.basic_plan, data.weekly_plan)
         return None
 
     def expected(self, parameter: str) -> EaseeValue | None:
@@ -831,7 +906,9 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
             ),
             "circuit_max": _lowest(config.circuit_max_current) if config else None,
             "charge_plan": (
-                None if self.schedule_overridden else plan_limit(data.plan, dt_util.utcnow())
+                None
+                if self.schedule_overridden
+                else plan_limit(data.basic_plan, data.weekly_plan, dt_util.utcnow())
             ),
         }
         known = {name: value for name, value in limits.items() if value is not None}
@@ -875,26 +952,49 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         self._keep(amps, int(self.options.get(CONF_DYNAMIC_CURRENT_TTL, 0)))
         await self.async_write(PARAM_DYNAMIC, amps)
 
-    async def async_set_charge_plan(
-        self, plan: EaseeChargePlan | None, until: float | None
-    ) -> None:
-        """Set (or clear) the daily charge plan; ``until`` ends a one-off plan."""
-        plans = self.runtime.account.one_off_plans
-        if until is None:
-            plans.pop(self.unique_id_prefix, None)
-        else:
-            plans[self.unique_id_prefix] = until
+    async def async_set_charge_plan(self, plan: EaseeBasicChargePlan | None) -> None:
+        """Set the basic charge plan, or (None) turn the basic and the weekly plan off."""
         await self.async_write(PARAM_PLAN, plan_value(plan))
 
-    def _end_one_off_plan(self) -> None:
-        until = self.runtime.account.one_off_plans.get(self.unique_id_prefix)
-        if until is None or _now() < until:
-            return
-        del self.runtime.account.one_off_plans[self.unique_id_prefix]
-        LOGGER.info("Easee %s: the one-off charge plan is over; turning it off", self.charger_id)
-        self.queue.request(PARAM_PLAN, NO_PLAN, _now(), self.value_in(self.data, PARAM_PLAN))
-        self._save_queue()
-        self._schedule_write()
+    def _forget_old_plan_requests(self) -> None:
+        # A plan request saved by an older version was for the daily schedule Easee does
+        # not have: the cloud cannot take it, and a guess is not what the user asked for.
+        for commands in (self.queue.pending, self.queue.awaiting):
+            command = commands.get(PARAM_PLAN)
+            if (
+                command is not None
+                and isinstance(command.value, str)
+                and command.value != NO_PLAN
+                and plan_from_value(command.value, self.charger_id) is None
+            ):
+                LOGGER.warning(
+                    "Easee %s: dropped a charge plan request of an old form", self.charger_id
+                )
+                del commands[PARAM_PLAN]
+
+    async def _async_read_plans(
+        self,
+    ) -> tuple[EaseeBasicChargePlan | None, EaseeWeeklyChargePlan | None]:
+        """Read both charge plans (one request more per 15 minutes than the basic one alone)."""
+        client = self.runtime.client
+        basic = await client.get_basic_charge_plan(self.charger_id)
+        return basic, await client.get_weekly_charge_plan(self.charger_id)
+
+    async def _async_plans_off(self) -> None:
+        """Turn off whichever plan is on, as a fresh read shows it.
+
+        Easee has no call that switches a plan off: the plan is read and posted back with
+        isEnabled false. Nothing is deleted, so a plan made in the Easee app can be switched
+        on there again; reading first (not the read of up to 15 minutes ago) posts back what
+        the user last saved, not an older version of it.
+        """
+        client, charger_id = self.runtime.client, self.charger_id
+        basic = await client.get_basic_charge_plan(charger_id)
+        if basic is not None and basic.enabled:
+            await client.set_basic_charge_plan(charger_id, replace(basic, enabled=False))
+        weekly = await client.get_weekly_charge_plan(charger_id)
+        if weekly is not None and weekly.enabled:
+            await client.set_weekly_charge_plan(charger_id, replace(weekly, enabled=False))
 
     def _keep_dynamic_limit(self, data: EaseeChargerData) -> None:
         if self.charger_offline:
@@ -919,12 +1019,11 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
             await client.update_settings(charger_id, smart_charging=bool(value))
         elif sent.parameter == PARAM_PLAN and isinstance(value, str):
             if value == NO_PLAN:
-                try:
-                    await client.disable_charge_plan(charger_id)
-                except NotFoundError:
-                    LOGGER.debug("Easee %s: no charge plan to turn off", charger_id)
+                await self._async_plans_off()
+            elif (plan := plan_from_value(value, charger_id)) is not None:
+                await client.set_basic_charge_plan(charger_id, plan)
             else:
-                await client.set_charge_plan(charger_id, plan_from_value(value))
+                raise ApiError(f"Easee {charger_id}: an unreadable charge plan request")
         else:  # PARAM_COMMAND and PARAM_OVERRIDE carry the command's name
             await client.command(charger_id, str(value))
 
