@@ -203,14 +203,14 @@ async def ten_on_a_site(socket_enabled: None) -> AsyncGenerator[EaseeSimulator]:
     RUNTIME_SECRETS.update(sim.issued_secrets())
 
 
-def _readme_figures() -> tuple[int, int, int]:
-    """Return the README's hourly cost of a 10-charger site: before, after, after with 2 plans."""
+def _readme_figures() -> tuple[int, int]:
+    """Return the README's hourly cost of a 10-charger site: before and after."""
     text = README.read_text(encoding="utf-8")
     match = re.search(
-        r"before: about (\d+) requests an hour.*?after: about (\d+) \((\d+) with", text, re.S
+        r"before: about (\d+) requests an hour.*?after: about (\d+) requests an hour", text, re.S
     )
     assert match is not None, "the README tells what an Easee site costs"
-    return int(match[1]), int(match[2]), int(match[3])
+    return int(match[1]), int(match[2])
 
 
 async def test_a_site_of_ten_chargers_costs_what_the_readme_says(
@@ -257,14 +257,13 @@ async def test_a_site_of_ten_chargers_costs_what_the_readme_says(
         # Easee's access tokens live an hour: one refresh shortly before the hour is up.
         "/api/accounts/refresh_token": 1,
     }
-    # One plan read per charger per 15 minutes (two once the weekly plan is read too).
-    assert plans in (40, 80)
+    # Both plans (basic and weekly) of each charger every 15 minutes.
+    assert plans == 10 * 4 * 2
 
-    before, after, after_two_plans = _readme_figures()
+    before, after = _readme_figures()
     # The structure (3 requests every 6 hours) is half a request an hour, the token refresh one;
     # the login is once.
     hourly = 60 + 4 + 0.5 + 1
-    assert after == math.ceil(hourly + 40)
-    assert after_two_plans == math.ceil(hourly + 80)
+    assert after == math.ceil(hourly + plans)
     # Before: a state read per charger per minute, config and plan per charger per 15 minutes.
     assert before == math.ceil(10 * 60 + 10 * 4 * 2 + 4 + 0.5 + 1)
