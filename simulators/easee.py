@@ -1615,8 +1615,9 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         get("/api/sites/{site_id:[0-9]+}/state", self._handle_site_state, allow_head=False)
         get(f"{charger}/state", self._handle_state, allow_head=False)
         get(f"{charger}/config", self._handle_config, allow_head=False)
-        get(f"{charger}/basic_charge_plan", self._handle_basic_plan, allow_head=False)
-        get(f"{charger}/weekly_charge_plan", self._handle_weekly_plan, allow_head=False)
+        # Both charge plans: the path's last part names the charger's field that holds it.
+        plan = f"{charger}/{{plan:basic_charge_plan|weekly_charge_plan}}"
+        get(plan, self._handle_plan, allow_head=False)
         get(
             f"{charger}/usage/hourly/{{start}}/{{end}}",
             self._handle_usage,
@@ -1628,10 +1629,8 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         post(f"{charger}/settings", self._handle_charger_settings, name="charger_settings")
         post(f"{charger}/commands/set_dynamic_charger_current", self._handle_dynamic_current)
         post(f"{charger}/commands/{{command}}", self._handle_command)
-        post(f"{charger}/basic_charge_plan", self._handle_set_basic_plan)
-        post(f"{charger}/weekly_charge_plan", self._handle_set_weekly_plan)
-        app.router.add_delete(f"{charger}/basic_charge_plan", self._handle_delete_basic_plan)
-        app.router.add_delete(f"{charger}/weekly_charge_plan", self._handle_delete_weekly_plan)
+        post(plan, self._handle_set_plan)
+        app.router.add_delete(plan, self._handle_delete_plan)
         post(
             f"{circuit}/settings",
             self._handle_set_circuit_settings,
@@ -1877,16 +1876,15 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
     async def _handle_config(self, request: web.Request) -> web.Response:
         return web.json_response(self.config_of(self._own_charger(request)))
 
-    async def _handle_basic_plan(self, request: web.Request) -> web.Response:
-        plan = self._own_charger(request).basic_charge_plan
+    def _own_plan(self, request: web.Request) -> tuple[EaseeChargerSim, str]:
+        """Return the charger and the name of its field the plan path names."""
+        return self._own_charger(request), request.match_info["plan"]
+
+    async def _handle_plan(self, request: web.Request) -> web.Response:
+        charger, name = self._own_plan(request)
+        plan = getattr(charger, name)
         if plan is None:
             raise _not_found()  # Easee answers 404 to a charger without a plan
-        return web.json_response(plan)
-
-    async def _handle_weekly_plan(self, request: web.Request) -> web.Response:
-        plan = self._own_charger(request).weekly_charge_plan
-        if plan is None:
-            raise _not_found()
         return web.json_response(plan)
 
     async def _handle_observations(self, request: web.Request) -> web.Response:
@@ -2031,36 +2029,24 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         charger.paused = pause
         return True
 
-    async def _handle_set_basic_plan(self, request: web.Request) -> web.Response:
-        charger = self._own_charger(request)
+    async def _handle_set_plan(self, request: web.Request) -> web.Response:
+        charger, name = self._own_plan(request)
+        body = self._context(request).body
         try:
-            stored = parse_basic_charge_plan(self._context(request).body, charger.id)[1]
+            if name == "basic_charge_plan":
+                stored = parse_basic_charge_plan(body, charger.id)[1]
+            else:
+                stored = parse_weekly_charge_plan(body)[1]
         except (TypeError, ValueError) as err:
             raise _bad(str(err)) from None
-        charger.basic_charge_plan = stored
+        setattr(charger, name, stored)
         return web.Response(status=200)
 
-    async def _handle_set_weekly_plan(self, request: web.Request) -> web.Response:
-        charger = self._own_charger(request)
-        try:
-            stored = parse_weekly_charge_plan(self._context(request).body)[1]
-        except (TypeError, ValueError) as err:
-            raise _bad(str(err)) from None
-        charger.weekly_charge_plan = stored
-        return web.Response(status=200)
-
-    async def _handle_delete_basic_plan(self, request: web.Request) -> web.Response:
-        charger = self._own_charger(request)
-        if charger.basic_charge_plan is None:
+    async def _handle_delete_plan(self, request: web.Request) -> web.Response:
+        charger, name = self._own_plan(request)
+        if getattr(charger, name) is None:
             raise _not_found()
-        charger.basic_charge_plan = None
-        return web.Response(status=200)
-
-    async def _handle_delete_weekly_plan(self, request: web.Request) -> web.Response:
-        charger = self._own_charger(request)
-        if charger.weekly_charge_plan is None:
-            raise _not_found()
-        charger.weekly_charge_plan = None
+        setattr(charger, name, None)
         return web.Response(status=200)
 
     def _circuit_answer(

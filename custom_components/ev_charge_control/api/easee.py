@@ -787,34 +787,40 @@ class EaseeClient:
 
     async def get_basic_charge_plan(self, charger_id: str) -> EaseeBasicChargePlan | None:
         """Return a charger's basic charge plan; None when it has none (404, 204 or empty)."""
-        path = _charger_path(charger_id, "basic_charge_plan")
-        where = f"Easee GET {path}"
-        data = await self._read_plan(path, where)
-        if data is None:
-            return None
-        if (plan := _basic_plan(data)) is None:
-            raise ApiError(f"{where}: a plan without readable times, repeat or isEnabled")
-        return plan
+        return await self._read_plan(
+            charger_id,
+            "basic_charge_plan",
+            _basic_plan,
+            "a plan without readable times, repeat or isEnabled",
+        )
 
     async def get_weekly_charge_plan(self, charger_id: str) -> EaseeWeeklyChargePlan | None:
         """Return a charger's weekly charge plan; None when it has none (404, 204 or empty)."""
-        path = _charger_path(charger_id, "weekly_charge_plan")
-        where = f"Easee GET {path}"
-        data = await self._read_plan(path, where)
-        if data is None:
-            return None
-        if (plan := _weekly_plan(data)) is None:
-            raise ApiError(f"{where}: a plan without isEnabled, or a day or range unreadable")
-        return plan
+        return await self._read_plan(
+            charger_id,
+            "weekly_charge_plan",
+            _weekly_plan,
+            "a plan without isEnabled, or a day or range unreadable",
+        )
 
-    async def _read_plan(self, path: str, where: str) -> Mapping[str, object] | None:
+    async def _read_plan[P](
+        self,
+        charger_id: str,
+        leaf: str,
+        parse: Callable[[Mapping[str, object]], P | None],
+        malformed: str,
+    ) -> P | None:
+        path = _charger_path(charger_id, leaf)
+        where = f"Easee GET {path}"
         try:
             answer = await self._request("read", "GET", path)
         except NotFoundError:
             return None
         if answer.status == 204 or not answer.body.strip():
             return None
-        return _object(_json(answer, where), where)
+        if (plan := parse(_object(_json(answer, where), where))) is None:
+            raise ApiError(f"{where}: {malformed}")
+        return plan
 
     # Writes
 
