@@ -1277,6 +1277,22 @@ async def test_an_offline_charger_is_unavailable_and_the_write_is_dropped(
     assert [r.status for r in easee_sim.requests_to("POST", DYNAMIC_PATH)] == [400]
 
 
+@pytest.mark.usefixtures("init_easee")
+async def test_a_circuit_limit_with_its_master_offline(
+    hass: HomeAssistant, easee_sim: EaseeSimulator
+) -> None:
+    """The circuit's master is offline: the write is dropped, and the master shows offline."""
+    events = async_capture_events(hass, EVENT_COMMAND_RESULT)
+    easee_sim.charger(GARAGE).is_online = False
+    with pytest.raises(HomeAssistantError) as err:
+        await set_number(hass, PHASES[0], 10)
+    assert err.value.translation_key == "charger_offline"
+    assert [(e.data["result"], e.data["will_retry"]) for e in events] == [("offline", False)]
+    assert [r.status for r in easee_sim.requests_to("POST", CIRCUIT_11_PATH)] == [400]
+    assert state(hass, DYNAMIC) == "unavailable"
+    assert state(hass, "sensor.garage_status") == "unavailable"
+
+
 async def test_an_unset_circuit_limit_of_a_charge_is_never_copied(
     hass: HomeAssistant, easee_sim: EaseeSimulator, easee_entry: MockConfigEntry
 ) -> None:

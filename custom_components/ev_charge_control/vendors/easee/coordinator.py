@@ -1223,6 +1223,12 @@ class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuit
             self.site.id, self.circuit.id, p1, p2, p3, self._kept_ttl()
         )
 
+    def _charger_went_offline(self) -> None:
+        # Easee answers a circuit's write "charger disconnected" when its master is offline.
+        if (master := self.master) is not None:
+            master._charger_went_offline()  # noqa: SLF001 - the same writer family
+            master.async_update_listeners()
+
     def _keep_dynamic_limit(self) -> None:
         self._reapply_kept(PARAM_CIRCUIT, _load_phases, self.shown_phases(), "power loss")
 
