@@ -30,6 +30,7 @@ from .errors import (
     RateLimitedError,
     parse_retry_after,
 )
+from .http import HttpAnswer, send
 from .values import as_bool, as_finite_float
 
 _LOGGER = logging.getLogger(__name__)
@@ -659,17 +660,6 @@ def _check_minutes(name: str, value: int) -> None:
         raise ValueError(f"{name} must be >= 0 minutes, not {value}")
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    status: int
-    body: bytes
-    retry_after: str | None
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-
 class EaseeClient:
     """Talks to the Easee cloud for one account.
 
@@ -917,7 +907,7 @@ class EaseeClient:
         *,
         params: Mapping[str, str] | None = None,
         body: Mapping[str, object] | None = None,
-    ) -> _Answer:
+    ) -> HttpAnswer:
         """Send an authorised request; return its 2xx answer or raise."""
         access, logged_in = await self._access_token()
         answer = await self._send(kind, method, path, token=access, params=params, body=body)
@@ -998,7 +988,7 @@ class EaseeClient:
         self._store(renewed)
         return renewed
 
-    def _read_tokens(self, answer: _Answer, where: str, sent_at: float) -> EaseeTokens:
+    def _read_tokens(self, answer: HttpAnswer, where: str, sent_at: float) -> EaseeTokens:
         if not answer.ok:
             raise self._error(answer, where, auth_call=True)
         tokens = _tokens_from_answer(_json(answer, where), sent_at)
@@ -1030,7 +1020,7 @@ class EaseeClient:
         token: str | None = None,
         params: Mapping[str, str] | None = None,
         body: Mapping[str, object] | None = None,
-    ) -> _Answer:
+    ) -> HttpAnswer:
         url = URL(self._base + path, encoded=True)
         if params:
             url = url.with_query(params)
@@ -1043,32 +1033,18 @@ class EaseeClient:
         if self._request_gate is not None:
             self._request_gate(kind)
         _LOGGER.debug("Easee %s %s", method, path)
-        failure: str | None = None
-        status = 0
-        data = b""
-        retry_after: str | None = None
-        try:
-            # A redirect would carry the bearer token (or the password) elsewhere.
-            async with self._session.request(
-                method,
-                url,
-                headers=headers,
-                json=body,
-                timeout=self._timeout,
-                allow_redirects=False,
-            ) as response:
-                status = response.status
-                retry_after = response.headers.get("Retry-After")
-                data = await response.read()
-        except TimeoutError:
-            failure = "no answer in time"
-        except aiohttp.ClientError as err:
-            failure = f"connection failed ({type(err).__name__}: {self._redact(str(err))})"
-        if failure is not None:
-            raise ApiError(f"Easee {method} {path}: {failure}")
-        return _Answer(status, data, retry_after)
+        return await send(
+            self._session,
+            method,
+            url,
+            request_timeout=self._timeout,
+            where=f"Easee {method} {path}",
+            redact=self._redact,
+            headers=headers,
+            json=body,
+        )
 
-    def _error(self, answer: _Answer, where: str, *, auth_call: bool) -> EvChargeControlError:
+    def _error(self, answer: HttpAnswer, where: str, *, auth_call: bool) -> EvChargeControlError:
         """Return the exception for a non-2xx answer (other than a 401 on a normal call)."""
         status = answer.status
         body = answer.body.lower()
@@ -1115,7 +1091,7 @@ class EaseeClient:
         return text
 
 
-def _json(answer: _Answer, where: str) -> object:
+def _json(answer: HttpAnswer, where: str) -> object:
     failure: str | None = None
     data: object = None
     try:
@@ -1164,7 +1140,7 @@ def _is_charger_disconnected(body: bytes) -> bool:
     )
 
 
-def _answer_items(answer: _Answer) -> list[Mapping[str, object]]:
+def _answer_items(answer: HttpAnswer) -> list[Mapping[str, object]]:
     """Return the objects of a write's 2xx answer: one, a list of them, or none (empty)."""
     if not answer.body.strip():
         return []
@@ -1177,7 +1153,7 @@ def _answer_items(answer: _Answer) -> list[Mapping[str, object]]:
     return [item for item in items if isinstance(item, dict)]
 
 
-def _raise_if_refused(answer: _Answer, where: str) -> None:
+def _raise_if_refused(answer: HttpAnswer, where: str) -> None:
     """Raise when a write's answer says the charger refused it (``wasAccepted: false``).
 
     Every other 2xx answer is an acceptance: 202 ``{device, commandId, ticks}`` (or a list of
@@ -1194,7 +1170,7 @@ def _raise_if_refused(answer: _Answer, where: str) -> None:
             )
 
 
-def _answer_ticks(answer: _Answer) -> int | None:
+def _answer_ticks(answer: HttpAnswer) -> int | None:
     """Return the ticks of an accepted write (the highest of a list); None when it has none."""
     ticks = [t for item in _answer_items(answer) if (t := _as_int(item.get("ticks"))) is not None]
     return max(ticks) if ticks else None

@@ -12,6 +12,7 @@ import aiohttp
 from yarl import URL
 
 from .errors import ApiError, AuthenticationError, ChargerUnreachableError, RateLimitedError
+from .http import send
 from .values import as_bool
 
 DEFAULT_BASE_URL: Final = "https://api-grid-operator.go-e.co"
@@ -208,25 +209,17 @@ class GoeClient:
             {"serial": self.serial, "gridtoken": self._grid_token, **extra}
         )
         where = f"go-e {endpoint} for charger {self.serial}"
-        # Errors are raised outside the except blocks: an exception raised inside one keeps
-        # aiohttp's error (whose text may quote the URL, token included) as __context__.
+        answer = await send(
+            self._session,
+            "GET",
+            url,
+            request_timeout=self._timeout,
+            where=where,
+            redact=self._redact,
+        )
+        http_status, body = answer.status, answer.body
+        # Raised outside the except block, so the parser's error is not its __context__.
         failure: str | None = None
-        body = b""
-        http_status = 0
-        try:
-            # A redirect would carry the token to wherever it points: never follow one.
-            async with self._session.get(
-                url, timeout=self._timeout, allow_redirects=False
-            ) as response:
-                http_status = response.status
-                body = await response.read()
-        except TimeoutError:
-            failure = "no answer in time"
-        except aiohttp.ClientError as err:
-            failure = f"connection failed ({type(err).__name__}: {self._redact(str(err))})"
-        if failure is not None:
-            raise ApiError(f"{where}: {failure}")
-
         data: object = None
         try:
             data = json.loads(body)

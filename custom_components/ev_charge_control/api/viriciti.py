@@ -24,6 +24,7 @@ from .errors import (
     RateLimitedError,
     parse_retry_after,
 )
+from .http import HttpAnswer, send
 from .values import as_bool, as_finite_float
 
 _LOGGER = logging.getLogger(__name__)
@@ -272,17 +273,6 @@ def _is_system_time(clock: object) -> bool:
     return getattr(clock, "__self__", None) is time and getattr(clock, "__name__", "") == "time"
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    status: int
-    body: bytes
-    retry_after: str | None
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-
 class ViricitiClient:
     """Talks to the ViriCiti Smart Charging API for one charger group.
 
@@ -403,40 +393,29 @@ class ViricitiClient:
         *,
         params: Mapping[str, str] | None = None,
         body: Mapping[str, object] | None = None,
-    ) -> _Answer:
+    ) -> HttpAnswer:
         """Send a request with the key in its header; return the 2xx answer or raise."""
         url = URL(self._base + path, encoded=True)
         if params:
             url = url.with_query(params)
         headers = {"Accept": "application/json", "x-api-key": self._api_key}
         _LOGGER.debug("ViriCiti %s %s", method, path)
-        failure: str | None = None
-        answer = _Answer(0, b"", None)
-        try:
-            # A redirect would carry the key's header elsewhere.
-            async with self._session.request(
-                method,
-                url,
-                headers=headers,
-                json=body,
-                timeout=self._timeout,
-                allow_redirects=False,
-            ) as response:
-                answer = _Answer(
-                    response.status, await response.read(), response.headers.get("Retry-After")
-                )
-        except TimeoutError:
-            failure = "no answer in time"
-        except aiohttp.ClientError as err:
-            failure = f"connection failed ({type(err).__name__}: {self._redact(str(err))})"
         where = f"ViriCiti {method} {path}"
-        if failure is not None:
-            raise ApiError(f"{where}: {failure}")
+        answer = await send(
+            self._session,
+            method,
+            url,
+            request_timeout=self._timeout,
+            where=where,
+            redact=self._redact,
+            headers=headers,
+            json=body,
+        )
         if not answer.ok:
             raise self._error(answer, where, posting=method == "POST")
         return answer
 
-    def _error(self, answer: _Answer, where: str, *, posting: bool) -> EvChargeControlError:
+    def _error(self, answer: HttpAnswer, where: str, *, posting: bool) -> EvChargeControlError:
         """Return the exception for a non-2xx answer."""
         status = answer.status
         message = self._message(answer.body)
@@ -479,7 +458,7 @@ class ViricitiClient:
         return text.replace(self._api_key, _REDACTED)
 
     @staticmethod
-    def _json(answer: _Answer, where: str) -> object:
+    def _json(answer: HttpAnswer, where: str) -> object:
         failure: str | None = None
         data: object = None
         try:
@@ -491,7 +470,7 @@ class ViricitiClient:
             raise ApiError(f"{where}: {failure}")
         return data
 
-    def _json_object(self, answer: _Answer, where: str) -> Mapping[str, object]:
+    def _json_object(self, answer: HttpAnswer, where: str) -> Mapping[str, object]:
         data = self._json(answer, where)
         if not isinstance(data, dict):
             raise ApiError(f"{where}: answer is not a JSON object")

@@ -1,0 +1,67 @@
+"""The one HTTP request path of every vendor client: no redirect, a timeout, no secret in errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import aiohttp
+from yarl import URL
+
+from .errors import ApiError
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    """What a vendor client reads of an answer: its status, body and Retry-After header."""
+
+    status: int
+    body: bytes
+    retry_after: str | None
+
+    @property
+    def ok(self) -> bool:
+        """Return whether the status is a 2xx."""
+        return 200 <= self.status < 300
+
+
+async def send(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: URL,
+    *,
+    request_timeout: aiohttp.ClientTimeout,
+    where: str,
+    redact: Callable[[str], str],
+    headers: Mapping[str, str] | None = None,
+    json: Mapping[str, object] | None = None,
+) -> HttpAnswer:
+    """Send one request and return its answer, whatever its status.
+
+    A timeout or connection failure raises ``ApiError("{where}: …")``. The request's URL
+    and headers may hold secrets and aiohttp's exceptions know both, so the only thing of
+    one that travels on is its class name and its text after ``redact``, and the error is
+    raised outside the ``except`` block, so aiohttp's exception is not its ``__context__``.
+    """
+    failure: str | None = None
+    answer = HttpAnswer(0, b"", None)
+    try:
+        # A redirect would carry the secret (a query, a header, a password) elsewhere.
+        async with session.request(
+            method,
+            url,
+            headers=headers,
+            json=json,
+            timeout=request_timeout,
+            allow_redirects=False,
+        ) as response:
+            answer = HttpAnswer(
+                response.status, await response.read(), response.headers.get("Retry-After")
+            )
+    except TimeoutError:
+        failure = "no answer in time"
+    except aiohttp.ClientError as err:
+        failure = f"connection failed ({type(err).__name__}: {redact(str(err))})"
+    if failure is not None:
+        raise ApiError(f"{where}: {failure}")
+    return answer
