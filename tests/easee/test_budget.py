@@ -164,6 +164,7 @@ async def init_big(
 # A day with the default account
 
 
+@pytest.mark.day_long
 @pytest.mark.parametrize(
     ("options", "interval"),
     [({}, 60), ({CONF_STATE_INTERVAL: 300}, 300)],
@@ -257,6 +258,7 @@ async def test_from_the_flows_login_on_never_101_requests_in_5_minutes(
     assert refused(big_sim) == []
 
 
+@pytest.mark.day_long
 async def test_forty_chargers_share_the_budget(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -281,6 +283,7 @@ async def test_forty_chargers_share_the_budget(
         assert hass.states.get(f"sensor.bay_{index}_status").state != STATE_UNAVAILABLE
 
 
+@pytest.mark.day_long
 async def test_forty_chargers_each_get_their_config_read(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -299,6 +302,7 @@ async def test_forty_chargers_each_get_their_config_read(
             assert len(reads) >= 6, f"{charger} {leaf}: {len(reads)} reads in 2 h"
 
 
+@pytest.mark.day_long
 async def test_forty_chargers_leave_room_for_the_circuits(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

@@ -157,6 +157,7 @@ async def test_effective_limit_under_a_daily_plan_from_the_app(
     assert state(hass, "sensor.garage_reason_for_no_current") == "waiting_for_schedule"
 
 
+@pytest.mark.day_long
 async def test_effective_limit_of_a_one_off_plan_before_in_and_after(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

@@ -194,6 +194,7 @@ async def test_a_changed_password_asks_for_reauth_and_stops_logging_in(
     assert hass.states.get("sensor.garage_status").state == STATE_UNAVAILABLE
 
 
+@pytest.mark.day_long
 async def test_a_charger_added_later_appears_after_the_structure_refresh(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -250,6 +251,7 @@ async def test_unload_stops_all_requests(
     assert len(easee_sim.requests) == count
 
 
+@pytest.mark.day_long
 async def test_a_failed_first_set_up_leaves_no_poller_behind(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

@@ -360,6 +360,7 @@ async def test_restart_keeps_budget_and_queue(
     assert hass.states.get(CURRENT_L1).state == "9.0"
 
 
+@pytest.mark.day_long
 async def test_a_day_of_automation_stays_inside_the_budget(
     hass: HomeAssistant,
     init_goe: MockConfigEntry,

@@ -189,6 +189,7 @@ async def test_timeframes_are_not_recorded(
 # Polling
 
 
+@pytest.mark.day_long
 async def test_a_day_of_reads_is_at_the_promised_cadence(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -335,6 +336,7 @@ SPRING_POINTS = (
 )
 
 
+@pytest.mark.day_long
 @pytest.mark.freeze_time(SPRING)
 async def test_a_week_of_limits_across_the_spring_dst_change(
     hass: HomeAssistant,
