@@ -14,7 +14,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import EvChargeEntity, EvChargeEntityDescription
+from .entity import CoordinatorT_contra, EvChargeEntity, EvChargeEntityDescription
 from .runtime import EvChargeConfigEntry
 
 if TYPE_CHECKING:
@@ -30,10 +30,12 @@ PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class EvBinarySensorEntityDescription(BinarySensorEntityDescription, EvChargeEntityDescription):
+class EvBinarySensorEntityDescription(
+    BinarySensorEntityDescription, EvChargeEntityDescription[CoordinatorT_contra]
+):
     """A binary sensor: whether it is on, read from the coordinator."""
 
-    is_on_fn: Callable[[Any], bool | None]
+    is_on_fn: Callable[[CoordinatorT_contra], bool | None]
 
 
 async def async_setup_entry(
@@ -55,7 +57,7 @@ async def async_setup_entry(
 class EvBinarySensor(EvChargeEntity, BinarySensorEntity):
     """A binary sensor of a charger."""
 
-    entity_description: EvBinarySensorEntityDescription
+    entity_description: EvBinarySensorEntityDescription[Any]
 
     @property
     def is_on(self) -> bool | None:

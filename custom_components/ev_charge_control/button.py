@@ -11,7 +11,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import EvChargeEntity, EvChargeEntityDescription
+from .entity import CoordinatorT_contra, EvChargeEntity, EvChargeEntityDescription
 from .runtime import EvChargeConfigEntry
 
 # Commands go through each vendor's own queue, which orders and spaces them.
@@ -19,10 +19,12 @@ PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class EvButtonEntityDescription(ButtonEntityDescription, EvChargeEntityDescription):
+class EvButtonEntityDescription(
+    ButtonEntityDescription, EvChargeEntityDescription[CoordinatorT_contra]
+):
     """A button: what pressing it asks the charger to do."""
 
-    press_fn: Callable[[Any], Awaitable[None]]
+    press_fn: Callable[[CoordinatorT_contra], Awaitable[None]]
 
 
 async def async_setup_entry(
@@ -44,7 +46,7 @@ async def async_setup_entry(
 class EvButton(EvChargeEntity, ButtonEntity):
     """A button of a charger."""
 
-    entity_description: EvButtonEntityDescription
+    entity_description: EvButtonEntityDescription[Any]
 
     async def async_press(self) -> None:
         """Ask the charger to carry out the command."""

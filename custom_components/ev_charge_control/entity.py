@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -71,11 +71,18 @@ class EvChargeCoordinator[DataT](DataUpdateCoordinator[DataT]):
         return async_device_id(self.hass, self.config_entry, self.unique_id_prefix)
 
 
+# The coordinator a description's callbacks read, so mypy checks them against the vendor's own.
+# Contravariant: a description that needs only some attributes (a protocol, a union) serves
+# every coordinator that has them. PEP 695 syntax cannot say so, and mypy infers subclasses of
+# Home Assistant's EntityDescription invariant.
+CoordinatorT_contra = TypeVar("CoordinatorT_contra", contravariant=True)
+
+
 @dataclass(frozen=True, kw_only=True)
-class EvChargeEntityDescription(EntityDescription):
+class EvChargeEntityDescription(EntityDescription, Generic[CoordinatorT_contra]):  # noqa: UP046
     """What every entity description of this integration adds to Home Assistant's."""
 
-    exists_fn: Callable[[Any], bool] = lambda _: True
+    exists_fn: Callable[[CoordinatorT_contra], bool] = lambda _: True
     # Entities about our own request queue stay available while the charger is not.
     always_available: bool = False
 
@@ -84,12 +91,12 @@ class EvChargeEntity(CoordinatorEntity[EvChargeCoordinator[Any]]):
     """Base of every entity of the integration."""
 
     _attr_has_entity_name = True
-    entity_description: EvChargeEntityDescription
+    entity_description: EvChargeEntityDescription[Any]
 
     def __init__(
         self,
         coordinator: EvChargeCoordinator[Any],
-        description: EvChargeEntityDescription,
+        description: EvChargeEntityDescription[Any],
     ) -> None:
         super().__init__(coordinator)
         self.entity_description = description

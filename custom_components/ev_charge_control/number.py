@@ -11,7 +11,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import EvChargeEntity, EvChargeEntityDescription
+from .entity import CoordinatorT_contra, EvChargeEntity, EvChargeEntityDescription
 from .runtime import EvChargeConfigEntry
 
 # Writes go through each vendor's own queue, which orders and spaces them.
@@ -19,13 +19,15 @@ PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class EvNumberEntityDescription(NumberEntityDescription, EvChargeEntityDescription):
+class EvNumberEntityDescription(
+    NumberEntityDescription, EvChargeEntityDescription[CoordinatorT_contra]
+):
     """A number: its value, its upper bound and how to set it."""
 
-    value_fn: Callable[[Any], float | None]
-    max_value_fn: Callable[[Any], float] | None = None
-    set_fn: Callable[[Any, float], Awaitable[None]]
-    attributes_fn: Callable[[Any], Mapping[str, Any] | None] = lambda _: None
+    value_fn: Callable[[CoordinatorT_contra], float | None]
+    max_value_fn: Callable[[CoordinatorT_contra], float] | None = None
+    set_fn: Callable[[CoordinatorT_contra, float], Awaitable[None]]
+    attributes_fn: Callable[[CoordinatorT_contra], Mapping[str, Any] | None] = lambda _: None
 
 
 async def async_setup_entry(
@@ -47,7 +49,7 @@ async def async_setup_entry(
 class EvNumber(EvChargeEntity, NumberEntity):
     """A number of a charger."""
 
-    entity_description: EvNumberEntityDescription
+    entity_description: EvNumberEntityDescription[Any]
 
     @property
     def native_value(self) -> float | None:

@@ -12,7 +12,7 @@ from homeassistant.core import callback
 
 from .entity import EvChargeCoordinator, EvChargeEntityDescription
 
-type EntitySpec = tuple[EvChargeCoordinator[Any], EvChargeEntityDescription]
+type EntitySpec = tuple[EvChargeCoordinator[Any], EvChargeEntityDescription[Any]]
 type AddSpecs = Callable[[Iterable[EntitySpec]], None]
 
 

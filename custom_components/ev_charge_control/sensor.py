@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -17,23 +17,37 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .entity import EvChargeEntity, EvChargeEntityDescription
+from .entity import CoordinatorT_contra, EvChargeEntity, EvChargeEntityDescription
 from .runtime import EvChargeConfigEntry
 
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class EvSensorEntityDescription(SensorEntityDescription, EvChargeEntityDescription):
+class EvSensorEntityDescription(
+    SensorEntityDescription, EvChargeEntityDescription[CoordinatorT_contra]
+):
     """A sensor: its value (and extra attributes) read from the coordinator."""
 
-    value_fn: Callable[[Any], StateType | datetime]
-    attributes_fn: Callable[[Any], Mapping[str, Any] | None] = lambda _: None
+    value_fn: Callable[[CoordinatorT_contra], StateType | datetime]
+    attributes_fn: Callable[[CoordinatorT_contra], Mapping[str, Any] | None] = lambda _: None
 
 
-# What waits for a vendor's write slot, for coordinators with ``next_command_slot()``,
-# ``pending_command()`` and ``pending_attributes()`` (go-e chargers, ViriCiti groups).
-QUEUE_SENSORS: tuple[EvSensorEntityDescription, ...] = (
+class QueuedCoordinator(Protocol):
+    """A coordinator whose writes wait for a vendor's write slot (go-e chargers, ViriCiti groups)."""
+
+    def next_command_slot(self) -> datetime | None:
+        """Return when the next command may go."""
+
+    def pending_command(self) -> str:
+        """Return the command that waits."""
+
+    def pending_attributes(self) -> Mapping[str, Any]:
+        """Return what waits to be written."""
+
+
+# What waits for a vendor's write slot.
+QUEUE_SENSORS: tuple[EvSensorEntityDescription[QueuedCoordinator], ...] = (
     EvSensorEntityDescription(
         key="next_command_slot",
         translation_key="next_command_slot",
@@ -72,7 +86,7 @@ async def async_setup_entry(
 class EvSensor(EvChargeEntity, SensorEntity):
     """A sensor of a charger."""
 
-    entity_description: EvSensorEntityDescription
+    entity_description: EvSensorEntityDescription[Any]
     # Long lists (ViriCiti's timeframes) belong in the state, not in every recorded row.
     _unrecorded_attributes = frozenset({"timeframes"})
 

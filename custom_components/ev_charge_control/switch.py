@@ -11,7 +11,7 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .entity import EvChargeEntity, EvChargeEntityDescription
+from .entity import CoordinatorT_contra, EvChargeEntity, EvChargeEntityDescription
 from .runtime import EvChargeConfigEntry
 
 # Writes go through each vendor's own queue, which orders and spaces them.
@@ -19,11 +19,13 @@ PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class EvSwitchEntityDescription(SwitchEntityDescription, EvChargeEntityDescription):
+class EvSwitchEntityDescription(
+    SwitchEntityDescription, EvChargeEntityDescription[CoordinatorT_contra]
+):
     """A switch: whether it is on and how to set it."""
 
-    is_on_fn: Callable[[Any], bool | None]
-    set_fn: Callable[[Any, bool], Awaitable[None]]
+    is_on_fn: Callable[[CoordinatorT_contra], bool | None]
+    set_fn: Callable[[CoordinatorT_contra, bool], Awaitable[None]]
 
 
 async def async_setup_entry(
@@ -45,7 +47,7 @@ async def async_setup_entry(
 class EvSwitch(EvChargeEntity, SwitchEntity):
     """A switch of a charger."""
 
-    entity_description: EvSwitchEntityDescription
+    entity_description: EvSwitchEntityDescription[Any]
 
     @property
     def is_on(self) -> bool | None:

@@ -647,7 +647,7 @@ def _car_state(status: GoeStatus) -> str | None:
     return status.car_state if status.car_state in CAR_STATES else None
 
 
-def _phase_sensors(kind: str, index: int) -> EvSensorEntityDescription:
+def _phase_sensors(kind: str, index: int) -> EvSensorEntityDescription[GoeCoordinator]:
     # Per-phase readings are diagnostics, off until the user turns them on (as in Home
     # Assistant's own charger integrations): power tells most, and each entity costs memory
     # and state writes on every charger.
@@ -676,7 +676,7 @@ def _phase_sensors(kind: str, index: int) -> EvSensorEntityDescription:
     )
 
 
-SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
+SENSORS: Final[tuple[EvSensorEntityDescription[GoeCoordinator], ...]] = (
     EvSensorEntityDescription(
         key="car_state",
         translation_key="car_state",
@@ -756,7 +756,7 @@ SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
     *QUEUE_SENSORS,
 )
 
-BINARY_SENSORS: Final[tuple[EvBinarySensorEntityDescription, ...]] = (
+BINARY_SENSORS: Final[tuple[EvBinarySensorEntityDescription[GoeCoordinator], ...]] = (
     EvBinarySensorEntityDescription(
         key="error",
         translation_key="error",
@@ -771,7 +771,7 @@ BINARY_SENSORS: Final[tuple[EvBinarySensorEntityDescription, ...]] = (
     ),
 )
 
-NUMBERS: Final[tuple[EvNumberEntityDescription, ...]] = (
+NUMBERS: Final[tuple[EvNumberEntityDescription[GoeCoordinator], ...]] = (
     EvNumberEntityDescription(
         key="charging_current",
         translation_key="charging_current",
@@ -789,7 +789,7 @@ NUMBERS: Final[tuple[EvNumberEntityDescription, ...]] = (
     ),
 )
 
-SWITCHES: Final[tuple[EvSwitchEntityDescription, ...]] = (
+SWITCHES: Final[tuple[EvSwitchEntityDescription[GoeCoordinator], ...]] = (
     EvSwitchEntityDescription(
         key="charging_allowed",
         translation_key="charging_allowed",
@@ -800,7 +800,7 @@ SWITCHES: Final[tuple[EvSwitchEntityDescription, ...]] = (
     ),
 )
 
-DESCRIPTIONS: Final[Mapping[Platform, tuple[EvChargeEntityDescription, ...]]] = {
+DESCRIPTIONS: Final[Mapping[Platform, tuple[EvChargeEntityDescription[GoeCoordinator], ...]]] = {
     Platform.BINARY_SENSOR: BINARY_SENSORS,
     Platform.NUMBER: NUMBERS,
     Platform.SENSOR: SENSORS,

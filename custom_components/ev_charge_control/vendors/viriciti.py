@@ -33,6 +33,7 @@ from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
+from homeassistant.helpers.typing import StateType
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -703,18 +704,26 @@ def _schedule(fn: Callable[[ScheduleNow], Any]) -> Callable[[ViricitiGroupCoordi
     return read
 
 
-def _kw_sensor(key: str, **kwargs: Any) -> EvSensorEntityDescription:
+def _kw_sensor[C](
+    key: str,
+    value_fn: Callable[[C], StateType | dt.datetime],
+    *,
+    state_class: SensorStateClass | None = None,
+    attributes_fn: Callable[[C], Mapping[str, Any] | None] = lambda _: None,
+) -> EvSensorEntityDescription[C]:
     return EvSensorEntityDescription(
         key=key,
         translation_key=key,
         device_class=SensorDeviceClass.POWER,
         native_unit_of_measurement=UnitOfPower.KILO_WATT,
         suggested_display_precision=0,
-        **kwargs,
+        state_class=state_class,
+        value_fn=value_fn,
+        attributes_fn=attributes_fn,
     )
 
 
-GROUP_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
+GROUP_SENSORS: Final[tuple[EvSensorEntityDescription[ViricitiGroupCoordinator], ...]] = (
     _kw_sensor("group_limit", value_fn=_group(lambda g: g.group_limit)),
     _kw_sensor(
         "scheduled_limit",
@@ -737,7 +746,7 @@ GROUP_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
     ),
 )
 
-LIMIT_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
+LIMIT_SENSORS: Final[tuple[EvSensorEntityDescription[ViricitiLimitCoordinator], ...]] = (
     _kw_sensor(
         "active_limit",
         state_class=SensorStateClass.MEASUREMENT,
@@ -780,7 +789,7 @@ async def _async_set_external(coordinator: ViricitiLimitCoordinator, value: floa
     await coordinator.async_request_limit(positive_kw(value), end)
 
 
-LIMIT_NUMBERS: Final[tuple[EvNumberEntityDescription, ...]] = (
+LIMIT_NUMBERS: Final[tuple[EvNumberEntityDescription[ViricitiLimitCoordinator], ...]] = (
     EvNumberEntityDescription(
         key="external_group_limit",
         translation_key="external_group_limit",
@@ -804,7 +813,9 @@ LIMIT_NUMBERS: Final[tuple[EvNumberEntityDescription, ...]] = (
 )
 
 
-def power_limit_description(position: int) -> EvSensorEntityDescription:
+def power_limit_description(
+    position: int,
+) -> EvSensorEntityDescription[ViricitiStationCoordinator]:
     """Return the sensor of one connector position of a charge station."""
     return EvSensorEntityDescription(
         key=f"power_limit_{position}",

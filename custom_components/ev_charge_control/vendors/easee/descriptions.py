@@ -17,7 +17,7 @@ from homeassistant.const import (
 )
 from homeassistant.exceptions import ServiceValidationError
 
-from ...api.easee import OP_MODES, EaseeChargerState
+from ...api.easee import OP_MODES, EaseeChargerState, EaseeCircuitSettings
 from ...binary_sensor import BinarySensorDeviceClass, EvBinarySensorEntityDescription
 from ...button import EvButtonEntityDescription
 from ...const import DOMAIN
@@ -143,6 +143,15 @@ def _switch_setter(parameter: str) -> Callable[[EaseeChargerCoordinator, bool], 
     return write
 
 
+def _current(parameter: str) -> Callable[[EaseeChargerCoordinator], float | None]:
+    def read(coordinator: EaseeChargerCoordinator) -> float | None:
+        value = coordinator.expected(parameter)
+        # Currents are stored as int; only the charging plan's value is a str.
+        return value if isinstance(value, int) else None
+
+    return read
+
+
 async def _set_dynamic(coordinator: EaseeChargerCoordinator, value: float) -> None:
     await coordinator.async_set_dynamic_current(whole_amperes(value))
 
@@ -173,7 +182,7 @@ def _command(
     return press
 
 
-def _phase_current(index: int) -> EvSensorEntityDescription:
+def _phase_current(index: int) -> EvSensorEntityDescription[EaseeChargerCoordinator]:
     def read(state: EaseeChargerState) -> float | None:
         return state.in_current[index - 1]
 
@@ -196,7 +205,9 @@ def _car_connected(op_mode: int | None) -> bool:
 
 
 # Chargers and circuits alike: the write that goes out next and when.
-PENDING_COMMAND: Final = EvSensorEntityDescription(
+PENDING_COMMAND: Final[
+    EvSensorEntityDescription[EaseeChargerCoordinator | EaseeCircuitCoordinator]
+] = EvSensorEntityDescription(
     key="pending_command",
     translation_key="pending_command",
     entity_category=EntityCategory.DIAGNOSTIC,
@@ -205,7 +216,7 @@ PENDING_COMMAND: Final = EvSensorEntityDescription(
     attributes_fn=lambda coordinator: coordinator.pending_attributes(),
 )
 
-CHARGER_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
+CHARGER_SENSORS: Final[tuple[EvSensorEntityDescription[EaseeChargerCoordinator], ...]] = (
     EvSensorEntityDescription(
         key="status",
         translation_key="status",
@@ -279,7 +290,9 @@ CHARGER_SENSORS: Final[tuple[EvSensorEntityDescription, ...]] = (
     PENDING_COMMAND,
 )
 
-CHARGER_BINARY_SENSORS: Final[tuple[EvBinarySensorEntityDescription, ...]] = (
+CHARGER_BINARY_SENSORS: Final[
+    tuple[EvBinarySensorEntityDescription[EaseeChargerCoordinator], ...]
+] = (
     EvBinarySensorEntityDescription(
         key="online",
         translation_key="online",
@@ -294,7 +307,7 @@ CHARGER_BINARY_SENSORS: Final[tuple[EvBinarySensorEntityDescription, ...]] = (
     ),
 )
 
-CHARGER_NUMBERS: Final[tuple[EvNumberEntityDescription, ...]] = (
+CHARGER_NUMBERS: Final[tuple[EvNumberEntityDescription[EaseeChargerCoordinator], ...]] = (
     EvNumberEntityDescription(
         key="dynamic_charger_current",
         translation_key="dynamic_charger_current",
@@ -304,7 +317,7 @@ CHARGER_NUMBERS: Final[tuple[EvNumberEntityDescription, ...]] = (
         native_max_value=MAX_CURRENT,
         native_step=1,
         mode=NumberMode.SLIDER,
-        value_fn=lambda coordinator: coordinator.expected("dynamic_charger_current"),
+        value_fn=_current("dynamic_charger_current"),
         set_fn=_set_dynamic,
     ),
     EvNumberEntityDescription(
@@ -317,13 +330,13 @@ CHARGER_NUMBERS: Final[tuple[EvNumberEntityDescription, ...]] = (
         native_max_value=MAX_CURRENT,
         native_step=1,
         mode=NumberMode.BOX,
-        value_fn=lambda coordinator: coordinator.expected(PARAM_MAX),
+        value_fn=_current(PARAM_MAX),
         set_fn=_set_max,
         attributes_fn=_flash_attributes,
     ),
 )
 
-CHARGER_SWITCHES: Final[tuple[EvSwitchEntityDescription, ...]] = (
+CHARGER_SWITCHES: Final[tuple[EvSwitchEntityDescription[EaseeChargerCoordinator], ...]] = (
     EvSwitchEntityDescription(
         key="charger_enabled",
         translation_key="charger_enabled",
@@ -339,7 +352,7 @@ CHARGER_SWITCHES: Final[tuple[EvSwitchEntityDescription, ...]] = (
     ),
 )
 
-CHARGER_BUTTONS: Final[tuple[EvButtonEntityDescription, ...]] = (
+CHARGER_BUTTONS: Final[tuple[EvButtonEntityDescription[EaseeChargerCoordinator], ...]] = (
     EvButtonEntityDescription(
         key="override_schedule",
         translation_key="override_schedule",
@@ -371,7 +384,9 @@ CHARGER_BUTTONS: Final[tuple[EvButtonEntityDescription, ...]] = (
     ),
 )
 
-CHARGER_DESCRIPTIONS: Final[Mapping[Platform, tuple[EvChargeEntityDescription, ...]]] = {
+CHARGER_DESCRIPTIONS: Final[
+    Mapping[Platform, tuple[EvChargeEntityDescription[EaseeChargerCoordinator], ...]]
+] = {
     Platform.BINARY_SENSOR: CHARGER_BINARY_SENSORS,
     Platform.BUTTON: CHARGER_BUTTONS,
     Platform.NUMBER: CHARGER_NUMBERS,
@@ -380,7 +395,7 @@ CHARGER_DESCRIPTIONS: Final[Mapping[Platform, tuple[EvChargeEntityDescription, .
 }
 
 
-def _phase_number(index: int) -> EvNumberEntityDescription:
+def _phase_number(index: int) -> EvNumberEntityDescription[EaseeCircuitCoordinator]:
     async def set_phase(coordinator: EaseeCircuitCoordinator, value: float) -> None:
         await coordinator.async_set_phase(index - 1, whole_amperes(value))
 
@@ -405,8 +420,8 @@ def _phase_number(index: int) -> EvNumberEntityDescription:
 
 
 def _circuit_limit(
-    key: str, pick: Callable[[Any], tuple[float | None, ...]]
-) -> EvSensorEntityDescription:
+    key: str, pick: Callable[[EaseeCircuitSettings], tuple[float | None, ...]]
+) -> EvSensorEntityDescription[EaseeCircuitCoordinator]:
     def settings_value(coordinator: EaseeCircuitCoordinator) -> tuple[float | None, ...] | None:
         data = coordinator.data
         return pick(data.settings) if data is not None and data.settings is not None else None
@@ -435,7 +450,9 @@ def _circuit_limit(
     )
 
 
-CIRCUIT_DESCRIPTIONS: Final[Mapping[Platform, tuple[EvChargeEntityDescription, ...]]] = {
+CIRCUIT_DESCRIPTIONS: Final[
+    Mapping[Platform, tuple[EvChargeEntityDescription[EaseeCircuitCoordinator], ...]]
+] = {
     Platform.NUMBER: tuple(_phase_number(index) for index in (1, 2, 3)),
     Platform.SENSOR: (
         _circuit_limit("circuit_max_current", lambda settings: settings.max_current),
