@@ -32,6 +32,7 @@ from custom_components.ev_charge_control.const import (
 from simulators.easee import EaseeSimulator
 from tests.conftest import GOE_SERIAL, find_device, setup_entry, travel
 from tests.easee.conftest import USER_ID, state_reads
+from tests.events import assert_command_results
 
 GARAGE = "EH000001"
 DYNAMIC = "number.garage_dynamic_charger_current"
@@ -175,6 +176,7 @@ async def test_dynamic_charger_current_is_sent_shown_at_once_and_confirmed(
             "will_retry": False,
         }
     ]
+    assert_command_results(events)
 
     # Confirmed, the number follows the charger again (here: the Easee app changed it).
     easee_sim.charger(GARAGE).dynamic_charger_current = 14
@@ -343,6 +345,7 @@ async def test_circuit_phase_number_keeps_the_other_phases(
     await travel(hass, freezer, POLL, step=STEP)
     assert attributes(hass, CIRCUIT_PENDING)["awaiting_confirmation"] == {}
     assert [(e.data["result"], e.data["actual"]) for e in events] == [("applied", [32, 20, 32])]
+    assert_command_results(events)
 
     # A second phase builds on the first.
     await set_number(hass, PHASES[2], 16)
@@ -1152,6 +1155,7 @@ async def test_a_write_that_keeps_failing_is_given_up(
             "will_retry": False,
         }
     ]
+    assert_command_results(events)
     assert state(hass, PENDING) == "none"
     assert state(hass, MAXIMUM) == "32"
 
@@ -1171,6 +1175,7 @@ async def test_a_write_refused_with_an_error_code_is_not_retried(
     assert err.value.translation_key == "permission_denied"
     assert err.value.translation_placeholders == {"parameter": "dynamic_charger_current"}
     assert [(e.data["result"], e.data["will_retry"]) for e in events] == [("refused", False)]
+    assert_command_results(events)
     assert state(hass, PENDING) == "none"
 
     reads = len(state_reads(easee_sim, GARAGE))
@@ -1224,6 +1229,7 @@ async def test_a_command_the_charger_refuses_is_reported_not_sent_again(
         "code": "3",
     }
     assert [(e.data["result"], e.data["will_retry"]) for e in events] == [("refused", False)]
+    assert_command_results(events)
     assert state(hass, PENDING) == "none"
 
     await travel(hass, freezer, timedelta(minutes=5), step=STEP)
@@ -1258,6 +1264,7 @@ async def test_an_offline_charger_is_unavailable_and_the_write_is_dropped(
     assert err.value.translation_key == "charger_offline"
     assert err.value.translation_placeholders == {"parameter": "dynamic_charger_current"}
     assert [(e.data["result"], e.data["will_retry"]) for e in events] == [("offline", False)]
+    assert_command_results(events)
     assert state(hass, DYNAMIC) == "unavailable"
     assert state(hass, "sensor.garage_status") == "unavailable"
     # Our own queue stays on show.

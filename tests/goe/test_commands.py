@@ -29,6 +29,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
 from simulators.goe import GoeSimulator
 from tests.conftest import GOE_SERIAL, find_device, travel
+from tests.events import assert_command_results
 
 NUMBER = "number.go_echarger_000123_charging_current"
 SWITCH = "switch.go_echarger_000123_charging_allowed"
@@ -95,6 +96,7 @@ async def test_free_slot_sends_at_once_and_verifies(
             "will_retry": False,
         }
     ]
+    assert_command_results(events)
 
 
 @pytest.mark.usefixtures("init_goe")
@@ -209,6 +211,7 @@ async def test_failed_command_is_retried_then_raises_a_repair(
         ("failed", 3, False),
     ]
     assert events[0].data["actual"] == 16
+    assert_command_results(events)
     issue_id = f"goe_{GOE_SERIAL}_set_current_failed"
     issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
     assert issue is not None

@@ -23,6 +23,7 @@ from custom_components.ev_charge_control.api.viriciti import ViricitiClient, Vir
 from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
 from simulators.viriciti import ViricitiSimulator
 from tests.conftest import VIRICITI_KEY, find_device, setup_entry, travel
+from tests.events import assert_command_results
 from tests.viriciti.conftest import (
     GROUP,
     REFUSING_GROUP,
@@ -114,10 +115,13 @@ async def test_number_posts_the_limit_until_now_plus_the_default_duration(
             "requested": 120,
             "end_time": "2026-11-21T13:00:00+00:00",
             "result": "applied",
+            "actual": 120,
+            "actual_end_time": "2026-11-21T13:00:00+00:00",
             "attempt": 1,
             "will_retry": False,
         }
     ]
+    assert_command_results(events)
 
     # An hour later the limit has ended: back to the default, nothing external any more.
     await travel(hass, freezer, timedelta(minutes=60), step=timedelta(minutes=5))
@@ -416,6 +420,7 @@ async def test_a_group_refusing_external_limits_raises_a_repair_and_is_not_retri
     assert issue.translation_placeholders == {"group": "Depot West"}
     assert issue.severity is ir.IssueSeverity.ERROR
     assert [e.data["result"] for e in events] == ["refused"]
+    assert_command_results(events)
 
     path = f"{PREFIX}/grouplimit/{REFUSING_GROUP}"
     await travel(hass, freezer, timedelta(minutes=30), step=timedelta(minutes=5))
@@ -484,6 +489,9 @@ async def test_a_limit_that_does_not_stick_is_tried_three_times_then_reported(
     ]
     assert events[-1].data["device_id"] == group_device(hass)
     assert events[-1].data["requested"] == 100
+    # The read after each attempt shows no external limit.
+    assert [(e.data["actual"], e.data["actual_end_time"]) for e in events] == [(None, None)] * 3
+    assert_command_results(events)
     assert state(hass, PENDING) == "none"
     assert (state(hass, SOURCE), state(hass, ACTIVE)) == ("default", "400.0")
     assert_key_never_in_a_url(viriciti_sim)

@@ -45,10 +45,10 @@ from ..const import (
     CONF_GRID_TOKEN,
     CONF_SERIAL,
     DOMAIN,
-    EVENT_COMMAND_RESULT,
     LOGGER,
 )
 from ..entity import EvChargeCoordinator, EvChargeEntityDescription, whole_amperes
+from ..events import CommandResult, CommandResultEvent, async_fire_command_result
 from ..number import EvNumberEntityDescription
 from ..runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
 from ..sensor import QUEUE_SENSORS, EvSensorEntityDescription
@@ -460,17 +460,17 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
                 result.actual,
                 "; retrying in the next command slot" if result.retry else "",
             )
-        self.hass.bus.async_fire(
-            EVENT_COMMAND_RESULT,
-            {
-                "device_id": self.device_id,
-                "parameter": command.parameter,
-                "requested": command.value,
-                "result": "applied" if result.applied else "failed",
-                "actual": result.actual,
-                "attempt": command.attempt,
-                "will_retry": result.retry,
-            },
+        async_fire_command_result(
+            self.hass,
+            CommandResultEvent(
+                device_id=self.device_id,
+                parameter=command.parameter,
+                requested=command.value,
+                result=CommandResult.APPLIED if result.applied else CommandResult.FAILED,
+                actual=result.actual,
+                attempt=command.attempt,
+                will_retry=result.retry,
+            ),
         )
         if result.gave_up:
             ir.async_create_issue(

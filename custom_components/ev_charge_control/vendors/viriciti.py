@@ -61,10 +61,10 @@ from ..const import (
     CONF_TIME_ZONE,
     DEFAULT_LIMIT_DURATION,
     DOMAIN,
-    EVENT_COMMAND_RESULT,
     LOGGER,
 )
 from ..entity import EvChargeCoordinator
+from ..events import CommandResult, CommandResultEvent, async_fire_command_result
 from ..number import EvNumberEntityDescription
 from ..runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
 from ..sensor import QUEUE_SENSORS, EvSensorEntityDescription
@@ -417,7 +417,7 @@ class ViricitiLimitCoordinator(_ViricitiCoordinator[ViricitiGroupLimit]):
             self.client.group_id,
             queued.value.limit,
         )
-        self._fire(queued.value, "expired", queued.attempt, will_retry=False)
+        self._fire(queued.value, CommandResult.EXPIRED, queued.attempt, will_retry=False)
 
     async def _async_send_due(self) -> str | None:
         """Send the waiting limit when its slot has come; return 'refused' on a refusal."""
@@ -437,7 +437,7 @@ class ViricitiLimitCoordinator(_ViricitiCoordinator[ViricitiGroupLimit]):
             except ExternalLimitsNotAllowedError:
                 self.queue.awaiting.pop(PARAMETER_LIMIT, None)
                 self._raise_refusal_issue()
-                self._fire(sent.value, "refused", sent.attempt, will_retry=False)
+                self._fire(sent.value, CommandResult.REFUSED, sent.attempt, will_retry=False)
                 outcome = "refused"
             except AuthenticationError:
                 self.queue.not_sent(sent)
@@ -491,23 +491,34 @@ class ViricitiLimitCoordinator(_ViricitiCoordinator[ViricitiGroupLimit]):
             )
         self._fire(
             command.value,
-            "applied" if result.applied else "failed",
+            CommandResult.APPLIED if result.applied else CommandResult.FAILED,
             command.attempt,
+            actual=result.actual,
             will_retry=result.retry,
         )
 
-    def _fire(self, request: LimitRequest, result: str, attempt: int, *, will_retry: bool) -> None:
-        self.hass.bus.async_fire(
-            EVENT_COMMAND_RESULT,
-            {
-                "device_id": self.device_id,
-                "parameter": PARAMETER_LIMIT,
-                "requested": request.limit,
-                "end_time": _utc(request.end).isoformat(),
-                "result": result,
-                "attempt": attempt,
-                "will_retry": will_retry,
-            },
+    def _fire(
+        self,
+        request: LimitRequest,
+        result: CommandResult,
+        attempt: int,
+        *,
+        actual: LimitRequest | None = None,
+        will_retry: bool,
+    ) -> None:
+        async_fire_command_result(
+            self.hass,
+            CommandResultEvent(
+                device_id=self.device_id,
+                parameter=PARAMETER_LIMIT,
+                requested=request.limit,
+                result=result,
+                actual=actual.limit if actual else None,
+                attempt=attempt,
+                will_retry=will_retry,
+                end_time=_utc(request.end),
+                actual_end_time=_utc(actual.end) if actual else None,
+            ),
         )
 
     @property

@@ -43,10 +43,10 @@ from ...const import (
     CONF_DYNAMIC_CURRENT_TTL,
     CONF_KEEP_DYNAMIC_LIMITS,
     DOMAIN,
-    EVENT_COMMAND_RESULT,
     LOGGER,
 )
 from ...entity import EvChargeCoordinator, async_device_id
+from ...events import CommandResult, CommandResultEvent, CommandValue, async_fire_command_result
 from ...runtime import EvChargeConfigEntry
 
 if TYPE_CHECKING:
@@ -300,16 +300,16 @@ class WriteRefusal:
 
 
 # How a write that is dropped for good is reported: the event's result and the error's key.
-_REFUSALS: Final[tuple[tuple[type[EvChargeControlError], str, str], ...]] = (
-    (PermissionDeniedError, "refused", "permission_denied"),
-    (CommandRefusedError, "refused", "command_refused"),
+_REFUSALS: Final[tuple[tuple[type[EvChargeControlError], CommandResult, str], ...]] = (
+    (PermissionDeniedError, CommandResult.REFUSED, "permission_denied"),
+    (CommandRefusedError, CommandResult.REFUSED, "command_refused"),
     # Easee passes nothing on to an offline charger and keeps nothing for later: sending it
     # again only hears the same 410, and a start or resume replayed hours later surprises.
-    (ChargerOfflineError, "offline", "charger_offline"),
+    (ChargerOfflineError, CommandResult.OFFLINE, "charger_offline"),
 )
 
 
-class _Writer[V]:
+class _Writer[V: CommandValue]:
     """What chargers and circuits share: a write queue, its timer and the result events."""
 
     hass: HomeAssistant
@@ -466,21 +466,23 @@ class _Writer[V]:
             sent.attempt,
             err,
         )
-        self._fire(sent, "failed", None, will_retry=False)
+        self._fire(sent, CommandResult.FAILED, None, will_retry=False)
         return None
 
-    def _fire(self, sent: SentCommand[V], result: str, actual: object, *, will_retry: bool) -> None:
-        self.hass.bus.async_fire(
-            EVENT_COMMAND_RESULT,
-            {
-                "device_id": self.device_id,
-                "parameter": sent.parameter,
-                "requested": list(sent.value) if isinstance(sent.value, tuple) else sent.value,
-                "result": result,
-                "actual": list(actual) if isinstance(actual, tuple) else actual,
-                "attempt": sent.attempt,
-                "will_retry": will_retry,
-            },
+    def _fire(
+        self, sent: SentCommand[V], result: CommandResult, actual: V | None, *, will_retry: bool
+    ) -> None:
+        async_fire_command_result(
+            self.hass,
+            CommandResultEvent(
+                device_id=self.device_id,
+                parameter=sent.parameter,
+                requested=sent.value,
+                result=result,
+                actual=actual,
+                attempt=sent.attempt,
+                will_retry=will_retry,
+            ),
         )
 
     def _report(self, results: list[Verification[V]]) -> None:
@@ -496,7 +498,7 @@ class _Writer[V]:
                 )
             self._fire(
                 result.command,
-                "applied" if result.applied else "failed",
+                CommandResult.APPLIED if result.applied else CommandResult.FAILED,
                 result.actual,
                 will_retry=result.retry,
             )
