@@ -36,27 +36,32 @@ VENDOR_VIRICITI: Final = "viriciti"
 
 EVENT_COMMAND_RESULT: Final = f"{DOMAIN}_command_result"
 
-# Every secret the integration may hold, listed once for diagnostics redaction.
+# The keys whose values diagnostics redact, listed once (the rule: diagnostics.py's docstring).
 TO_REDACT: Final = frozenset(
     {
-        CONF_GRID_TOKEN,
-        "gridtoken",
+        # Credentials.
         CONF_PASSWORD,
         CONF_API_KEY,
-        CONF_USERNAME,
+        CONF_GRID_TOKEN,
+        "gridtoken",
         "token",
         # (not CONF_TOKENS itself: go-e's budget has "tokens" too; the keys inside are listed)
         "access_token",
         "refresh_token",
-        "unique_id",
+        # Who the customer is: user name, user and account ids, titles named after the account.
+        CONF_USERNAME,
         "user_id",
-        # Easee: charger serials, back plates and everything titled after the account.
+        "unique_id",
+        "title",
+        # What the device is: serials, charger and station ids, back plates, ViriCiti groups.
+        CONF_SERIAL,
+        "serial_number",
         "id",
         "charger_id",
         "charger_ids",
         "back_plate_id",
         "master_back_plate_id",
-        "serial_number",
-        "title",
+        "station_id",
+        CONF_GROUP_ID,
     }
 )

@@ -1,8 +1,25 @@
-"""Diagnostics for a config entry, with every secret redacted."""
+"""Diagnostics for a config entry, redacted by one rule for every vendor.
+
+The rule:
+
+1. Redacted by key (``TO_REDACT`` in ``const.py``, the one list): credentials (passwords,
+   tokens, API keys); who the customer is (user names, user and account ids, entry and group
+   titles, which are named after the account, the group or the serial); what the device is
+   (serials, charger and station ids, back plates, ViriCiti group ids).
+2. Redacted by value: every string anywhere in the dump that is, or holds, a value redacted by
+   key — a go-e entry titled after its serial, a client's repr naming it, an Easee charger never
+   renamed and so named by its serial. Numbers, and strings shorter than four characters (a
+   site's ``1``), only redact an equal string: a timestamp may hold a user id's digits by chance.
+3. Everything else stays: states, settings, counts, budgets, timestamps, queues, names the user
+   gave, base URLs — what a support person reads a dump for.
+
+A vendor's runtime only hands over its data (``VendorRuntime.diagnostics``); it redacts nothing.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final, cast
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
@@ -11,59 +28,81 @@ from homeassistant.core import HomeAssistant
 from .const import TO_REDACT
 from .runtime import EvChargeConfigEntry
 
-# Shorter redacted values (a site's "1") only redact an equal string, not every one holding them.
 _MIN_CONTAINED: Final = 4
 
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: EvChargeConfigEntry
 ) -> dict[str, Any]:
-    """Return the entry's configuration and its vendor's state."""
-    data = {
-        "entry": {
-            "title": entry.title,
-            "data": dict(entry.data),
-            "options": dict(entry.options),
-        },
-        "runtime": entry.runtime_data.diagnostics(),
-    }
-    # A secret may also sit under a harmless key: a charger never renamed is named by its
-    # serial. Every string that holds a redacted value is redacted too.
-    secrets = _redacted_strings(data)
-    return _scrub(async_redact_data(data, TO_REDACT), secrets)
+    """Return the entry's configuration and its vendor's state, redacted by the rule above."""
+    data: dict[str, Any] = _plain(
+        {
+            "entry": {
+                "title": entry.title,
+                "data": dict(entry.data),
+                "options": dict(entry.options),
+            },
+            "runtime": entry.runtime_data.diagnostics(),
+        }
+    )
+    return _scrub(async_redact_data(data, TO_REDACT), _Secrets.of(data))
 
 
-def _redacted_strings(value: object) -> frozenset[str]:
-    """Return every non-empty string kept under a key of TO_REDACT."""
-    found: set[str] = set()
-
-    def walk(item: object, redacted: bool) -> None:
-        if isinstance(item, Mapping):
-            for key, child in item.items():
-                walk(child, redacted or key in TO_REDACT)
-        elif isinstance(item, list | tuple | set | frozenset):
-            for child in item:
-                walk(child, redacted)
-        elif redacted and isinstance(item, str) and item.strip():
-            found.add(item.strip())
-
-    walk(value, False)
-    return frozenset(found)
+def _plain(value: object) -> Any:
+    """Return ``value`` with every tuple and set inside a list: redaction walks dicts and lists."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(item) for item in value]
+    return value
 
 
-def _scrub[T](value: T, secrets: frozenset[str]) -> T:
-    """Redact every string that is, or holds, one of the secrets."""
+@dataclass(frozen=True, slots=True)
+class _Secrets:
+    """The values redacted by key: strings redact a string holding them, numbers an equal one."""
+
+    texts: frozenset[str]
+    numbers: frozenset[str]
+
+    @classmethod
+    def of(cls, value: object) -> _Secrets:
+        """Return every non-empty string or number kept under a key of TO_REDACT."""
+        texts: set[str] = set()
+        numbers: set[str] = set()
+
+        def walk(item: object, redacted: bool) -> None:
+            if isinstance(item, Mapping):
+                for key, child in item.items():
+                    walk(child, redacted or key in TO_REDACT)
+            elif isinstance(item, list):
+                for child in item:
+                    walk(child, redacted)
+            elif not redacted or isinstance(item, bool):
+                return
+            elif isinstance(item, str) and item.strip():
+                texts.add(item.strip())
+            elif isinstance(item, int):
+                numbers.add(str(item))
+
+        walk(value, False)
+        return cls(frozenset(texts), frozenset(numbers))
+
+    def held_by(self, value: str) -> bool:
+        """Return whether ``value`` is, or holds, a redacted value."""
+        text = value.strip()
+        return (
+            text in self.texts
+            or text in self.numbers
+            or any(len(secret) >= _MIN_CONTAINED and secret in text for secret in self.texts)
+        )
+
+
+def _scrub[T](value: T, secrets: _Secrets) -> T:
+    """Redact every string that is, or holds, one of the redacted values."""
     if isinstance(value, dict):
         return cast(T, {key: _scrub(item, secrets) for key, item in value.items()})
     if isinstance(value, list):
         return cast(T, [_scrub(item, secrets) for item in value])
-    if isinstance(value, str) and value != REDACTED and _holds_secret(value, secrets):
+    if isinstance(value, str) and value != REDACTED and secrets.held_by(value):
         return cast(T, REDACTED)
     return value
-
-
-def _holds_secret(value: str, secrets: frozenset[str]) -> bool:
-    text = value.strip()
-    return text in secrets or any(
-        len(secret) >= _MIN_CONTAINED and secret in text for secret in secrets
-    )

@@ -27,6 +27,7 @@ GROUP = "depot-1"
 OTHER_GROUP = "depot-2"
 REFUSING_GROUP = "depot-3"
 ZONE = "Europe/Amsterdam"
+STATIONS = ("CS-01", "CS-02")  # the main group's charge stations
 TIMEFRAMES = (
     # Every evening 17:00 until midnight, 150 kW.
     {"name": "Evening peak", "start": "0 17 * * *", "end": "0 0 * * *", "limit": 150},
@@ -52,8 +53,8 @@ def build_groups(sim: ViricitiSimulator) -> None:
         timeframes=TIMEFRAMES,
         accepts_external_limits=True,
     )
-    sim.add_station(GROUP, "CS-01", [120, 60])
-    sim.add_station(GROUP, "CS-02", [50])
+    sim.add_station(GROUP, STATIONS[0], [120, 60])
+    sim.add_station(GROUP, STATIONS[1], [50])
     sim.add_group(OTHER_GROUP, "Depot South", time_zone=ZONE, default_limit=250)
     sim.add_group(REFUSING_GROUP, "Depot West", time_zone=ZONE, default_limit=300)
     sim.add_station(REFUSING_GROUP, "CS-W1", [40])

@@ -1,4 +1,4 @@
-"""Diagnostics of a ViriCiti group: its schedule, limits, samples and queue, without the key."""
+"""Diagnostics of a ViriCiti group: schedule, limits, samples and queue; no key, group or station."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from simulators.viriciti import ViricitiSimulator
 from tests.conftest import VIRICITI_KEY
-from tests.viriciti.conftest import GROUP, ZONE
+from tests.viriciti.conftest import GROUP, STATIONS, ZONE
 
 REDACTED = "**REDACTED**"
 NUMBER = "number.depot_north_external_group_limit"
@@ -40,7 +40,7 @@ async def test_diagnostics_show_the_group_without_the_api_key(
     viriciti_sim: ViricitiSimulator,
     init_viriciti: MockConfigEntry,
 ) -> None:
-    """The dump shows the schedule, limits, samples and queue; the API key is nowhere."""
+    """The dump shows the schedule, limits, samples and queue; no API key, group or station id."""
     # One limit goes out; the next waits for its slot.
     await _set_limit(hass, 120)
     await _set_limit(hass, 90)
@@ -48,17 +48,17 @@ async def test_diagnostics_show_the_group_without_the_api_key(
     text = json.dumps(diagnostics)
     assert VIRICITI_KEY not in text
     assert VIRICITI_KEY[:12] not in text
+    assert [name for name in (GROUP, *STATIONS) if name in text] == []
 
     entry = diagnostics["entry"]
+    assert entry["title"] == REDACTED
     assert entry["data"]["api_key"] == REDACTED
-    assert entry["data"]["group_id"] == GROUP
+    assert entry["data"]["group_id"] == REDACTED
     assert entry["data"]["base_url"] == viriciti_sim.base_url
     assert entry["options"] == {"time_zone": ZONE, "default_duration": 60}
 
     runtime = diagnostics["runtime"]
-    assert runtime["client"] == (
-        f"ViricitiClient(base_url={viriciti_sim.base_url!r}, group_id={GROUP!r})"
-    )
+    assert runtime["client"] == REDACTED  # its repr names the group
     assert runtime["time_zone"] == ZONE
     assert runtime["group"]["group_limit"] == 400
     assert [tf["name"] for tf in runtime["group"]["timeframes"]] == [
@@ -73,8 +73,9 @@ async def test_diagnostics_show_the_group_without_the_api_key(
     assert limits["external"]["limit"] == 120
     assert set(limits["external"]) == {"limit", "start", "end"}
     series = runtime["series"]
-    assert sorted(series["stations"]) == ["CS-01", "CS-02"]
-    assert set(series["stations"]["CS-01"]) == {"1", "2"}
+    stations = series["stations"]
+    assert [station["station_id"] for station in stations] == [REDACTED, REDACTED]
+    assert sorted(len(station["connectors"]) for station in stations) == [1, 2]
     assert series["last_time"] is not None
     commands = runtime["commands"]
     assert commands["last_sent"] is not None

@@ -966,10 +966,14 @@ class ViricitiRuntime(VendorRuntime):
             "series": {
                 "last_time": series.last_time.isoformat() if series.last_time else None,
                 "group_limit": series.group_limit,
-                "stations": {
-                    station: {str(pos): kw for pos, kw in limits_.items()}
+                # A list, not keyed by station: a station's id is redacted, a key would not be.
+                "stations": [
+                    {
+                        "station_id": station,
+                        "connectors": {str(pos): kw for pos, kw in limits_.items()},
+                    }
                     for station, limits_ in series.stations.items()
-                },
+                ],
             }
             if series
             else None,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime, timedelta
 import time
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -635,10 +635,6 @@ class EaseeRuntime(VendorRuntime):
 
     def diagnostics(self) -> dict[str, Any]:
         """Return the account's chargers, circuits, budget and queues."""
-        # Redaction only walks dicts and lists: tuples (charger ids of a circuit) would slip by.
-        return _lists(self._diagnostics())
-
-    def _diagnostics(self) -> dict[str, Any]:
         return {
             "budget": {
                 "requests_in_window": len(self.account.window.sent),
@@ -688,15 +684,6 @@ class EaseeRuntime(VendorRuntime):
                 CONF_DYNAMIC_CURRENT_TTL: self.options.get(CONF_DYNAMIC_CURRENT_TTL, 0),
             },
         }
-
-
-def _lists[T](value: T) -> T:
-    """Return ``value`` with every tuple inside turned into a list."""
-    if isinstance(value, dict):
-        return cast(T, {key: _lists(item) for key, item in value.items()})
-    if isinstance(value, list | tuple):
-        return cast(T, [_lists(item) for item in value])
-    return value
 
 
 async def async_setup_easee(hass: HomeAssistant, entry: EvChargeConfigEntry) -> EaseeRuntime:

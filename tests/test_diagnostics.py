@@ -1,0 +1,114 @@
+"""Diagnostics of every vendor follow one rule: no secret, serial or charger id is in a dump."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+import contextlib
+import json
+import re
+
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.ev_charge_control.const import (
+    CONF_BASE_URL,
+    CONF_VENDOR,
+    DOMAIN,
+    VENDOR_EASEE,
+)
+from simulators.goe import GoeSimulator
+from simulators.viriciti import ViricitiSimulator
+from tests.conftest import (
+    EASEE_PASSWORD,
+    EASEE_USERNAME,
+    GOE_SERIAL,
+    GOE_TOKEN,
+    VIRICITI_KEY,
+    setup_entry,
+)
+from tests.easee.conftest import CHARGERS, USER_ID, running_account
+from tests.viriciti.conftest import GROUP, STATIONS, build_groups, make_entry
+
+REDACTED = "**REDACTED**"
+
+# A vendor's entry, what its dump must never hold (asked after set-up: tokens are issued then),
+# and the numbers (user ids) that must not stand as a value of their own (a timestamp may hold
+# the same digits by chance).
+type Known = tuple[MockConfigEntry, Callable[[], set[str]], set[int]]
+
+
+@contextlib.asynccontextmanager
+async def _goe(goe_entry: MockConfigEntry) -> AsyncIterator[Known]:
+    yield goe_entry, lambda: {GOE_SERIAL, GOE_TOKEN}, set()
+
+
+@contextlib.asynccontextmanager
+async def _easee(goe_entry: MockConfigEntry) -> AsyncIterator[Known]:
+    async with running_account() as sim:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=f"Easee {EASEE_USERNAME}",
+            unique_id=str(USER_ID),
+            data={
+                CONF_VENDOR: VENDOR_EASEE,
+                CONF_USERNAME: EASEE_USERNAME,
+                CONF_PASSWORD: EASEE_PASSWORD,
+                CONF_BASE_URL: sim.base_url,
+            },
+        )
+        user = EASEE_USERNAME.split("@")[0]
+        yield (
+            entry,
+            lambda: {EASEE_PASSWORD, EASEE_USERNAME, user, *CHARGERS, *sim.issued_secrets()},
+            {USER_ID},
+        )
+
+
+@contextlib.asynccontextmanager
+async def _viriciti(goe_entry: MockConfigEntry) -> AsyncIterator[Known]:
+    sim = ViricitiSimulator(latency_scale=0, min_post_interval=300)
+    build_groups(sim)
+    await sim.start()
+    try:
+        yield make_entry(sim), lambda: {VIRICITI_KEY, GROUP, *STATIONS}, set()
+    finally:
+        await sim.stop()
+
+
+VENDORS: dict[str, Callable[[MockConfigEntry], contextlib.AbstractAsyncContextManager[Known]]] = {
+    "goe": _goe,
+    "easee": _easee,
+    "viriciti": _viriciti,
+}
+
+
+# Loading the diagnostics HTTP view imports hassio, whose models cannot be built under freezegun.
+@pytest.mark.real_time
+@pytest.mark.parametrize("vendor", sorted(VENDORS))
+async def test_no_secret_serial_or_charger_id_in_any_dump(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    goe_sim: GoeSimulator,
+    goe_entry: MockConfigEntry,
+    vendor: str,
+) -> None:
+    """Whatever the vendor, a dump shared in public names no credential, serial or charger."""
+    async with VENDORS[vendor](goe_entry) as (entry, known, numbers):
+        await setup_entry(hass, entry)
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        secrets = known()
+    text = json.dumps(diagnostics)
+
+    assert len(secrets) >= 2
+    assert {secret for secret in secrets if secret in text} == set()
+    assert [n for n in numbers if re.search(rf"(?<![\d.]){n}(?!\d)", text)] == []
+    assert diagnostics["entry"]["title"] == REDACTED
+    # What a support person reads a dump for stays.
+    assert diagnostics["runtime"]
+    assert diagnostics["entry"]["data"]["base_url"].startswith("http://127.0.0.1:")
