@@ -1127,7 +1127,8 @@ def _error_code(body: bytes) -> int | str | None:
     return code if isinstance(code, int | str) and not isinstance(code, bool) else None
 
 
-def _is_charger_disconnected(body: bytes) -> bool:
+def _names_error(body: bytes, name: str, code: int) -> bool:
+    """Tell whether an Easee error body names this error, by its name or by its code."""
     data: object = None
     try:
         data = json.loads(body)
@@ -1135,9 +1136,11 @@ def _is_charger_disconnected(body: bytes) -> bool:
         return False
     if not isinstance(data, dict):
         return False
-    return data.get("errorCodeName") == _CHARGER_DISCONNECTED_NAME or (
-        _as_int(data.get("errorCode")) == _CHARGER_DISCONNECTED_CODE
-    )
+    return data.get("errorCodeName") == name or _as_int(data.get("errorCode")) == code
+
+
+def _is_charger_disconnected(body: bytes) -> bool:
+    return _names_error(body, _CHARGER_DISCONNECTED_NAME, _CHARGER_DISCONNECTED_CODE)
 
 
 def _answer_items(answer: HttpAnswer) -> list[Mapping[str, object]]:
@@ -1177,13 +1180,4 @@ def _answer_ticks(answer: HttpAnswer) -> int | None:
 
 
 def _is_bad_password(body: bytes) -> bool:
-    data: object = None
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return False
-    if not isinstance(data, dict):
-        return False
-    return data.get("errorCodeName") == "InvalidUserPassword" or (
-        _as_int(data.get("errorCode")) == _BAD_PASSWORD_CODE
-    )
+    return _names_error(body, "InvalidUserPassword", _BAD_PASSWORD_CODE)
