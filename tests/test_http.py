@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
-import socket
+from collections.abc import AsyncGenerator, Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
@@ -14,6 +13,7 @@ from yarl import URL
 
 from custom_components.ev_charge_control.api.errors import ApiError
 from custom_components.ev_charge_control.api.http import HttpAnswer, send
+from tests.leaks import assert_no_secrets, free_port
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -30,31 +30,9 @@ def redact(text: str) -> str:
     return text.replace(SECRET, "**REDACTED**")
 
 
-def exception_chain(err: BaseException) -> Iterator[BaseException]:
-    """Yield an exception and everything it was raised from or during."""
-    todo: list[BaseException | None] = [err]
-    while todo:
-        current = todo.pop()
-        if current is not None:
-            yield current
-            todo += [current.__cause__, current.__context__]
-
-
 def assert_nothing_of_the_request(err: BaseException) -> None:
     """Fail when the secret shows, or aiohttp's exception rides along."""
-    for link in exception_chain(err):
-        for text in (str(link), repr(link), repr(link.args)):
-            assert SECRET not in text, type(link).__name__
-    assert err.__context__ is None
-    assert err.__cause__ is None
-
-
-def free_port() -> int:
-    """Return a port on 127.0.0.1 that nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+    assert_no_secrets(err, SECRET, unchained=True)
 
 
 @pytest.fixture

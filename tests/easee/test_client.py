@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 import dataclasses
 from dataclasses import dataclass, field
 import datetime as dt
@@ -12,7 +12,6 @@ import json
 import logging
 from pathlib import Path
 import secrets
-import socket
 from typing import Any
 
 import aiohttp
@@ -61,6 +60,7 @@ from tests.easee.plans import (
     NOT_FOUND as PLANS_NOT_FOUND,
     WEEKLY,
 )
+from tests.leaks import assert_no_secrets, free_port
 
 from .bans import ANSWERS, BAN_FORMS, answer_body
 
@@ -195,37 +195,11 @@ def make_jwt(payload: object) -> str:
     return f"{header}.{b64url(json.dumps(payload).encode())}.{b64url(secrets.token_bytes(32))}"
 
 
-def exception_chain(err: BaseException) -> Iterator[BaseException]:
-    """Yield an exception and everything it was raised from or during."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [err]
-    while todo:
-        current = todo.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        todo += [current.__cause__, current.__context__]
-
-
 def assert_no_secret(err: BaseException) -> None:
     """Fail when the password or any token issued shows in the exception or its chain."""
     assert RUNTIME_SECRETS, "the stand-in cloud issued no token yet"
-    for link in exception_chain(err):
-        for secret in (EASEE_PASSWORD, *RUNTIME_SECRETS):
-            for text in (str(link), repr(link), repr(link.args)):
-                assert secret not in text, type(link).__name__
     # Raised outside any except block: nothing aiohttp knew rides along.
-    assert err.__context__ is None
-    assert err.__cause__ is None
-
-
-def free_port() -> int:
-    """Return a port on 127.0.0.1 that nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+    assert_no_secrets(err, EASEE_PASSWORD, *RUNTIME_SECRETS, unchained=True)
 
 
 @dataclass

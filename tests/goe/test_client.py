@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable
 import json
 from pathlib import Path
-import socket
 from typing import Any
 
 import aiohttp
@@ -31,6 +30,7 @@ from custom_components.ev_charge_control.api.goe import (
 from custom_components.ev_charge_control.session import async_get_session
 from simulators.goe import GoeSimulator
 from tests.conftest import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN
+from tests.leaks import assert_no_secrets, free_port
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
@@ -60,33 +60,9 @@ def load_json(name: str) -> dict[str, Any]:
     return data
 
 
-def exception_chain(err: BaseException) -> Iterator[BaseException]:
-    """Yield an exception and everything it was raised from or during, hidden or not."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [err]
-    while todo:
-        current = todo.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        todo += [current.__cause__, current.__context__]
-
-
 def assert_no_token(err: BaseException, token: str = GOE_TOKEN) -> None:
     """Fail when the token shows in the exception or anything chained to it."""
-    for link in exception_chain(err):
-        assert token not in str(link), type(link).__name__
-        assert token not in repr(link), type(link).__name__
-        assert token not in repr(link.args), type(link).__name__
-
-
-def free_port() -> int:
-    """Return a port on 127.0.0.1 that nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+    assert_no_secrets(err, token)
 
 
 @pytest.fixture

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 import datetime as dt
 import json
 import logging
-import socket
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,6 +40,7 @@ from custom_components.ev_charge_control.api.viriciti import (
 from custom_components.ev_charge_control.session import async_get_session
 from simulators.viriciti import ViricitiSimulator
 from tests.conftest import RUNTIME_SECRETS
+from tests.leaks import assert_no_secrets, free_port
 
 # The client keeps its own clock: Home Assistant's frozen test clock would stop its timeouts.
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.real_time]
@@ -73,34 +73,9 @@ def at(
     return dt.datetime(year, month, day, hour, minute, second, microsecond, tzinfo=zone)
 
 
-def exception_chain(err: BaseException) -> Iterator[BaseException]:
-    """Yield an exception and everything it was raised from or during."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [err]
-    while todo:
-        current = todo.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        todo += [current.__cause__, current.__context__]
-
-
 def assert_no_secret(err: BaseException) -> None:
     """Fail when the key shows in the exception or its chain, or anything rides along."""
-    for link in exception_chain(err):
-        for text in (str(link), repr(link), repr(link.args)):
-            assert KEY not in text, type(link).__name__
-    assert err.__context__ is None
-    assert err.__cause__ is None
-
-
-def free_port() -> int:
-    """Return a port on 127.0.0.1 that nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+    assert_no_secrets(err, KEY, unchained=True)
 
 
 class Clock:
