@@ -10,7 +10,8 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import callback
 
-from .entity import EvChargeCoordinator, EvChargeEntityDescription
+from .coordinator import EvChargeCoordinator
+from .entity import EvChargeEntityDescription
 
 type EntitySpec = tuple[EvChargeCoordinator[Any], EvChargeEntityDescription[Any]]
 type AddSpecs = Callable[[Iterable[EntitySpec]], None]

@@ -47,7 +47,8 @@ from ..const import (
     DOMAIN,
     LOGGER,
 )
-from ..entity import EvChargeCoordinator, EvChargeEntityDescription, whole_amperes
+from ..coordinator import EvChargeCoordinator
+from ..entity import EvChargeEntityDescription, whole_amperes
 from ..events import CommandResult, CommandResultEvent, async_fire_command_result
 from ..number import EvNumberEntityDescription
 from ..runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime

@@ -63,7 +63,7 @@ from ..const import (
     DOMAIN,
     LOGGER,
 )
-from ..entity import EvChargeCoordinator
+from ..coordinator import EvChargeCoordinator
 from ..events import CommandResult, CommandResultEvent, async_fire_command_result
 from ..number import EvNumberEntityDescription
 from ..runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime

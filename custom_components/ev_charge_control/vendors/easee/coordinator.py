@@ -45,7 +45,7 @@ from ...const import (
     DOMAIN,
     LOGGER,
 )
-from ...entity import EvChargeCoordinator, async_device_id
+from ...coordinator import EvChargeCoordinator, async_device_id
 from ...events import CommandResult, CommandResultEvent, CommandValue, async_fire_command_result
 from ...runtime import EvChargeConfigEntry
 
