@@ -70,7 +70,13 @@ def test_mypy_catches_a_misspelt_attribute(tmp_path: Path, monkeypatch: pytest.M
         ]
     )
 
-    errors = [line for line in stdout.splitlines() if ": error:" in line]
+    # Only the two files' own errors: the integration's typing is scripts/test's mypy run's
+    # business, on the newest Home Assistant (the oldest lacks some typed modules it names).
+    errors = [
+        line
+        for line in stdout.splitlines()
+        if ": error:" in line and line.startswith(str(tmp_path))
+    ]
     assert status == 1, stdout + stderr
     assert len(errors) == 1, stdout
     assert errors[0].startswith(str(tmp_path / "misspelt.py"))

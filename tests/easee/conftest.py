@@ -12,6 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
 from simulators.easee import EaseeRequest, EaseeSimulator
+from tests.clock import freeze_at
 from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, RUNTIME_SECRETS, setup_entry
 
 START = "2026-11-21 12:00:00+00:00"
@@ -24,9 +25,8 @@ MASTERS = {11: "EH000001", 12: "EH000003", 21: "EH000004"}
 
 @pytest.fixture(autouse=True)
 def frozen_clock(request: pytest.FixtureRequest) -> None:
-    """Freeze time before Home Assistant starts (tests with hass only, not marked real_time)."""
-    if "hass" in request.fixturenames and request.node.get_closest_marker("real_time") is None:
-        request.getfixturevalue("freezer").move_to(START)
+    """Freeze time before Home Assistant starts (tests with hass only)."""
+    freeze_at(request, START)
 
 
 def build_account(sim: EaseeSimulator) -> None:

@@ -19,6 +19,7 @@ from custom_components.ev_charge_control.const import (
     VENDOR_VIRICITI,
 )
 from simulators.viriciti import ViricitiSimulator
+from tests.clock import freeze_at
 from tests.conftest import VIRICITI_KEY, VIRICITI_OTHER_KEY, setup_entry
 
 # A Saturday: 13:00 in Amsterdam, outside both timeframes.
@@ -38,9 +39,8 @@ TIMEFRAMES = (
 
 @pytest.fixture(autouse=True)
 def frozen_clock(request: pytest.FixtureRequest) -> None:
-    """Freeze time before Home Assistant starts (tests with hass only, not marked real_time)."""
-    if "hass" in request.fixturenames and request.node.get_closest_marker("real_time") is None:
-        request.getfixturevalue("freezer").move_to(START)
+    """Freeze time before Home Assistant starts (tests with hass only; a freeze_time marker wins)."""
+    freeze_at(request, START)
 
 
 def build_groups(sim: ViricitiSimulator) -> None:

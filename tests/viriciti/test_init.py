@@ -48,14 +48,6 @@ SPRING = "2027-03-25 12:00:00+00:00"
 START_TS = datetime.fromisoformat(START).timestamp()
 
 
-@pytest.fixture(autouse=True)
-def frozen_clock(request: pytest.FixtureRequest) -> None:
-    """As the package's, but a test's own ``freeze_time`` marker sets where the clock starts."""
-    if "hass" in request.fixturenames and request.node.get_closest_marker("real_time") is None:
-        marker = request.node.get_closest_marker("freeze_time")
-        request.getfixturevalue("freezer").move_to(marker.args[0] if marker else START)
-
-
 def state(hass: HomeAssistant, entity_id: str) -> str:
     """Return an entity's state."""
     current = hass.states.get(entity_id)
