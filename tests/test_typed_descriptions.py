@@ -11,7 +11,7 @@ MISSPELT = '''\
 """A go-e sensor that reads an attribute its coordinator does not have."""
 
 from custom_components.ev_charge_control.sensor import EvSensorEntityDescription
-from custom_components.ev_charge_control.vendors.goe import GoeCoordinator
+from custom_components.ev_charge_control.vendors.goe.coordinator import GoeCoordinator
 
 SENSORS: tuple[EvSensorEntityDescription[GoeCoordinator], ...] = (
     EvSensorEntityDescription(
@@ -28,7 +28,7 @@ from custom_components.ev_charge_control.sensor import EvSensorEntityDescription
 from custom_components.ev_charge_control.vendors.easee.coordinator import (
     EaseeChargerCoordinator,
 )
-from custom_components.ev_charge_control.vendors.goe import GoeCoordinator
+from custom_components.ev_charge_control.vendors.goe.coordinator import GoeCoordinator
 
 SENSORS: tuple[EvSensorEntityDescription[GoeCoordinator], ...] = (
     EvSensorEntityDescription(

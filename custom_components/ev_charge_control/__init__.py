@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .const import (
-    CONF_VENDOR,
-    DOMAIN,
-    VENDOR_EASEE,
-    VENDOR_GOE,
-    VENDOR_VIRICITI,
-)
-from .runtime import EvChargeConfigEntry, VendorRuntime
+from .const import DOMAIN
+from .runtime import EvChargeConfigEntry
 from .services import async_setup_services
-from .vendors.easee import async_setup_easee
-from .vendors.goe import async_setup_goe
-from .vendors.viriciti import async_setup_viriciti
+from .vendors import vendor_of
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -31,20 +22,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: EvChargeConfigEntry) -> bool:
     """Set up one config entry: build its vendor's runtime and forward the platforms."""
-    vendor = entry.data.get(CONF_VENDOR)
-    runtime: VendorRuntime
-    if vendor == VENDOR_GOE:
-        runtime = await async_setup_goe(hass, entry)
-    elif vendor == VENDOR_EASEE:
-        runtime = await async_setup_easee(hass, entry)
-    elif vendor == VENDOR_VIRICITI:
-        runtime = await async_setup_viriciti(hass, entry)
-    else:
-        raise ConfigEntryError(
-            translation_domain=DOMAIN,
-            translation_key="unknown_vendor",
-            translation_placeholders={"vendor": str(vendor)},
-        )
+    runtime = await vendor_of(entry).async_setup_entry(hass, entry)
     await runtime.async_start()
     entry.runtime_data = runtime
     # No update listener: the options flow reloads the entry itself (OptionsFlowWithReload),

@@ -36,16 +36,14 @@ VENDOR_VIRICITI: Final = "viriciti"
 
 EVENT_COMMAND_RESULT: Final = f"{DOMAIN}_command_result"
 
-# The keys whose values diagnostics redact, listed once (the rule: diagnostics.py's docstring).
+# The keys whose values diagnostics redact for every vendor (the rule: diagnostics.py's
+# docstring); each vendor adds its own (serials, device ids) in its registry entry.
 TO_REDACT: Final = frozenset(
     {
         # Credentials.
         CONF_PASSWORD,
         CONF_API_KEY,
-        CONF_GRID_TOKEN,
-        "gridtoken",
         "token",
-        # (not CONF_TOKENS itself: go-e's budget has "tokens" too; the keys inside are listed)
         "access_token",
         "refresh_token",
         # Who the customer is: user name, user and account ids, titles named after the account.
@@ -53,15 +51,7 @@ TO_REDACT: Final = frozenset(
         "user_id",
         "unique_id",
         "title",
-        # What the device is: serials, charger and station ids, back plates, ViriCiti groups.
-        CONF_SERIAL,
-        "serial_number",
+        # What the device is, in every vendor's words.
         "id",
-        "charger_id",
-        "charger_ids",
-        "back_plate_id",
-        "master_back_plate_id",
-        "station_id",
-        CONF_GROUP_ID,
     }
 )

@@ -2,7 +2,8 @@
 
 The rule:
 
-1. Redacted by key (``TO_REDACT`` in ``const.py``, the one list): credentials (passwords,
+1. Redacted by key (``TO_REDACT`` in ``const.py``, the shared list, and the keys each vendor
+   adds in its registry entry, ``Vendor.redact``): credentials (passwords,
    tokens, API keys); who the customer is (user names, user and account ids, entry and group
    titles, which are named after the account, the group or the serial); what the device is
    (serials, charger and station ids, back plates, ViriCiti group ids).
@@ -27,6 +28,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import TO_REDACT
 from .runtime import EvChargeConfigEntry
+from .vendors import vendor_of
 
 _MIN_CONTAINED: Final = 4
 
@@ -45,7 +47,8 @@ async def async_get_config_entry_diagnostics(
             "runtime": entry.runtime_data.diagnostics(),
         }
     )
-    return _scrub(async_redact_data(data, TO_REDACT), _Secrets.of(data))
+    keys = TO_REDACT | vendor_of(entry).redact
+    return _scrub(async_redact_data(data, keys), _Secrets.of(data, keys))
 
 
 def _plain(value: object) -> Any:
@@ -65,15 +68,15 @@ class _Secrets:
     numbers: frozenset[str]
 
     @classmethod
-    def of(cls, value: object) -> _Secrets:
-        """Return every non-empty string or number kept under a key of TO_REDACT."""
+    def of(cls, value: object, keys: frozenset[str]) -> _Secrets:
+        """Return every non-empty string or number kept under one of the keys."""
         texts: set[str] = set()
         numbers: set[str] = set()
 
         def walk(item: object, redacted: bool) -> None:
             if isinstance(item, Mapping):
                 for key, child in item.items():
-                    walk(child, redacted or key in TO_REDACT)
+                    walk(child, redacted or key in keys)
             elif isinstance(item, list):
                 for child in item:
                     walk(child, redacted)

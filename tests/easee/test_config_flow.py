@@ -101,7 +101,7 @@ def easee_cloud(
         yield easee_sim
         return
     with patch(
-        "custom_components.ev_charge_control.config_flow.EASEE_BASE_URL", easee_sim.base_url
+        "custom_components.ev_charge_control.vendors.easee.flow.EASEE_BASE_URL", easee_sim.base_url
     ):
         yield easee_sim
 

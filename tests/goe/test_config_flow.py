@@ -26,7 +26,7 @@ from custom_components.ev_charge_control.const import (
     DOMAIN,
     VENDOR_GOE,
 )
-from custom_components.ev_charge_control.vendors.goe import async_get_goe_budget
+from custom_components.ev_charge_control.vendors.goe.coordinator import async_get_goe_budget
 from simulators.goe import GoeSimulator
 from tests.conftest import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN, travel
 from tests.flow import (
@@ -76,7 +76,7 @@ def goe_cloud(request: pytest.FixtureRequest, goe_sim: GoeSimulator) -> Generato
         yield goe_sim
         return
     with patch(
-        "custom_components.ev_charge_control.config_flow.DEFAULT_BASE_URL", goe_sim.base_url
+        "custom_components.ev_charge_control.vendors.goe.flow.DEFAULT_BASE_URL", goe_sim.base_url
     ):
         yield goe_sim
 
@@ -433,7 +433,7 @@ async def test_reauth(
 
     result = await goe_entry.start_reauth_flow(hass)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reauth_confirm"
+    assert result["step_id"] == "goe_reauth_confirm"
     # Home Assistant adds the entry's title as "name" to every reauth form.
     assert result["description_placeholders"] == {
         "serial": GOE_SERIAL,
@@ -545,7 +545,7 @@ async def test_reconfigure(
 
     result = await goe_entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reconfigure"
+    assert result["step_id"] == "goe_reconfigure"
     assert result["description_placeholders"] == {"serial": GOE_SERIAL}
     assert_translated(result)
     assert [str(field) for field in result["data_schema"].schema] == [CONF_GRID_TOKEN, ADVANCED]

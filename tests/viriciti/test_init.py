@@ -110,7 +110,7 @@ async def test_entities(
 ) -> None:
     """Names, units, classes, categories and values of every entity stay as designed."""
     with patch(
-        "custom_components.ev_charge_control.vendors.viriciti.ViricitiRuntime.platforms",
+        "custom_components.ev_charge_control.vendors.viriciti.runtime.ViricitiRuntime.platforms",
         (platform,),
     ):
         await setup_entry(hass, viriciti_entry)

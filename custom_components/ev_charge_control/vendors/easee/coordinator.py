@@ -50,7 +50,7 @@ from ...events import CommandResult, CommandResultEvent, CommandValue, async_fir
 from ...runtime import EvChargeConfigEntry
 
 if TYPE_CHECKING:
-    from . import EaseeRuntime
+    from .runtime import EaseeRuntime
 
 CONFIG_INTERVAL: Final = timedelta(minutes=15)
 # 12 writes a minute per charger at most.

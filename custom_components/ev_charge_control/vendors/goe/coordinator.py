@@ -1,25 +1,14 @@
-"""go-e grid-operator chargers: request budget, command queue, coordinator and entities."""
+"""go-e grid-operator chargers: request budget, command queue and coordinator."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import time
 from typing import Any, Final
 
-from homeassistant.components.number import NumberDeviceClass
-from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
-from homeassistant.const import (
-    EntityCategory,
-    Platform,
-    UnitOfElectricCurrent,
-    UnitOfElectricPotential,
-    UnitOfEnergy,
-    UnitOfPower,
-    UnitOfTime,
-)
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
@@ -31,30 +20,21 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 import orjson
 
-from ..api.errors import (
+from ...api.errors import (
     ApiError,
     AuthenticationError,
     ChargerUnreachableError,
     RateLimitedError,
 )
-from ..api.goe import CAR_STATES, MIN_CURRENT, GoeClient, GoeStatus
-from ..binary_sensor import BinarySensorDeviceClass, EvBinarySensorEntityDescription
-from ..budget import CommandQueue, QueuedCommand, TokenBucket, Verification
-from ..const import (
-    CONF_BASE_URL,
-    CONF_GRID_TOKEN,
-    CONF_SERIAL,
+from ...api.goe import GoeClient, GoeStatus
+from ...budget import CommandQueue, QueuedCommand, TokenBucket, Verification
+from ...const import (
     DOMAIN,
     LOGGER,
 )
-from ..coordinator import EvChargeCoordinator
-from ..entity import EvChargeEntityDescription, whole_amperes
-from ..events import CommandResult, CommandResultEvent, async_fire_command_result
-from ..number import EvNumberEntityDescription
-from ..runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
-from ..sensor import QUEUE_SENSORS, EvSensorEntityDescription
-from ..session import async_get_session
-from ..switch import EvSwitchEntityDescription
+from ...coordinator import EvChargeCoordinator
+from ...events import CommandResult, CommandResultEvent, async_fire_command_result
+from ...runtime import EvChargeConfigEntry
 
 # The documented limits, per charger: /api_status on average once per 15 minutes,
 # /api_command at most once per 15 minutes.
@@ -607,255 +587,3 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
                 cmd.parameter: cmd.value for cmd in self.queue.awaiting.values()
             },
         }
-
-
-async def _async_set_current(coordinator: GoeCoordinator, value: float) -> None:
-    await coordinator.async_set(PARAMETER_CURRENT, whole_amperes(value))
-
-
-async def _async_set_allow(coordinator: GoeCoordinator, on: bool) -> None:
-    await coordinator.async_set(PARAMETER_ALLOW, int(on))
-
-
-def _status(fn: Callable[[GoeStatus], Any]) -> Callable[[GoeCoordinator], Any]:
-    """Read a value of the newest status (None before the first one)."""
-
-    def read(coordinator: GoeCoordinator) -> Any:
-        return fn(coordinator.data.status) if coordinator.data else None
-
-    return read
-
-
-def _power(status: GoeStatus) -> float | None:
-    pairs = [
-        (volt, amp)
-        for volt, amp in zip(status.voltages, status.currents, strict=True)
-        if volt is not None and amp is not None
-    ]
-    if not pairs:
-        return None
-    return round(sum(volt * amp for volt, amp in pairs))
-
-
-def _next_planned_charge(coordinator: GoeCoordinator) -> datetime | None:
-    data = coordinator.data
-    if data is None or not data.status.next_charge_seconds_left:
-        return None
-    return _utc(round(data.data_time + data.status.next_charge_seconds_left))
-
-
-def _car_state(status: GoeStatus) -> str | None:
-    return status.car_state if status.car_state in CAR_STATES else None
-
-
-def _phase_sensors(kind: str, index: int) -> EvSensorEntityDescription[GoeCoordinator]:
-    # Per-phase readings are diagnostics, off until the user turns them on (as in Home
-    # Assistant's own charger integrations): power tells most, and each entity costs memory
-    # and state writes on every charger.
-    if kind == "current":
-        return EvSensorEntityDescription(
-            key=f"current_phase_{index}",
-            translation_key=f"current_phase_{index}",
-            entity_category=EntityCategory.DIAGNOSTIC,
-            entity_registry_enabled_default=False,
-            device_class=SensorDeviceClass.CURRENT,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-            suggested_display_precision=1,
-            value_fn=_status(lambda s: s.currents[index - 1]),
-        )
-    return EvSensorEntityDescription(
-        key=f"voltage_phase_{index}",
-        translation_key=f"voltage_phase_{index}",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        device_class=SensorDeviceClass.VOLTAGE,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-        suggested_display_precision=0,
-        value_fn=_status(lambda s: s.voltages[index - 1]),
-    )
-
-
-SENSORS: Final[tuple[EvSensorEntityDescription[GoeCoordinator], ...]] = (
-    EvSensorEntityDescription(
-        key="car_state",
-        translation_key="car_state",
-        device_class=SensorDeviceClass.ENUM,
-        options=list(CAR_STATES),
-        value_fn=_status(_car_state),
-    ),
-    EvSensorEntityDescription(
-        key="power",
-        translation_key="power",
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        value_fn=_status(_power),
-    ),
-    EvSensorEntityDescription(
-        key="energy_total",
-        translation_key="energy_total",
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        value_fn=lambda coordinator: coordinator.energy_total,
-    ),
-    *(_phase_sensors("current", index) for index in (1, 2, 3)),
-    *(_phase_sensors("voltage", index) for index in (1, 2, 3)),
-    EvSensorEntityDescription(
-        key="max_allowed_current",
-        translation_key="max_allowed_current",
-        device_class=SensorDeviceClass.CURRENT,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-        # The charging current number's upper bound (its max attribute) shows it already.
-        entity_registry_enabled_default=False,
-        value_fn=_status(lambda s: s.max_allowed_current),
-    ),
-    EvSensorEntityDescription(
-        key="phases_available",
-        translation_key="phases_available",
-        # The installation's phases: they do not change, a diagnostic to turn on when wanted.
-        entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
-        state_class=SensorStateClass.MEASUREMENT,
-        value_fn=_status(lambda s: s.phase_count),
-    ),
-    EvSensorEntityDescription(
-        key="phases_charging",
-        translation_key="phases_charging",
-        state_class=SensorStateClass.MEASUREMENT,
-        value_fn=_status(lambda s: s.phase_charging),
-    ),
-    EvSensorEntityDescription(
-        key="next_planned_charge",
-        translation_key="next_planned_charge",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=_next_planned_charge,
-    ),
-    EvSensorEntityDescription(
-        key="planned_charge_duration",
-        translation_key="planned_charge_duration",
-        device_class=SensorDeviceClass.DURATION,
-        native_unit_of_measurement=UnitOfTime.SECONDS,
-        suggested_unit_of_measurement=UnitOfTime.MINUTES,
-        value_fn=_status(lambda s: s.next_charge_duration),
-    ),
-    EvSensorEntityDescription(
-        key="data_age",
-        translation_key="data_age",
-        device_class=SensorDeviceClass.DURATION,
-        native_unit_of_measurement=UnitOfTime.SECONDS,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        # New with every read: off by default, so a fleet does not write (and record) it
-        # for every charger every 15 minutes; "Data live" tells whether the data is current.
-        entity_registry_enabled_default=False,
-        value_fn=_status(lambda s: s.data_age_seconds),
-    ),
-    *QUEUE_SENSORS,
-)
-
-BINARY_SENSORS: Final[tuple[EvBinarySensorEntityDescription[GoeCoordinator], ...]] = (
-    EvBinarySensorEntityDescription(
-        key="error",
-        translation_key="error",
-        device_class=BinarySensorDeviceClass.PROBLEM,
-        is_on_fn=_status(lambda s: s.error_state),
-    ),
-    EvBinarySensorEntityDescription(
-        key="data_live",
-        translation_key="data_live",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        is_on_fn=_status(lambda s: s.data_is_live),
-    ),
-)
-
-NUMBERS: Final[tuple[EvNumberEntityDescription[GoeCoordinator], ...]] = (
-    EvNumberEntityDescription(
-        key="charging_current",
-        translation_key="charging_current",
-        device_class=NumberDeviceClass.CURRENT,
-        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-        native_min_value=MIN_CURRENT,
-        native_max_value=MAX_CURRENT_FALLBACK,
-        native_step=1,
-        value_fn=lambda coordinator: coordinator.expected(PARAMETER_CURRENT),
-        max_value_fn=lambda coordinator: (
-            (coordinator.data and coordinator.data.status.max_allowed_current)
-            or MAX_CURRENT_FALLBACK
-        ),
-        set_fn=_async_set_current,
-    ),
-)
-
-SWITCHES: Final[tuple[EvSwitchEntityDescription[GoeCoordinator], ...]] = (
-    EvSwitchEntityDescription(
-        key="charging_allowed",
-        translation_key="charging_allowed",
-        is_on_fn=lambda coordinator: (
-            None if (value := coordinator.expected(PARAMETER_ALLOW)) is None else bool(value)
-        ),
-        set_fn=_async_set_allow,
-    ),
-)
-
-DESCRIPTIONS: Final[Mapping[Platform, tuple[EvChargeEntityDescription[GoeCoordinator], ...]]] = {
-    Platform.BINARY_SENSOR: BINARY_SENSORS,
-    Platform.NUMBER: NUMBERS,
-    Platform.SENSOR: SENSORS,
-    Platform.SWITCH: SWITCHES,
-}
-
-
-class GoeRuntime(VendorRuntime):
-    """The running side of one go-e config entry (one charger)."""
-
-    platforms = (Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH)
-
-    def __init__(self, coordinator: GoeCoordinator) -> None:
-        super().__init__()
-        self.coordinator = coordinator
-
-    def entity_specs(self, platform: Platform) -> list[EntitySpec]:
-        """Return the entities of a platform."""
-        return [
-            (self.coordinator, description)
-            for description in DESCRIPTIONS.get(platform, ())
-            if description.exists_fn(self.coordinator)
-        ]
-
-    async def async_start(self) -> None:
-        """Fetch or restore the first status."""
-        await self.coordinator.async_start()
-
-    async def async_stop(self) -> None:
-        """Cancel timers and save the queue."""
-        await self.coordinator.async_stop()
-
-    def diagnostics(self) -> dict[str, Any]:
-        """Return the charger's state, budget and queue."""
-        coordinator = self.coordinator
-        data = coordinator.data
-        return {
-            "client": repr(coordinator.client),
-            "status": data.status.as_dict() if data else None,
-            "fetched_at": _utc(data.fetched_at).isoformat() if data else None,
-            "last_update_success": coordinator.last_update_success,
-            "status_budget": coordinator.budget.status.as_dict(),
-            "commands": coordinator.queue.as_dict(),
-        }
-
-
-async def async_setup_goe(hass: HomeAssistant, entry: EvChargeConfigEntry) -> GoeRuntime:
-    """Build the runtime of a go-e config entry."""
-    serial: str = entry.data[CONF_SERIAL]
-    client = GoeClient(
-        async_get_session(hass),
-        serial,
-        entry.data[CONF_GRID_TOKEN],
-        base_url=entry.data[CONF_BASE_URL],
-    )
-    budget = await async_get_goe_budget(hass, serial)
-    return GoeRuntime(GoeCoordinator(hass, entry, client, budget))

@@ -1,4 +1,4 @@
-"""ViriCiti Smart Charging groups: coordinators, the external-limit queue and the entities.
+"""ViriCiti Smart Charging groups: coordinators and the external-limit queue.
 
 One config entry is one charger group. Three coordinators read it at the cadence the issue
 sets: the group (title, default limit, timeframes) every 15 minutes, the group limit every
@@ -20,24 +20,20 @@ import time
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from homeassistant.components.number import NumberDeviceClass, NumberMode
-from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
-from homeassistant.const import CONF_API_KEY, Platform, UnitOfPower
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     HomeAssistantError,
     ServiceValidationError,
 )
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
-from homeassistant.helpers.typing import StateType
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from ..api.errors import (
+from ...api.errors import (
     ApiError,
     AuthenticationError,
     EvChargeControlError,
@@ -45,30 +41,21 @@ from ..api.errors import (
     NotFoundError,
     RateLimitedError,
 )
-from ..api.viriciti import (
-    LIMIT_SOURCES,
+from ...api.viriciti import (
     ViricitiClient,
     ViricitiGroup,
     ViricitiGroupLimit,
     ViricitiSample,
 )
-from ..api.viriciti_schedule import Schedule, ScheduleNow
-from ..budget import CommandQueue, Verification
-from ..const import (
-    CONF_BASE_URL,
-    CONF_DEFAULT_DURATION,
-    CONF_GROUP_ID,
-    CONF_TIME_ZONE,
-    DEFAULT_LIMIT_DURATION,
+from ...api.viriciti_schedule import Schedule, ScheduleNow
+from ...budget import CommandQueue, Verification
+from ...const import (
     DOMAIN,
     LOGGER,
 )
-from ..coordinator import EvChargeCoordinator
-from ..events import CommandResult, CommandResultEvent, async_fire_command_result
-from ..number import EvNumberEntityDescription
-from ..runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
-from ..sensor import QUEUE_SENSORS, EvSensorEntityDescription
-from ..session import async_get_session
+from ...coordinator import EvChargeCoordinator
+from ...events import CommandResult, CommandResultEvent, async_fire_command_result
+from ...runtime import EvChargeConfigEntry
 
 GROUP_INTERVAL: Final = dt.timedelta(minutes=15)
 LIMIT_INTERVAL: Final = dt.timedelta(minutes=5)
@@ -690,322 +677,3 @@ class ViricitiSeriesCoordinator(_ViricitiCoordinator[ViricitiSeries]):
 
 
 # Entity descriptions
-
-
-def _group(fn: Callable[[ViricitiGroup], Any]) -> Callable[[ViricitiGroupCoordinator], Any]:
-    def read(coordinator: ViricitiGroupCoordinator) -> Any:
-        return fn(coordinator.data) if coordinator.data else None
-
-    return read
-
-
-def _limits(
-    fn: Callable[[ViricitiGroupLimit], Any],
-) -> Callable[[ViricitiLimitCoordinator], Any]:
-    def read(coordinator: ViricitiLimitCoordinator) -> Any:
-        return fn(coordinator.data) if coordinator.data else None
-
-    return read
-
-
-def _schedule(fn: Callable[[ScheduleNow], Any]) -> Callable[[ViricitiGroupCoordinator], Any]:
-    def read(coordinator: ViricitiGroupCoordinator) -> Any:
-        return fn(coordinator.now) if coordinator.data and coordinator.now else None
-
-    return read
-
-
-def _kw_sensor[C](
-    key: str,
-    value_fn: Callable[[C], StateType | dt.datetime],
-    *,
-    state_class: SensorStateClass | None = None,
-    attributes_fn: Callable[[C], Mapping[str, Any] | None] = lambda _: None,
-) -> EvSensorEntityDescription[C]:
-    return EvSensorEntityDescription(
-        key=key,
-        translation_key=key,
-        device_class=SensorDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.KILO_WATT,
-        suggested_display_precision=0,
-        state_class=state_class,
-        value_fn=value_fn,
-        attributes_fn=attributes_fn,
-    )
-
-
-GROUP_SENSORS: Final[tuple[EvSensorEntityDescription[ViricitiGroupCoordinator], ...]] = (
-    _kw_sensor("group_limit", value_fn=_group(lambda g: g.group_limit)),
-    _kw_sensor(
-        "scheduled_limit",
-        value_fn=_schedule(lambda now: now.limit),
-        attributes_fn=lambda coordinator: {
-            "timeframe": coordinator.now.timeframe.name
-            if coordinator.now and coordinator.now.timeframe
-            else None,
-            "timeframes": coordinator.timeframes(),
-        },
-    ),
-    EvSensorEntityDescription(
-        key="next_limit_change",
-        translation_key="next_limit_change",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=_schedule(lambda now: now.next_change),
-        attributes_fn=lambda coordinator: {
-            "next_limit": coordinator.now.next_limit if coordinator.now else None
-        },
-    ),
-)
-
-LIMIT_SENSORS: Final[tuple[EvSensorEntityDescription[ViricitiLimitCoordinator], ...]] = (
-    _kw_sensor(
-        "active_limit",
-        state_class=SensorStateClass.MEASUREMENT,
-        value_fn=_limits(lambda limits: limits.active_limit),
-    ),
-    EvSensorEntityDescription(
-        key="active_limit_source",
-        translation_key="active_limit_source",
-        device_class=SensorDeviceClass.ENUM,
-        options=list(LIMIT_SOURCES),
-        value_fn=_limits(lambda limits: limits.active if limits.active in LIMIT_SOURCES else None),
-    ),
-    _kw_sensor(
-        "external_limit",
-        value_fn=_limits(lambda limits: limits.external.limit if limits.external else None),
-    ),
-    EvSensorEntityDescription(
-        key="external_limit_end",
-        translation_key="external_limit_end",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=_limits(lambda limits: limits.external.end if limits.external else None),
-    ),
-    *QUEUE_SENSORS,
-)
-
-
-def positive_kw(value: float) -> int:
-    """Return a limit as whole kW; raise a translated error unless a positive integer."""
-    if not float(value).is_integer() or value <= 0:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="group_limit_invalid",
-            translation_placeholders={"value": f"{value:g}"},
-        )
-    return int(value)
-
-
-async def _async_set_external(coordinator: ViricitiLimitCoordinator, value: float) -> None:
-    end = dt_util.utcnow() + coordinator.default_duration
-    await coordinator.async_request_limit(positive_kw(value), end)
-
-
-LIMIT_NUMBERS: Final[tuple[EvNumberEntityDescription[ViricitiLimitCoordinator], ...]] = (
-    EvNumberEntityDescription(
-        key="external_group_limit",
-        translation_key="external_group_limit",
-        device_class=NumberDeviceClass.POWER,
-        native_unit_of_measurement=UnitOfPower.KILO_WATT,
-        native_min_value=1,
-        native_max_value=MAX_GROUP_LIMIT,
-        native_step=1,
-        mode=NumberMode.BOX,
-        value_fn=lambda coordinator: (
-            None if (request := coordinator.expected()) is None else request.limit
-        ),
-        set_fn=_async_set_external,
-        attributes_fn=lambda coordinator: {
-            "end_time": None
-            if (request := coordinator.expected()) is None
-            else _utc(request.end).isoformat(),
-            "duration_minutes": round(coordinator.default_duration.total_seconds() / 60),
-        },
-    ),
-)
-
-
-def power_limit_description(
-    position: int,
-) -> EvSensorEntityDescription[ViricitiStationCoordinator]:
-    """Return the sensor of one connector position of a charge station."""
-    return EvSensorEntityDescription(
-        key=f"power_limit_{position}",
-        translation_key="power_limit",
-        translation_placeholders={"position": str(position)},
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.KILO_WATT,
-        suggested_display_precision=1,
-        value_fn=lambda coordinator: (coordinator.data or {}).get(position),
-    )
-
-
-class ViricitiRuntime(VendorRuntime):
-    """The running side of one ViriCiti config entry (one charger group)."""
-
-    platforms = (Platform.NUMBER, Platform.SENSOR)
-
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: EvChargeConfigEntry,
-        client: ViricitiClient,
-        zone: ZoneInfo,
-        store: ViricitiLimitStore,
-    ) -> None:
-        super().__init__(dict(entry.options))
-        self.hass = hass
-        self.entry = entry
-        self.zone = zone
-        self.group = ViricitiGroupCoordinator(hass, entry, client, zone)
-        duration = dt.timedelta(
-            minutes=entry.options.get(CONF_DEFAULT_DURATION, DEFAULT_LIMIT_DURATION)
-        )
-        self.limit = ViricitiLimitCoordinator(
-            hass, entry, client, zone, store, self.group, duration
-        )
-        self.series = ViricitiSeriesCoordinator(hass, entry, client, zone)
-        self.positions: dict[str, list[int]] = {}
-        self._unsub_series: CALLBACK_TYPE | None = None
-        self.series.on_new = self._add_connectors
-
-    @callback
-    def _add_connectors(self, new: dict[str, list[int]]) -> None:
-        """Add the stations and connector positions the time series shows for the first time."""
-        specs: list[EntitySpec] = []
-        for station_id, positions in new.items():
-            station = self.series.stations.get(station_id)
-            if station is None:
-                station = self.series.stations[station_id] = ViricitiStationCoordinator(
-                    self.hass, self.entry, self.group, station_id
-                )
-                dr.async_get(self.hass).async_get_or_create(
-                    config_entry_id=self.entry.entry_id, **station.device_info
-                )
-                LOGGER.debug("ViriCiti: charge station %s found", station_id)
-            known = self.positions.setdefault(station_id, [])
-            for position in sorted(positions):
-                known.append(position)
-                specs.append((station, power_limit_description(position)))
-        self.async_add_specs(Platform.SENSOR, specs)
-
-    def entity_specs(self, platform: Platform) -> list[EntitySpec]:
-        """Return the entities of a platform."""
-        if platform is Platform.NUMBER:
-            return [(self.limit, description) for description in LIMIT_NUMBERS]
-        if platform is not Platform.SENSOR:
-            return []
-        specs: list[EntitySpec] = [(self.group, d) for d in GROUP_SENSORS]
-        specs += [(self.limit, d) for d in LIMIT_SENSORS]
-        for station_id, positions in self.positions.items():
-            station = self.series.stations[station_id]
-            specs += [(station, power_limit_description(position)) for position in positions]
-        return specs
-
-    async def async_start(self) -> None:
-        """Read the group, its limit and the newest samples; name the group's device."""
-        await self.group.async_config_entry_first_refresh()
-        group = self.group.data
-        device_info = DeviceInfo(
-            identifiers={(DOMAIN, self.group.unique_id_prefix)},
-            manufacturer="ViriCiti",
-            model="Smart Charging group",
-            name=group.title,
-        )
-        for coordinator in (self.group, self.limit, self.series):
-            coordinator.device_info = device_info
-        dr.async_get(self.hass).async_get_or_create(
-            config_entry_id=self.entry.entry_id, **device_info
-        )
-        await self.limit.store.async_load()
-        await self.limit.async_config_entry_first_refresh()
-        await self.series.async_config_entry_first_refresh()
-        # The series' entities listen to their stations, not to it: without a listener of
-        # its own a coordinator stops polling, and new stations would never be found.
-        self._unsub_series = self.series.async_add_listener(lambda: None)
-        await self.limit.async_start()
-
-    async def async_stop(self) -> None:
-        """Cancel timers and save the queue."""
-        if self._unsub_series is not None:
-            self._unsub_series()
-            self._unsub_series = None
-        await self.group.async_stop()
-        await self.limit.async_stop()
-
-    def diagnostics(self) -> dict[str, Any]:
-        """Return the group, its limits, the newest samples and the queue."""
-        group, limits, series = self.group.data, self.limit.data, self.series.data
-        now = self.group.now
-        return {
-            "client": repr(self.group.client),
-            "time_zone": str(self.zone),
-            "group": {
-                "title": group.title,
-                "group_limit": group.group_limit,
-                "timeframes": self.group.timeframes(),
-            }
-            if group
-            else None,
-            "schedule": {
-                "limit": now.limit,
-                "timeframe": now.timeframe.name if now.timeframe else None,
-                "next_change": now.next_change.isoformat() if now.next_change else None,
-                "next_limit": now.next_limit,
-            }
-            if now
-            else None,
-            "limits": {
-                "active": limits.active,
-                "active_limit": limits.active_limit,
-                "default": limits.default_limit,
-                "external": _describe_external(limits),
-            }
-            if limits
-            else None,
-            "series": {
-                "last_time": series.last_time.isoformat() if series.last_time else None,
-                "group_limit": series.group_limit,
-                # A list, not keyed by station: a station's id is redacted, a key would not be.
-                "stations": [
-                    {
-                        "station_id": station,
-                        "connectors": {str(pos): kw for pos, kw in limits_.items()},
-                    }
-                    for station, limits_ in series.stations.items()
-                ],
-            }
-            if series
-            else None,
-            "commands": self.limit.queue.as_dict(),
-        }
-
-
-def _describe_external(limits: ViricitiGroupLimit) -> dict[str, Any] | None:
-    external = limits.external
-    if external is None:
-        return None
-    return {
-        "limit": external.limit,
-        "start": external.start.isoformat() if external.start else None,
-        "end": external.end.isoformat() if external.end else None,
-    }
-
-
-def group_zone(hass: HomeAssistant, options: Mapping[str, Any]) -> ZoneInfo:
-    """Return the group's time zone: the option, else Home Assistant's."""
-    name = options.get(CONF_TIME_ZONE) or hass.config.time_zone
-    zone = dt_util.get_time_zone(name)
-    return zone if isinstance(zone, ZoneInfo) else ZoneInfo("UTC")
-
-
-async def async_setup_viriciti(hass: HomeAssistant, entry: EvChargeConfigEntry) -> ViricitiRuntime:
-    """Build the runtime of a ViriCiti config entry."""
-    client = ViricitiClient(
-        async_get_session(hass),
-        entry.data[CONF_API_KEY],
-        entry.data[CONF_GROUP_ID],
-        base_url=entry.data[CONF_BASE_URL],
-    )
-    store = ViricitiLimitStore(hass, entry.data[CONF_GROUP_ID])
-    return ViricitiRuntime(hass, entry, client, group_zone(hass, entry.options), store)

@@ -1,0 +1,73 @@
+"""The ViriCiti action: an external group limit until an end time or for a duration."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Final
+
+from homeassistant.const import ATTR_DEVICE_ID
+from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
+
+if TYPE_CHECKING:
+    # As in config_flow: probatio's types, voluptuous's name at run time.
+    import probatio as vol
+else:
+    import voluptuous as vol
+
+from ...actions import action_error, device_identifiers, loaded_runtimes
+from ...const import DOMAIN
+from .coordinator import ViricitiLimitCoordinator
+from .descriptions import positive_kw
+from .runtime import ViricitiRuntime
+
+SERVICE_SET_GROUP_LIMIT: Final = "set_group_limit"
+
+ATTR_LIMIT: Final = "limit"
+ATTR_END_TIME: Final = "end_time"
+ATTR_DURATION: Final = "duration"
+
+# Range checks happen in the handler, so every refusal is a translated message.
+SET_GROUP_LIMIT_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Required(ATTR_LIMIT): vol.Coerce(float),
+        vol.Optional(ATTR_END_TIME): cv.datetime,
+        vol.Optional(ATTR_DURATION): cv.time_period,
+    }
+)
+
+
+def _group(hass: HomeAssistant, device_id: str) -> ViricitiLimitCoordinator:
+    identifiers = device_identifiers(hass, device_id)
+    for runtime in loaded_runtimes(hass, ViricitiRuntime):
+        if runtime.limit.unique_id_prefix in identifiers:
+            return runtime.limit
+    raise action_error("not_a_viriciti_group")
+
+
+async def _async_set_group_limit(call: ServiceCall) -> None:
+    group = _group(call.hass, call.data[ATTR_DEVICE_ID])
+    limit = positive_kw(call.data[ATTR_LIMIT])
+    now = dt_util.utcnow()
+    if ATTR_END_TIME in call.data and ATTR_DURATION in call.data:
+        raise action_error("end_time_and_duration")
+    if ATTR_END_TIME in call.data:
+        end: datetime = dt_util.as_utc(call.data[ATTR_END_TIME])
+    else:
+        duration: timedelta = call.data.get(ATTR_DURATION, group.default_duration)
+        if duration <= timedelta(0):
+            raise action_error("duration_not_positive")
+        end = now + duration
+    if end <= now:
+        raise action_error("end_time_in_past", end_time=dt_util.as_local(end).isoformat())
+    await group.async_request_limit(limit, end)
+
+
+@callback
+def async_register_actions(hass: HomeAssistant) -> None:
+    """Register the ViriCiti action."""
+    hass.services.async_register(
+        DOMAIN, SERVICE_SET_GROUP_LIMIT, _async_set_group_limit, schema=SET_GROUP_LIMIT_SCHEMA
+    )
