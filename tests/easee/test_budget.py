@@ -36,8 +36,8 @@ from custom_components.ev_charge_control.const import (
     CONF_VENDOR,
     DOMAIN,
 )
-from custom_components.ev_charge_control.vendors.easee.runtime import EaseeRuntime
 from custom_components.ev_charge_control.vendors.easee.account import DATA_EASEE_ACCOUNTS
+from custom_components.ev_charge_control.vendors.easee.runtime import EaseeRuntime
 from simulators.easee import EaseeRequest, EaseeSimulator
 from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, RUNTIME_SECRETS, setup_entry, travel
 from tests.easee.bans import BAN_FORMS

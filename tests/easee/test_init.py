@@ -45,7 +45,8 @@ async def test_entities(
 ) -> None:
     """Names, units, classes, categories and values of every entity stay as designed."""
     with patch(
-        "custom_components.ev_charge_control.vendors.easee.runtime.EaseeRuntime.platforms", (platform,)
+        "custom_components.ev_charge_control.vendors.easee.runtime.EaseeRuntime.platforms",
+        (platform,),
     ):
         await setup_entry(hass, easee_entry)
     await snapshot_platform(hass, entity_registry, snapshot, easee_entry.entry_id)

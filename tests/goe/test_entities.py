@@ -40,7 +40,9 @@ async def test_entities(
     """Names, units, classes, categories and values of every entity stay as designed."""
     goe_sim.chargers[GOE_SERIAL].next_charge_seconds_left = 3600
     goe_sim.chargers[GOE_SERIAL].next_charge_duration = 5400
-    with patch("custom_components.ev_charge_control.vendors.goe.runtime.GoeRuntime.platforms", (platform,)):
+    with patch(
+        "custom_components.ev_charge_control.vendors.goe.runtime.GoeRuntime.platforms", (platform,)
+    ):
         await setup_entry(hass, goe_entry)
     await snapshot_platform(hass, entity_registry, snapshot, goe_entry.entry_id)
 

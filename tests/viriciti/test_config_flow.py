@@ -79,7 +79,8 @@ async def mock_setup_entry(hass: HomeAssistant) -> AsyncGenerator[AsyncMock]:
 def cloud(viriciti_sim: ViricitiSimulator) -> Generator[ViricitiSimulator]:
     """Make the simulator the ViriCiti cloud a form offers when its advanced section is left alone."""
     with patch(
-        "custom_components.ev_charge_control.vendors.viriciti.flow.VIRICITI_BASE_URL", viriciti_sim.base_url
+        "custom_components.ev_charge_control.vendors.viriciti.flow.VIRICITI_BASE_URL",
+        viriciti_sim.base_url,
     ):
         yield viriciti_sim
 
