@@ -53,17 +53,17 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     async_test_home_assistant,
 )
 
-from custom_components.ev_charge_control.const import (
-    CONF_BASE_URL,
-    CONF_DEFAULT_DURATION,
+from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
+from custom_components.ev_charge_control.vendors.easee.const import VENDOR_EASEE
+from custom_components.ev_charge_control.vendors.goe.const import (
     CONF_GRID_TOKEN,
-    CONF_GROUP_ID,
     CONF_SERIAL,
-    CONF_TIME_ZONE,
-    CONF_VENDOR,
-    DOMAIN,
-    VENDOR_EASEE,
     VENDOR_GOE,
+)
+from custom_components.ev_charge_control.vendors.viriciti.const import (
+    CONF_DEFAULT_DURATION,
+    CONF_GROUP_ID,
+    CONF_TIME_ZONE,
     VENDOR_VIRICITI,
 )
 

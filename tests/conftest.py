@@ -17,12 +17,10 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
-from custom_components.ev_charge_control.const import (
-    CONF_BASE_URL,
+from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
+from custom_components.ev_charge_control.vendors.goe.const import (
     CONF_GRID_TOKEN,
     CONF_SERIAL,
-    CONF_VENDOR,
-    DOMAIN,
     VENDOR_GOE,
 )
 from simulators.goe import GoeSimulator

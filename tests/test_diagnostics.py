@@ -16,12 +16,8 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.ev_charge_control.const import (
-    CONF_BASE_URL,
-    CONF_VENDOR,
-    DOMAIN,
-    VENDOR_EASEE,
-)
+from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
+from custom_components.ev_charge_control.vendors.easee.const import VENDOR_EASEE
 from simulators.goe import GoeSimulator
 from simulators.viriciti import ViricitiSimulator
 from tests.conftest import (

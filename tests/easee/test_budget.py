@@ -30,13 +30,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.ev_charge_control.config_flow import ADVANCED
-from custom_components.ev_charge_control.const import (
-    CONF_BASE_URL,
-    CONF_STATE_INTERVAL,
-    CONF_VENDOR,
-    DOMAIN,
-)
+from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
 from custom_components.ev_charge_control.vendors.easee.account import DATA_EASEE_ACCOUNTS
+from custom_components.ev_charge_control.vendors.easee.const import CONF_STATE_INTERVAL
 from custom_components.ev_charge_control.vendors.easee.runtime import EaseeRuntime
 from simulators.easee import EaseeRequest, EaseeSimulator
 from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, RUNTIME_SECRETS, setup_entry, travel

@@ -23,17 +23,15 @@ from custom_components import ev_charge_control
 from custom_components.ev_charge_control.api.easee import EaseeClient
 from custom_components.ev_charge_control.api.errors import RateLimitedError
 from custom_components.ev_charge_control.config_flow import ADVANCED, EvChargeConfigFlow
-from custom_components.ev_charge_control.const import (
-    CONF_BASE_URL,
+from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
+from custom_components.ev_charge_control.vendors.easee.account import DATA_EASEE_ACCOUNTS
+from custom_components.ev_charge_control.vendors.easee.const import (
     CONF_DYNAMIC_CURRENT_TTL,
     CONF_KEEP_DYNAMIC_LIMITS,
     CONF_STATE_INTERVAL,
     CONF_TOKENS,
-    CONF_VENDOR,
-    DOMAIN,
     VENDOR_EASEE,
 )
-from custom_components.ev_charge_control.vendors.easee.account import DATA_EASEE_ACCOUNTS
 from simulators.easee import EaseeSimulator
 from tests.conftest import (
     EASEE_OTHER_PASSWORD,

@@ -18,7 +18,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, snapsh
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components import ev_charge_control
-from custom_components.ev_charge_control.const import CONF_TOKENS, DOMAIN
+from custom_components.ev_charge_control.const import DOMAIN
+from custom_components.ev_charge_control.vendors.easee.const import CONF_TOKENS
 from simulators.easee import EaseeSimulator
 from tests.conftest import find_device, setup_entry, travel
 from tests.easee.conftest import CHARGERS, MASTERS, state_reads

@@ -23,11 +23,10 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 import voluptuous as vol
 
-from custom_components.ev_charge_control.const import (
+from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
+from custom_components.ev_charge_control.vendors.easee.const import (
     CONF_DYNAMIC_CURRENT_TTL,
     CONF_KEEP_DYNAMIC_LIMITS,
-    DOMAIN,
-    EVENT_COMMAND_RESULT,
 )
 from simulators.easee import EaseeSimulator
 from tests.conftest import GOE_SERIAL, find_device, setup_entry, travel

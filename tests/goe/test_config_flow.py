@@ -18,12 +18,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_charge_control.api.goe import GoeClient
 from custom_components.ev_charge_control.config_flow import ADVANCED
-from custom_components.ev_charge_control.const import (
-    CONF_BASE_URL,
+from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
+from custom_components.ev_charge_control.vendors.goe.const import (
     CONF_GRID_TOKEN,
     CONF_SERIAL,
-    CONF_VENDOR,
-    DOMAIN,
     VENDOR_GOE,
 )
 from custom_components.ev_charge_control.vendors.goe.coordinator import async_get_goe_budget

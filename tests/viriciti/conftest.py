@@ -9,13 +9,11 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ev_charge_control.const import (
-    CONF_BASE_URL,
+from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
+from custom_components.ev_charge_control.vendors.viriciti.const import (
     CONF_DEFAULT_DURATION,
     CONF_GROUP_ID,
     CONF_TIME_ZONE,
-    CONF_VENDOR,
-    DOMAIN,
     VENDOR_VIRICITI,
 )
 from simulators.viriciti import ViricitiSimulator

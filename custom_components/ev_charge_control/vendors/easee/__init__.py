@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from ...const import VENDOR_EASEE
 from ...vendor import Vendor
 from .actions import async_register_actions
+from .const import VENDOR_EASEE
 from .flow import EaseeFlow, EaseeOptionsFlow
 from .runtime import async_setup_easee
 

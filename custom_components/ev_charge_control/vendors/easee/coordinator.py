@@ -39,15 +39,11 @@ from ...api.errors import (
     RateLimitedError,
 )
 from ...budget import CommandQueue, OverBudgetError, QueuedCommand, SentCommand, Verification
-from ...const import (
-    CONF_DYNAMIC_CURRENT_TTL,
-    CONF_KEEP_DYNAMIC_LIMITS,
-    DOMAIN,
-    LOGGER,
-)
+from ...const import DOMAIN, LOGGER
 from ...coordinator import EvChargeCoordinator, async_device_id
 from ...events import CommandResult, CommandResultEvent, CommandValue, async_fire_command_result
 from ...runtime import EvChargeConfigEntry
+from .const import CONF_DYNAMIC_CURRENT_TTL, CONF_KEEP_DYNAMIC_LIMITS
 
 if TYPE_CHECKING:
     from .runtime import EaseeRuntime

@@ -30,19 +30,7 @@ from ...api.easee import (
 )
 from ...api.errors import AccountBlockedError, ApiError, AuthenticationError, RateLimitedError
 from ...budget import OverBudgetError
-from ...const import (
-    CONF_BASE_URL,
-    CONF_DYNAMIC_CURRENT_TTL,
-    CONF_KEEP_DYNAMIC_LIMITS,
-    CONF_STATE_INTERVAL,
-    CONF_TOKENS,
-    CONF_VENDOR,
-    DEFAULT_STATE_INTERVAL,
-    LOGGER,
-    MAX_STATE_INTERVAL,
-    MIN_STATE_INTERVAL,
-    VENDOR_EASEE,
-)
+from ...const import CONF_BASE_URL, CONF_VENDOR, LOGGER
 from ...forms import ADVANCED, PASSWORD, USERNAME, advanced_section, valid_base_url, with_sections
 from ...session import async_get_session, async_user_agent
 from .account import (
@@ -51,6 +39,16 @@ from .account import (
     async_note_easee_ban,
     async_note_easee_pause,
     easee_pause_until,
+)
+from .const import (
+    CONF_DYNAMIC_CURRENT_TTL,
+    CONF_KEEP_DYNAMIC_LIMITS,
+    CONF_STATE_INTERVAL,
+    CONF_TOKENS,
+    DEFAULT_STATE_INTERVAL,
+    MAX_STATE_INTERVAL,
+    MIN_STATE_INTERVAL,
+    VENDOR_EASEE,
 )
 
 if TYPE_CHECKING:

@@ -31,19 +31,17 @@ from ...api.errors import (
     RateLimitedError,
 )
 from ...budget import OverBudgetError
-from ...const import (
-    CONF_BASE_URL,
+from ...const import CONF_BASE_URL, DOMAIN, LOGGER
+from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
+from ...session import async_get_session, async_user_agent
+from .account import EaseeAccount, async_get_easee_account
+from .const import (
     CONF_DYNAMIC_CURRENT_TTL,
     CONF_KEEP_DYNAMIC_LIMITS,
     CONF_STATE_INTERVAL,
     CONF_TOKENS,
     DEFAULT_STATE_INTERVAL,
-    DOMAIN,
-    LOGGER,
 )
-from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
-from ...session import async_get_session, async_user_agent
-from .account import EaseeAccount, async_get_easee_account
 from .coordinator import (
     EaseeChargerCoordinator,
     EaseeCircuitCoordinator,

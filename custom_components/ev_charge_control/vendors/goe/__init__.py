@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from ...const import CONF_GRID_TOKEN, CONF_SERIAL, VENDOR_GOE
 from ...vendor import Vendor
+from .const import CONF_GRID_TOKEN, CONF_SERIAL, VENDOR_GOE
 from .flow import GoeFlow
 from .runtime import async_setup_goe
 

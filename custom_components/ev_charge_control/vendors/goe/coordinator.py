@@ -28,10 +28,7 @@ from ...api.errors import (
 )
 from ...api.goe import GoeClient, GoeStatus
 from ...budget import CommandQueue, QueuedCommand, TokenBucket, Verification
-from ...const import (
-    DOMAIN,
-    LOGGER,
-)
+from ...const import DOMAIN, LOGGER
 from ...coordinator import EvChargeCoordinator
 from ...events import CommandResult, CommandResultEvent, async_fire_command_result
 from ...runtime import EvChargeConfigEntry

@@ -11,7 +11,7 @@ from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResu
 
 from ...api.errors import ApiError, AuthenticationError, ChargerUnreachableError, RateLimitedError
 from ...api.goe import DEFAULT_BASE_URL, GoeClient, is_valid_grid_token, normalize_serial
-from ...const import CONF_BASE_URL, CONF_GRID_TOKEN, CONF_SERIAL, CONF_VENDOR, LOGGER, VENDOR_GOE
+from ...const import CONF_BASE_URL, CONF_VENDOR, LOGGER
 from ...forms import (
     ADVANCED,
     PASSWORD,
@@ -21,6 +21,7 @@ from ...forms import (
     with_sections,
 )
 from ...session import async_get_session
+from .const import CONF_GRID_TOKEN, CONF_SERIAL, VENDOR_GOE
 from .coordinator import async_get_goe_budget
 
 if TYPE_CHECKING:

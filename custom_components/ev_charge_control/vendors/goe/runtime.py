@@ -11,13 +11,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 
 from ...api.goe import GoeClient
-from ...const import (
-    CONF_BASE_URL,
-    CONF_GRID_TOKEN,
-    CONF_SERIAL,
-)
+from ...const import CONF_BASE_URL
 from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
 from ...session import async_get_session
+from .const import CONF_GRID_TOKEN, CONF_SERIAL
 from .coordinator import GoeCoordinator, async_get_goe_budget
 from .descriptions import DESCRIPTIONS
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from ...const import CONF_GROUP_ID, VENDOR_VIRICITI
 from ...vendor import Vendor
 from .actions import async_register_actions
+from .const import CONF_GROUP_ID, VENDOR_VIRICITI
 from .flow import ViricitiFlow, ViricitiOptionsFlow
 from .runtime import async_setup_viriciti
 

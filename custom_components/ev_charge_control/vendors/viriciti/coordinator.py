@@ -49,10 +49,7 @@ from ...api.viriciti import (
 )
 from ...api.viriciti_schedule import Schedule, ScheduleNow
 from ...budget import CommandQueue, Verification
-from ...const import (
-    DOMAIN,
-    LOGGER,
-)
+from ...const import DOMAIN, LOGGER
 from ...coordinator import EvChargeCoordinator
 from ...events import CommandResult, CommandResultEvent, async_fire_command_result
 from ...runtime import EvChargeConfigEntry

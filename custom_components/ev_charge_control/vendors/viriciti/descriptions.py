@@ -21,9 +21,7 @@ from ...api.viriciti import (
     ViricitiGroupLimit,
 )
 from ...api.viriciti_schedule import ScheduleNow
-from ...const import (
-    DOMAIN,
-)
+from ...const import DOMAIN
 from ...number import EvNumberEntityDescription
 from ...sensor import QUEUE_SENSORS, EvSensorEntityDescription
 from .coordinator import (

@@ -17,17 +17,7 @@ from homeassistant.helpers.selector import DurationSelector, DurationSelectorCon
 
 from ...api.errors import ApiError, AuthenticationError, NotFoundError, RateLimitedError
 from ...api.viriciti import DEFAULT_BASE_URL as VIRICITI_BASE_URL, ViricitiClient, ViricitiGroup
-from ...const import (
-    CONF_BASE_URL,
-    CONF_DEFAULT_DURATION,
-    CONF_GROUP_ID,
-    CONF_TIME_ZONE,
-    CONF_VENDOR,
-    DEFAULT_LIMIT_DURATION,
-    LOGGER,
-    MAX_LIMIT_DURATION,
-    VENDOR_VIRICITI,
-)
+from ...const import CONF_BASE_URL, CONF_VENDOR, LOGGER
 from ...forms import (
     ADVANCED,
     PASSWORD,
@@ -38,6 +28,14 @@ from ...forms import (
     with_sections,
 )
 from ...session import async_get_session
+from .const import (
+    CONF_DEFAULT_DURATION,
+    CONF_GROUP_ID,
+    CONF_TIME_ZONE,
+    DEFAULT_LIMIT_DURATION,
+    MAX_LIMIT_DURATION,
+    VENDOR_VIRICITI,
+)
 
 if TYPE_CHECKING:
     import probatio as vol

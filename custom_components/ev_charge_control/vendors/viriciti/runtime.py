@@ -17,17 +17,10 @@ from ...api.viriciti import (
     ViricitiClient,
     ViricitiGroupLimit,
 )
-from ...const import (
-    CONF_BASE_URL,
-    CONF_DEFAULT_DURATION,
-    CONF_GROUP_ID,
-    CONF_TIME_ZONE,
-    DEFAULT_LIMIT_DURATION,
-    DOMAIN,
-    LOGGER,
-)
+from ...const import CONF_BASE_URL, DOMAIN, LOGGER
 from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
 from ...session import async_get_session
+from .const import CONF_DEFAULT_DURATION, CONF_GROUP_ID, CONF_TIME_ZONE, DEFAULT_LIMIT_DURATION
 from .coordinator import (
     ViricitiGroupCoordinator,
     ViricitiLimitCoordinator,
