@@ -133,6 +133,7 @@ class ScaledBench:
 
     cycle: float  # its poll interval: a timed cycle, and the benchmark's travel span
     reads: str  # the endpoint whose reads per charger and day the table shows
+    reads_label: str  # and what the table calls them
     intro: str  # the table's opening sentence
 
 
@@ -191,10 +192,14 @@ VENDORS: Final[Mapping[str, SimulatedVendor]] = {
 }
 
 
-def scaled_vendor() -> SimulatedVendor:
+def scaled_vendor() -> tuple[SimulatedVendor, ScaledBench]:
     """Return the vendor whose fleet the benchmark scales (exactly one declares it)."""
-    (vendor,) = (vendor for vendor in VENDORS.values() if vendor.bench.scaled is not None)
-    return vendor
+    ((vendor, scaled),) = (
+        (vendor, vendor.bench.scaled)
+        for vendor in VENDORS.values()
+        if vendor.bench.scaled is not None
+    )
+    return vendor, scaled
 
 
 def words(parts: Sequence[str]) -> str:

@@ -325,6 +325,7 @@ BENCH: Final = VendorBench(
     scaled=ScaledBench(
         cycle=INTERVAL,
         reads="api_status",
+        reads_label="status reads",
         intro="go-e, one config entry per charger.",
     ),
 )

@@ -18,7 +18,7 @@ GENERIC = sorted(
     [
         REPO / "simulators" / "__main__.py",
         *(REPO / "demo").glob("*.py"),
-        # benchmarks/ joins once it reaches vendors through the registry too
+        *(REPO / "benchmarks").glob("*.py"),
     ]
 )
 
@@ -39,7 +39,8 @@ def test_each_vendor_has_its_sub_command_demo_and_bench() -> None:
         assert vendor.demo.devices
         assert vendor.bench.full
         assert vendor.bench.quick
-    assert scaled_vendor().bench.scaled is not None
+    vendor, scaled = scaled_vendor()
+    assert vendor.bench.scaled is scaled
 
 
 def _vendor_words() -> re.Pattern[str]:
