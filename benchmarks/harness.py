@@ -337,7 +337,7 @@ class Bench:
                 title=entry.title,
                 unique_id=entry.unique_id,
                 data={CONF_VENDOR: vendor.key, **entry.data},
-                **({"options": entry.options} if entry.options else {}),
+                options=entry.options,
             )
             for entry in vendor.bench.entries(count, self.urls[vendor.key])
         ]
