@@ -17,11 +17,10 @@ from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 import cProfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import timedelta
 import gc
 import logging
-import math
 import multiprocessing
 from multiprocessing.connection import Connection
 import os
@@ -37,13 +36,7 @@ from aiohttp.resolver import ThreadedResolver
 import freezegun
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant import loader
-from homeassistant.const import (
-    CONF_API_KEY,
-    CONF_PASSWORD,
-    CONF_USERNAME,
-    EVENT_STATE_CHANGED,
-    EVENT_STATE_REPORTED,
-)
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
 from homeassistant.core import Event, EventStateReportedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, frame
 from homeassistant.helpers.entity import Entity
@@ -53,36 +46,23 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     async_test_home_assistant,
 )
 
-from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
-from custom_components.ev_charge_control.vendors.easee.const import VENDOR_EASEE
-from custom_components.ev_charge_control.vendors.goe.const import (
-    CONF_GRID_TOKEN,
-    CONF_SERIAL,
-    VENDOR_GOE,
-)
-from custom_components.ev_charge_control.vendors.viriciti.const import (
-    CONF_DEFAULT_DURATION,
-    CONF_GROUP_ID,
-    CONF_TIME_ZONE,
-    VENDOR_VIRICITI,
-)
+from custom_components.ev_charge_control.const import CONF_VENDOR, DOMAIN
+from simulators import VENDORS, SimulatedVendor, scaled_vendor
 
 from . import simfarm
 from .budgets import check_requests
-from .simfarm import Fleet, real_now
+from .simfarm import real_now
 
 # A Saturday, noon UTC: the tests' start too.
 START: Final = "2026-11-21 12:00:00+00:00"
-GOE_INTERVAL: Final = 900.0
 # Coordinators start their interval up to half a second late (Home Assistant spreads them).
 SPREAD: Final = 0.5
-GOE_CYCLES: Final = 2
-# Easee reads each charger at most this often (the integration's default option).
-EASEE_STATE_INTERVAL: Final = 60.0
+# Poll cycles of the scaled fleet timed with nothing else set up.
+CYCLES: Final = 2
 LOGGER: Final = logging.getLogger(__name__)
 
 
-# Set to a file name: the last go-e cycle is profiled (cProfile, event loop thread) into it.
+# Set to a file name: the scaled fleet's last cycle is profiled (cProfile, event loop thread) into it.
 PROFILE_CYCLE: Final = os.environ.get("EV_BENCH_PROFILE")
 
 
@@ -110,12 +90,29 @@ class SharedClock(Protocol):
 class Scenario:
     """What one run sets up and how long it travels."""
 
-    goe: int
-    easee: int
-    viriciti: int
+    fleet: Mapping[str, int]  # chargers (or groups) per vendor key
     hours: float
     step: float
     latency_samples: int
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any]) -> Scenario:
+        """Read a scenario as ``as_dict`` writes it."""
+        return cls(
+            {key: int(spec[key]) for key in VENDORS},
+            float(spec["hours"]),
+            float(spec["step"]),
+            int(spec["latency_samples"]),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the scenario as results.json keeps it: each vendor's count, then the rest."""
+        return {
+            **self.fleet,
+            "hours": self.hours,
+            "step": self.step,
+            "latency_samples": self.latency_samples,
+        }
 
 
 def rss_kb() -> int:
@@ -243,7 +240,7 @@ class Bench:
         self.urls = urls
         self.scenario = scenario
         self.writes = StateWrites()
-        self.result: dict[str, Any] = {"scenario": asdict(scenario)}
+        self.result: dict[str, Any] = {"scenario": scenario.as_dict()}
         self.warnings: Counter[str] = Counter()
 
     def ask(self, command: str) -> Any:
@@ -256,7 +253,7 @@ class Bench:
 
         freezegun moves the event loop's clock too, so due timers fire by themselves.
         ``async_fire_time_changed`` would fire them early instead, with two ``unittest.mock``
-        patches per timer: half the CPU time of a go-e cycle with a thousand chargers.
+        patches per timer: half the CPU time of a poll cycle with a thousand chargers.
         """
         remaining = seconds
         step = step or seconds
@@ -327,32 +324,35 @@ class Bench:
             "entries_not_loaded": not_loaded,
         }
 
-    async def setup_goe(self) -> None:
-        """Set up one entry per go-e charger, all at once, as Home Assistant's start does."""
-        await self._setup_goe()
+    async def setup(self, vendor: SimulatedVendor) -> None:
+        """Set up a vendor's entries, all at once.
 
-    async def _setup_goe(self) -> None:
+        The scaled fleet comes first, through the integration's set-up, as Home Assistant's
+        start does; a vendor without entries is left out.
+        """
+        count = self.scenario.fleet[vendor.key]
         entries = [
             MockConfigEntry(
                 domain=DOMAIN,
-                title=f"go-eCharger {simfarm.goe_serial(index)}",
-                unique_id=simfarm.goe_serial(index),
-                data={
-                    CONF_VENDOR: VENDOR_GOE,
-                    CONF_SERIAL: simfarm.goe_serial(index),
-                    CONF_GRID_TOKEN: simfarm.goe_token(index),
-                    CONF_BASE_URL: self.urls["goe"],
-                },
+                title=entry.title,
+                unique_id=entry.unique_id,
+                data={CONF_VENDOR: vendor.key, **entry.data},
+                options=entry.options,
             )
-            for index in range(self.scenario.goe)
+            for entry in vendor.bench.entries(count, self.urls[vendor.key])
         ]
-        for entry in entries:
-            entry.add_to_hass(self.hass)
+        if vendor.bench.scaled is not None:
+            for entry in entries:
+                entry.add_to_hass(self.hass)
 
-        async def setup() -> bool:
-            return await async_setup_component(self.hass, DOMAIN, {})
+            async def setup() -> bool:
+                return await async_setup_component(self.hass, DOMAIN, {})
 
-        await self._measure_setup("goe", entries, self.scenario.goe, setup)
+            await self._measure_setup(vendor.key, entries, count, setup)
+        elif entries:
+            await self._measure_setup(
+                vendor.key, entries, count, lambda: self._setup_entries(entries)
+            )
 
     async def _setup_entries(self, entries: list[MockConfigEntry]) -> None:
         for entry in entries:
@@ -361,62 +361,18 @@ class Bench:
             *(self.hass.config_entries.async_setup(entry.entry_id) for entry in entries)
         )
 
-    async def setup_easee(self) -> None:
-        """Set up the Easee account (every charger, circuit and site comes with it)."""
-        if not self.scenario.easee:
-            return
-        entries = [
-            MockConfigEntry(
-                domain=DOMAIN,
-                title=f"Easee {simfarm.EASEE_USERNAME}",
-                unique_id=str(simfarm.EASEE_USER_ID),
-                data={
-                    CONF_VENDOR: VENDOR_EASEE,
-                    CONF_USERNAME: simfarm.EASEE_USERNAME,
-                    CONF_PASSWORD: simfarm.EASEE_PASSWORD,
-                    CONF_BASE_URL: self.urls["easee"],
-                },
-            )
-        ]
-        await self._measure_setup(
-            "easee", entries, self.scenario.easee, lambda: self._setup_entries(entries)
-        )
-
-    async def setup_viriciti(self) -> None:
-        """Set up one entry per ViriCiti group, all at once."""
-        if not self.scenario.viriciti:
-            return
-        entries = [
-            MockConfigEntry(
-                domain=DOMAIN,
-                title=f"Depot {simfarm.viriciti_group_id(index)}",
-                unique_id=simfarm.viriciti_group_id(index),
-                data={
-                    CONF_VENDOR: VENDOR_VIRICITI,
-                    CONF_API_KEY: simfarm.VIRICITI_KEY,
-                    CONF_GROUP_ID: simfarm.viriciti_group_id(index),
-                    CONF_BASE_URL: self.urls["viriciti"],
-                },
-                options={CONF_TIME_ZONE: simfarm.VIRICITI_ZONE, CONF_DEFAULT_DURATION: 60},
-            )
-            for index in range(self.scenario.viriciti)
-        ]
-        await self._measure_setup(
-            "viriciti", entries, self.scenario.viriciti, lambda: self._setup_entries(entries)
-        )
-
     # Polling
 
-    async def goe_cycles(self) -> None:
-        """Travel whole go-e intervals with only go-e set up: one read of every charger each."""
+    async def cycles(self, vendor: SimulatedVendor, interval: float) -> None:
+        """Travel whole intervals with only the scaled fleet set up: one read of every charger."""
         cycles: list[dict[str, Any]] = []
-        for _ in range(GOE_CYCLES):
+        for _ in range(CYCLES):
             before = self.writes.snapshot()
             changed_before = Counter(self.writes.changed_by)
             requests = self.ask("count")
             meter = Meter()
             with meter.measure(), _profiled(PROFILE_CYCLE if cycles else None):
-                await self.travel(GOE_INTERVAL + SPREAD)
+                await self.travel(interval + SPREAD)
             after = self.writes.snapshot()
             cycles.append(
                 {
@@ -432,10 +388,10 @@ class Bench:
                     ),
                 }
             )
-        self.result["goe_cycles"] = cycles
+        self.result[f"{vendor.key}_cycles"] = cycles
 
-    async def day(self) -> None:
-        """Travel the scenario's period with every vendor, one 15-minute cycle at a time."""
+    async def day(self, cycle: float) -> None:
+        """Travel the scenario's period with every vendor, one cycle of the scaled fleet at a time."""
         seconds = self.scenario.hours * 3600
         cycles: list[dict[str, float | int]] = []
         before_all = self.writes.snapshot()
@@ -448,7 +404,7 @@ class Bench:
         with total.measure():
             done = 0.0
             while done < seconds - 1e-9:
-                span = min(GOE_INTERVAL, seconds - done)
+                span = min(cycle, seconds - done)
                 before = self.writes.snapshot()
                 meter = Meter()
                 with meter.measure():
@@ -521,29 +477,16 @@ class Bench:
             "service_call": quantiles(returned),
         }
 
-    async def all_latencies(self) -> None:
-        """Measure command latency for each vendor on chargers (groups) whose slot is free."""
-        samples = self.scenario.latency_samples
-        await self.latency(
-            "goe",
-            [
-                (serial, f"goe_{serial}_charging_current", 10)
-                for serial in map(simfarm.goe_serial, range(min(samples, self.scenario.goe)))
-            ],
-        )
+    async def latencies(self, vendor: SimulatedVendor) -> None:
+        """Measure a vendor's command latency on chargers (groups) whose slot is free.
 
-    async def other_latencies(self) -> None:
-        """Easee (a few chargers: writes share the account's budget) and ViriCiti groups."""
-        easee = [simfarm.easee_charger_id(i) for i in range(min(10, self.scenario.easee))]
-        if easee:
-            await self.latency(
-                "easee", [(cid, f"easee_{cid}_dynamic_charger_current", 10) for cid in easee]
-            )
-        groups = [simfarm.viriciti_group_id(i) for i in range(self.scenario.viriciti)]
-        if groups:
-            await self.latency(
-                "viriciti", [(g, f"viriciti_{g}_external_group_limit", 200) for g in groups]
-            )
+        The scaled fleet is always measured; another vendor when it has targets.
+        """
+        targets = vendor.bench.latency(
+            self.scenario.fleet[vendor.key], self.scenario.latency_samples
+        )
+        if targets or vendor.bench.scaled is not None:
+            await self.latency(vendor.key, targets)
 
 
 class _WarningCounter(logging.Handler):
@@ -599,25 +542,26 @@ async def _run_hass(
         detach = bench.writes.attach(hass)
         gc.collect()
         bench.result["rss_start_kb"] = rss_kb()
-        await bench.setup_goe()
-        await bench.goe_cycles()
-        await bench.all_latencies()
-        await bench.setup_easee()
-        await bench.setup_viriciti()
-        await bench.other_latencies()
-        await bench.day()
+        scaled, scaled_bench = scaled_vendor()
+        others = [vendor for vendor in VENDORS.values() if vendor is not scaled]
+        await bench.setup(scaled)
+        await bench.cycles(scaled, scaled_bench.cycle)
+        await bench.latencies(scaled)
+        for vendor in others:
+            await bench.setup(vendor)
+        for vendor in others:
+            await bench.latencies(vendor)
+        await bench.day(scaled_bench.cycle)
         bench.result["rss_end_kb"] = rss_kb()
         bench.result["rss_peak_kb"] = peak_rss_kb()
         detach()
         day = bench.result["day"]
         bench.result["requests"] = check_requests(
             bench.ask("requests"),
-            chargers={"goe": scenario.goe, "easee": scenario.easee, "viriciti": scenario.viriciti},
-            circuits=math.ceil(scenario.easee / simfarm.CHARGERS_PER_CIRCUIT),
+            chargers=scenario.fleet,
             started=freezegun.api.FakeDatetime.fromisoformat(START).timestamp(),
             day_start=day["start"],
             day_end=day["end"],
-            easee_state_interval=EASEE_STATE_INTERVAL,
         )
         for entry in hass.config_entries.async_entries(DOMAIN):
             await hass.config_entries.async_unload(entry.entry_id)
@@ -643,7 +587,7 @@ def run(scenario: Scenario) -> dict[str, Any]:
     start = freezegun.api.FakeDatetime.fromisoformat(START).timestamp()
     clock: SharedClock = context.Value("d", start, lock=False)
     conn, child = context.Pipe()
-    fleet = Fleet(scenario.goe, scenario.easee, scenario.viriciti)
+    fleet = dict(scenario.fleet)
     farm = context.Process(target=simfarm.serve, args=(child, clock, fleet), daemon=True)
     farm.start()
     try:

@@ -1,6 +1,6 @@
 """Scale and cost of the integration: many chargers in one Home Assistant (``scripts/bench``).
 
-Each go-e fleet size runs in a fresh process (so memory figures are its own): Home Assistant
+Each size of the scaled fleet runs in a fresh process (so memory figures are its own): Home Assistant
 in-process on a travelled clock, the simulators in a process of their own. The run prints a
 table, writes ``benchmarks/results.json`` and the README's table, and exits non-zero when a
 vendor budget was exceeded, a simulator answered with a rate limit, or the set-up failed.
@@ -23,6 +23,8 @@ import tempfile
 import time
 from typing import Any, Final
 
+from simulators import VENDORS, SimulatedVendor, scaled_vendor, words
+
 ROOT: Final = Path(__file__).resolve().parent.parent
 RESULTS: Final = ROOT / "benchmarks" / "results.json"
 README: Final = ROOT / "README.md"
@@ -32,24 +34,24 @@ TABLE_END: Final = "<!-- scale-table:end -->"
 
 @dataclass(frozen=True, slots=True)
 class Size:
-    """A run's default fleet and travelled time."""
+    """A run's default fleets (several sizes for the scaled one, one run each) and time."""
 
-    goe: tuple[int, ...]
-    easee: int
-    viriciti: int
+    fleets: Mapping[str, tuple[int, ...]]
     hours: float
 
 
-FULL: Final = Size(goe=(20, 200, 1000), easee=50, viriciti=10, hours=24.0)
-QUICK: Final = Size(goe=(20,), easee=10, viriciti=2, hours=24.0)
+FULL: Final = Size({key: vendor.bench.full for key, vendor in VENDORS.items()}, hours=24.0)
+QUICK: Final = Size({key: vendor.bench.quick for key, vendor in VENDORS.items()}, hours=24.0)
+SCALED, SCALED_BENCH = scaled_vendor()
 LATENCY_SAMPLES: Final = 200
 STEP: Final = 10.0
-# The issue's targets, checked on the largest go-e fleet of the run (1000 in the full run).
+# The issue's targets, checked on the largest scaled fleet of the run (1000 in the full run).
 TARGET_CHARGERS: Final = 1000
 TARGET_SETUP_S: Final = 60.0
 TARGET_CYCLE_CPU_S: Final = 1.0
 TARGET_KB_PER_CHARGER: Final = 150.0
 TARGET_LATENCY_P99_MS: Final = 100.0
+_MEASURED_ON: Final = f"measured_on_{SCALED.key}_{SCALED.bench.unit}"
 # CPU busy above this share (all cores, over a second before the run) means other work shared
 # the machine. Not the load average: it counts idle kernel threads waiting on I/O (some VMs sit
 # at 1.0 with nothing running).
@@ -62,22 +64,25 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Measure set-up, polling, memory, state writes, requests and command "
         "latency with many chargers; fail when a vendor budget is exceeded.",
     )
+    quick = ", ".join(f"{v.name} {QUICK.fleets[v.key][0]}" for v in VENDORS.values())
     parser.add_argument(
         "--quick",
         action="store_true",
-        help=f"CI size: go-e {QUICK.goe[0]}, Easee {QUICK.easee}, ViriCiti "
-        f"{QUICK.viriciti}, {QUICK.hours:g} h travelled; writes no results.json",
+        help=f"CI size: {quick}, {QUICK.hours:g} h travelled; writes no results.json",
     )
-    parser.add_argument("--goe", type=int, nargs="+", metavar="N", help="go-e fleet sizes")
-    parser.add_argument("--easee", type=int, metavar="M", help="Easee chargers (one account)")
-    parser.add_argument("--viriciti", type=int, metavar="K", help="ViriCiti charger groups")
+    for key, vendor in VENDORS.items():
+        # The scaled fleet takes several sizes, one run each.
+        nargs = "+" if vendor.bench.scaled is not None else None
+        parser.add_argument(
+            f"--{key}", type=int, nargs=nargs, metavar=vendor.bench.metavar, help=vendor.bench.help
+        )
     parser.add_argument("--hours", type=float, help="simulated hours to travel with every vendor")
     parser.add_argument("--step", type=float, default=STEP, help="travel step in s")
     parser.add_argument(
         "--latency-samples",
         type=int,
         default=LATENCY_SAMPLES,
-        help="go-e commands timed (one charger each, slot free)",
+        help=f"{SCALED.name} commands timed (one charger each, slot free)",
     )
     parser.add_argument("--output", type=Path, help="where to write the results (JSON)")
     parser.add_argument(
@@ -158,7 +163,7 @@ def _worker(spec: str, output: Path) -> None:
     # Imported here: Home Assistant (and freezegun's patches) only in the measuring process.
     from .harness import Scenario, run  # noqa: PLC0415
 
-    result = run(Scenario(**json.loads(spec)))
+    result = run(Scenario.from_dict(json.loads(spec)))
     output.write_text(json.dumps(result, default=str), encoding="utf-8")
 
 
@@ -183,21 +188,22 @@ def problems(result: Mapping[str, Any]) -> list[str]:
 
 
 def targets(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Check the issue's targets on the largest go-e fleet (and writes on every run)."""
+    """Check the issue's targets on the largest scaled fleet (and writes on every run)."""
+    key = SCALED.key
     finished = [r for r in results if "failed" not in r]
     if not finished:
         return {}
-    largest = max(finished, key=lambda r: r["scenario"]["goe"])
-    setup = largest["setup"]["goe"]
-    cycle_cpu = max(c["cpu_s"] for c in largest["goe_cycles"])
-    p99 = largest["latency_ms"]["goe"].get("p99")
+    largest = max(finished, key=lambda r: r["scenario"][key])
+    setup = largest["setup"][key]
+    cycle_cpu = max(c["cpu_s"] for c in largest[f"{key}_cycles"])
+    p99 = largest["latency_ms"][key].get("p99")
     unchanged = sum(
-        r["day"]["writes_unchanged"] + sum(c["writes_unchanged"] for c in r["goe_cycles"])
+        r["day"]["writes_unchanged"] + sum(c["writes_unchanged"] for c in r[f"{key}_cycles"])
         for r in finished
     )
-    scale = largest["scenario"]["goe"] >= TARGET_CHARGERS
+    scale = largest["scenario"][key] >= TARGET_CHARGERS
     return {
-        "measured_on_goe_chargers": largest["scenario"]["goe"],
+        _MEASURED_ON: largest["scenario"][key],
         "setup_under_60_s": {
             "value": setup["wall_s"],
             "holds": setup["wall_s"] < TARGET_SETUP_S if scale else None,
@@ -224,21 +230,27 @@ def targets(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 # The table
 
 
+def _others() -> list[SimulatedVendor]:
+    """Return the vendors set up beside the scaled fleet."""
+    return [vendor for vendor in VENDORS.values() if vendor is not SCALED]
+
+
 def _f(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def _goe_row(result: Mapping[str, Any]) -> list[str]:
+def _scaled_row(result: Mapping[str, Any]) -> list[str]:
+    key = SCALED.key
     scenario = result["scenario"]
     if "failed" in result:
-        return [str(scenario["goe"]), "failed", *["-"] * 10]
-    setup = result["setup"]["goe"]
-    cycles = result["goe_cycles"]
+        return [str(scenario[key]), "failed", *["-"] * 10]
+    setup = result["setup"][key]
+    cycles = result[f"{key}_cycles"]
     cycle = cycles[-1]
-    latency = result["latency_ms"]["goe"]
-    status = result["requests"]["goe"]["endpoints"].get("api_status", {})
+    latency = result["latency_ms"][key]
+    status = result["requests"][key]["endpoints"].get(SCALED_BENCH.reads, {})
     return [
-        f"{scenario['goe']:,}",
+        f"{scenario[key]:,}",
         f"{setup['entities']:,}",
         _f(setup["wall_s"]),
         _f(setup["wall_ms_per_charger"]),
@@ -253,8 +265,8 @@ def _goe_row(result: Mapping[str, Any]) -> list[str]:
     ]
 
 
-GOE_HEADER: Final = [
-    "go-e chargers",
+SCALED_HEADER: Final = [
+    f"{SCALED.name} {SCALED.bench.unit}",
     "entities",
     "set-up s",
     "set-up ms / charger",
@@ -264,7 +276,7 @@ GOE_HEADER: Final = [
     "KB / entity",
     "state writes / unchanged per cycle",
     "command p50 / p99 ms",
-    "status reads / charger / day",
+    f"{SCALED_BENCH.reads_label} / charger / day",
     "rate-limit answers",
 ]
 
@@ -277,12 +289,12 @@ def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]
 
 def _mixed_rows(result: Mapping[str, Any]) -> list[list[str]]:
     rows: list[list[str]] = []
-    for vendor, label in (("easee", "Easee"), ("viriciti", "ViriCiti")):
-        setup = result["setup"].get(vendor)
+    for vendor in _others():
+        setup = result["setup"].get(vendor.key)
         if setup is None:
             continue
-        latency = result["latency_ms"].get(vendor, {})
-        endpoints = result["requests"][vendor]["endpoints"]
+        latency = result["latency_ms"].get(vendor.key, {})
+        endpoints = result["requests"][vendor.key]["endpoints"]
         reads = ", ".join(
             f"{name} {info['per_key_per_day_max']:.0f}"
             + (
@@ -295,7 +307,7 @@ def _mixed_rows(result: Mapping[str, Any]) -> list[list[str]]:
         )
         rows.append(
             [
-                f"{label}: {setup['chargers']} {'chargers' if vendor == 'easee' else 'groups'}",
+                f"{vendor.name}: {setup['chargers']} {vendor.bench.unit}",
                 f"{setup['entities']:,}",
                 _f(setup["wall_s"]),
                 _f(setup["kb_per_charger"], 0),
@@ -317,6 +329,7 @@ def render(report: Mapping[str, Any]) -> str:
     """Return the README's section body: tables, the day, targets, machine."""
     results = report["results"]
     machine = report["machine"]
+    scaled = SCALED_BENCH
     lines = [
         f"Taken {report['date']} on {machine['cpu']} ({machine['cores']} cores), Python "
         f"{machine['python']}, Home Assistant {machine['home_assistant']}"
@@ -327,21 +340,22 @@ def render(report: Mapping[str, Any]) -> str:
             else "."
         ),
         "",
-        "go-e, one config entry per charger. A poll cycle reads every charger once (only go-e "
+        f"{scaled.intro} A poll cycle reads every charger once (only {SCALED.name} "
         "set up; CPU of every thread, in brackets the event loop's alone); state writes are "
-        "counted at Home Assistant's state machine; status reads are the most any one charger "
-        "made in the travelled day:",
+        f"counted at Home Assistant's state machine; {scaled.reads_label} are the most any one "
+        "charger made in the travelled day:",
         "",
-        *_markdown(GOE_HEADER, [_goe_row(r) for r in results]),
+        *_markdown(SCALED_HEADER, [_scaled_row(r) for r in results]),
     ]
     finished = [r for r in results if "failed" not in r]
     if finished:
-        largest = max(finished, key=lambda r: r["scenario"]["goe"])
+        largest = max(finished, key=lambda r: r["scenario"][SCALED.key])
         day = largest["day"]
+        others = words([vendor.bench.described for vendor in _others()])
         lines += [
             "",
-            f"With {largest['scenario']['goe']:,} go-e chargers also set up: Easee (one account) "
-            "and ViriCiti groups; requests per charger (group) per day, the most any one made, "
+            f"With {largest['scenario'][SCALED.key]:,} {SCALED.bench.described} also set up: "
+            f"{others}; requests per charger (group) per day, the most any one made, "
             "with the budget:",
             "",
             *_markdown(
@@ -384,7 +398,7 @@ def _targets_line(checks: Mapping[str, Any]) -> str:
         holds = checks[key]["holds"]
         mark = "n/a" if holds is None else ("holds" if holds else "**missed**")
         parts.append(f"{label}: {mark}")
-    return "; ".join(parts) + f" (on {checks['measured_on_goe_chargers']:,} go-e chargers)."
+    return "; ".join(parts) + f" (on {checks[_MEASURED_ON]:,} {SCALED.bench.described})."
 
 
 def write_readme(body: str) -> bool:
@@ -411,15 +425,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write("scripts/bench: README.md has no table markers; not written\n")
         return 0
     size = QUICK if args.quick else FULL
-    sizes: list[int] = args.goe or list(size.goe)
+    sizes: list[int] = getattr(args, SCALED.key) or list(size.fleets[SCALED.key])
     machine = _machine()
     started = dt.datetime.now(dt.UTC)
     results = []
-    for goe in sizes:
+    for scaled in sizes:
+        fleet = {
+            key: scaled
+            if key == SCALED.key
+            else (size.fleets[key][0] if getattr(args, key) is None else getattr(args, key))
+            for key in VENDORS
+        }
         scenario = {
-            "goe": goe,
-            "easee": size.easee if args.easee is None else args.easee,
-            "viriciti": size.viriciti if args.viriciti is None else args.viriciti,
+            **fleet,
             "hours": size.hours if args.hours is None else args.hours,
             "step": args.step,
             "latency_samples": args.latency_samples,
@@ -440,7 +458,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     body = render(report)
     sys.stdout.write(body + "\n")
-    full = not args.quick and args.goe is None
+    full = not args.quick and getattr(args, SCALED.key) is None
     output = args.output or (RESULTS if full else None)
     if output is not None:
         output.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")

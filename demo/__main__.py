@@ -14,6 +14,7 @@ import time
 from demo.check import run_check
 from demo.processes import DemoError, free_port, kill_leftovers, port_is_free
 from demo.run import DEMO_DIR, PASSWORD, USERNAME, Demo, running_demo
+from simulators import VENDORS
 
 DEFAULT_PORT = 8123
 
@@ -61,16 +62,14 @@ def describe(demo: Demo) -> str:
         f"Example automation:    {url}/config/automation/dashboard",
         f"Actions to try:        {url}/developer-tools/action (ev_charge_control.*)",
         "What the simulated clouds received:",
-        f"  go-e {demo.sims.goe}/_sim/requests",
-        f"  Easee {demo.sims.easee}/_sim/requests",
-        f"  ViriCiti {demo.sims.viriciti}/_sim/requests",
+        *(f"  {vendor.name} {demo.sims[key]}/_sim/requests" for key, vendor in VENDORS.items()),
         f"Logs: {demo.workdir / 'logs'}",
         "",
-        "go-e allows one command per charger every 15 minutes: a second change waits for its",
-        "slot (the 'Next command slot' and 'Pending command' sensors show it).",
-        "",
-        "Press Ctrl-C to stop Home Assistant and the simulators.",
     ]
+    for vendor in VENDORS.values():
+        if vendor.demo.notes:
+            lines += [*vendor.demo.notes, ""]
+    lines.append("Press Ctrl-C to stop Home Assistant and the simulators.")
     return "\n".join(lines)
 
 

@@ -5,29 +5,25 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
-from demo.fleet import (
-    EASEE_CHARGERS,
-    GOE_CHARGERS,
-    VIRICITI_GROUP,
-    expected_devices,
-)
+from demo.fleet import expected_devices
 from demo.hass import as_object, objects
 from demo.processes import DemoError, until
 from demo.run import AUTOMATION_ID, DOMAIN, Demo, Entity, energy_sensors
+from simulators import VENDORS, DemoCheck
 
 # Entities that may rightly have no value ("unknown") in the demo, by description key. A
 # button's state is when it was last pressed, so every button is unknown until pressed.
-MAY_BE_UNKNOWN = {
-    "next_planned_charge": "go-e: no charge is planned",
-    "planned_charge_duration": "go-e: no charge is planned",
-    "next_command_slot": "go-e, ViriCiti: the next command may go out at once",
-    "reason_for_no_current": "Easee: the idle charger has no car, so Easee gives no reason",
-    "external_group_limit": "ViriCiti: no external group limit is set",
-    "external_limit": "ViriCiti: no external group limit is set",
-    "external_limit_end": "ViriCiti: no external group limit is set",
-    "next_limit_change": "ViriCiti: known only when a timeframe lies ahead",
-    "scheduled_limit": "ViriCiti: outside all the group's timeframes no schedule limits it",
-}
+
+
+def _may_be_unknown() -> dict[str, str]:
+    reasons: dict[str, list[str]] = {}
+    for vendor in VENDORS.values():
+        for key, reason in vendor.demo.may_be_unknown.items():
+            reasons.setdefault(key, []).append(reason)
+    return {key: "; ".join(texts) for key, texts in reasons.items()}
+
+
+MAY_BE_UNKNOWN = _may_be_unknown()
 # What Home Assistant writes into its log about an integration's code: each is a bug in ours
 # (a deprecated call, blocking I/O in the event loop), as is an error our own logger writes.
 LOG_REPORTS = (
@@ -36,10 +32,9 @@ LOG_REPORTS = (
     "Detected blocking call",
     f"ERROR (MainThread) [custom_components.{DOMAIN}",
 )
+ENTITYLESS = tuple(prefix for vendor in VENDORS.values() for prefix in vendor.demo.entityless)
 STATES_TIMEOUT = 120.0
 COMMAND_TIMEOUT = 60.0
-TEST_CURRENT = 10
-TEST_GROUP_LIMIT = 150
 
 
 async def _sim_get(session: aiohttp.ClientSession, url: str) -> object:
@@ -83,8 +78,8 @@ async def check_devices(demo: Demo, say: Callable[[str], None]) -> None:
     if missing:
         raise DemoError(f"devices missing in Home Assistant: {', '.join(missing.values())}")
     for device in demo.devices:
-        # An Easee site only groups its circuits; every other device has entities.
-        if device.identifier.startswith("easee_site_"):
+        # A few devices only group others (a vendor says which); every other has entities.
+        if device.identifier.startswith(ENTITYLESS):
             continue
         if not any(e.device_id == device.id and e.enabled for e in demo.entities):
             raise DemoError(f"device {device.name} has no enabled entity")
@@ -123,9 +118,7 @@ async def check_devices(demo: Demo, say: Callable[[str], None]) -> None:
 
 async def check_charging(demo: Demo, say: Callable[[str], None]) -> None:
     """Check that the chargers the simulators charge with draw power in Home Assistant too."""
-    charging = [f"goe_{serial}_power" for serial, _, on in GOE_CHARGERS if on] + [
-        f"easee_{cid}_power" for cid, on in EASEE_CHARGERS if on
-    ]
+    charging = [unique_id for v in VENDORS.values() for unique_id in v.demo.charging_power]
     for unique_id in charging:
         entity_id = demo.entity_id(unique_id)
         state = await demo.hass.state(entity_id)
@@ -162,113 +155,61 @@ async def check_energy_and_automation(demo: Demo, say: Callable[[str], None]) ->
     say(f"ok: energy dashboard has {len(listed)} chargers; {automation['entity_id']} is on")
 
 
-async def check_goe_command(
+class _Probe:
+    """A running demo as one vendor's checks see it (simulators.DemoProbe)."""
+
+    domain = DOMAIN
+
+    def __init__(
+        self,
+        demo: Demo,
+        session: aiohttp.ClientSession,
+        sim_url: str,
+        say: Callable[[str], None],
+    ) -> None:
+        self._demo = demo
+        self._session = session
+        self._sim_url = sim_url
+        self.say = say
+
+    def entity_id(self, unique_id: str) -> str:
+        return self._demo.entity_id(unique_id)
+
+    def device_id(self, identifier: str) -> str:
+        return self._demo.device(identifier).id
+
+    async def call_service(self, domain: str, service: str, data: dict[str, object]) -> None:
+        await self._demo.hass.call_service(domain, service, data)
+
+    async def sim_objects(self, path: str, what: str) -> list[dict[str, object]]:
+        return objects(await _sim_get(self._session, f"{self._sim_url}{path}"), what)
+
+    async def sim_object(self, path: str, what: str) -> dict[str, object]:
+        return as_object(await _sim_get(self._session, f"{self._sim_url}{path}"), what)
+
+    def as_object(self, value: object, what: str) -> dict[str, object]:
+        return as_object(value, what)
+
+    async def wait_for[T](self, what: str, probe: Callable[[], Awaitable[T | None]]) -> T:
+        return await until(what, COMMAND_TIMEOUT, self._demo.children.check_alive, probe)
+
+    def error(self, message: str) -> Exception:
+        return DemoError(message)
+
+
+def vendor_checks(
     demo: Demo, session: aiohttp.ClientSession, say: Callable[[str], None]
-) -> None:
-    """Check that a charging current set in Home Assistant reaches the go-e cloud."""
-    serial = GOE_CHARGERS[0][0]
-    entity_id = demo.entity_id(f"goe_{serial}_charging_current")
-    await demo.hass.call_service(
-        "number", "set_value", {"entity_id": entity_id, "value": TEST_CURRENT}
-    )
+) -> list[tuple[str, Callable[[], Awaitable[None]]]]:
+    """Return every vendor's checks, each with a probe of the demo and its simulator."""
 
-    async def received() -> dict[str, object] | None:
-        requests = objects(await _sim_get(session, f"{demo.sims.goe}/_sim/requests"), "go-e log")
-        for request in requests:
-            if (
-                request.get("endpoint") == "api_command"
-                and request.get("serial") == serial
-                and as_object(request.get("params"), "params").get("set_current")
-                == str(TEST_CURRENT)
-            ):
-                return request
-        return None
+    def bound(check: DemoCheck, probe: _Probe) -> tuple[str, Callable[[], Awaitable[None]]]:
+        return check.name, lambda: check.run(probe)
 
-    request = await until(
-        f"the go-e simulator never received set_current={TEST_CURRENT} for {serial}",
-        COMMAND_TIMEOUT,
-        demo.children.check_alive,
-        received,
-    )
-    if request.get("result") != "ok":
-        raise DemoError(f"the go-e simulator refused the command: {request}")
-    chargers = as_object(await _sim_get(session, f"{demo.sims.goe}/_sim/chargers"), "chargers")
-    current = as_object(chargers.get(serial), serial).get("set_current")
-    if current != TEST_CURRENT:
-        raise DemoError(f"go-e charger {serial} has set_current={current} after the command")
-    say(f"ok: go-e: {entity_id} -> {TEST_CURRENT} A reached the simulator (set_current={current})")
-
-
-async def check_easee_command(
-    demo: Demo, session: aiohttp.ClientSession, say: Callable[[str], None]
-) -> None:
-    """Check that a dynamic charger current set in Home Assistant reaches the Easee cloud."""
-    charger = EASEE_CHARGERS[0][0]
-    entity_id = demo.entity_id(f"easee_{charger}_dynamic_charger_current")
-    await demo.hass.call_service(
-        "number", "set_value", {"entity_id": entity_id, "value": TEST_CURRENT}
-    )
-
-    async def applied() -> float | None:
-        chargers = as_object(
-            await _sim_get(session, f"{demo.sims.easee}/_sim/chargers"), "Easee chargers"
-        )
-        value = as_object(chargers.get(charger), charger).get("dynamic_charger_current")
-        return value if isinstance(value, int | float) and value == TEST_CURRENT else None
-
-    await until(
-        f"the Easee simulator's {charger} never got a dynamic charger current of {TEST_CURRENT} A",
-        COMMAND_TIMEOUT,
-        demo.children.check_alive,
-        applied,
-    )
-    requests = objects(await _sim_get(session, f"{demo.sims.easee}/_sim/requests"), "Easee log")
-    posts = [
-        r
-        for r in requests
-        if r.get("method") == "POST"
-        and str(r.get("path")).endswith(f"/{charger}/commands/set_dynamic_charger_current")
+    return [
+        bound(check, _Probe(demo, session, demo.sims[vendor.key], say))
+        for vendor in VENDORS.values()
+        for check in vendor.demo.checks
     ]
-    if not posts:
-        raise DemoError("the Easee simulator logged no set_dynamic_charger_current request")
-    say(f"ok: Easee: {entity_id} -> {TEST_CURRENT} A reached the simulator ({posts[-1]['body']})")
-
-
-async def check_viriciti_limit(
-    demo: Demo, session: aiohttp.ClientSession, say: Callable[[str], None]
-) -> None:
-    """Check that a group limit set through the action reaches the ViriCiti API."""
-    device = demo.device(f"viriciti_{VIRICITI_GROUP}")
-    await demo.hass.call_service(
-        DOMAIN,
-        "set_group_limit",
-        {"device_id": device.id, "limit": TEST_GROUP_LIMIT, "duration": {"hours": 1}},
-    )
-
-    async def received() -> dict[str, object] | None:
-        requests = objects(
-            await _sim_get(session, f"{demo.sims.viriciti}/_sim/requests"), "ViriCiti log"
-        )
-        for request in requests:
-            if request.get("method") == "POST" and str(request.get("path")).endswith(
-                f"/grouplimit/{VIRICITI_GROUP}"
-            ):
-                return request
-        return None
-
-    request = await until(
-        "the ViriCiti simulator never received a group limit POST",
-        COMMAND_TIMEOUT,
-        demo.children.check_alive,
-        received,
-    )
-    if request.get("status") != 200:
-        raise DemoError(f"the ViriCiti simulator refused the group limit: {request}")
-    groups = as_object(await _sim_get(session, f"{demo.sims.viriciti}/_sim/groups"), "groups")
-    external = as_object(groups.get(VIRICITI_GROUP), VIRICITI_GROUP).get("external")
-    if external is None:
-        raise DemoError(f"the ViriCiti group has no external limit after the POST: {request}")
-    say(f"ok: ViriCiti: group limit {TEST_GROUP_LIMIT} kW reached the simulator ({external})")
 
 
 def log_problems(text: str) -> list[str]:
@@ -295,9 +236,7 @@ async def run_check(demo: Demo, say: Callable[[str], None], passed: list[str]) -
             ("devices and entities", lambda: check_devices(demo, say)),
             ("charging", lambda: check_charging(demo, say)),
             ("energy dashboard and automation", lambda: check_energy_and_automation(demo, say)),
-            ("go-e command", lambda: check_goe_command(demo, session, say)),
-            ("Easee dynamic current", lambda: check_easee_command(demo, session, say)),
-            ("ViriCiti group limit", lambda: check_viriciti_limit(demo, session, say)),
+            *vendor_checks(demo, session, say),
             ("Home Assistant's log", lambda: check_log(demo, say)),
         ]
         for name, run in checks:

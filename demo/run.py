@@ -14,16 +14,7 @@ import sys
 import aiohttp
 import homeassistant
 
-from demo.fleet import (
-    EASEE_CHARGERS,
-    EASEE_CREDENTIALS,
-    GOE_CHARGERS,
-    VIRICITI_GROUP,
-    VIRICITI_KEY,
-    VIRICITI_TIME_ZONE,
-    SimulatorUrls,
-    start_simulators,
-)
+from demo.fleet import SimulatorUrls, start_simulators
 from demo.hass import (
     HassClient,
     HassWebsocket,
@@ -34,6 +25,7 @@ from demo.hass import (
     wait_until_up,
 )
 from demo.processes import Children, DemoError, until
+from simulators import VENDORS, DemoAutomation, names, words
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_DIR = REPO / ".demo"
@@ -86,6 +78,7 @@ logger:
 """
 
 AUTOMATION_ID = "demo_limit_chargers_evening"
+EVENING_LIMIT = 10  # A, for every charger from 17:00 to 20:00
 # Finishing onboarding's location step starts these integrations' flows. Without internet (and
 # their libraries, which the demo does not install) they are of no use here: met and
 # radio_browser fail to load (an error in the log, nothing more), the others are removed.
@@ -250,35 +243,11 @@ async def run_flow(client: HassClient, step: str, data: dict[str, object]) -> st
 
 async def add_entries(client: HassClient, sims: SimulatorUrls) -> list[str]:
     """Create every demo config entry through the config flow, against the simulators."""
-    entries = [
-        await run_flow(
-            client,
-            "goe",
-            {"serial": serial, "grid_token": token, "advanced": {"base_url": sims.goe}},
-        )
-        for serial, token, _charging in GOE_CHARGERS
+    return [
+        await run_flow(client, entry.step, entry.data)
+        for key, vendor in VENDORS.items()
+        for entry in vendor.demo.entries(sims[key])
     ]
-    username, password = EASEE_CREDENTIALS
-    entries.append(
-        await run_flow(
-            client,
-            "easee",
-            {"username": username, "password": password, "advanced": {"base_url": sims.easee}},
-        )
-    )
-    entries.append(
-        await run_flow(
-            client,
-            "viriciti",
-            {
-                "api_key": VIRICITI_KEY,
-                "group_id": VIRICITI_GROUP,
-                "time_zone": VIRICITI_TIME_ZONE,
-                "advanced": {"base_url": sims.viriciti},
-            },
-        )
-    )
-    return entries
 
 
 async def remove_onboarding_extras(client: HassClient) -> list[str]:
@@ -348,8 +317,10 @@ async def read_registries(ws: HassWebsocket) -> tuple[list[Device], list[Entity]
 
 def energy_sensors(demo: Demo) -> list[str]:
     """Return the chargers' lifetime energy sensors, for the energy dashboard."""
-    return [demo.entity_id(f"goe_{serial}_energy_total") for serial, _, _ in GOE_CHARGERS] + [
-        demo.entity_id(f"easee_{cid}_lifetime_energy") for cid, _ in EASEE_CHARGERS
+    return [
+        demo.entity_id(unique_id)
+        for vendor in VENDORS.values()
+        for unique_id in vendor.demo.energy_sensors
     ]
 
 
@@ -362,26 +333,29 @@ async def add_to_energy_dashboard(ws: HassWebsocket, sensors: list[str]) -> None
     )
 
 
-def current_numbers(demo: Demo) -> tuple[list[str], list[str]]:
-    """Return the go-e charging current and the Easee dynamic charger current numbers."""
-    goe = [demo.entity_id(f"goe_{serial}_charging_current") for serial, _, _ in GOE_CHARGERS]
-    easee = [demo.entity_id(f"easee_{cid}_dynamic_charger_current") for cid, _ in EASEE_CHARGERS]
-    return goe, easee
+def _automations() -> list[DemoAutomation]:
+    return [v.demo.automation for v in VENDORS.values() if v.demo.automation is not None]
+
+
+def automation_numbers(demo: Demo) -> list[list[str]]:
+    """Return, per vendor, the numbers the example automation sets."""
+    return [[demo.entity_id(unique_id) for unique_id in part.numbers] for part in _automations()]
 
 
 async def add_automation(client: HassClient, demo: Demo) -> None:
     """Add the example automation through the automation editor's API (automations.yaml)."""
-    goe, easee = current_numbers(demo)
+    parts = _automations()
+    numbers = automation_numbers(demo)
+    description = (
+        "Example from scripts/demo: the evening peak. At 17:00 every charger gets "
+        f"{EVENING_LIMIT} A; at 20:00 {words([part.restored for part in parts])}."
+        + "".join(f" {part.note}" for part in parts if part.note)
+    )
     await client.post(
         f"/api/config/automation/config/{AUTOMATION_ID}",
         {
-            "alias": "Limit every charger to 10 A from 17:00 to 20:00",
-            "description": (
-                "Example from scripts/demo: the evening peak. At 17:00 every charger gets "
-                "10 A; at 20:00 go-e goes back to 16 A and Easee's dynamic current to 32 A. "
-                "go-e sends at most one command per charger every 15 minutes; the integration "
-                "queues and coalesces the rest."
-            ),
+            "alias": f"Limit every charger to {EVENING_LIMIT} A from 17:00 to 20:00",
+            "description": description,
             "triggers": [
                 {"trigger": "time", "at": "17:00:00", "id": "limit"},
                 {"trigger": "time", "at": "20:00:00", "id": "restore"},
@@ -395,8 +369,8 @@ async def add_automation(client: HassClient, demo: Demo) -> None:
                             "sequence": [
                                 {
                                     "action": "number.set_value",
-                                    "target": {"entity_id": goe + easee},
-                                    "data": {"value": 10},
+                                    "target": {"entity_id": [n for ns in numbers for n in ns]},
+                                    "data": {"value": EVENING_LIMIT},
                                 }
                             ],
                         }
@@ -404,14 +378,10 @@ async def add_automation(client: HassClient, demo: Demo) -> None:
                     "default": [
                         {
                             "action": "number.set_value",
-                            "target": {"entity_id": goe},
-                            "data": {"value": 16},
-                        },
-                        {
-                            "action": "number.set_value",
-                            "target": {"entity_id": easee},
-                            "data": {"value": 32},
-                        },
+                            "target": {"entity_id": entity_ids},
+                            "data": {"value": part.restore},
+                        }
+                        for part, entity_ids in zip(parts, numbers, strict=True)
                     ],
                 }
             ],
@@ -427,11 +397,7 @@ def write_state(demo: Demo) -> None:
             {
                 "pid": os.getpid(),
                 "url": demo.hass.base_url,
-                "simulators": {
-                    "goe": demo.sims.goe,
-                    "easee": demo.sims.easee,
-                    "viriciti": demo.sims.viriciti,
-                },
+                "simulators": dict(demo.sims),
                 "devices": {device.identifier: device.id for device in demo.devices},
             },
             indent=2,
@@ -453,7 +419,7 @@ async def running_demo(
     await asyncio.to_thread(_fresh_configuration, workdir, port)
     logs = workdir / "logs"
     async with Children() as children, aiohttp.ClientSession() as session:
-        say("starting the go-e, Easee and ViriCiti simulators")
+        say(f"starting the {names()} simulators")
         sims = await start_simulators(children, logs, REPO, default_ports=default_sim_ports)
         say(f"starting Home Assistant on http://127.0.0.1:{port} (log: {logs}/home-assistant.log)")
         await children.start(
@@ -476,7 +442,7 @@ async def running_demo(
         say("onboarding (owner user, location, analytics off)")
         await onboard(client)
         await wait_running(client, children.check_alive)
-        say("adding go-e, Easee and ViriCiti through the config flow")
+        say(f"adding {names()} through the config flow")
         entries = await add_entries(client, sims)
         await wait_loaded(client, entries, children.check_alive)
         await remove_onboarding_extras(client)

@@ -16,10 +16,10 @@ import tempfile
 
 import aiohttp
 
-from demo.fleet import EASEE_CHARGERS, GOE_CHARGERS
 from demo.hass import as_object, as_str
 from demo.processes import Children, DemoError, free_port, kill_leftovers, until
 from demo.run import DEMO_DIR, REPO, running_demo
+from simulators import VENDORS
 
 CHROMIUM = "/usr/bin/chromium"
 # No network but the demo's, nothing of Google's, no GPU, no sandbox (we may be root).
@@ -204,12 +204,15 @@ def running_demo_state() -> dict[str, object] | None:
 
 def shots(devices: dict[str, object]) -> list[Shot]:
     """Return the README's pictures for a demo with these devices (identifier -> id)."""
-    goe = as_str(devices.get(f"goe_{GOE_CHARGERS[0][0]}"), "go-e device")
-    easee = as_str(devices.get(f"easee_{EASEE_CHARGERS[0][0]}"), "Easee device")
     device_page = ("ha-config-device-page", "ha-device-entities-card")
+    pictures = []
+    for vendor in VENDORS.values():
+        if vendor.demo.screenshot is not None:
+            file, identifier = vendor.demo.screenshot
+            device = as_str(devices.get(identifier), f"{vendor.name} device")
+            pictures.append(Shot(file, f"/config/devices/device/{device}", device_page, 1400, 1650))
     return [
-        Shot("goe-device.png", f"/config/devices/device/{goe}", device_page, 1400, 1650),
-        Shot("easee-device.png", f"/config/devices/device/{easee}", device_page, 1400, 1650),
+        *pictures,
         Shot("energy-dashboard.png", "/energy", ("ha-panel-energy",), 1400, 1100),
     ]
 

@@ -1,1 +1,212 @@
-"""Faithful simulators of the vendor clouds, used by the tests and the demo."""
+"""Faithful simulators of the vendor clouds, and the one registry of them (`VENDORS`).
+
+The command line (`python -m simulators`), the demo and the benchmark know a vendor only
+through its `SimulatedVendor`, kept in `simulators/<vendor>_vendor.py` next to its simulator.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from simulators.server import SimulatorServer
+
+type SubCommands = argparse._SubParsersAction[argparse.ArgumentParser]  # noqa: SLF001 - no public name
+# One request as the benchmark counts it: simulated time, endpoint, charger / circuit / group,
+# HTTP status, result.
+type Logged = tuple[float, str, str, int, str]
+
+
+# --- the demo -----------------------------------------------------------------------------
+
+
+class DemoProbe(Protocol):
+    """What a vendor's demo check may ask of the running demo (Home Assistant and simulator)."""
+
+    @property
+    def domain(self) -> str:
+        """Return the integration's domain, whose actions a check may call."""
+
+    def entity_id(self, unique_id: str) -> str:
+        """Return the entity id of the integration's entity with that unique id."""
+
+    def device_id(self, identifier: str) -> str:
+        """Return the device registry id of the integration's device with that identifier."""
+
+    async def call_service(self, domain: str, service: str, data: dict[str, object]) -> None:
+        """Call a Home Assistant action."""
+
+    async def sim_objects(self, path: str, what: str) -> list[dict[str, object]]:
+        """GET a list of JSON objects from this vendor's simulator (e.g. /_sim/requests)."""
+
+    async def sim_object(self, path: str, what: str) -> dict[str, object]:
+        """GET a JSON object from this vendor's simulator (e.g. /_sim/chargers)."""
+
+    def as_object(self, value: object, what: str) -> dict[str, object]:
+        """Return `value` as a JSON object; fail the check when it is none."""
+
+    async def wait_for[T](self, what: str, probe: Callable[[], Awaitable[T | None]]) -> T:
+        """Return probe's first answer that is not None; fail the check after a while."""
+
+    def error(self, message: str) -> Exception:
+        """Return the exception that fails the check with that message."""
+
+    def say(self, text: str) -> None:
+        """Tell the person at the terminal."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoCheck:
+    """One of `scripts/demo --check`'s checks for this vendor."""
+
+    name: str
+    run: Callable[[DemoProbe], Awaitable[None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoEntry:
+    """A config entry the demo creates through the config flow: the menu step and its form."""
+
+    step: str
+    data: dict[str, object]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoAutomation:
+    """The vendor's part of the demo's example automation (limit at 17:00, restore at 20:00)."""
+
+    numbers: tuple[str, ...]  # unique ids of the numbers it sets
+    restore: int  # the value at 20:00
+    restored: str  # how the automation's description says so
+    note: str = ""  # a sentence the description adds
+
+
+@dataclass(frozen=True, kw_only=True)
+class VendorDemo:
+    """What the demo runs for a vendor: `python -m simulators KEY --demo` and its entries."""
+
+    default_port: int  # where `python -m simulators KEY` listens by default
+    devices: Mapping[str, str]  # device identifiers the demo must create -> description
+    entries: Callable[[str], list[DemoEntry]]  # the simulator's base URL -> the entries
+    energy_sensors: tuple[str, ...] = ()  # unique ids, for the energy dashboard
+    charging_power: tuple[str, ...] = ()  # unique ids of power sensors that must be above 0
+    automation: DemoAutomation | None = None
+    # Device identifier prefixes of devices that rightly have no entity.
+    entityless: tuple[str, ...] = ()
+    # Description keys of entities that may rightly have no value in the demo, with the reason.
+    may_be_unknown: Mapping[str, str] = field(default_factory=dict)
+    checks: tuple[DemoCheck, ...] = ()
+    notes: tuple[str, ...] = ()  # lines printed under the demo's links
+    screenshot: tuple[str, str] | None = None  # (file, device identifier) for the README
+
+
+# --- the benchmark ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchEntry:
+    """A config entry the benchmark adds for a vendor (the harness adds domain and vendor)."""
+
+    title: str
+    unique_id: str
+    data: dict[str, object]
+    options: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchFarm:
+    """A vendor's simulator in the benchmark's farm, loaded with its fleet."""
+
+    server: SimulatorServer[Any]
+    log: Callable[[], list[Logged]]  # every request so far, as the budget check counts them
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScaledBench:
+    """The fleet `scripts/bench` scales: set up first, its poll cycles timed, targets on it."""
+
+    cycle: float  # its poll interval: a timed cycle, and the benchmark's travel span
+    reads: str  # the endpoint whose reads per charger and day the table shows
+    reads_label: str  # and what the table calls them
+    intro: str  # the table's opening sentence
+
+
+@dataclass(frozen=True, kw_only=True)
+class VendorBench:
+    """What `scripts/bench` does with a vendor: its farm, entries, commands and budget."""
+
+    metavar: str  # its `scripts/bench --KEY` option
+    help: str
+    full: tuple[int, ...]  # fleet sizes of the full run (one per run when scaled)
+    quick: tuple[int, ...]  # and of CI's quick run
+    unit: str  # what the counted fleet is made of, e.g. "chargers"
+    described: str  # how the mixed table's sentence names it
+    farm: Callable[[Callable[[], float], int], BenchFarm]  # (clock, count)
+    command_key: Callable[[web.Request], str | None]  # the device a command is for, or None
+    entries: Callable[[int, str], list[BenchEntry]]  # (count, base URL)
+    # (count, samples) -> (command key, number's unique id, value) to time commands on.
+    latency: Callable[[int, int], list[tuple[str, str, float]]]
+    # (log, count, started, day start, day end) -> endpoints, violations and the rest.
+    budget: Callable[[Sequence[Logged], int, float, float, float], dict[str, Any]]
+    scaled: ScaledBench | None = None
+
+
+# --- a vendor -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimulatedVendor:
+    """One vendor's simulator as the command line, the demo and the benchmark use it."""
+
+    key: str  # the integration's entry.data["vendor"], and the sub-command
+    name: str  # as people write it, e.g. "go-e"
+    add_command: Callable[[SubCommands], None]  # adds `python -m simulators KEY`
+    demo: VendorDemo
+    bench: VendorBench
+
+
+# The registry: one line per vendor, keyed as the integration keys it (entry.data["vendor"]).
+# Listed by module, as each vendor module imports this one for the interface.
+_MODULES: Final = {
+    "goe": "simulators.goe_vendor",
+    "easee": "simulators.easee_vendor",
+    "viriciti": "simulators.viriciti_vendor",
+}
+
+
+def _load(key: str, module: str) -> SimulatedVendor:
+    vendor = import_module(module).VENDOR
+    if not isinstance(vendor, SimulatedVendor) or vendor.key != key:
+        raise TypeError(f"{module}.VENDOR is no SimulatedVendor with key {key!r}")
+    return vendor
+
+
+VENDORS: Final[Mapping[str, SimulatedVendor]] = {
+    key: _load(key, module) for key, module in _MODULES.items()
+}
+
+
+def scaled_vendor() -> tuple[SimulatedVendor, ScaledBench]:
+    """Return the vendor whose fleet the benchmark scales (exactly one declares it)."""
+    ((vendor, scaled),) = (
+        (vendor, vendor.bench.scaled)
+        for vendor in VENDORS.values()
+        if vendor.bench.scaled is not None
+    )
+    return vendor, scaled
+
+
+def words(parts: Sequence[str]) -> str:
+    """Return parts as a sentence lists them: "a, b and c"."""
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def names() -> str:
+    """Return every vendor's name as a sentence lists them."""
+    return words([vendor.name for vendor in VENDORS.values()])

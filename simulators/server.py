@@ -22,6 +22,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
+    from aiohttp.typedefs import Middleware
 
 type RequestLog = Callable[[int, str], None]
 """Logs the request being answered: HTTP status (0: no answer at all) and result."""
@@ -97,6 +98,8 @@ class SimulatorServer[RequestT: DataclassInstance](ABC):
         self.base_url = ""  # set by start
         self._faults: list[Fault] = []
         self._runner: web.AppRunner | None = None
+        # Run before the vendor's own, e.g. the benchmark's command receipts; set before start.
+        self.extra_middlewares: list[Middleware] = []
 
     @abstractmethod
     def make_app(self) -> web.Application:
@@ -108,7 +111,9 @@ class SimulatorServer[RequestT: DataclassInstance](ABC):
             raise RuntimeError("simulator already started")
         # No access log: it would write every request line, and with it the secrets that come
         # in URLs (go-e's grid token, a ViriCiti ?apiKey=).
-        runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
+        app = self.make_app()
+        app.middlewares[0:0] = self.extra_middlewares
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         try:
             await web.TCPSite(runner, host, port).start()

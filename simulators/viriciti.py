@@ -1029,7 +1029,7 @@ def add_demo(sim: ViricitiSimulator) -> None:
     sim.add_api_key(DEMO_KEY, [DEMO_GROUP])
 
 
-# --- command line specs (used by simulators.__main__) -------------------------------------------
+# --- command line specs (used by simulators.viriciti_vendor) ------------------------------------
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off"})

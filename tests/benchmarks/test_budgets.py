@@ -22,11 +22,9 @@ def _check(
     return check_requests(
         {"goe": goe or [], "easee": easee or [], "viriciti": viriciti or []},
         chargers={"goe": 2, "easee": 1, "viriciti": 1},
-        circuits=1,
         started=START,
         day_start=START,
         day_end=START + DAY,
-        easee_state_interval=60.0,
     )
 
 

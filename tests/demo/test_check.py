@@ -8,8 +8,8 @@ import pytest
 from custom_components.ev_charge_control.api.viriciti import _timeframe
 from custom_components.ev_charge_control.api.viriciti_schedule import Schedule
 from demo.check import MAY_BE_UNKNOWN, log_problems, state_problem
-from demo.fleet import VIRICITI_GROUP, VIRICITI_TIME_ZONE
-from simulators.viriciti import ViricitiSimulator, add_demo
+from simulators.viriciti import DEMO_GROUP as VIRICITI_GROUP, ViricitiSimulator, add_demo
+from simulators.viriciti_vendor import DEMO_TIME_ZONE as VIRICITI_TIME_ZONE
 
 GROUP_SENSOR = "sensor.depot_{}"
 

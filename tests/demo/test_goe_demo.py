@@ -2,7 +2,7 @@
 
 import pytest
 
-from simulators.__main__ import build_goe_simulator, build_parser, main
+from simulators.__main__ import build_parser, main
 from simulators.goe import (
     DEMO_CHARGING_SERIAL,
     DEMO_CHARGING_TOKEN,
@@ -11,6 +11,7 @@ from simulators.goe import (
     GoeSimulator,
     add_demo,
 )
+from simulators.goe_vendor import build_simulator as build_goe_simulator
 
 START = 1_700_000_000.0
 

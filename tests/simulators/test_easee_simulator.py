@@ -22,16 +22,7 @@ import aiohttp
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 
-from simulators.__main__ import (
-    build_easee_simulator,
-    build_parser,
-    main,
-    parse_account_spec,
-    parse_circuit_spec,
-    parse_easee_charger_spec,
-    parse_site_spec,
-    serve_easee,
-)
+from simulators.__main__ import build_parser, main
 from simulators.easee import (
     DEMO_PASSWORD,
     DEMO_USERNAME,
@@ -39,6 +30,14 @@ from simulators.easee import (
     EaseeCircuitSim,
     EaseeSimulator,
     add_demo_fleet,
+)
+from simulators.easee_vendor import (
+    build_simulator as build_easee_simulator,
+    parse_account_spec,
+    parse_charger_spec as parse_easee_charger_spec,
+    parse_circuit_spec,
+    parse_site_spec,
+    serve as serve_easee,
 )
 from tests.conftest import RUNTIME_SECRETS
 from tests.easee.bans import ANSWERS, BAN_FORMS

@@ -18,14 +18,13 @@ import aiohttp
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 
-from simulators.__main__ import (
-    build_goe_simulator,
-    build_parser,
-    main,
-    parse_charger_spec,
-    serve_goe,
-)
+from simulators.__main__ import build_parser, main
 from simulators.goe import GoeChargerSim, GoeSimulator
+from simulators.goe_vendor import (
+    build_simulator as build_goe_simulator,
+    parse_charger_spec,
+    serve as serve_goe,
+)
 
 SERIAL = "000001"
 OTHER = "000002"

@@ -20,7 +20,7 @@ import aiohttp
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 
-from simulators.__main__ import build_parser, build_viriciti_simulator, main, serve_viriciti
+from simulators.__main__ import build_parser, main
 from simulators.viriciti import (
     DEMO_GROUP,
     DEMO_KEY,
@@ -40,6 +40,10 @@ from simulators.viriciti import (
     parse_timeframe_spec,
     series_time,
     zone_of,
+)
+from simulators.viriciti_vendor import (
+    build_simulator as build_viriciti_simulator,
+    serve as serve_viriciti,
 )
 from tests.conftest import RUNTIME_SECRETS
 

@@ -1,0 +1,335 @@
+"""go-e as the command line, the demo and the benchmark use its simulator (`VENDOR`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+from aiohttp import web
+
+from simulators import (
+    BenchEntry,
+    BenchFarm,
+    DemoAutomation,
+    DemoCheck,
+    DemoEntry,
+    DemoProbe,
+    Logged,
+    ScaledBench,
+    SimulatedVendor,
+    SubCommands,
+    VendorBench,
+    VendorDemo,
+    cli,
+)
+from simulators.budget_report import SLACK, Report, bucket_overdrawn, min_gap
+from simulators.goe import (
+    DEMO_CHARGING_SERIAL,
+    DEMO_CHARGING_TOKEN,
+    DEMO_IDLE_SERIAL,
+    DEMO_IDLE_TOKEN,
+    SERIAL_PATTERN,
+    SETTABLE_FIELDS,
+    TOKEN_PATTERN,
+    GoeSimulator,
+    add_demo,
+    validate_charger_fields,
+)
+
+KEY: Final = "goe"
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def parse_charger_spec(spec: str) -> tuple[str, str, dict[str, object]]:
+    """Split "SERIAL:TOKEN[:key=value,...]" into serial, token and typed charger fields.
+
+    Raises ValueError with a readable message when the spec is malformed.
+    """
+    parts = spec.split(":")
+    if len(parts) not in (2, 3):
+        raise ValueError("expected SERIAL:TOKEN or SERIAL:TOKEN:key=value,...")
+    serial, token = parts[0], parts[1]
+    if not SERIAL_PATTERN.fullmatch(serial):
+        raise ValueError("serial must be 6 digits, e.g. 000001")
+    if not TOKEN_PATTERN.fullmatch(token):
+        raise ValueError("token must be 32 alphanumeric characters")
+    options: dict[str, object] = {}
+    for item in parts[2].split(",") if len(parts) == 3 else []:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise ValueError(f"expected key=value, got {item!r}")
+        options[name] = _convert(name, text)
+    # _convert already gave each value its type; this checks the ranges.
+    return serial, token, validate_charger_fields(options)
+
+
+def _convert(name: str, text: str) -> object:
+    kind = SETTABLE_FIELDS.get(name)
+    if kind not in (bool, int, float):
+        raise ValueError(f"{name} cannot be set from the command line")
+    if kind is bool:
+        if text.lower() in cli.TRUE:
+            return True
+        if text.lower() in cli.FALSE:
+            return False
+        raise ValueError(f"{name} must be true or false")
+    try:
+        return int(text) if kind is int else float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number") from None
+
+
+DEMO_HELP = f"""\
+--demo loads charger {DEMO_CHARGING_SERIAL} (grid token {DEMO_CHARGING_TOKEN}) charging a car
+at 16 A on three phases and charger {DEMO_IDLE_SERIAL} (grid token {DEMO_IDLE_TOKEN}) idle;
+both report every minute.
+"""
+DEFAULT_PORT: Final = 8701
+
+
+def add_command(commands: SubCommands) -> None:
+    """Add `python -m simulators goe`."""
+    command = commands.add_parser(
+        KEY,
+        help="go-e grid-operator cloud API",
+        description="Simulate the go-e grid-operator cloud for the given chargers.",
+        epilog=DEMO_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cli.add_common(command, DEFAULT_PORT, "load the demo chargers (see below)")
+    command.add_argument(
+        "--charger",
+        type=cli.spec_type(parse_charger_spec),
+        action="append",
+        default=[],
+        metavar="SERIAL:TOKEN[:key=value,...]",
+        help="a charger the grid operator may use; repeat for more",
+    )
+    command.add_argument("--latency-scale", type=float, default=1.0)
+    command.add_argument("--command-answer", choices=("payload", "status"), default="payload")
+    command.set_defaults(check=_check_args, serve=serve)
+
+
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if not args.demo and not args.charger:
+        parser.error("give --demo or at least one --charger")
+    serials = [serial for serial, _token, _options in args.charger]
+    if args.demo:
+        serials += [DEMO_CHARGING_SERIAL, DEMO_IDLE_SERIAL]
+    for serial in serials:
+        if serials.count(serial) > 1:
+            parser.error(f"charger {serial} given more than once")
+
+
+def build_simulator(args: argparse.Namespace) -> GoeSimulator:
+    """Create the go-e simulator described by the parsed arguments."""
+    sim = GoeSimulator(latency_scale=args.latency_scale)
+    sim.command_answer = args.command_answer
+    if args.demo:
+        add_demo(sim)
+    for serial, token, options in args.charger:
+        sim.add_charger(serial, token, **options)
+    return sim
+
+
+async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> None:
+    """Run the go-e simulator until SIGINT/SIGTERM (or until `stop` is set)."""
+    await cli.serve(
+        args,
+        stop,
+        build_simulator,
+        lambda sim, url: f"go-e simulator on {url} with {len(sim.chargers)} chargers",
+    )
+
+
+# --- the demo ---------------------------------------------------------------------------------
+
+# (serial, grid token, charging) of the --demo chargers.
+DEMO_CHARGERS: Final = (
+    (DEMO_CHARGING_SERIAL, DEMO_CHARGING_TOKEN, True),
+    (DEMO_IDLE_SERIAL, DEMO_IDLE_TOKEN, False),
+)
+TEST_CURRENT: Final = 10
+
+
+def _demo_entries(url: str) -> list[DemoEntry]:
+    return [
+        DemoEntry(
+            step=KEY,
+            data={"serial": serial, "grid_token": token, "advanced": {"base_url": url}},
+        )
+        for serial, token, _charging in DEMO_CHARGERS
+    ]
+
+
+async def check_command(probe: DemoProbe) -> None:
+    """Check that a charging current set in Home Assistant reaches the go-e cloud."""
+    serial = DEMO_CHARGERS[0][0]
+    entity_id = probe.entity_id(f"goe_{serial}_charging_current")
+    await probe.call_service("number", "set_value", {"entity_id": entity_id, "value": TEST_CURRENT})
+
+    async def received() -> dict[str, object] | None:
+        for request in await probe.sim_objects("/_sim/requests", "go-e log"):
+            if (
+                request.get("endpoint") == "api_command"
+                and request.get("serial") == serial
+                and probe.as_object(request.get("params"), "params").get("set_current")
+                == str(TEST_CURRENT)
+            ):
+                return request
+        return None
+
+    request = await probe.wait_for(
+        f"the go-e simulator never received set_current={TEST_CURRENT} for {serial}", received
+    )
+    if request.get("result") != "ok":
+        raise probe.error(f"the go-e simulator refused the command: {request}")
+    chargers = await probe.sim_object("/_sim/chargers", "chargers")
+    current = probe.as_object(chargers.get(serial), serial).get("set_current")
+    if current != TEST_CURRENT:
+        raise probe.error(f"go-e charger {serial} has set_current={current} after the command")
+    probe.say(
+        f"ok: go-e: {entity_id} -> {TEST_CURRENT} A reached the simulator (set_current={current})"
+    )
+
+
+DEMO: Final = VendorDemo(
+    default_port=DEFAULT_PORT,
+    devices={f"goe_{serial}": f"go-e charger {serial}" for serial, _, _ in DEMO_CHARGERS},
+    entries=_demo_entries,
+    energy_sensors=tuple(f"goe_{serial}_energy_total" for serial, _, _ in DEMO_CHARGERS),
+    charging_power=tuple(f"goe_{serial}_power" for serial, _, on in DEMO_CHARGERS if on),
+    automation=DemoAutomation(
+        numbers=tuple(f"goe_{serial}_charging_current" for serial, _, _ in DEMO_CHARGERS),
+        restore=16,
+        restored="go-e goes back to 16 A",
+        note="go-e sends at most one command per charger every 15 minutes; the integration "
+        "queues and coalesces the rest.",
+    ),
+    may_be_unknown={
+        "next_planned_charge": "go-e: no charge is planned",
+        "planned_charge_duration": "go-e: no charge is planned",
+        "next_command_slot": "go-e: the next command may go out at once",
+    },
+    checks=(DemoCheck(name="go-e command", run=check_command),),
+    notes=(
+        "go-e allows one command per charger every 15 minutes: a second change waits for its",
+        "slot (the 'Next command slot' and 'Pending command' sensors show it).",
+    ),
+    screenshot=("goe-device.png", f"goe_{DEMO_CHARGERS[0][0]}"),
+)
+
+# --- the benchmark ----------------------------------------------------------------------------
+
+COMMAND_PATH: Final = "/api_command"
+# Per charger: a status token bucket (2 at once, one per 15 minutes), commands 15 min apart.
+STATUS_BURST: Final = 2
+INTERVAL: Final = 900.0
+
+
+def bench_serial(index: int) -> str:
+    """Return the serial of the index-th charger of the benchmark."""
+    return f"{index + 1:06d}"
+
+
+def bench_token(index: int) -> str:
+    """Return the grid token of the index-th charger (32 letters or digits)."""
+    return f"BenchGridToken{index + 1:06d}".ljust(32, "0")
+
+
+def _bench_farm(clock: Callable[[], float], count: int) -> BenchFarm:
+    """Load the chargers: every third has a car charging, the rest stand idle."""
+    # No simulated answer time: the benchmark measures the integration, not the cloud.
+    sim = GoeSimulator(clock=clock, latency_scale=0)
+    for index in range(count):
+        sim.add_charger(
+            bench_serial(index),
+            bench_token(index),
+            car_connected=index % 3 == 0,
+            set_current=16,
+            kwh_total=float(100 + index),
+        )
+
+    def log() -> list[Logged]:
+        return [(r.time, r.endpoint, r.serial or "", r.http_status, r.result) for r in sim.requests]
+
+    return BenchFarm(server=sim, log=log)
+
+
+def _command_key(request: web.Request) -> str | None:
+    return request.query.get("serial") if request.path == COMMAND_PATH else None
+
+
+def _bench_entries(count: int, url: str) -> list[BenchEntry]:
+    """One entry per charger."""
+    # The integration's keys, in one place for this vendor; imported late, as they bring
+    # Home Assistant, which only the benchmark's measuring process has loaded.
+    from custom_components.ev_charge_control.const import CONF_BASE_URL  # noqa: PLC0415
+    from custom_components.ev_charge_control.vendors.goe.const import (  # noqa: PLC0415
+        CONF_GRID_TOKEN,
+        CONF_SERIAL,
+    )
+
+    return [
+        BenchEntry(
+            title=f"go-eCharger {bench_serial(index)}",
+            unique_id=bench_serial(index),
+            data={
+                CONF_SERIAL: bench_serial(index),
+                CONF_GRID_TOKEN: bench_token(index),
+                CONF_BASE_URL: url,
+            },
+        )
+        for index in range(count)
+    ]
+
+
+def _latency(count: int, samples: int) -> list[tuple[str, str, float]]:
+    return [
+        (serial, f"goe_{serial}_charging_current", 10)
+        for serial in map(bench_serial, range(min(samples, count)))
+    ]
+
+
+def _budget(
+    logged: Sequence[Logged], chargers: int, started: float, start: float, end: float
+) -> dict[str, Any]:
+    report = Report(logged, start, end)
+    status = report.endpoint("api_status", chargers, INTERVAL, STATUS_BURST)
+    commands = report.endpoint("api_command", chargers, INTERVAL, 1)
+    refusals = report.rate_limited((429,), ("rate limiting", "rate_limiting"))
+    for serial, times in status.items():
+        if bucket_overdrawn(times, STATUS_BURST, INTERVAL, started):
+            report.violations.append(f"go-e {serial}: status reads beyond the token bucket")
+    for serial, times in commands.items():
+        if (gap := min_gap(times)) is not None and gap < INTERVAL - SLACK:
+            report.violations.append(f"go-e {serial}: two commands {gap:.0f} s apart")
+    return report.as_dict(rate_limited=refusals)
+
+
+BENCH: Final = VendorBench(
+    metavar="N",
+    help="go-e fleet sizes",
+    full=(20, 200, 1000),
+    quick=(20,),
+    unit="chargers",
+    described="go-e chargers",
+    farm=_bench_farm,
+    command_key=_command_key,
+    entries=_bench_entries,
+    latency=_latency,
+    budget=_budget,
+    scaled=ScaledBench(
+        cycle=INTERVAL,
+        reads="api_status",
+        reads_label="status reads",
+        intro="go-e, one config entry per charger.",
+    ),
+)
+
+VENDOR: Final = SimulatedVendor(
+    key=KEY, name="go-e", add_command=add_command, demo=DEMO, bench=BENCH
+)
