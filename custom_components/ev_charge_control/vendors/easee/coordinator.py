@@ -41,6 +41,7 @@ from ...api.errors import (
 from ...budget import CommandQueue, OverBudgetError, QueuedCommand, SentCommand, Verification
 from ...const import DOMAIN, LOGGER
 from ...coordinator import EvChargeCoordinator, async_device_id
+from ...errors import read_failure
 from ...events import CommandResult, CommandResultEvent, CommandValue, async_fire_command_result
 from ...runtime import EvChargeConfigEntry
 from .const import CONF_DYNAMIC_CURRENT_TTL, CONF_KEEP_DYNAMIC_LIMITS
@@ -96,15 +97,6 @@ def _now() -> float:
 
 def _utc(timestamp: float) -> datetime:
     return dt_util.utc_from_timestamp(timestamp)
-
-
-def waiting_for_budget[E: HomeAssistantError](err: OverBudgetError, kind: type[E]) -> E:
-    """Return the error of a first read the budget does not allow yet."""
-    return kind(
-        translation_domain=DOMAIN,
-        translation_key="waiting_for_budget",
-        translation_placeholders={"time": _utc(err.retry_at).isoformat()},
-    )
 
 
 def _amps(value: float | None) -> int | None:
@@ -786,7 +778,7 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
             # Not read is not done: the config is due again at the next poll.
             self.config_attempt = config_attempt
             if new.state is None:
-                raise waiting_for_budget(err, UpdateFailed) from err
+                raise read_failure(err) from err
             LOGGER.debug("Easee %s: budget used up, keeping what was read", self.charger_id)
         except EvChargeControlError as err:
             failure = self.runtime.async_handle_read_error(err)
@@ -1140,7 +1132,7 @@ class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuit
             self.settings_attempt = attempt  # not read is not done
             if self.data is not None:
                 return self.data
-            raise waiting_for_budget(err, UpdateFailed) from err
+            raise read_failure(err) from err
         except EvChargeControlError as err:
             raise self.runtime.async_handle_read_error(err) from err
         self.runtime.account.async_request_succeeded()

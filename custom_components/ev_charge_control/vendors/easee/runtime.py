@@ -14,7 +14,6 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryNotReady,
-    HomeAssistantError,
 )
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_track_point_in_utc_time
@@ -27,11 +26,11 @@ from ...api.errors import (
     AuthenticationError,
     EvChargeControlError,
     NotFoundError,
-    PermissionDeniedError,
     RateLimitedError,
 )
 from ...budget import OverBudgetError
 from ...const import CONF_BASE_URL, DOMAIN, LOGGER
+from ...errors import not_ready, read_failure
 from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
 from ...session import async_get_session, async_user_agent
 from .account import EaseeAccount, async_get_easee_account
@@ -42,11 +41,7 @@ from .const import (
     CONF_TOKENS,
     DEFAULT_STATE_INTERVAL,
 )
-from .coordinator import (
-    EaseeChargerCoordinator,
-    EaseeCircuitCoordinator,
-    waiting_for_budget,
-)
+from .coordinator import EaseeChargerCoordinator, EaseeCircuitCoordinator
 from .descriptions import CHARGER_DESCRIPTIONS, CIRCUIT_DESCRIPTIONS
 
 STRUCTURE_INTERVAL: Final = timedelta(hours=6)
@@ -99,7 +94,7 @@ class EaseeSiteReader:
             site_state = await runtime.client.get_site_state(self.site_id)
         except OverBudgetError as err:
             for charger in chargers:
-                charger.async_site_read_failed(waiting_for_budget(err, UpdateFailed), keep=True)
+                charger.async_site_read_failed(read_failure(err), keep=True)
             return
         except EvChargeControlError as err:
             failure = runtime.async_handle_read_error(err)
@@ -211,39 +206,25 @@ class EaseeRuntime(VendorRuntime):
 
     # Errors
 
-    def async_handle_read_error(self, err: EvChargeControlError) -> HomeAssistantError:
-        """Note what an error says about the account; return what the coordinator raises.
+    @callback
+    def async_handle_read_error(
+        self, err: EvChargeControlError
+    ) -> ConfigEntryAuthFailed | UpdateFailed:
+        """Note what a failed read says about the account; return what the coordinator raises.
 
+        A ban stops the account for a day, a rate limit pauses it, a charger or circuit gone
+        has the structure read again; a refused read of one resource pauses nothing.
         Schedules nothing: the running poller waits for the pause the account now records.
         """
-        if isinstance(err, AuthenticationError):
-            return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
+        blocked_until: float | None = None
         if isinstance(err, AccountBlockedError):
-            until = self.account.async_blocked()
-            return UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="account_blocked",
-                translation_placeholders={"time": _utc(until).isoformat(timespec="seconds")},
-            )
-        if isinstance(err, RateLimitedError):
+            blocked_until = self.account.async_blocked()
+        elif isinstance(err, RateLimitedError):
             self.account.async_rate_limited(err.retry_after)
-            return UpdateFailed(translation_domain=DOMAIN, translation_key="rate_limited")
-        if isinstance(err, NotFoundError):
+        elif isinstance(err, NotFoundError):
             # A charger or circuit went away: look at the account's structure again.
             self.structure_wanted = True
-            return UpdateFailed(translation_domain=DOMAIN, translation_key="not_found")
-        if isinstance(err, PermissionDeniedError):
-            # That one resource is not the account's to read: no pause, the rest goes on.
-            return UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="access_refused",
-                translation_placeholders={"error": str(err)},
-            )
-        return UpdateFailed(
-            translation_domain=DOMAIN,
-            translation_key="api_error",
-            translation_placeholders={"error": str(err)},
-        )
+        return read_failure(err, blocked_until=blocked_until, not_found_key="not_found")
 
     def async_handle_write_error(self, err: EvChargeControlError) -> float | None:
         """Note what a failed write says about the account; return when writes may go again."""
@@ -527,13 +508,11 @@ class EaseeRuntime(VendorRuntime):
             await self.async_refresh_structure()
         except OverBudgetError as err:
             if not self._restore_structure():
-                raise waiting_for_budget(err, ConfigEntryNotReady) from err
-        except AuthenticationError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="invalid_auth"
-            ) from err
+                raise not_ready(read_failure(err)) from err
         except EvChargeControlError as err:
             failure = self.async_handle_read_error(err)
+            if isinstance(failure, ConfigEntryAuthFailed):
+                raise failure from err
             if not self._restore_structure():
                 raise ConfigEntryNotReady(str(failure)) from err
 

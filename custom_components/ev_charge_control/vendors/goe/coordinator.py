@@ -15,7 +15,6 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.json import json_bytes
 from homeassistant.helpers.storage import Store
-from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 import orjson
@@ -24,12 +23,14 @@ from ...api.errors import (
     ApiError,
     AuthenticationError,
     ChargerUnreachableError,
+    EvChargeControlError,
     RateLimitedError,
 )
 from ...api.goe import GoeClient, GoeStatus
-from ...budget import CommandQueue, QueuedCommand, TokenBucket, Verification
+from ...budget import CommandQueue, OverBudgetError, QueuedCommand, TokenBucket, Verification
 from ...const import DOMAIN, LOGGER
 from ...coordinator import EvChargeCoordinator
+from ...errors import read_failure
 from ...events import CommandResult, CommandResultEvent, async_fire_command_result
 from ...runtime import EvChargeConfigEntry
 
@@ -354,20 +355,11 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
                     "go-e %s: status budget used up, next read at %s", self.serial, _utc(retry_at)
                 )
                 return fallback
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="waiting_for_budget",
-                translation_placeholders={"time": _utc(retry_at).isoformat(timespec="seconds")},
-                retry_after=max(1.0, retry_at - now),
-            )
+            raise read_failure(OverBudgetError(retry_at), retry_after=retry_at - now)
         self._last_read = now
         try:
             # Only a read that verifies a command asks the cloud to ping the charger.
             status = await self.client.status(wait=bool(self.queue.awaiting))
-        except AuthenticationError as err:
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="invalid_auth"
-            ) from err
         except RateLimitedError as err:
             await self.budget.async_rate_limited(_now())
             LOGGER.warning(
@@ -377,21 +369,11 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
             if (fallback := self.data or self._cached_data()) is not None:
                 return fallback
             now = _now()
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="rate_limited",
-                retry_after=max(1.0, self.budget.status.next_available(now) - now),
+            raise read_failure(
+                err, retry_after=self.budget.status.next_available(now) - now
             ) from err
-        except ChargerUnreachableError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN, translation_key="charger_unreachable"
-            ) from err
-        except ApiError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="api_error",
-                translation_placeholders={"error": str(err)},
-            ) from err
+        except EvChargeControlError as err:
+            raise read_failure(err) from err
         return self._accept(status, _now())
 
     def _track_energy(self, status: GoeStatus) -> None:

@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import (
-    ConfigEntryAuthFailed,
     HomeAssistantError,
     ServiceValidationError,
 )
@@ -38,7 +37,6 @@ from ...api.errors import (
     AuthenticationError,
     EvChargeControlError,
     ExternalLimitsNotAllowedError,
-    NotFoundError,
     RateLimitedError,
 )
 from ...api.viriciti import (
@@ -51,6 +49,7 @@ from ...api.viriciti_schedule import Schedule, ScheduleNow
 from ...budget import CommandQueue, Verification
 from ...const import DOMAIN, LOGGER
 from ...coordinator import EvChargeCoordinator
+from ...errors import read_failure
 from ...events import CommandResult, CommandResultEvent, async_fire_command_result
 from ...runtime import EvChargeConfigEntry
 
@@ -109,30 +108,6 @@ def _in_force(limits: ViricitiGroupLimit | None) -> LimitRequest | None:
     return LimitRequest(int(external.limit), round(external.end.timestamp()))
 
 
-def _translated_failure(err: EvChargeControlError, interval: dt.timedelta | None) -> Exception:
-    """Map a client error of a read to what a coordinator raises.
-
-    A rate limit that says when to come back (Retry-After) puts the next read off until then,
-    never sooner than the coordinator's own interval.
-    """
-    if isinstance(err, AuthenticationError):
-        return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth")
-    if isinstance(err, NotFoundError):
-        return UpdateFailed(translation_domain=DOMAIN, translation_key="group_not_found")
-    if isinstance(err, RateLimitedError):
-        retry_after = None
-        if err.retry_after is not None and interval is not None:
-            retry_after = max(err.retry_after, interval.total_seconds())
-        return UpdateFailed(
-            translation_domain=DOMAIN, translation_key="rate_limited", retry_after=retry_after
-        )
-    return UpdateFailed(
-        translation_domain=DOMAIN,
-        translation_key="api_error",
-        translation_placeholders={"error": str(err)},
-    )
-
-
 class _ViricitiCoordinator[DataT](EvChargeCoordinator[DataT]):
     """A coordinator of one group: the client, the zone and error translation."""
 
@@ -162,8 +137,11 @@ class _ViricitiCoordinator[DataT](EvChargeCoordinator[DataT]):
     async def _async_read[T](self, read: Callable[[], Awaitable[T]]) -> T:
         try:
             result = await read()
-        except (AuthenticationError, NotFoundError, RateLimitedError, ApiError) as err:
-            raise _translated_failure(err, self.update_interval) from err
+        except EvChargeControlError as err:
+            # A Retry-After puts the next read off, never sooner than the coordinator's interval.
+            raise read_failure(
+                err, interval=self.update_interval, not_found_key="group_not_found"
+            ) from err
         return result
 
 
