@@ -264,6 +264,8 @@ async def test_a_failed_first_set_up_leaves_no_poller_behind(
     easee_sim.inject_fault("http_429", path_contains="/api/chargers", retry_after=60)
     await setup_entry(hass, easee_entry)
     assert easee_entry.state is ConfigEntryState.SETUP_RETRY
+    # The reason the integrations page shows is translated, not the exception's text.
+    assert easee_entry.error_reason_translation_key == "rate_limited"
     (refused,) = [request for request in easee_sim.requests if request.status == 429]
 
     await travel(hass, freezer, timedelta(minutes=3), step=timedelta(seconds=5))

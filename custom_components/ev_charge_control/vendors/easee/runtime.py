@@ -514,7 +514,7 @@ class EaseeRuntime(VendorRuntime):
             if isinstance(failure, ConfigEntryAuthFailed):
                 raise failure from err
             if not self._restore_structure():
-                raise ConfigEntryNotReady(str(failure)) from err
+                raise not_ready(failure) from err
 
     async def async_poll(self) -> None:
         """Read whatever is due, oldest first, as far as the budget allows."""
