@@ -52,6 +52,11 @@ from tests.flow import (
     form_defaults,
     sections,
 )
+from tests.goe import fixtures as goe_fixtures
+
+# A go-e entry, which has no options, beside the Easee one.
+goe_sim = goe_fixtures.goe_sim
+goe_entry = goe_fixtures.goe_entry
 
 _STRINGS_ROOT: dict[str, Any] = json.loads(
     (Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.json").read_text(

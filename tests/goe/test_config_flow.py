@@ -28,7 +28,7 @@ from custom_components.ev_charge_control.const import (
 )
 from custom_components.ev_charge_control.vendors.goe import async_get_goe_budget
 from simulators.goe import GoeSimulator
-from tests.conftest import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN, travel
+from tests.conftest import travel
 from tests.flow import (
     assert_advanced_section,
     assert_form_translated,
@@ -37,6 +37,7 @@ from tests.flow import (
     form_defaults,
     sections,
 )
+from tests.goe.fixtures import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN
 
 STRINGS: dict[str, Any] = json.loads(
     (Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.json").read_text(
