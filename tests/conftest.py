@@ -30,11 +30,6 @@ def secret(value: str) -> str:
     return value
 
 
-EASEE_USERNAME = "owner@example.com"
-EASEE_PASSWORD = secret("Ea5ee-Pa55w0rd!")
-EASEE_OTHER_PASSWORD = secret("An0ther-Pa55w0rd!")
-VIRICITI_KEY = secret("vc-ha-key-3f9a71c2e8d4b605")
-VIRICITI_OTHER_KEY = secret("vc-ha-other-key-b17e24c9a3f0")
 # The reports Home Assistant writes about an integration doing what it should not.
 HA_REPORTS = (
     "Detected that custom integration",

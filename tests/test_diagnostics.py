@@ -24,11 +24,11 @@ from custom_components.ev_charge_control.const import (
 )
 from simulators.goe import GoeSimulator
 from simulators.viriciti import ViricitiSimulator
-from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, VIRICITI_KEY, setup_entry
-from tests.easee.conftest import CHARGERS, USER_ID, running_account
+from tests.conftest import setup_entry
+from tests.easee.conftest import CHARGERS, EASEE_PASSWORD, EASEE_USERNAME, USER_ID, running_account
 from tests.goe import fixtures as goe_fixtures
 from tests.goe.fixtures import GOE_SERIAL, GOE_TOKEN
-from tests.viriciti.conftest import GROUP, STATIONS, build_groups, make_entry
+from tests.viriciti.conftest import GROUP, STATIONS, VIRICITI_KEY, build_groups, make_entry
 
 REDACTED = "**REDACTED**"
 

@@ -39,9 +39,9 @@ from custom_components.ev_charge_control.const import (
 from custom_components.ev_charge_control.vendors.easee import EaseeRuntime
 from custom_components.ev_charge_control.vendors.easee.account import DATA_EASEE_ACCOUNTS
 from simulators.easee import EaseeRequest, EaseeSimulator
-from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, RUNTIME_SECRETS, setup_entry, travel
+from tests.conftest import RUNTIME_SECRETS, setup_entry, travel
 from tests.easee.bans import BAN_FORMS
-from tests.easee.conftest import CHARGERS, USER_ID, state_reads
+from tests.easee.conftest import CHARGERS, EASEE_PASSWORD, EASEE_USERNAME, USER_ID, state_reads
 
 LIMIT = 100
 WINDOW = 300.0

@@ -35,15 +35,16 @@ from custom_components.ev_charge_control.const import (
 )
 from custom_components.ev_charge_control.vendors.easee.account import DATA_EASEE_ACCOUNTS
 from simulators.easee import EaseeSimulator
-from tests.conftest import (
+from tests.conftest import setup_entry, travel
+from tests.easee.bans import BAN_FORMS
+from tests.easee.conftest import (
     EASEE_OTHER_PASSWORD,
     EASEE_PASSWORD,
     EASEE_USERNAME,
-    setup_entry,
-    travel,
+    START,
+    USER_ID,
+    running_account,
 )
-from tests.easee.bans import BAN_FORMS
-from tests.easee.conftest import START, USER_ID, running_account
 from tests.flow import (
     assert_advanced_section,
     assert_form_translated,

@@ -28,7 +28,7 @@ from custom_components.ev_charge_control.const import (
     VENDOR_VIRICITI,
 )
 from simulators.viriciti import ViricitiSimulator
-from tests.conftest import RUNTIME_SECRETS, VIRICITI_KEY, VIRICITI_OTHER_KEY
+from tests.conftest import RUNTIME_SECRETS
 from tests.flow import (
     assert_advanced_section,
     assert_form_translated,
@@ -43,6 +43,8 @@ from tests.flow import (
 from tests.viriciti.conftest import (
     GROUP,
     OTHER_GROUP,
+    VIRICITI_KEY,
+    VIRICITI_OTHER_KEY,
     ZONE,
     assert_key_never_in_a_url,
     build_groups,

@@ -24,8 +24,8 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ev_charge_control.const import DOMAIN
 from simulators.viriciti import ViricitiSimulator
-from tests.conftest import VIRICITI_KEY, find_device, setup_entry, snapshot_entities, travel
-from tests.viriciti.conftest import GROUP, START, assert_key_never_in_a_url
+from tests.conftest import find_device, setup_entry, snapshot_entities, travel
+from tests.viriciti.conftest import GROUP, START, VIRICITI_KEY, assert_key_never_in_a_url
 
 PREFIX = "/api/v1/smartcharging"
 GROUP_PATH = f"{PREFIX}/chargergroup/{GROUP}"

@@ -22,11 +22,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.ev_charge_control.api.viriciti import ViricitiClient, ViricitiGroupLimit
 from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
 from simulators.viriciti import ViricitiSimulator
-from tests.conftest import VIRICITI_KEY, find_device, setup_entry, travel
+from tests.conftest import find_device, setup_entry, travel
 from tests.events import assert_command_results
 from tests.viriciti.conftest import (
     GROUP,
     REFUSING_GROUP,
+    VIRICITI_KEY,
     ZONE,
     assert_key_never_in_a_url,
     make_entry,
