@@ -1,47 +1,35 @@
-"""Fixtures shared by every test: simulators on 127.0.0.1, config entries, secret checks."""
+"""What every vendor's tests share: time travel, set-up, devices, snapshots and secret checks."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import Generator
 from datetime import timedelta
 import logging
 from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import RELOAD_AFTER_UPDATE_DELAY
 from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
-from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
-from custom_components.ev_charge_control.vendors.goe.const import (
-    CONF_GRID_TOKEN,
-    CONF_SERIAL,
-    VENDOR_GOE,
-)
-from simulators.goe import GoeSimulator
+from custom_components.ev_charge_control.const import DOMAIN
 
-GOE_SERIAL = "000123"
-GOE_TOKEN = "Zq7xS3cretGr1dT0kenZq7xS3cretGr1"
-GOE_OTHER_TOKEN = "0therT0ken0therT0ken0therT0ken12"
-EASEE_USERNAME = "owner@example.com"
-EASEE_PASSWORD = "Ea5ee-Pa55w0rd!"
-EASEE_OTHER_PASSWORD = "An0ther-Pa55w0rd!"
-VIRICITI_KEY = "vc-ha-key-3f9a71c2e8d4b605"
-VIRICITI_OTHER_KEY = "vc-ha-other-key-b17e24c9a3f0"
-# Every secret any test hands out; none may ever show up in a log line.
-SECRETS = (
-    GOE_TOKEN,
-    GOE_OTHER_TOKEN,
-    EASEE_PASSWORD,
-    EASEE_OTHER_PASSWORD,
-    VIRICITI_KEY,
-    VIRICITI_OTHER_KEY,
-)
+# Every secret a test hands out (each named once with secret()); none may show up in a log line.
+SECRETS: set[str] = set()
+
+
+def secret(value: str) -> str:
+    """Return a secret a test hands out, and fail every test that writes it to the log."""
+    SECRETS.add(value)
+    return value
+
+
 # The reports Home Assistant writes about an integration doing what it should not.
 HA_REPORTS = (
     "Detected that custom integration",
@@ -58,15 +46,13 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load the integration from custom_components/."""
 
 
-@pytest.fixture(autouse=True)
-def all_entities_enabled(request: pytest.FixtureRequest) -> Generator[None]:
-    """Turn on the entities that are off by default (diagnostics), so tests see them all.
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Turn on the entities that are off by default, for a test that reads one of them.
 
-    Tests marked ``default_entities`` see what a user sees after adding a charger.
+    Core's fixture of this name, which the test plugin does not ship. Without it a test sees
+    what a user sees after adding a charger.
     """
-    if request.node.get_closest_marker("default_entities") is not None:
-        yield
-        return
     with patch(
         "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
         new_callable=PropertyMock,
@@ -132,33 +118,39 @@ def no_secret_in_logs(caplog: pytest.LogCaptureFixture) -> Generator[None]:
     assert not reports, "Home Assistant reported our code:\n" + "\n".join(reports)
 
 
-@pytest.fixture
-async def goe_sim(socket_enabled: None) -> AsyncGenerator[GoeSimulator]:
-    """Start a go-e simulator with one charger that has a car charging.
+async def snapshot_entities(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    config_entry_id: str,
+) -> None:
+    """Snapshot one platform's entities as a new user gets them, then the ones off by default.
 
-    Sockets are allowed again (pytest-homeassistant blocks them), still only to 127.0.0.1.
+    Every entity's registry entry is snapshotted (one off by default with ``disabled_by`` set),
+    so renaming any of them fails; each one that is on, its state. Then the user turns the
+    others on, Home Assistant reloads the entry, and their states are snapshotted too.
+    (Core's ``snapshot_platform`` wants every entity on, hiding what a new user gets.)
     """
-    sim = GoeSimulator(latency_scale=0)
-    sim.add_charger(GOE_SERIAL, GOE_TOKEN, car_connected=True, set_current=16, kwh_total=1000)
-    await sim.start()
-    yield sim
-    await sim.stop()
-
-
-@pytest.fixture
-def goe_entry(goe_sim: GoeSimulator) -> MockConfigEntry:
-    """Return a go-e config entry pointing at the simulator."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"go-eCharger {GOE_SERIAL}",
-        unique_id=GOE_SERIAL,
-        data={
-            CONF_VENDOR: VENDOR_GOE,
-            CONF_SERIAL: GOE_SERIAL,
-            CONF_GRID_TOKEN: GOE_TOKEN,
-            CONF_BASE_URL: goe_sim.base_url,
-        },
-    )
+    entries = er.async_entries_for_config_entry(entity_registry, config_entry_id)
+    assert entries
+    assert len({entry.domain for entry in entries}) == 1, "snapshot one platform at a time"
+    off = []
+    for entry in entries:
+        assert entry == snapshot(name=f"{entry.entity_id}-entry")
+        if entry.disabled_by is None:
+            assert hass.states.get(entry.entity_id) == snapshot(name=f"{entry.entity_id}-state")
+        else:
+            assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+            assert hass.states.get(entry.entity_id) is None
+            off.append(entry.entity_id)
+    if not off:
+        return
+    for entity_id in off:
+        entity_registry.async_update_entity(entity_id, disabled_by=None)
+    await travel(hass, freezer, timedelta(seconds=RELOAD_AFTER_UPDATE_DELAY + 1))
+    for entity_id in off:
+        assert hass.states.get(entity_id) == snapshot(name=f"{entity_id}-state")
 
 
 def find_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry | None:
@@ -174,12 +166,6 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfig
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
-
-
-@pytest.fixture
-async def init_goe(hass: HomeAssistant, goe_entry: MockConfigEntry) -> MockConfigEntry:
-    """Set up the go-e entry against the simulator."""
-    return await setup_entry(hass, goe_entry)
 
 
 async def travel(

@@ -1,4 +1,4 @@
-"""What the config-flow tests of every vendor share: forms, sections and addresses."""
+"""What the config-flow tests of every vendor share: starting a flow, forms, sections, addresses."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import socket
 import string
 from typing import Any
 
-from homeassistant.config_entries import ConfigFlowResult
+from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
+from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, section
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_charge_control.config_flow import ADVANCED
-from custom_components.ev_charge_control.const import CONF_BASE_URL
+from custom_components.ev_charge_control.const import CONF_BASE_URL, DOMAIN
 
 
 def placeholders_in(text: str) -> set[str]:
@@ -98,3 +100,61 @@ def assert_form_translated(result: ConfigFlowResult, strings: dict[str, Any]) ->
         needed |= placeholders_in(strings["error"][error])
     given = set(result["description_placeholders"] or {})
     assert needed <= given, f"missing placeholders {needed - given}"
+
+
+async def start_vendor_flow(
+    hass: HomeAssistant, vendor: str, strings: dict[str, Any]
+) -> ConfigFlowResult:
+    """Open the flow, pick the vendor in the menu and return its form, empty and translated."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "user"
+    assert vendor in result["menu_options"]
+    assert_form_translated(result, strings)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": vendor}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == vendor
+    assert result["errors"] == {}
+    assert_form_translated(result, strings)
+    return result
+
+
+async def submit_form(
+    hass: HomeAssistant, result: ConfigFlowResult, strings: dict[str, Any], **user_input: Any
+) -> ConfigFlowResult:
+    """Submit a form as the frontend does and check that what comes back is translated.
+
+    The frontend sends a section the user left closed with the values it shows.
+    """
+    for name, value in sections(result).items():
+        user_input.setdefault(name, dict(value.schema({})))
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    assert_form_translated(result, strings)
+    return result
+
+
+async def start_reauth_form(
+    hass: HomeAssistant, entry: MockConfigEntry, step_id: str, strings: dict[str, Any]
+) -> ConfigFlowResult:
+    """Start the entry's reauth and return its form, translated."""
+    result = await entry.start_reauth_flow(hass)
+    return _entry_form(result, step_id, strings)
+
+
+async def start_reconfigure_form(
+    hass: HomeAssistant, entry: MockConfigEntry, step_id: str, strings: dict[str, Any]
+) -> ConfigFlowResult:
+    """Start the entry's reconfigure flow and return its form, translated."""
+    result = await entry.start_reconfigure_flow(hass)
+    return _entry_form(result, step_id, strings)
+
+
+def _entry_form(
+    result: ConfigFlowResult, step_id: str, strings: dict[str, Any]
+) -> ConfigFlowResult:
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == step_id
+    assert_form_translated(result, strings)
+    return result

@@ -20,18 +20,17 @@ from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR
 from custom_components.ev_charge_control.vendors.easee.const import VENDOR_EASEE
 from simulators.goe import GoeSimulator
 from simulators.viriciti import ViricitiSimulator
-from tests.conftest import (
-    EASEE_PASSWORD,
-    EASEE_USERNAME,
-    GOE_SERIAL,
-    GOE_TOKEN,
-    VIRICITI_KEY,
-    setup_entry,
-)
-from tests.easee.conftest import CHARGERS, USER_ID, running_account
-from tests.viriciti.conftest import GROUP, STATIONS, build_groups, make_entry
+from tests.conftest import setup_entry
+from tests.easee.conftest import CHARGERS, EASEE_PASSWORD, EASEE_USERNAME, USER_ID, running_account
+from tests.goe import fixtures as goe_fixtures
+from tests.goe.fixtures import GOE_SERIAL, GOE_TOKEN
+from tests.viriciti.conftest import GROUP, STATIONS, VIRICITI_KEY, build_groups, make_entry
 
 REDACTED = "**REDACTED**"
+
+# The go-e charger of the go-e case below.
+goe_sim = goe_fixtures.goe_sim
+goe_entry = goe_fixtures.goe_entry
 
 # A vendor's entry, what its dump must never hold (asked after set-up: tokens are issued then),
 # and the numbers (user ids) that must not stand as a value of their own (a timestamp may hold

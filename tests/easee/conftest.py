@@ -13,9 +13,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
 from simulators.easee import EaseeRequest, EaseeSimulator
 from tests.clock import freeze_at
-from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, RUNTIME_SECRETS, setup_entry
+from tests.conftest import RUNTIME_SECRETS, secret, setup_entry
 
 START = "2026-11-21 12:00:00+00:00"
+EASEE_USERNAME = "owner@example.com"
+EASEE_PASSWORD = secret("Ea5ee-Pa55w0rd!")
+EASEE_OTHER_PASSWORD = secret("An0ther-Pa55w0rd!")
 USER_ID = 4711
 # Site 1 "Home": circuit 11 with a master and a secondary, circuit 12 with one charger.
 # Site 2 "Office": circuit 21 with a master and a secondary.

@@ -35,9 +35,9 @@ from custom_components.ev_charge_control.vendors.easee.account import DATA_EASEE
 from custom_components.ev_charge_control.vendors.easee.const import CONF_STATE_INTERVAL
 from custom_components.ev_charge_control.vendors.easee.runtime import EaseeRuntime
 from simulators.easee import EaseeRequest, EaseeSimulator
-from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, RUNTIME_SECRETS, setup_entry, travel
+from tests.conftest import RUNTIME_SECRETS, setup_entry, travel
 from tests.easee.bans import BAN_FORMS
-from tests.easee.conftest import CHARGERS, USER_ID, state_reads
+from tests.easee.conftest import CHARGERS, EASEE_PASSWORD, EASEE_USERNAME, USER_ID, state_reads
 
 LIMIT = 100
 WINDOW = 300.0

@@ -52,7 +52,8 @@ from custom_components.ev_charge_control.api.errors import (
     RateLimitedError,
 )
 from custom_components.ev_charge_control.session import async_get_session
-from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, RUNTIME_SECRETS
+from tests.conftest import RUNTIME_SECRETS
+from tests.easee.conftest import EASEE_PASSWORD, EASEE_USERNAME
 from tests.easee.plans import (
     BASIC_DAILY,
     BASIC_ONE_OFF,

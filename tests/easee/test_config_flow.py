@@ -11,7 +11,7 @@ from typing import Any
 from unittest.mock import AsyncMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
@@ -33,23 +33,32 @@ from custom_components.ev_charge_control.vendors.easee.const import (
     VENDOR_EASEE,
 )
 from simulators.easee import EaseeSimulator
-from tests.conftest import (
+from tests.conftest import setup_entry, travel
+from tests.easee.bans import BAN_FORMS
+from tests.easee.conftest import (
     EASEE_OTHER_PASSWORD,
     EASEE_PASSWORD,
     EASEE_USERNAME,
-    setup_entry,
-    travel,
+    START,
+    USER_ID,
+    running_account,
 )
-from tests.easee.bans import BAN_FORMS
-from tests.easee.conftest import START, USER_ID, running_account
 from tests.flow import (
     assert_advanced_section,
     assert_form_translated,
     at,
     closed_port_url,
     form_defaults,
-    sections,
+    start_reauth_form,
+    start_reconfigure_form,
+    start_vendor_flow,
+    submit_form,
 )
+from tests.goe import fixtures as goe_fixtures
+
+# A go-e entry, which has no options, beside the Easee one.
+goe_sim = goe_fixtures.goe_sim
+goe_entry = goe_fixtures.goe_entry
 
 _STRINGS_ROOT: dict[str, Any] = json.loads(
     (Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.json").read_text(
@@ -65,6 +74,11 @@ OTHER_USER_ID = 4712
 LOGIN = "/api/accounts/login"
 # Easee's cloud: the address the form offers unless the user changes it.
 CLOUD = "https://api.easee.com"
+
+
+# The steps of an entry's reauth and reconfigure flows.
+REAUTH = "easee_reauth_confirm"
+RECONFIGURE = "easee_reconfigure"
 
 
 def assert_translated(result: ConfigFlowResult, strings: dict[str, Any] = STRINGS) -> None:
@@ -123,33 +137,24 @@ def add_other_account(sim: EaseeSimulator) -> None:
 
 async def start_flow(hass: HomeAssistant) -> ConfigFlowResult:
     """Open the flow, pick Easee in the menu and return its form."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert result["type"] is FlowResultType.MENU
-    assert result["step_id"] == "user"
-    assert VENDOR_EASEE in result["menu_options"]
-    assert_translated(result)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": VENDOR_EASEE}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == VENDOR_EASEE
-    assert result["errors"] == {}
-    assert_translated(result)
-    return result
+    return await start_vendor_flow(hass, VENDOR_EASEE, STRINGS)
+
+
+async def start_reauth(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFlowResult:
+    """Start the entry's reauth and return its form."""
+    return await start_reauth_form(hass, entry, REAUTH, STRINGS)
+
+
+async def start_reconfigure(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFlowResult:
+    """Start the entry's reconfigure flow and return its form."""
+    return await start_reconfigure_form(hass, entry, RECONFIGURE, STRINGS)
 
 
 async def submit(
     hass: HomeAssistant, result: ConfigFlowResult, **user_input: Any
 ) -> ConfigFlowResult:
-    """Submit a form as the frontend does and check that what comes back is translated.
-
-    The frontend sends a section the user left closed with the values it shows.
-    """
-    for name, value in sections(result).items():
-        user_input.setdefault(name, dict(value.schema({})))
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
-    assert_translated(result)
-    return result
+    """Submit a form as the frontend does; what comes back must be translated."""
+    return await submit_form(hass, result, STRINGS, **user_input)
 
 
 async def submit_login(
@@ -513,15 +518,12 @@ async def test_reauth(
     easee_entry.add_to_hass(hass)
     easee_sim.change_password(EASEE_USERNAME, EASEE_OTHER_PASSWORD)
 
-    result = await easee_entry.start_reauth_flow(hass)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "easee_reauth_confirm"
+    result = await start_reauth(hass, easee_entry)
     # Home Assistant adds the entry's title as "name" to every reauth form.
     assert result["description_placeholders"] == {
         "username": EASEE_USERNAME,
         "name": easee_entry.title,
     }
-    assert_translated(result)
     assert [str(field) for field in result["data_schema"].schema] == [CONF_PASSWORD, ADVANCED]
     # The address the entry has now is offered, folded away.
     assert_advanced_section(result, easee_sim.base_url)
@@ -549,7 +551,7 @@ async def test_reauth_replaces_old_tokens(
     old = {"access_token": "old-access", "refresh_token": "old-refresh", "expires_at": 1.0}
     easee_entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(easee_entry, data={**easee_entry.data, CONF_TOKENS: old})
-    result = await easee_entry.start_reauth_flow(hass)
+    result = await start_reauth(hass, easee_entry)
     result = await submit(hass, result, password=EASEE_PASSWORD)
     assert result["reason"] == "reauth_successful"
     assert easee_entry.data[CONF_TOKENS] != old
@@ -566,7 +568,7 @@ async def test_reauth_rate_limited_keeps_the_username_in_the_form(
     """The reauth form shows the wait, with the account still named."""
     easee_entry.add_to_hass(hass)
     easee_sim.inject_fault("http_429", path_contains=LOGIN, retry_after=120)
-    result = await easee_entry.start_reauth_flow(hass)
+    result = await start_reauth(hass, easee_entry)
     result = await submit(hass, result, password=EASEE_PASSWORD)
     assert_error(result, "base", "rate_limited")
     assert result["description_placeholders"]["username"] == EASEE_USERNAME
@@ -587,7 +589,7 @@ async def test_reauth_with_a_different_account(
     easee_sim.add_account(EASEE_USERNAME, EASEE_OTHER_PASSWORD, user_id=OTHER_USER_ID)
     before = dict(easee_entry.data)
 
-    result = await easee_entry.start_reauth_flow(hass)
+    result = await start_reauth(hass, easee_entry)
     result = await submit(hass, result, password=EASEE_OTHER_PASSWORD)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_account"
@@ -602,7 +604,7 @@ async def test_reauth_of_a_loaded_entry(
     before = init_easee.runtime_data
     easee_sim.change_password(EASEE_USERNAME, EASEE_OTHER_PASSWORD)
     easee_sim.invalidate_tokens()
-    result = await init_easee.start_reauth_flow(hass)
+    result = await start_reauth(hass, init_easee)
     result = await submit(hass, result, password=EASEE_OTHER_PASSWORD)
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.ABORT
@@ -624,7 +626,7 @@ async def test_reauth_base_url(
 ) -> None:
     """The reauth form's advanced section moves the entry; a bad address is refused first."""
     easee_entry.add_to_hass(hass)
-    result = await easee_entry.start_reauth_flow(hass)
+    result = await start_reauth(hass, easee_entry)
     result = await submit(hass, result, password=EASEE_PASSWORD, advanced=at("http://"))
     assert_error(result, ADVANCED, "invalid_base_url")
     assert result["description_placeholders"]["username"] == EASEE_USERNAME
@@ -653,11 +655,8 @@ async def test_reconfigure(
     easee_entry.add_to_hass(hass)
     easee_sim.change_password(EASEE_USERNAME, EASEE_OTHER_PASSWORD)
 
-    result = await easee_entry.start_reconfigure_flow(hass)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "easee_reconfigure"
+    result = await start_reconfigure(hass, easee_entry)
     assert result["description_placeholders"] == {"username": EASEE_USERNAME}
-    assert_translated(result)
     assert [str(field) for field in result["data_schema"].schema] == [
         CONF_USERNAME,
         CONF_PASSWORD,
@@ -692,7 +691,7 @@ async def test_reconfigure_to_another_account(
     add_other_account(easee_sim)
     before = dict(easee_entry.data)
 
-    result = await easee_entry.start_reconfigure_flow(hass)
+    result = await start_reconfigure(hass, easee_entry)
     result = await submit_login(
         hass, result, username=OTHER_USERNAME, password=EASEE_OTHER_PASSWORD
     )
@@ -712,7 +711,7 @@ async def test_reconfigure_base_url(
     hass.config_entries.async_update_entry(
         easee_entry, data={**easee_entry.data, CONF_BASE_URL: closed_port_url()}
     )
-    result = await easee_entry.start_reconfigure_flow(hass)
+    result = await start_reconfigure(hass, easee_entry)
     assert_advanced_section(result, easee_entry.data[CONF_BASE_URL])
 
     result = await submit_login(hass, result, advanced=at("ftp://x"))
@@ -746,7 +745,7 @@ async def test_reconfigure_of_a_loaded_entry(
     other_easee_sim.change_password(EASEE_USERNAME, EASEE_OTHER_PASSWORD)
     other_easee_sim.chargers["EH000001"].car_connected = False
     assert hass.states.get("sensor.garage_status").state == "charging"
-    result = await init_easee.start_reconfigure_flow(hass)
+    result = await start_reconfigure(hass, init_easee)
     assert_advanced_section(result, easee_sim.base_url)
 
     result = await submit_login(
@@ -1025,7 +1024,7 @@ async def test_reauth_waits_while_the_accounts_window_is_full(
     """A reauth login is the account's 101st request: it waits, and the form says how long."""
     fill_window(hass)
     sent = len(easee_sim.requests)
-    result = await init_easee.start_reauth_flow(hass)
+    result = await start_reauth(hass, init_easee)
     result = await submit(hass, result, password=EASEE_PASSWORD)
     assert_error(result, "base", "rate_limited")
     assert result["description_placeholders"]["minutes"] == "5"
@@ -1038,7 +1037,7 @@ async def test_reconfigure_waits_while_the_accounts_window_is_full(
     """The same for a reconfigure: its login counts in the account's window."""
     fill_window(hass)
     sent = len(easee_sim.requests)
-    result = await init_easee.start_reconfigure_flow(hass)
+    result = await start_reconfigure(hass, init_easee)
     result = await submit_login(hass, result)
     assert_error(result, "base", "rate_limited")
     assert len(easee_sim.requests) == sent
@@ -1062,7 +1061,7 @@ async def test_a_reauth_login_is_counted_once(
 ) -> None:
     """A login that goes through the account's budget is not added a second time."""
     before = account_window(hass)
-    result = await init_easee.start_reauth_flow(hass)
+    result = await start_reauth(hass, init_easee)
     with patch("custom_components.ev_charge_control.async_setup_entry", return_value=True):
         result = await submit(hass, result, password=EASEE_PASSWORD)
     assert result["reason"] == "reauth_successful"

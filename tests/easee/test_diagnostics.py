@@ -20,8 +20,8 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from simulators.easee import EaseeSimulator
-from tests.conftest import EASEE_PASSWORD, EASEE_USERNAME, setup_entry
-from tests.easee.conftest import CHARGERS, USER_ID
+from tests.conftest import setup_entry
+from tests.easee.conftest import CHARGERS, EASEE_PASSWORD, EASEE_USERNAME, USER_ID
 
 REDACTED = "**REDACTED**"
 

@@ -14,14 +14,14 @@ from homeassistant.const import STATE_UNAVAILABLE, EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components import ev_charge_control
 from custom_components.ev_charge_control.const import DOMAIN
 from custom_components.ev_charge_control.vendors.easee.const import CONF_TOKENS
 from simulators.easee import EaseeSimulator
-from tests.conftest import find_device, setup_entry, travel
+from tests.conftest import find_device, setup_entry, snapshot_entities, travel
 from tests.easee.conftest import CHARGERS, MASTERS, state_reads
 
 
@@ -39,6 +39,7 @@ def _refreshes(sim: EaseeSimulator) -> int:
 )
 async def test_entities(
     hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
     easee_entry: MockConfigEntry,
@@ -50,10 +51,9 @@ async def test_entities(
         (platform,),
     ):
         await setup_entry(hass, easee_entry)
-    await snapshot_platform(hass, entity_registry, snapshot, easee_entry.entry_id)
+        await snapshot_entities(hass, freezer, entity_registry, snapshot, easee_entry.entry_id)
 
 
-@pytest.mark.default_entities
 async def test_per_phase_currents_are_off_by_default(
     hass: HomeAssistant, entity_registry: er.EntityRegistry, easee_entry: MockConfigEntry
 ) -> None:

@@ -22,15 +22,8 @@ from custom_components.ev_charge_control.api.easee import EaseeClient
 from custom_components.ev_charge_control.api.errors import NotFoundError
 from custom_components.ev_charge_control.const import DOMAIN
 from simulators.easee import EaseeSimulator
-from tests.conftest import (
-    EASEE_PASSWORD,
-    EASEE_USERNAME,
-    RUNTIME_SECRETS,
-    find_device,
-    setup_entry,
-    travel,
-)
-from tests.easee.conftest import CHARGERS, USER_ID
+from tests.conftest import RUNTIME_SECRETS, find_device, setup_entry, travel
+from tests.easee.conftest import CHARGERS, EASEE_PASSWORD, EASEE_USERNAME, USER_ID
 
 README = Path(__file__).parents[2] / "README.md"
 

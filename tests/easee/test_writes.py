@@ -29,9 +29,11 @@ from custom_components.ev_charge_control.vendors.easee.const import (
     CONF_KEEP_DYNAMIC_LIMITS,
 )
 from simulators.easee import EaseeSimulator
-from tests.conftest import GOE_SERIAL, find_device, setup_entry, travel
+from tests.conftest import find_device, setup_entry, travel
 from tests.easee.conftest import USER_ID, state_reads
 from tests.events import assert_command_results
+from tests.goe import fixtures as goe_fixtures
+from tests.goe.fixtures import GOE_SERIAL
 
 GARAGE = "EH000001"
 DYNAMIC = "number.garage_dynamic_charger_current"
@@ -55,6 +57,11 @@ POLL = timedelta(seconds=65)
 STEP = timedelta(seconds=5)
 # The write spacing of a charger or circuit, and a moment more.
 SPACING = timedelta(seconds=6)
+
+# A go-e charger beside the Easee account, for the actions that must refuse it.
+goe_sim = goe_fixtures.goe_sim
+goe_entry = goe_fixtures.goe_entry
+init_goe = goe_fixtures.init_goe
 
 
 # Helpers

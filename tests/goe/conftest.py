@@ -5,8 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.clock import freeze_at
+from tests.goe import fixtures
 
 START = "2026-11-21 12:00:00+00:00"
+
+goe_sim = fixtures.goe_sim
+goe_entry = fixtures.goe_entry
+init_goe = fixtures.init_goe
 
 
 @pytest.fixture(autouse=True)

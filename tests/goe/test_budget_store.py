@@ -25,7 +25,8 @@ from custom_components.ev_charge_control.vendors.goe.coordinator import (
     async_get_goe_budget,
 )
 from simulators.goe import GoeSimulator
-from tests.conftest import GOE_SERIAL, setup_entry, travel
+from tests.conftest import setup_entry, travel
+from tests.goe.fixtures import GOE_SERIAL
 
 PENDING = "sensor.go_echarger_000123_pending_command"
 

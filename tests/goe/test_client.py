@@ -29,7 +29,7 @@ from custom_components.ev_charge_control.api.goe import (
 )
 from custom_components.ev_charge_control.session import async_get_session
 from simulators.goe import GoeSimulator
-from tests.conftest import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN
+from tests.goe.fixtures import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN
 from tests.leaks import assert_no_secrets, free_port
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -28,13 +28,15 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
 from simulators.goe import GoeSimulator
-from tests.conftest import GOE_SERIAL, find_device, travel
+from tests.conftest import find_device, travel
 from tests.events import assert_command_results
+from tests.goe.fixtures import GOE_SERIAL
 
 NUMBER = "number.go_echarger_000123_charging_current"
 SWITCH = "switch.go_echarger_000123_charging_allowed"
 PENDING = "sensor.go_echarger_000123_pending_command"
 SLOT = "sensor.go_echarger_000123_next_command_slot"
+# Off by default: the tests that read it turn it on (entity_registry_enabled_by_default).
 CURRENT_L1 = "sensor.go_echarger_000123_current_phase_1"
 SPACING = timedelta(minutes=15, seconds=2)
 
@@ -64,7 +66,7 @@ def assert_spacing(sim: GoeSimulator) -> None:
         assert later - earlier >= 900
 
 
-@pytest.mark.usefixtures("init_goe")
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "init_goe")
 async def test_free_slot_sends_at_once_and_verifies(
     hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -99,7 +101,7 @@ async def test_free_slot_sends_at_once_and_verifies(
     assert_command_results(events)
 
 
-@pytest.mark.usefixtures("init_goe")
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "init_goe")
 async def test_five_changes_in_five_minutes_make_one_command(
     hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -177,7 +179,7 @@ async def test_bad_values_are_refused_and_send_nothing(
     assert hass.states.get(NUMBER).state == "16"
 
 
-@pytest.mark.usefixtures("init_goe")
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "init_goe")
 async def test_status_shaped_answer_verifies_without_a_read(
     hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
 ) -> None:
@@ -313,6 +315,7 @@ async def test_reloads_never_buy_extra_reads(
     assert all(r.result == "ok" for r in goe_sim.requests)
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_restart_keeps_budget_and_queue(
     hass: HomeAssistant,
     hass_storage: dict[str, object],

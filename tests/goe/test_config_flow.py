@@ -10,7 +10,7 @@ from typing import Any
 from unittest.mock import AsyncMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -26,15 +26,19 @@ from custom_components.ev_charge_control.vendors.goe.const import (
 )
 from custom_components.ev_charge_control.vendors.goe.coordinator import async_get_goe_budget
 from simulators.goe import GoeSimulator
-from tests.conftest import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN, travel
+from tests.conftest import travel
 from tests.flow import (
     assert_advanced_section,
     assert_form_translated,
     at,
     closed_port_url,
     form_defaults,
-    sections,
+    start_reauth_form,
+    start_reconfigure_form,
+    start_vendor_flow,
+    submit_form,
 )
+from tests.goe.fixtures import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN
 
 STRINGS: dict[str, Any] = json.loads(
     (Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.json").read_text(
@@ -44,6 +48,11 @@ STRINGS: dict[str, Any] = json.loads(
 QUARTER = timedelta(minutes=15)
 # go-e's grid-operator cloud: the address the form offers unless the user changes it.
 CLOUD = "https://api-grid-operator.go-e.co"
+
+
+# The steps of an entry's reauth and reconfigure flows.
+REAUTH = "goe_reauth_confirm"
+RECONFIGURE = "goe_reconfigure"
 
 
 def assert_translated(result: ConfigFlowResult) -> None:
@@ -91,33 +100,24 @@ async def other_goe_sim(socket_enabled: None) -> AsyncGenerator[GoeSimulator]:
 
 async def start_flow(hass: HomeAssistant) -> ConfigFlowResult:
     """Open the flow, pick go-e in the menu and return its form."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert result["type"] is FlowResultType.MENU
-    assert result["step_id"] == "user"
-    assert VENDOR_GOE in result["menu_options"]
-    assert_translated(result)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": VENDOR_GOE}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == VENDOR_GOE
-    assert result["errors"] == {}
-    assert_translated(result)
-    return result
+    return await start_vendor_flow(hass, VENDOR_GOE, STRINGS)
+
+
+async def start_reauth(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFlowResult:
+    """Start the entry's reauth and return its form."""
+    return await start_reauth_form(hass, entry, REAUTH, STRINGS)
+
+
+async def start_reconfigure(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFlowResult:
+    """Start the entry's reconfigure flow and return its form."""
+    return await start_reconfigure_form(hass, entry, RECONFIGURE, STRINGS)
 
 
 async def submit(
     hass: HomeAssistant, result: ConfigFlowResult, **user_input: Any
 ) -> ConfigFlowResult:
-    """Submit a form as the frontend does and check that what comes back is translated.
-
-    The frontend sends a section the user left closed with the values it shows.
-    """
-    for name, value in sections(result).items():
-        user_input.setdefault(name, dict(value.schema({})))
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
-    assert_translated(result)
-    return result
+    """Submit a form as the frontend does; what comes back must be translated."""
+    return await submit_form(hass, result, STRINGS, **user_input)
 
 
 def assert_created(
@@ -429,15 +429,12 @@ async def test_reauth(
     goe_entry.add_to_hass(hass)
     goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
 
-    result = await goe_entry.start_reauth_flow(hass)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "goe_reauth_confirm"
+    result = await start_reauth(hass, goe_entry)
     # Home Assistant adds the entry's title as "name" to every reauth form.
     assert result["description_placeholders"] == {
         "serial": GOE_SERIAL,
         "name": goe_entry.title,
     }
-    assert_translated(result)
     assert [str(field) for field in result["data_schema"].schema] == [CONF_GRID_TOKEN, ADVANCED]
     # The address the entry has now is offered, folded away.
     assert_advanced_section(result, goe_sim.base_url)
@@ -461,7 +458,7 @@ async def test_reauth_invalid_token_shape(
 ) -> None:
     """A token of the wrong shape is refused on the reauth form, before any request."""
     goe_entry.add_to_hass(hass)
-    result = await goe_entry.start_reauth_flow(hass)
+    result = await start_reauth(hass, goe_entry)
     result = await submit(hass, result, grid_token="x" * 33)
     assert_error(result, CONF_GRID_TOKEN, "invalid_grid_token")
     assert goe_sim.requests == []
@@ -478,7 +475,7 @@ async def test_reauth_rate_limited_says_how_long(
     """The reauth form shows the wait, with the serial still in its title."""
     goe_entry.add_to_hass(hass)
     goe_sim.inject_fault("rate_limiting")
-    result = await goe_entry.start_reauth_flow(hass)
+    result = await start_reauth(hass, goe_entry)
     result = await submit(hass, result, grid_token=GOE_TOKEN)
     assert_error(result, "base", "rate_limited")
     assert result["description_placeholders"]["serial"] == GOE_SERIAL
@@ -491,7 +488,7 @@ async def test_reauth_of_a_loaded_entry(
     """After reauth the entry reloads with the new token, reusing the validating read."""
     before = init_goe.runtime_data
     goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
-    result = await init_goe.start_reauth_flow(hass)
+    result = await start_reauth(hass, init_goe)
     result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN)
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.ABORT
@@ -512,7 +509,7 @@ async def test_reauth_base_url(
 ) -> None:
     """The reauth form's advanced section moves the entry; a bad address is refused first."""
     goe_entry.add_to_hass(hass)
-    result = await goe_entry.start_reauth_flow(hass)
+    result = await start_reauth(hass, goe_entry)
     result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN, advanced=at("ftp://x"))
     assert_error(result, ADVANCED, "invalid_base_url")
     assert result["description_placeholders"]["serial"] == GOE_SERIAL
@@ -541,11 +538,8 @@ async def test_reconfigure(
     goe_entry.add_to_hass(hass)
     goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
 
-    result = await goe_entry.start_reconfigure_flow(hass)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "goe_reconfigure"
+    result = await start_reconfigure(hass, goe_entry)
     assert result["description_placeholders"] == {"serial": GOE_SERIAL}
-    assert_translated(result)
     assert [str(field) for field in result["data_schema"].schema] == [CONF_GRID_TOKEN, ADVANCED]
     assert_advanced_section(result, goe_sim.base_url)
 
@@ -569,7 +563,7 @@ async def test_reconfigure_base_url(
     hass.config_entries.async_update_entry(
         goe_entry, data={**goe_entry.data, CONF_BASE_URL: closed_port_url()}
     )
-    result = await goe_entry.start_reconfigure_flow(hass)
+    result = await start_reconfigure(hass, goe_entry)
     # The form offers the address the entry has now.
     assert_advanced_section(result, goe_entry.data[CONF_BASE_URL])
 
@@ -599,7 +593,7 @@ async def test_reconfigure_of_a_loaded_entry(
     """Moved to another API with its token, the entry reloads and reads from there."""
     before = init_goe.runtime_data
     assert hass.states.get("sensor.go_echarger_000123_power").state == "11040"
-    result = await init_goe.start_reconfigure_flow(hass)
+    result = await start_reconfigure(hass, init_goe)
     assert_advanced_section(result, goe_sim.base_url)
 
     result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN, advanced=at("not an address"))

@@ -12,7 +12,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from tests.conftest import GOE_SERIAL, GOE_TOKEN
+from tests.goe.fixtures import GOE_SERIAL, GOE_TOKEN
 
 REDACTED = "**REDACTED**"
 

@@ -18,12 +18,12 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
-    snapshot_platform,
 )
 from syrupy.assertion import SnapshotAssertion
 
 from simulators.goe import GoeSimulator
-from tests.conftest import GOE_SERIAL, find_device, setup_entry, travel
+from tests.conftest import find_device, setup_entry, snapshot_entities, travel
+from tests.goe.fixtures import GOE_SERIAL
 
 
 @pytest.mark.parametrize(
@@ -31,6 +31,7 @@ from tests.conftest import GOE_SERIAL, find_device, setup_entry, travel
 )
 async def test_entities(
     hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
     goe_entry: MockConfigEntry,
@@ -44,7 +45,7 @@ async def test_entities(
         "custom_components.ev_charge_control.vendors.goe.runtime.GoeRuntime.platforms", (platform,)
     ):
         await setup_entry(hass, goe_entry)
-    await snapshot_platform(hass, entity_registry, snapshot, goe_entry.entry_id)
+        await snapshot_entities(hass, freezer, entity_registry, snapshot, goe_entry.entry_id)
 
 
 async def test_device(
@@ -63,7 +64,6 @@ async def test_device(
     )
 
 
-@pytest.mark.default_entities
 async def test_diagnostics_are_off_by_default(
     hass: HomeAssistant, entity_registry: er.EntityRegistry, init_goe: MockConfigEntry
 ) -> None:

@@ -14,7 +14,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_charge_control.const import CONF_VENDOR, DOMAIN
 from simulators.goe import GoeSimulator
-from tests.conftest import GOE_OTHER_TOKEN, GOE_SERIAL, setup_entry, travel
+from tests.conftest import setup_entry, travel
+from tests.goe.fixtures import GOE_OTHER_TOKEN, GOE_SERIAL
 
 POWER = "sensor.go_echarger_000123_power"
 ENERGY = "sensor.go_echarger_000123_total_energy"

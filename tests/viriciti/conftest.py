@@ -18,10 +18,12 @@ from custom_components.ev_charge_control.vendors.viriciti.const import (
 )
 from simulators.viriciti import ViricitiSimulator
 from tests.clock import freeze_at
-from tests.conftest import VIRICITI_KEY, VIRICITI_OTHER_KEY, setup_entry
+from tests.conftest import secret, setup_entry
 
 # A Saturday: 13:00 in Amsterdam, outside both timeframes.
 START = "2026-11-21 12:00:00+00:00"
+VIRICITI_KEY = secret("vc-ha-key-3f9a71c2e8d4b605")
+VIRICITI_OTHER_KEY = secret("vc-ha-other-key-b17e24c9a3f0")
 GROUP = "depot-1"
 OTHER_GROUP = "depot-2"
 REFUSING_GROUP = "depot-3"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -26,18 +26,23 @@ from custom_components.ev_charge_control.vendors.viriciti.const import (
     VENDOR_VIRICITI,
 )
 from simulators.viriciti import ViricitiSimulator
-from tests.conftest import RUNTIME_SECRETS, VIRICITI_KEY, VIRICITI_OTHER_KEY
+from tests.conftest import RUNTIME_SECRETS
 from tests.flow import (
     assert_advanced_section,
     assert_form_translated,
     at,
     closed_port_url,
     form_defaults,
-    sections,
+    start_reauth_form,
+    start_reconfigure_form,
+    start_vendor_flow,
+    submit_form,
 )
 from tests.viriciti.conftest import (
     GROUP,
     OTHER_GROUP,
+    VIRICITI_KEY,
+    VIRICITI_OTHER_KEY,
     ZONE,
     assert_key_never_in_a_url,
     build_groups,
@@ -54,6 +59,11 @@ OPTION_STRINGS: dict[str, Any] = _STRINGS_ROOT["options"]
 CLOUD = "https://sdk.viriciti.com"
 NEW_KEY = "vc-ha-new-key-61c0d9e2a7b4"
 NUMBER = "number.depot_north_external_group_limit"
+
+
+# The steps of an entry's reauth and reconfigure flows.
+REAUTH = "viriciti_reauth_confirm"
+RECONFIGURE = "viriciti_reconfigure"
 
 
 def assert_translated(result: ConfigFlowResult, strings: dict[str, Any] = STRINGS) -> None:
@@ -111,33 +121,24 @@ def group_reads(sim: ViricitiSimulator, group: str = GROUP) -> list[str]:
 
 async def start_flow(hass: HomeAssistant) -> ConfigFlowResult:
     """Open the flow, pick ViriCiti in the menu and return its form."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert result["type"] is FlowResultType.MENU
-    assert result["step_id"] == "user"
-    assert VENDOR_VIRICITI in result["menu_options"]
-    assert_translated(result)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"next_step_id": VENDOR_VIRICITI}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == VENDOR_VIRICITI
-    assert result["errors"] == {}
-    assert_translated(result)
-    return result
+    return await start_vendor_flow(hass, VENDOR_VIRICITI, STRINGS)
+
+
+async def start_reauth(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFlowResult:
+    """Start the entry's reauth and return its form."""
+    return await start_reauth_form(hass, entry, REAUTH, STRINGS)
+
+
+async def start_reconfigure(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFlowResult:
+    """Start the entry's reconfigure flow and return its form."""
+    return await start_reconfigure_form(hass, entry, RECONFIGURE, STRINGS)
 
 
 async def submit(
     hass: HomeAssistant, result: ConfigFlowResult, **user_input: Any
 ) -> ConfigFlowResult:
-    """Submit a form as the frontend does and check that what comes back is translated.
-
-    The frontend sends a section the user left closed with the values it shows.
-    """
-    for name, value in sections(result).items():
-        user_input.setdefault(name, dict(value.schema({})))
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
-    assert_translated(result)
-    return result
+    """Submit a form as the frontend does; what comes back must be translated."""
+    return await submit_form(hass, result, STRINGS, **user_input)
 
 
 async def submit_group(
@@ -384,15 +385,12 @@ async def test_reauth_of_a_loaded_entry(
     viriciti_sim.add_api_key(NEW_KEY, [GROUP])
     before = init_viriciti.runtime_data
 
-    result = await init_viriciti.start_reauth_flow(hass)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "viriciti_reauth_confirm"
+    result = await start_reauth(hass, init_viriciti)
     assert result["description_placeholders"] == {
         "group": "Depot North",
         "group_id": GROUP,
         "name": "Depot North",
     }
-    assert_translated(result)
     # Only the key: the address is changed by reconfiguring, not here.
     assert [str(field) for field in result["data_schema"].schema] == [CONF_API_KEY]
 
@@ -428,11 +426,8 @@ async def test_reconfigure_key(hass: HomeAssistant, viriciti_sim: ViricitiSimula
     entry = make_entry(viriciti_sim)
     entry.add_to_hass(hass)
 
-    result = await entry.start_reconfigure_flow(hass)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "viriciti_reconfigure"
+    result = await start_reconfigure(hass, entry)
     assert result["description_placeholders"] == {"group": "Depot North", "group_id": GROUP}
-    assert_translated(result)
     assert [str(field) for field in result["data_schema"].schema] == [CONF_API_KEY, ADVANCED]
     assert_advanced_section(result, viriciti_sim.base_url)
 
@@ -460,7 +455,7 @@ async def test_reconfigure_base_url(hass: HomeAssistant, viriciti_sim: ViricitiS
     hass.config_entries.async_update_entry(
         entry, data={**entry.data, CONF_BASE_URL: closed_port_url()}
     )
-    result = await entry.start_reconfigure_flow(hass)
+    result = await start_reconfigure(hass, entry)
     assert [str(field) for field in result["data_schema"].schema] == [CONF_API_KEY, ADVANCED]
     assert_advanced_section(result, entry.data[CONF_BASE_URL])
 
@@ -496,7 +491,7 @@ async def test_reconfigure_of_a_loaded_entry(
     before = init_viriciti.runtime_data
     other_viriciti_sim.groups[GROUP].default_limit = 300
     assert hass.states.get("sensor.depot_north_active_limit").state == "400.0"
-    result = await init_viriciti.start_reconfigure_flow(hass)
+    result = await start_reconfigure(hass, init_viriciti)
     assert_advanced_section(result, viriciti_sim.base_url)
 
     result = await submit(hass, result, api_key=NEW_KEY, advanced=at("not an address"))

@@ -19,8 +19,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from simulators.viriciti import ViricitiSimulator
-from tests.conftest import VIRICITI_KEY
-from tests.viriciti.conftest import GROUP, STATIONS, ZONE
+from tests.viriciti.conftest import GROUP, STATIONS, VIRICITI_KEY, ZONE
 
 REDACTED = "**REDACTED**"
 NUMBER = "number.depot_north_external_group_limit"

@@ -19,13 +19,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ev_charge_control.const import DOMAIN
 from simulators.viriciti import ViricitiSimulator
-from tests.conftest import VIRICITI_KEY, find_device, setup_entry, travel
-from tests.viriciti.conftest import GROUP, START, assert_key_never_in_a_url
+from tests.conftest import find_device, setup_entry, snapshot_entities, travel
+from tests.viriciti.conftest import GROUP, START, VIRICITI_KEY, assert_key_never_in_a_url
 
 PREFIX = "/api/v1/smartcharging"
 GROUP_PATH = f"{PREFIX}/chargergroup/{GROUP}"
@@ -103,6 +103,7 @@ def shown(hass: HomeAssistant) -> tuple[str, str]:
 @pytest.mark.parametrize("platform", [Platform.NUMBER, Platform.SENSOR])
 async def test_entities(
     hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
     viriciti_entry: MockConfigEntry,
@@ -114,7 +115,7 @@ async def test_entities(
         (platform,),
     ):
         await setup_entry(hass, viriciti_entry)
-    await snapshot_platform(hass, entity_registry, snapshot, viriciti_entry.entry_id)
+        await snapshot_entities(hass, freezer, entity_registry, snapshot, viriciti_entry.entry_id)
 
 
 async def test_devices_are_the_group_and_its_stations(
