@@ -507,17 +507,3 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
         regular = (self._last_read or sent_at) + STATUS_INTERVAL.total_seconds()
         if at < regular and self.budget.status.available(at):
             self._schedule_read(at)
-
-    # What the diagnostic entities show
-
-    def next_command_slot(self) -> datetime | None:
-        """Return when the next command may go out (None: never sent, the slot is free)."""
-        return self.writer.next_command_slot()
-
-    def pending_command(self) -> str:
-        """Return the command that goes out in the next slot, in the API's own words."""
-        return self.writer.pending_command()
-
-    def pending_attributes(self) -> dict[str, Any]:
-        """Return every waiting and every unconfirmed command."""
-        return self.writer.pending_attributes()

@@ -475,20 +475,6 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
         self._unsub_moment = None
         await self.store.async_save()
 
-    # What the diagnostic entities show
-
-    def next_command_slot(self) -> dt.datetime | None:
-        """Return when the next limit may go out (None: never sent, the slot is free)."""
-        return self.writer.next_command_slot()
-
-    def pending_command(self) -> str:
-        """Return the limit that goes out in the next slot."""
-        return self.writer.pending_command()
-
-    def pending_attributes(self) -> dict[str, Any]:
-        """Return the waiting and the unconfirmed limit."""
-        return self.writer.pending_attributes()
-
 
 @dataclass(frozen=True, slots=True)
 class ViricitiSeries:
