@@ -19,6 +19,7 @@ from homeassistant.helpers.typing import StateType
 
 from .entity import CoordinatorT_contra, EvChargeEntity, EvChargeEntityDescription
 from .runtime import EvChargeConfigEntry
+from .writer import QueuedWriter
 
 PARALLEL_UPDATES = 0
 
@@ -36,14 +37,9 @@ class EvSensorEntityDescription(
 class QueuedCoordinator(Protocol):
     """A coordinator whose writes wait for a vendor's write slot (go-e chargers, ViriCiti groups)."""
 
-    def next_command_slot(self) -> datetime | None:
-        """Return when the next command may go."""
-
-    def pending_command(self) -> str:
-        """Return the command that waits."""
-
-    def pending_attributes(self) -> Mapping[str, Any]:
-        """Return what waits to be written."""
+    @property
+    def writer(self) -> QueuedWriter[Any]:
+        """Return the writer that queues the coordinator's commands."""
 
 
 # What waits for a vendor's write slot.
@@ -54,15 +50,15 @@ QUEUE_SENSORS: tuple[EvSensorEntityDescription[QueuedCoordinator], ...] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
         always_available=True,
-        value_fn=lambda coordinator: coordinator.next_command_slot(),
+        value_fn=lambda coordinator: coordinator.writer.next_command_slot(),
     ),
     EvSensorEntityDescription(
         key="pending_command",
         translation_key="pending_command",
         entity_category=EntityCategory.DIAGNOSTIC,
         always_available=True,
-        value_fn=lambda coordinator: coordinator.pending_command(),
-        attributes_fn=lambda coordinator: coordinator.pending_attributes(),
+        value_fn=lambda coordinator: coordinator.writer.pending_command(),
+        attributes_fn=lambda coordinator: coordinator.writer.pending_attributes(),
     ),
 )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time as clock_time, timedelta
@@ -14,7 +13,6 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -38,12 +36,13 @@ from ...api.errors import (
     PermissionDeniedError,
     RateLimitedError,
 )
-from ...budget import CommandQueue, OverBudgetError, QueuedCommand, SentCommand, Verification
+from ...budget import CommandQueue, OverBudgetError, QueuedCommand, SentCommand
 from ...const import DOMAIN, LOGGER
 from ...coordinator import EvChargeCoordinator, async_device_id
 from ...errors import read_failure
-from ...events import CommandResult, CommandResultEvent, CommandValue, async_fire_command_result
+from ...events import CommandResult, CommandValue
 from ...runtime import EvChargeConfigEntry
+from ...writer import NotSent, QueuedWriter, Refusal, ResultValue, WriterHooks
 from .const import CONF_DYNAMIC_CURRENT_TTL, CONF_KEEP_DYNAMIC_LIMITS
 
 if TYPE_CHECKING:
@@ -278,15 +277,6 @@ def _lowest(values: tuple[float | None, ...]) -> float | None:
     return min(present) if present else None
 
 
-@dataclass(frozen=True, slots=True)
-class WriteRefusal:
-    """A write dropped for good, and the translated error the action that asked gets."""
-
-    parameter: str
-    translation_key: str
-    placeholders: Mapping[str, str]
-
-
 # How a write that is dropped for good is reported: the event's result and the error's key.
 _REFUSALS: Final[tuple[tuple[type[EvChargeControlError], CommandResult, str], ...]] = (
     (PermissionDeniedError, CommandResult.REFUSED, "permission_denied"),
@@ -297,111 +287,57 @@ _REFUSALS: Final[tuple[tuple[type[EvChargeControlError], CommandResult, str], ..
 )
 
 
-class _Writer[V: CommandValue]:
-    """What chargers and circuits share: a write queue, its timer and the result events."""
+class _EaseeWrites[V: CommandValue](WriterHooks[V]):
+    """What chargers and circuits share: the writer's Easee hooks and kept dynamic limits."""
 
     hass: HomeAssistant
     config_entry: EvChargeConfigEntry
     runtime: EaseeRuntime
     queue: CommandQueue[V]
+    writer: QueuedWriter[V]
     unique_id_prefix: str
-    _unsub_write: CALLBACK_TYPE | None
-    _write_lock: asyncio.Lock
-    # Both users are coordinators: a change of the queue is shown at once.
-    async_update_listeners: Callable[[], None]
-    device_id: str | None
 
-    def _queue_key(self) -> str:
-        return self.unique_id_prefix
+    send_errors = (OverBudgetError, EvChargeControlError)
 
     def _save_queue(self) -> None:
-        self.runtime.account.queues[self._queue_key()] = self.queue.as_dict()
+        self.runtime.account.queues[self.unique_id_prefix] = self.queue.as_dict()
         self.runtime.account.async_schedule_save()
 
-    def _ready(self, command: QueuedCommand[V]) -> bool:
-        return True
+    async def async_save_queue(self) -> None:
+        """Keep the queue with the account, saved soon: many writes cost one file write."""
+        self._save_queue()
 
-    def _ready_at(self, command: QueuedCommand[V]) -> float:
-        return 0.0
+    def writes_paused_until(self, now: float) -> float | None:
+        """Return when the account's back-off or block ends (None: it is not paused)."""
+        return self.runtime.account.pause_until(now)
 
-    def next_write_at(self, now: float) -> float | None:
-        """Return when the next waiting write goes out (None: nothing waits)."""
-        if not self.queue.pending:
-            return None
-        slot = self.queue.next_slot(now)
-        ready = min(self._ready_at(cmd) for cmd in self.queue.pending.values())
-        return max(slot, ready, self.runtime.account.pause_until(now) or now)
-
-    def _schedule_write(self, at: float | None = None) -> None:
-        if self._unsub_write is not None:
-            self._unsub_write()
-            self._unsub_write = None
-        now = _now()
-        when = self.next_write_at(now)
-        if when is None:
-            return
-        if at is not None:
-            when = max(when, at)
-
-        @callback
-        def _write(_: datetime) -> None:
-            self._unsub_write = None
-            self.config_entry.async_create_background_task(
-                self.hass, self.async_send_due(), f"{DOMAIN} {self.unique_id_prefix} write"
-            )
-
-        self._unsub_write = async_track_point_in_utc_time(self.hass, _write, _utc(when))
-
-    def cancel_write(self) -> None:
-        """Cancel the timer of the next waiting write (it is set again when one is due)."""
-        if self._unsub_write is not None:
-            self._unsub_write()
-            self._unsub_write = None
+    async def async_send_command(self, sent: SentCommand[V]) -> None:
+        """Send one write; Easee answers 202, so a later read verifies it."""
+        await self._async_send(sent)
+        self.runtime.account.async_request_succeeded()
+        self._after_send(sent)
 
     async def _async_send(self, sent: SentCommand[V]) -> None:
         raise NotImplementedError
 
-    def _after_send(self, sent: SentCommand[V], now: float) -> None:
+    def _after_send(self, sent: SentCommand[V]) -> None:
         """Bookkeeping after the cloud accepted a write."""
 
-    async def async_send_due(self) -> WriteRefusal | None:
-        """Send the next waiting write when its slot, the budget and flash allow.
+    def send_failed(self, sent: SentCommand[V], err: Exception) -> NotSent | Refusal:
+        """Refuse for good what sending again would not help; let the account wait; retry."""
+        if not isinstance(err, EvChargeControlError):
+            # The account's request window is full (OverBudgetError): not the write's fault.
+            return NotSent(retry_at=err.retry_at if isinstance(err, OverBudgetError) else None)
+        for kind, result, key in _REFUSALS:
+            if isinstance(err, kind):
+                return self._refused(sent, err, result, key)
+        if (retry_at := self.runtime.async_handle_write_error(err)) is not None:
+            return NotSent(retry_at=retry_at)  # the account waits: not the write's fault
+        return NotSent(attempt_failed=True, give_up=isinstance(err, NotFoundError))
 
-        Return the write Easee refused for good (no permission, the charger said no, the
-        charger is offline), if any.
-        """
-        async with self._write_lock:
-            now = _now()
-            sent = self.queue.take_due(now, self._ready)
-            retry_at: float | None = None
-            refused: WriteRefusal | None = None
-            if sent is not None:
-                try:
-                    await self._async_send(sent)
-                except OverBudgetError as err:
-                    self.queue.not_sent(sent)
-                    retry_at = err.retry_at
-                except (PermissionDeniedError, CommandRefusedError, ChargerOfflineError) as err:
-                    self.queue.not_sent(sent)
-                    refused = self._write_refused(sent, err)
-                except EvChargeControlError as err:
-                    self.queue.not_sent(sent)
-                    retry_at = self._write_failed(sent, err)
-                else:
-                    LOGGER.debug("Easee %s: sent %s", self.unique_id_prefix, sent.parameter)
-                    self.runtime.account.async_request_succeeded()
-                    self._after_send(sent, now)
-            self._save_queue()
-            self._schedule_write(retry_at)
-            self.async_update_listeners()
-            return refused
-
-    def _write_refused(self, sent: SentCommand[V], err: EvChargeControlError) -> WriteRefusal:
-        """Drop a write sending again would not help; return how to tell the action."""
-        queued = self.queue.pending.get(sent.parameter)
-        if queued is not None and queued.value == sent.value and queued.attempt == sent.attempt:
-            del self.queue.pending[sent.parameter]
-        result, key = next((r, k) for kind, r, k in _REFUSALS if isinstance(err, kind))
+    def _refused(
+        self, sent: SentCommand[V], err: EvChargeControlError, result: CommandResult, key: str
+    ) -> Refusal:
         placeholders = {"parameter": sent.parameter}
         if isinstance(err, CommandRefusedError):
             placeholders["code"] = str(err.result_code) if err.result_code is not None else "-"
@@ -415,83 +351,27 @@ class _Writer[V: CommandValue]:
             self._charger_went_offline()
         else:
             LOGGER.error("Easee %s: %s was refused: %s", self.unique_id_prefix, sent.parameter, err)
-        self._fire(sent, result, None, will_retry=False)
-        return WriteRefusal(sent.parameter, key, placeholders)
+        return Refusal(result, key, placeholders)
 
     def _charger_went_offline(self) -> None:
         """Note that Easee answered "charger offline" (a charger's entities show it)."""
 
-    def _raise_if_refused(self, refused: WriteRefusal | None, parameter: str) -> None:
-        if refused is not None and refused.parameter == parameter:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key=refused.translation_key,
-                translation_placeholders=dict(refused.placeholders),
-            )
+    def result_value(self, value: V) -> ResultValue:
+        """Return a write's value as the result event carries it."""
+        return ResultValue(value)
 
-    def _write_failed(self, sent: SentCommand[V], err: EvChargeControlError) -> float | None:
-        """Decide what a failed write does next; return when it may be tried again."""
-        retry_at = self.runtime.async_handle_write_error(err)
-        if retry_at is not None:
-            return retry_at  # the account waits: not the write's fault
-        queued = self.queue.pending.get(sent.parameter)
-        if queued is None or queued.value != sent.value or queued.attempt != sent.attempt:
-            return None  # a newer request replaced it
-        if sent.attempt < MAX_WRITE_ATTEMPTS and not isinstance(err, NotFoundError):
-            queued.attempt += 1
-            LOGGER.warning(
-                "Easee %s: %s was not accepted (%s); trying again",
-                self.unique_id_prefix,
-                sent.parameter,
-                err,
-            )
-            return None
-        del self.queue.pending[sent.parameter]
-        LOGGER.error(
-            "Easee %s: gave up on %s after %s attempts: %s",
-            self.unique_id_prefix,
-            sent.parameter,
-            sent.attempt,
-            err,
-        )
-        self._fire(sent, CommandResult.FAILED, None, will_retry=False)
-        return None
+    def describe_command(self, parameter: str, value: V) -> str:
+        """Return a write as parameter=value: a plan as on or off, phases as 16/16/16."""
+        shown: object = value
+        if parameter == PARAM_PLAN:
+            shown = "off" if value == NO_PLAN else "on"
+        if isinstance(shown, tuple):
+            shown = "/".join(str(v) for v in shown)
+        return f"{parameter}={shown}"
 
-    def _fire(
-        self, sent: SentCommand[V], result: CommandResult, actual: V | None, *, will_retry: bool
-    ) -> None:
-        async_fire_command_result(
-            self.hass,
-            CommandResultEvent(
-                device_id=self.device_id,
-                parameter=sent.parameter,
-                requested=sent.value,
-                result=result,
-                actual=actual,
-                attempt=sent.attempt,
-                will_retry=will_retry,
-            ),
-        )
-
-    def _report(self, results: list[Verification[V]]) -> None:
-        for result in results:
-            if not result.applied:
-                LOGGER.warning(
-                    "Easee %s: %s=%s is not in force (the charger shows %s)%s",
-                    self.unique_id_prefix,
-                    result.command.parameter,
-                    result.command.value,
-                    result.actual,
-                    "; sending it again" if result.retry else "",
-                )
-            self._fire(
-                result.command,
-                CommandResult.APPLIED if result.applied else CommandResult.FAILED,
-                result.actual,
-                will_retry=result.retry,
-            )
-        if any(result.retry for result in results):
-            self._schedule_write()
+    def shown_value(self, value: V) -> object:
+        """Return a value as the attributes show it: phases as a list, a plan as "plan"."""
+        return _shown(value)
 
     def _keep(self, value: object, ttl: int) -> None:
         """Remember the dynamic limit the user set, for "keep dynamic limits"."""
@@ -533,28 +413,17 @@ class _Writer[V: CommandValue]:
         )
         self.queue.request(parameter, value, _now(), shown)
         self._save_queue()
-        self._schedule_write()
+        self.writer.schedule()
 
     def pending_command(self) -> str:
         """Return the write that goes out next, as parameter=value, or "none"."""
-        command = self.queue.next_command()
-        if command is None:
-            return "none"
-        value: object = command.value
-        if command.parameter == PARAM_PLAN:
-            value = "off" if value == NO_PLAN else "on"
-        if isinstance(value, tuple):
-            value = "/".join(str(v) for v in value)
-        return f"{command.parameter}={value}"
+        return self.writer.pending_command()
 
     def pending_attributes(self) -> dict[str, Any]:
         """Return every waiting and every unconfirmed write, and when the next one goes."""
-        when = self.next_write_at(_now())
+        when = self.writer.next_send_at(_now())
         return {
-            "queued": {cmd.parameter: _shown(cmd.value) for cmd in self.queue.pending.values()},
-            "awaiting_confirmation": {
-                cmd.parameter: _shown(cmd.value) for cmd in self.queue.awaiting.values()
-            },
+            **self.writer.pending_attributes(),
             "next_write": _utc(round(when)).isoformat() if when is not None else None,
         }
 
@@ -567,7 +436,7 @@ def _shown(value: object) -> object:
     return value
 
 
-class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChargerData]):
+class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[EaseeChargerData]):
     """One Easee charger: read by the account's poller, written through its own queue."""
 
     config_entry: EvChargeConfigEntry
@@ -612,8 +481,7 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         self.lifetime_energy: float | None = None
         self.schedule_overridden = False
         self._firmware: int | None = None
-        self._unsub_write = None
-        self._write_lock = asyncio.Lock()
+        self.writer = QueuedWriter(self, self, self.queue, f"Easee {self.unique_id_prefix}")
 
     def _device_info(self) -> DeviceInfo:
         info = DeviceInfo(
@@ -820,10 +688,9 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         if plan_read is not None:
             verified = (verified - {PARAM_PLAN}) | ({PARAM_PLAN} if plan_read else frozenset())
         read_at = (data.state_at or 0.0) if state_read else (data.config_at or 0.0)
-        results = self.queue.verify(
+        results = self.writer.verify(
             lambda parameter: self.value_in(data, parameter), read_at - VERIFY_SETTLE, verified
         )
-        self._report(results)
         if state_read:
             self._keep_dynamic_limit(data)
         if results:
@@ -910,10 +777,8 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
 
     # Writing
 
-    def _ready(self, command: QueuedCommand[EaseeValue]) -> bool:
-        return self._ready_at(command) <= _now()
-
-    def _ready_at(self, command: QueuedCommand[EaseeValue]) -> float:
+    def command_ready_at(self, command: QueuedCommand[EaseeValue]) -> float:
+        """Return when a flash setting may be written again (0: any time)."""
         if command.parameter in FLASH_PARAMS:
             return self.runtime.account.flash_ready_at(self._flash_key(command.parameter))
         return 0.0
@@ -931,11 +796,7 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         current = (
             self.value_in(self.data, parameter) if parameter not in UNVERIFIED_PARAMS else None
         )
-        if not self.queue.request(parameter, value, _now(), current):
-            LOGGER.debug("Easee %s: %s already holds, nothing to send", self.charger_id, parameter)
-        self._save_queue()
-        self.async_update_listeners()
-        self._raise_if_refused(await self.async_send_due(), parameter)
+        await self.writer.async_request(parameter, value, current)
 
     async def async_set_dynamic_current(self, amps: int) -> None:
         """Set the dynamic charger current and remember it for "keep dynamic limits"."""
@@ -1017,9 +878,9 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
         else:  # PARAM_COMMAND and PARAM_OVERRIDE carry the command's name
             await client.command(charger_id, str(value))
 
-    def _after_send(self, sent: SentCommand[EaseeValue], now: float) -> None:
+    def _after_send(self, sent: SentCommand[EaseeValue]) -> None:
         if sent.parameter in FLASH_PARAMS:
-            self.runtime.account.async_flash_written(self._flash_key(sent.parameter), now)
+            self.runtime.account.async_flash_written(self._flash_key(sent.parameter), sent.sent_at)
         if sent.parameter == PARAM_OVERRIDE:
             self.schedule_overridden = True
         if sent.parameter in UNVERIFIED_PARAMS:
@@ -1030,7 +891,7 @@ class EaseeChargerCoordinator(_Writer[EaseeValue], EvChargeCoordinator[EaseeChar
 
     async def async_stop(self) -> None:
         """Cancel the write timer."""
-        self.cancel_write()
+        self.writer.cancel()
         await self.async_shutdown()
 
 
@@ -1042,7 +903,7 @@ class EaseeCircuitData:
     settings_at: float | None = None
 
 
-class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuitData]):
+class EaseeCircuitCoordinator(_EaseeWrites[Phases3], EvChargeCoordinator[EaseeCircuitData]):
     """One circuit: its settings read every 15 minutes, its dynamic current from the master."""
 
     config_entry: EvChargeConfigEntry
@@ -1073,8 +934,7 @@ class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuit
         self.settings_attempt: float | None = None
         self.master: EaseeChargerCoordinator | None = None
         self._unsub_master: CALLBACK_TYPE | None = None
-        self._unsub_write = None
-        self._write_lock = asyncio.Lock()
+        self.writer = QueuedWriter(self, self, self.queue, f"Easee {self.unique_id_prefix}")
         self._master_seen: float | None = None
 
     def place(self, site: EaseeSite, circuit: EaseeCircuit) -> None:
@@ -1104,10 +964,9 @@ class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuit
         data = master.data if master else None
         if data is not None and data.state_at is not None and data.state_at != self._master_seen:
             self._master_seen = data.state_at
-            results = self.queue.verify(
+            results = self.writer.verify(
                 lambda _: self.shown_phases(), data.state_at - VERIFY_SETTLE
             )
-            self._report(results)
             self._keep_dynamic_limit()
             if results:
                 self._save_queue()
@@ -1188,11 +1047,7 @@ class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuit
         if ttl is None:
             ttl = int(self.config_entry.options.get(CONF_DYNAMIC_CURRENT_TTL, 0))
         self._keep(list(phases), ttl)
-        if not self.queue.request(PARAM_CIRCUIT, phases, _now(), self.shown_phases()):
-            LOGGER.debug("Easee %s: dynamic current already holds", self.unique_id_prefix)
-        self._save_queue()
-        self.async_update_listeners()
-        self._raise_if_refused(await self.async_send_due(), PARAM_CIRCUIT)
+        await self.writer.async_request(PARAM_CIRCUIT, phases, self.shown_phases())
 
     async def async_set_phase(self, index: int, amps: int) -> None:
         """Set one phase; the others keep what they have (or the circuit's max)."""
@@ -1225,7 +1080,7 @@ class EaseeCircuitCoordinator(_Writer[Phases3], EvChargeCoordinator[EaseeCircuit
     async def async_stop(self) -> None:
         """Stop following the master and cancel the write timer."""
         self.follow(None)
-        self.cancel_write()
+        self.writer.cancel()
         await self.async_shutdown()
 
 

@@ -498,9 +498,9 @@ class EaseeRuntime(VendorRuntime):
                 await self._async_first_structure()
         await self.async_poll()
         for charger in self.chargers.values():
-            charger._schedule_write()  # noqa: SLF001 - resume writes saved before a restart
+            charger.writer.schedule()  # resume writes saved before a restart
         for circuit in self.circuits.values():
-            circuit._schedule_write()  # noqa: SLF001
+            circuit.writer.schedule()
 
     async def _async_first_structure(self) -> None:
         """Read the structure at set-up; a saved one stands in when the read fails."""
@@ -595,9 +595,9 @@ class EaseeRuntime(VendorRuntime):
             self._unsub_poll()
             self._unsub_poll = None
         for charger in self.chargers.values():
-            charger.cancel_write()
+            charger.writer.cancel()
         for circuit in self.circuits.values():
-            circuit.cancel_write()
+            circuit.writer.cancel()
 
     async def async_stop(self) -> None:
         """Cancel the poller and every timer; save the account."""

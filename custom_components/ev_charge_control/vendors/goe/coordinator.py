@@ -20,19 +20,24 @@ from homeassistant.util.hass_dict import HassKey
 import orjson
 
 from ...api.errors import (
-    ApiError,
     AuthenticationError,
-    ChargerUnreachableError,
     EvChargeControlError,
     RateLimitedError,
 )
 from ...api.goe import GoeClient, GoeStatus
-from ...budget import CommandQueue, OverBudgetError, QueuedCommand, TokenBucket, Verification
+from ...budget import (
+    CommandQueue,
+    OverBudgetError,
+    QueuedCommand,
+    SentCommand,
+    TokenBucket,
+    Verification,
+)
 from ...const import DOMAIN, LOGGER
 from ...coordinator import EvChargeCoordinator
 from ...errors import read_failure
-from ...events import CommandResult, CommandResultEvent, async_fire_command_result
 from ...runtime import EvChargeConfigEntry
+from ...writer import NotSent, QueuedWriter, ResultValue, WriterHooks
 
 # The documented limits, per charger: /api_status on average once per 15 minutes,
 # /api_command at most once per 15 minutes.
@@ -271,7 +276,7 @@ class GoeData:
         return self.fetched_at - (self.status.data_age_seconds or 0)
 
 
-class GoeCoordinator(EvChargeCoordinator[GoeData]):
+class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
     """Reads one go-e charger within its budget and sends its commands through the queue."""
 
     config_entry: EvChargeConfigEntry
@@ -302,8 +307,7 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
             serial_number=self.serial,
         )
         self.energy_total: int | None = None
-        self._command_lock = asyncio.Lock()
-        self._unsub_slot: CALLBACK_TYPE | None = None
+        self.writer = QueuedWriter(self, self, budget.commands, f"go-e {self.serial}")
         self._unsub_read: CALLBACK_TYPE | None = None
         self._last_read: float | None = None
         if budget.last_status is not None:
@@ -329,14 +333,14 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
             await self.async_refresh()
             if isinstance(self.last_exception, ConfigEntryAuthFailed):
                 raise self.last_exception
-        self._schedule_slot()
+        self.writer.schedule()
 
     async def async_stop(self) -> None:
         """Cancel the timers and save the queue."""
-        for unsub in (self._unsub_slot, self._unsub_read):
-            if unsub is not None:
-                unsub()
-        self._unsub_slot = self._unsub_read = None
+        self.writer.cancel()
+        if self._unsub_read is not None:
+            self._unsub_read()
+        self._unsub_read = None
         await self.budget.async_save()
 
     # Reading
@@ -396,58 +400,8 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
         self._track_energy(status)
         # A command's own status answer shows the charger after the command.
         seen_at = float("inf") if answer else data.data_time
-        results = self.queue.verify(status.value_of, seen_at)
-        for result in results:
-            self._report(result)
-        if any(result.retry for result in results):
-            self._schedule_slot()
+        self.writer.verify(status.value_of, seen_at)
         return data
-
-    def _report(self, result: Verification[int]) -> None:
-        command = result.command
-        issue_id = f"goe_{self.serial}_{command.parameter}_failed"
-        if result.applied:
-            LOGGER.debug("go-e %s: %s=%s applied", self.serial, command.parameter, command.value)
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-        else:
-            LOGGER.warning(
-                "go-e %s did not apply %s=%s (attempt %s of %s, the status shows %s)%s",
-                self.serial,
-                command.parameter,
-                command.value,
-                command.attempt,
-                MAX_COMMAND_ATTEMPTS,
-                result.actual,
-                "; retrying in the next command slot" if result.retry else "",
-            )
-        async_fire_command_result(
-            self.hass,
-            CommandResultEvent(
-                device_id=self.device_id,
-                parameter=command.parameter,
-                requested=command.value,
-                result=CommandResult.APPLIED if result.applied else CommandResult.FAILED,
-                actual=result.actual,
-                attempt=command.attempt,
-                will_retry=result.retry,
-            ),
-        )
-        if result.gave_up:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="command_failed",
-                translation_placeholders={
-                    "serial": self.serial,
-                    "parameter": command.parameter,
-                    "value": str(command.value),
-                    "attempts": str(command.attempt),
-                    "actual": str(result.actual),
-                },
-            )
 
     def _schedule_read(self, at: float) -> None:
         """Read once at ``at`` (the regular interval restarts from there)."""
@@ -469,56 +423,65 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
     async def async_set(self, parameter: str, value: int) -> None:
         """Ask for a value: it goes out at once when the slot is free, else in the next slot."""
         current = self.data.status.value_of(parameter) if self.data else None
-        if not self.queue.request(parameter, value, _now(), current):
-            LOGGER.debug(
-                "go-e %s: %s=%s already holds, nothing to send", self.serial, parameter, value
-            )
-        await self.budget.async_save()
-        self.async_update_listeners()
-        await self._async_send_due()
+        await self.writer.async_request(parameter, value, current)
 
-    async def _async_send_due(self) -> None:
-        async with self._command_lock:
-            now = _now()
-            sent = self.queue.take_due(now)
-            if sent is None:
-                self._schedule_slot()
-                return
-            await self.budget.async_save()
-            try:
-                answer = await self.client.command(sent.parameter, sent.value)
-            except AuthenticationError:
-                self.queue.not_sent(sent)
-                LOGGER.warning(
-                    "go-e %s: the grid token was refused; the command waits", self.serial
-                )
-                self.config_entry.async_start_reauth(self.hass)
-            except RateLimitedError:
-                self.queue.rate_limited(sent, _now())
-                LOGGER.warning(
-                    "go-e %s: %s=%s answered 'rate limiting'; it waits for the next slot",
-                    self.serial,
-                    sent.parameter,
-                    sent.value,
-                )
-            except (ChargerUnreachableError, ApiError) as err:
-                self.queue.not_sent(sent)
-                LOGGER.warning(
-                    "go-e %s: %s=%s was not delivered (%s); it waits for the next slot",
-                    self.serial,
-                    sent.parameter,
-                    sent.value,
-                    err,
-                )
-            else:
-                LOGGER.debug("go-e %s: sent %s=%s", self.serial, sent.parameter, sent.value)
-                if answer is not None:
-                    self.async_set_updated_data(self._accept(answer, _now(), answer=True))
-                else:
-                    self._schedule_verification(now)
-            await self.budget.async_save()
-            self._schedule_slot()
-            self.async_update_listeners()
+    # The writer's hooks
+
+    async def async_send_command(self, sent: SentCommand[int]) -> None:
+        """Send one command; its status answer (when the cloud waited for one) verifies it."""
+        answer = await self.client.command(sent.parameter, sent.value)
+        if answer is not None:
+            self.async_set_updated_data(self._accept(answer, _now(), answer=True))
+        else:
+            self._schedule_verification(sent.sent_at)
+
+    async def async_save_queue(self) -> None:
+        """Save the charger's budget, its queue with it."""
+        await self.budget.async_save()
+
+    def send_failed(self, sent: SentCommand[int], err: Exception) -> NotSent:
+        """Every failure waits for the next slot; a refused token asks the user for a new one."""
+        if isinstance(err, AuthenticationError):
+            LOGGER.warning("go-e %s: the grid token was refused; the command waits", self.serial)
+            self.config_entry.async_start_reauth(self.hass)
+            return NotSent()
+        LOGGER.warning(
+            "go-e %s: %s=%s %s; it waits for the next slot",
+            self.serial,
+            sent.parameter,
+            sent.value,
+            "answered 'rate limiting'"
+            if isinstance(err, RateLimitedError)
+            else f"was not delivered ({err})",
+        )
+        return NotSent(rate_limited=isinstance(err, RateLimitedError))
+
+    def result_value(self, value: int) -> ResultValue:
+        """Return a command value as the result event carries it."""
+        return ResultValue(value)
+
+    def command_verified(self, result: Verification[int]) -> None:
+        """Show a repair while the charger keeps refusing a command; clear it once applied."""
+        command = result.command
+        issue_id = f"goe_{self.serial}_{command.parameter}_failed"
+        if result.applied:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+        elif result.gave_up:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="command_failed",
+                translation_placeholders={
+                    "serial": self.serial,
+                    "parameter": command.parameter,
+                    "value": str(command.value),
+                    "attempts": str(command.attempt),
+                    "actual": str(result.actual),
+                },
+            )
 
     def _schedule_verification(self, sent_at: float) -> None:
         """Read soon after a command with a spare token, else let the regular read verify.
@@ -531,38 +494,3 @@ class GoeCoordinator(EvChargeCoordinator[GoeData]):
         regular = (self._last_read or sent_at) + STATUS_INTERVAL.total_seconds()
         if at < regular and self.budget.status.available(at):
             self._schedule_read(at)
-
-    def _schedule_slot(self) -> None:
-        if self._unsub_slot is not None:
-            self._unsub_slot()
-            self._unsub_slot = None
-        if not self.queue.pending:
-            return
-
-        self._unsub_slot = self.async_run_at(
-            _utc(self.queue.next_slot(_now())),
-            self._async_send_due,
-            f"{DOMAIN} go-e {self.serial} command",
-        )
-
-    # What the diagnostic entities show
-
-    def next_command_slot(self) -> datetime | None:
-        """Return when the next command may go out (None: never sent, the slot is free)."""
-        if self.queue.last_sent is None:
-            return None
-        return _utc(round(self.queue.last_sent + self.queue.spacing))
-
-    def pending_command(self) -> str:
-        """Return the command that goes out in the next slot, in the API's own words."""
-        command = self.queue.next_command()
-        return "none" if command is None else f"{command.parameter}={command.value}"
-
-    def pending_attributes(self) -> dict[str, Any]:
-        """Return every waiting and every unconfirmed command."""
-        return {
-            "queued": {cmd.parameter: cmd.value for cmd in self.queue.pending.values()},
-            "awaiting_confirmation": {
-                cmd.parameter: cmd.value for cmd in self.queue.awaiting.values()
-            },
-        }

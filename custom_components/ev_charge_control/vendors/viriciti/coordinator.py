@@ -12,7 +12,6 @@ when it goes out is shown by two diagnostic sensors, as for go-e.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 import datetime as dt
@@ -22,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import (
-    HomeAssistantError,
     ServiceValidationError,
 )
 from homeassistant.helpers import issue_registry as ir
@@ -33,7 +31,6 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from ...api.errors import (
-    ApiError,
     AuthenticationError,
     EvChargeControlError,
     ExternalLimitsNotAllowedError,
@@ -46,12 +43,13 @@ from ...api.viriciti import (
     ViricitiSample,
 )
 from ...api.viriciti_schedule import Schedule, ScheduleNow
-from ...budget import CommandQueue, Verification
+from ...budget import CommandQueue, QueuedCommand, SentCommand
 from ...const import DOMAIN, LOGGER
 from ...coordinator import EvChargeCoordinator
 from ...errors import read_failure
-from ...events import CommandResult, CommandResultEvent, async_fire_command_result
+from ...events import CommandResult
 from ...runtime import EvChargeConfigEntry
+from ...writer import NotSent, QueuedWriter, Refusal, ResultValue, WriterHooks
 
 GROUP_INTERVAL: Final = dt.timedelta(minutes=15)
 LIMIT_INTERVAL: Final = dt.timedelta(minutes=5)
@@ -244,7 +242,7 @@ class ViricitiLimitStore:
         await self._store.async_save({"commands": self.queue.as_dict()})
 
 
-class ViricitiLimitCoordinator(_ViricitiCoordinator[ViricitiGroupLimit]):
+class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[ViricitiGroupLimit]):
     """Reads the group limit every 5 minutes and posts external limits through the queue."""
 
     def __init__(
@@ -261,8 +259,9 @@ class ViricitiLimitCoordinator(_ViricitiCoordinator[ViricitiGroupLimit]):
         self.store = store
         self.group = group
         self.default_duration = default_duration
-        self._send_lock = asyncio.Lock()
-        self._unsub_slot: CALLBACK_TYPE | None = None
+        self.writer = QueuedWriter(self, self, store.queue, f"ViriCiti {client.group_id}")
+        # A read asks whether a POST is out (its own answer verifies the limit then).
+        self._send_lock = self.writer.lock
         self._unsub_moment: CALLBACK_TYPE | None = None
         self._zone_checked = False
 
@@ -355,133 +354,72 @@ class ViricitiLimitCoordinator(_ViricitiCoordinator[ViricitiGroupLimit]):
                     "slot": dt_util.as_local(_utc(slot)).isoformat(timespec="seconds"),
                 },
             )
-        if not self.queue.request(PARAMETER_LIMIT, request, _now(), _in_force(self.data)):
-            LOGGER.debug("ViriCiti %s: %s already in force", self.client.group_id, request)
-        await self.store.async_save()
-        self.async_update_listeners()
-        if await self._async_send_due() == "refused":
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="external_limits_not_allowed",
-                translation_placeholders={"group": self._title()},
-            )
+        await self.writer.async_request(PARAMETER_LIMIT, request, _in_force(self.data))
 
     def _title(self) -> str:
         return self.group.data.title if self.group.data else self.client.group_id
 
-    def _drop_expired(self, now: float) -> None:
-        queued = self.queue.pending.get(PARAMETER_LIMIT)
-        if queued is None or queued.value.end - now > MIN_REMAINING:
-            return
-        del self.queue.pending[PARAMETER_LIMIT]
-        LOGGER.warning(
-            "ViriCiti %s: the waiting limit of %s kW ended before its slot; it was not sent",
-            self.client.group_id,
-            queued.value.limit,
-        )
-        self._fire(queued.value, CommandResult.EXPIRED, queued.attempt, will_retry=False)
-
-    async def _async_send_due(self) -> str | None:
-        """Send the waiting limit when its slot has come; return 'refused' on a refusal."""
-        async with self._send_lock:
-            now = _now()
-            self._drop_expired(now)
-            sent = self.queue.take_due(now)
-            if sent is None:
-                self._schedule_slot()
-                return None
-            await self.store.async_save()
-            outcome: str | None = None
-            try:
-                answer = await self.client.set_group_limit(
-                    sent.value.limit, _utc(sent.value.end).astimezone(self.zone)
-                )
-            except ExternalLimitsNotAllowedError:
-                self.queue.awaiting.pop(PARAMETER_LIMIT, None)
-                self._raise_refusal_issue()
-                self._fire(sent.value, CommandResult.REFUSED, sent.attempt, will_retry=False)
-                outcome = "refused"
-            except AuthenticationError:
-                self.queue.not_sent(sent)
-                LOGGER.warning(
-                    "ViriCiti %s: the API key was refused; the limit waits",
-                    self.client.group_id,
-                )
-                self.config_entry.async_start_reauth(self.hass)
-            except RateLimitedError:
-                self.queue.rate_limited(sent, _now())
-                LOGGER.warning(
-                    "ViriCiti %s: the limit was refused as too frequent; it waits for the next slot",
-                    self.client.group_id,
-                )
-            except (ApiError, ValueError) as err:
-                self.queue.not_sent(sent)
-                LOGGER.warning(
-                    "ViriCiti %s: the limit was not delivered (%s); it waits for the next slot",
-                    self.client.group_id,
-                    err,
-                )
-            else:
-                ir.async_delete_issue(self.hass, DOMAIN, self._refusal_issue_id)
-                self._verify(answer, float("inf"))
-                self.async_set_updated_data(answer)
-            await self.store.async_save()
-            self._schedule_slot()
-            self.async_update_listeners()
-            return outcome
-
     def _verify(self, limits: ViricitiGroupLimit, data_time: float) -> None:
         in_force = _in_force(limits)
-        results = self.queue.verify(lambda _: in_force, data_time, parameters=(PARAMETER_LIMIT,))
-        for result in results:
-            self._report(result)
-        if any(result.retry for result in results):
-            self._schedule_slot()
+        self.writer.verify(lambda _: in_force, data_time, parameters=(PARAMETER_LIMIT,))
 
-    def _report(self, result: Verification[LimitRequest]) -> None:
-        command = result.command
-        if result.applied:
-            LOGGER.debug("ViriCiti %s: %s applied", self.client.group_id, command.value)
-        else:
-            LOGGER.warning(
-                "ViriCiti %s did not apply %s (attempt %s of %s, the group shows %s)",
-                self.client.group_id,
-                command.value.describe(self.zone),
-                command.attempt,
-                MAX_WRITE_ATTEMPTS,
-                result.actual.describe(self.zone) if result.actual else "no external limit",
+    # The writer's hooks
+
+    send_errors = (EvChargeControlError, ValueError)
+
+    async def async_send_command(self, sent: SentCommand[LimitRequest]) -> None:
+        """Post the limit; the group's answer verifies it (and clears a refusal's repair)."""
+        answer = await self.client.set_group_limit(
+            sent.value.limit, _utc(sent.value.end).astimezone(self.zone)
+        )
+        ir.async_delete_issue(self.hass, DOMAIN, self._refusal_issue_id)
+        self._verify(answer, float("inf"))
+        self.async_set_updated_data(answer)
+
+    async def async_save_queue(self) -> None:
+        """Save the group's queue."""
+        await self.store.async_save()
+
+    def send_failed(self, sent: SentCommand[LimitRequest], err: Exception) -> NotSent | Refusal:
+        """Drop a limit the group refuses for good; anything else waits for a slot."""
+        group_id = self.client.group_id
+        if isinstance(err, ExternalLimitsNotAllowedError):
+            self._raise_refusal_issue()
+            return Refusal(
+                CommandResult.REFUSED, "external_limits_not_allowed", {"group": self._title()}
             )
-        self._fire(
-            command.value,
-            CommandResult.APPLIED if result.applied else CommandResult.FAILED,
-            command.attempt,
-            actual=result.actual,
-            will_retry=result.retry,
+        if isinstance(err, AuthenticationError):
+            LOGGER.warning("ViriCiti %s: the API key was refused; the limit waits", group_id)
+            self.config_entry.async_start_reauth(self.hass)
+            return NotSent()
+        if isinstance(err, RateLimitedError):
+            LOGGER.warning(
+                "ViriCiti %s: the limit was refused as too frequent; it waits for the next slot",
+                group_id,
+            )
+            return NotSent(rate_limited=True)
+        LOGGER.warning(
+            "ViriCiti %s: the limit was not delivered (%s); it waits for the next slot",
+            group_id,
+            err,
         )
+        return NotSent()
 
-    def _fire(
-        self,
-        request: LimitRequest,
-        result: CommandResult,
-        attempt: int,
-        *,
-        actual: LimitRequest | None = None,
-        will_retry: bool,
-    ) -> None:
-        async_fire_command_result(
-            self.hass,
-            CommandResultEvent(
-                device_id=self.device_id,
-                parameter=PARAMETER_LIMIT,
-                requested=request.limit,
-                result=result,
-                actual=actual.limit if actual else None,
-                attempt=attempt,
-                will_retry=will_retry,
-                end_time=_utc(request.end),
-                actual_end_time=_utc(actual.end) if actual else None,
-            ),
-        )
+    def command_expired(self, command: QueuedCommand[LimitRequest], now: float) -> bool:
+        """Tell whether the limit would end too soon after it goes out to be worth sending."""
+        return command.value.end - now <= MIN_REMAINING
+
+    def result_value(self, value: LimitRequest) -> ResultValue:
+        """Return a limit as the result event carries it: kW and its end."""
+        return ResultValue(value.limit, _utc(value.end))
+
+    def describe_command(self, parameter: str, value: LimitRequest) -> str:
+        """Return a limit as the sensor shows it, in the group's time zone."""
+        return value.describe(self.zone)
+
+    def shown_value(self, value: LimitRequest) -> object:
+        """Return a limit as the sensor's attributes show it."""
+        return value.describe(self.zone)
 
     @property
     def _refusal_issue_id(self) -> str:
@@ -502,54 +440,17 @@ class ViricitiLimitCoordinator(_ViricitiCoordinator[ViricitiGroupLimit]):
             translation_placeholders={"group": self._title()},
         )
 
-    def _schedule_slot(self) -> None:
-        if self._unsub_slot is not None:
-            self._unsub_slot()
-            self._unsub_slot = None
-        if not self.queue.pending:
-            return
-
-        self._unsub_slot = self.async_run_at(
-            _utc(self.queue.next_slot(_now())),
-            self._async_send_due,
-            f"{DOMAIN} ViriCiti {self.client.group_id} write",
-        )
-
     async def async_start(self) -> None:
         """Resume a waiting limit (its slot may still be taken)."""
-        self._schedule_slot()
+        self.writer.schedule()
 
     async def async_stop(self) -> None:
         """Cancel the timers and save the queue."""
-        for unsub in (self._unsub_slot, self._unsub_moment):
-            if unsub is not None:
-                unsub()
-        self._unsub_slot = self._unsub_moment = None
+        self.writer.cancel()
+        if self._unsub_moment is not None:
+            self._unsub_moment()
+        self._unsub_moment = None
         await self.store.async_save()
-
-    # What the diagnostic entities show
-
-    def next_command_slot(self) -> dt.datetime | None:
-        """Return when the next limit may go out (None: never sent, the slot is free)."""
-        if self.queue.last_sent is None:
-            return None
-        return _utc(round(self.queue.last_sent + self.queue.spacing))
-
-    def pending_command(self) -> str:
-        """Return the limit that goes out in the next slot."""
-        command = self.queue.next_command()
-        return "none" if command is None else command.value.describe(self.zone)
-
-    def pending_attributes(self) -> dict[str, Any]:
-        """Return the waiting and the unconfirmed limit."""
-        return {
-            "queued": {
-                cmd.parameter: cmd.value.describe(self.zone) for cmd in self.queue.pending.values()
-            },
-            "awaiting_confirmation": {
-                cmd.parameter: cmd.value.describe(self.zone) for cmd in self.queue.awaiting.values()
-            },
-        }
 
 
 @dataclass(frozen=True, slots=True)
