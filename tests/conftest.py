@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import AsyncGenerator, Generator
 from datetime import timedelta
 import logging
-from unittest.mock import PropertyMock, patch
+from unittest.mock import AsyncMock, PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import RELOAD_AFTER_UPDATE_DELAY
@@ -184,3 +184,16 @@ async def travel(
         async_fire_time_changed(hass)
         await hass.async_block_till_done(wait_background_tasks=True)
         remaining -= tick
+
+
+@pytest.fixture
+async def mock_setup_entry(hass: HomeAssistant) -> AsyncGenerator[AsyncMock]:
+    """Do not set up the entries a config flow creates (the flow is what is tested)."""
+    with (
+        patch("custom_components.ev_charge_control.async_setup_entry", return_value=True) as mock,
+        patch("custom_components.ev_charge_control.async_unload_entry", return_value=True),
+    ):
+        yield mock
+        # Unload while still patched: the real unload would look for a runtime there is none of.
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            await hass.config_entries.async_unload(entry.entry_id)

@@ -58,6 +58,21 @@ def assert_advanced_section(result: ConfigFlowResult, base_url: str, *, last: bo
     assert advanced.schema({}) == {CONF_BASE_URL: base_url}
 
 
+def suggested(result: ConfigFlowResult) -> dict[str, Any]:
+    """Return what the form shows filled in from what the user typed, sections included."""
+
+    def of(schema: Any) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for field, value in schema.schema.items():
+            if isinstance(value, section):
+                values[str(field)] = of(value.schema)
+            elif "suggested_value" in (field.description or {}):
+                values[str(field)] = field.description["suggested_value"]
+        return values
+
+    return of(result["data_schema"])
+
+
 def at(base_url: str) -> dict[str, str]:
     """Return the advanced section as a user fills it in with another API address."""
     return {CONF_BASE_URL: base_url}
@@ -69,6 +84,10 @@ def assert_form_translated(result: ConfigFlowResult, strings: dict[str, Any]) ->
     `strings`: the flow's part of strings.json ("config" or "options").
     """
     if result["type"] is FlowResultType.CREATE_ENTRY:
+        if (description := result.get("description")) is not None:
+            # A note on the "added" dialog: its text, with every placeholder filled in.
+            text = strings["create_entry"][description]
+            assert placeholders_in(text) <= set(result["description_placeholders"] or {})
         return
     if result["type"] is FlowResultType.ABORT:
         assert result["reason"] in strings["abort"], result["reason"]

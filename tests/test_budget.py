@@ -51,6 +51,20 @@ def test_bucket_allows_a_burst_of_two_then_refuses() -> None:
     assert budget.tokens == 0
 
 
+def test_bucket_gives_back_a_read_that_never_left() -> None:
+    """A request that made no connection returns its token, never more than the capacity."""
+    budget = bucket()
+    assert budget.try_take(START)
+    assert budget.try_take(START)
+    budget.give_back(START + 1)
+    assert budget.try_take(START + 1)
+    assert not budget.try_take(START + 1)
+    budget.give_back(START + 2)
+    budget.give_back(START + 2)
+    budget.give_back(START + 2)
+    assert budget.tokens == budget.capacity
+
+
 def test_bucket_earns_one_token_per_interval() -> None:
     """An empty bucket lets the next read out exactly one interval later, not before."""
     budget = bucket()

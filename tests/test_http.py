@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 import pytest
 from yarl import URL
 
-from custom_components.ev_charge_control.api.errors import ApiError
+from custom_components.ev_charge_control.api.errors import ApiError, NotSentError
 from custom_components.ev_charge_control.api.http import HttpAnswer, send
 from tests.leaks import assert_no_secrets, free_port
 
@@ -179,7 +179,7 @@ async def test_refused_connection_text_goes_through_the_redaction(
         return redact(text).replace("127.0.0.1", "**HOST**")
 
     url = with_secret(URL(f"http://127.0.0.1:{free_port()}"))
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(NotSentError) as err:
         await send(
             session,
             "GET",
@@ -190,7 +190,8 @@ async def test_refused_connection_text_goes_through_the_redaction(
             headers={"x-api-key": SECRET},
         )
     message = str(err.value)
-    assert message.startswith(f"{WHERE}: connection failed (ClientConnectorError: ")
+    # No connection was made: the vendor never saw the request (its budget does not count it).
+    assert message.startswith(f"{WHERE}: no connection (ClientConnectorError: ")
     assert "**HOST**" in message
     assert "127.0.0.1" not in message
     assert_nothing_of_the_request(err.value)
@@ -214,6 +215,8 @@ async def test_dropped_connection_is_an_api_error(
             session, "POST", with_secret(base), request_timeout=TIMEOUT, where=WHERE, redact=redact
         )
     assert seen == ["/thing"]
+    # The vendor saw it: it counts.
+    assert type(err.value) is ApiError
     assert_nothing_of_the_request(err.value)
 
 

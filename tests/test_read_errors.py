@@ -23,6 +23,7 @@ from custom_components.ev_charge_control.api.errors import (
     EvChargeControlError,
     ExternalLimitsNotAllowedError,
     NotFoundError,
+    NotSentError,
     PermissionDeniedError,
     RateLimitedError,
 )
@@ -160,6 +161,14 @@ CASES = [
         {"error": "HTTP 500"},
         None,
         id="api_error",
+    ),
+    pytest.param(
+        NotSentError("no connection"),
+        {},
+        "api_error",
+        {"error": "no connection"},
+        None,
+        id="not_sent",
     ),
     pytest.param(
         CommandRefusedError("refused", 3),

@@ -60,6 +60,11 @@ class TokenBucket:
         self.tokens = max(0.0, self.tokens - 1)
         return True
 
+    def give_back(self, now: float) -> None:
+        """Return the token of a request that never reached the vendor (no connection was made)."""
+        self._refill(now)
+        self.tokens = min(self.capacity, self.tokens + 1)
+
     def next_available(self, when: float) -> float:
         """Return the first moment from ``when`` on at which a request may go out."""
         if self.available(when):

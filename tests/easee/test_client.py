@@ -48,6 +48,7 @@ from custom_components.ev_charge_control.api.errors import (
     CommandRefusedError,
     EvChargeControlError,
     NotFoundError,
+    NotSentError,
     PermissionDeniedError,
     RateLimitedError,
 )
@@ -2039,9 +2040,9 @@ async def test_dropped_connection(cloud: FakeEasee, client: EaseeClient) -> None
 
 
 async def test_closed_port(make_client: MakeClient, tokens: EaseeTokens) -> None:
-    """Nothing listening is an ApiError naming the connection failure."""
+    """Nothing listening: a NotSentError (Easee saw nothing) naming the connection failure."""
     client = make_client(tokens=tokens, base_url=f"http://127.0.0.1:{free_port()}/")
-    with pytest.raises(ApiError, match=r"connection failed \(ClientConnectorError") as err:
+    with pytest.raises(NotSentError, match=r"no connection \(ClientConnectorError") as err:
         await client.get_chargers()
     assert_no_secret(err.value)
 

@@ -53,6 +53,7 @@ from tests.flow import (
     start_reconfigure_form,
     start_vendor_flow,
     submit_form,
+    suggested,
 )
 from tests.goe import fixtures as goe_fixtures
 
@@ -84,19 +85,6 @@ RECONFIGURE = "easee_reconfigure"
 def assert_translated(result: ConfigFlowResult, strings: dict[str, Any] = STRINGS) -> None:
     """Fail when the user would see a raw key or an unfilled {placeholder}."""
     assert_form_translated(result, strings)
-
-
-@pytest.fixture
-async def mock_setup_entry(hass: HomeAssistant) -> AsyncGenerator[AsyncMock]:
-    """Do not set up the entries a flow creates (the flow is what is tested)."""
-    with (
-        patch("custom_components.ev_charge_control.async_setup_entry", return_value=True) as mock,
-        patch("custom_components.ev_charge_control.async_unload_entry", return_value=True),
-    ):
-        yield mock
-        # Unload while still patched: the real unload would look for a runtime there is none of.
-        for entry in hass.config_entries.async_entries(DOMAIN):
-            await hass.config_entries.async_unload(entry.entry_id)
 
 
 @pytest.fixture
@@ -261,6 +249,8 @@ async def test_invalid_auth(hass: HomeAssistant, easee_sim: EaseeSimulator) -> N
     result = await submit_login(hass, result, password=EASEE_OTHER_PASSWORD)
     assert_error(result, "base", "invalid_auth")
     assert form_defaults(result, password="x")[CONF_USERNAME] == EASEE_USERNAME
+    # The password stays too, as typed: it can be corrected instead of typed again.
+    assert suggested(result)[CONF_PASSWORD] == EASEE_OTHER_PASSWORD
 
     result = await submit_login(hass, result)
     assert_created(result, easee_sim)
@@ -1062,7 +1052,12 @@ async def test_a_reauth_login_is_counted_once(
     """A login that goes through the account's budget is not added a second time."""
     before = account_window(hass)
     result = await start_reauth(hass, init_easee)
-    with patch("custom_components.ev_charge_control.async_setup_entry", return_value=True):
+    with (
+        patch("custom_components.ev_charge_control.async_setup_entry", return_value=True),
+        patch("custom_components.ev_charge_control.async_unload_entry", return_value=True),
+    ):
         result = await submit(hass, result, password=EASEE_PASSWORD)
-    assert result["reason"] == "reauth_successful"
-    assert len(account_window(hass)) == len(before) + 1
+        assert result["reason"] == "reauth_successful"
+        assert len(account_window(hass)) == len(before) + 1
+        # Unloaded while still patched: the reload set up no runtime to unload.
+        await hass.config_entries.async_unload(init_easee.entry_id)

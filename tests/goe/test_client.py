@@ -19,6 +19,7 @@ from custom_components.ev_charge_control.api.errors import (
     AuthenticationError,
     ChargerUnreachableError,
     EvChargeControlError,
+    NotSentError,
     RateLimitedError,
 )
 from custom_components.ev_charge_control.api.goe import (
@@ -464,10 +465,10 @@ async def test_timeout_is_an_api_error(
 
 
 @pytest.mark.usefixtures("socket_enabled")
-async def test_closed_port_is_an_api_error(session: aiohttp.ClientSession) -> None:
-    """Nothing listening at the address is an ApiError naming the connection failure."""
+async def test_closed_port_is_a_request_not_sent(session: aiohttp.ClientSession) -> None:
+    """Nothing listening at the address: a NotSentError (go-e saw nothing) naming the failure."""
     client = GoeClient(session, GOE_SERIAL, GOE_TOKEN, base_url=f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(ApiError, match=r"connection failed \(ClientConnectorError") as err:
+    with pytest.raises(NotSentError, match=r"no connection \(ClientConnectorError") as err:
         await client.status()
     assert_no_token(err.value)
 

@@ -7,12 +7,13 @@ from datetime import timedelta
 import json
 from pathlib import Path
 from typing import Any
-from unittest.mock import AsyncMock, patch
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -37,6 +38,7 @@ from tests.flow import (
     start_reconfigure_form,
     start_vendor_flow,
     submit_form,
+    suggested,
 )
 from tests.goe.fixtures import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN
 
@@ -58,17 +60,6 @@ RECONFIGURE = "goe_reconfigure"
 def assert_translated(result: ConfigFlowResult) -> None:
     """Fail when the user would see a raw key or an unfilled {placeholder}."""
     assert_form_translated(result, STRINGS)
-
-
-@pytest.fixture
-def mock_setup_entry() -> Generator[AsyncMock]:
-    """Do not set up the entries a flow creates (the flow is what is tested)."""
-    with (
-        patch("custom_components.ev_charge_control.async_setup_entry", return_value=True) as mock,
-        # Nothing was set up, so there is nothing to unload either.
-        patch("custom_components.ev_charge_control.async_unload_entry", return_value=True),
-    ):
-        yield mock
 
 
 @pytest.fixture
@@ -286,31 +277,34 @@ async def test_base_url_is_in_a_collapsed_advanced_section(hass: HomeAssistant) 
 async def test_rate_limited_by_the_cloud(
     hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    """go-e's 'rate limiting' says how long to wait, and nothing is sent until then."""
+    """go-e's 'rate limiting' says how long to wait; the next try sends nothing.
+
+    It adds the charger unchecked instead: its first read, after go-e's wait, checks the token.
+    """
     goe_sim.inject_fault("rate_limiting")
     result = await start_flow(hass)
     result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
     assert_error(result, "base", "rate_limited")
     assert result["description_placeholders"] == {"minutes": "15"}
 
-    # Trying again at once would only make go-e angrier: refused here, without a request.
+    # Trying again at once would only make go-e angrier: no request goes out.
     freezer.tick(timedelta(minutes=1))
     result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
-    assert_error(result, "base", "rate_limited")
-    assert result["description_placeholders"] == {"minutes": "14"}
-    assert len(goe_sim.status_requests()) == 1
-
-    freezer.tick(QUARTER - timedelta(minutes=1))
-    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
     assert_created(result)
-    assert [r.result for r in goe_sim.status_requests()] == ["rate_limiting", "ok"]
+    assert result["description"] == "unchecked"
+    first_read = dt_util.as_local(dt_util.utcnow() + QUARTER - timedelta(minutes=1))
+    assert result["description_placeholders"] == {"time": first_read.strftime("%H:%M")}
+    assert [r.result for r in goe_sim.status_requests()] == ["rate_limiting"]
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
-async def test_rate_limited_by_our_budget(
+async def test_two_mistyped_tokens_do_not_lock_the_charger_out(
     hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    """After two tries in a minute the third waits, without a request, and says how long."""
+    """Two refused tries spend the budget; the third adds the charger unchecked, without a read.
+
+    The "added" dialog says when the first read, which checks the token, goes out.
+    """
     result = await start_flow(hass)
     for _ in range(2):
         result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_OTHER_TOKEN)
@@ -319,27 +313,67 @@ async def test_rate_limited_by_our_budget(
 
     freezer.tick(timedelta(seconds=30))
     result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
-    assert_error(result, "base", "rate_limited")
-    assert result["description_placeholders"] == {"minutes": "15"}
-    assert len(goe_sim.status_requests()) == 2
-
-    freezer.tick(timedelta(minutes=5))
-    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
-    assert_error(result, "base", "rate_limited")
-    assert result["description_placeholders"] == {"minutes": "10"}
-    assert len(goe_sim.status_requests()) == 2
-
-    # Closing the dialog and starting over does not buy a fresh budget.
-    hass.config_entries.flow.async_abort(result["flow_id"])
-    result = await start_flow(hass)
-    result = await submit(hass, result, serial="123", grid_token=GOE_TOKEN)
-    assert_error(result, "base", "rate_limited")
-    assert len(goe_sim.status_requests()) == 2
-
-    freezer.tick(QUARTER - timedelta(minutes=5, seconds=30))
-    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
     assert_created(result)
+    assert result["description"] == "unchecked"
+    # The bucket earns a read every 15 minutes from the last try on: 12:00:30 + 15 min, local.
+    first_read = dt_util.as_local(dt_util.utcnow() + QUARTER - timedelta(seconds=30))
+    assert result["description_placeholders"] == {"time": first_read.strftime("%H:%M")}
+    assert len(goe_sim.status_requests()) == 2
+
+
+@pytest.mark.parametrize(("token", "loaded"), [(GOE_TOKEN, True), (GOE_OTHER_TOKEN, False)])
+async def test_an_unchecked_charger_is_checked_by_its_first_allowed_read(
+    hass: HomeAssistant,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+    token: str,
+    loaded: bool,
+) -> None:
+    """The entry added without a read waits for go-e's slot; a refused token asks again then."""
+    result = await start_flow(hass)
+    for _ in range(2):
+        result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_OTHER_TOKEN)
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=token)
+    assert result["description"] == "unchecked"
+    await hass.async_block_till_done()
+    entry = result["result"]
+    assert entry.state is ConfigEntryState.LOADED
+    # Nothing is read before the slot, however the entry starts.
+    assert len(goe_sim.status_requests()) == 2
+
+    await travel(hass, freezer, QUARTER, step=timedelta(minutes=1))
     assert len(goe_sim.status_requests()) == 3
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    if loaded:
+        assert entry.state is ConfigEntryState.LOADED
+        assert not flows
+    else:
+        # go-e refused the token at the first read: the user is asked for it again.
+        assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+    await travel(hass, freezer, timedelta(hours=1), step=timedelta(minutes=1))
+    # Within go-e's budget all along: one read per 15 minutes at most after the burst.
+    assert len(goe_sim.status_requests()) <= 2 + 1 + 4
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_a_read_that_never_left_costs_nothing(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """No connection (a failed name lookup, a closed port): the charger's budget is whole."""
+    result = await start_flow(hass)
+    for _ in range(3):
+        result = await submit(
+            hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN, advanced=at(closed_port_url())
+        )
+        assert_error(result, "base", "cannot_connect")
+    budget = await async_get_goe_budget(hass, GOE_SERIAL)
+    assert budget.status.tokens == budget.status.capacity
+
+    result = await submit(
+        hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN, advanced=at(goe_sim.base_url)
+    )
+    assert_created(result)
+    assert result.get("description") is None
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
@@ -380,17 +414,46 @@ async def test_already_configured(hass: HomeAssistant, goe_sim: GoeSimulator) ->
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
-async def test_same_charger_in_two_flows(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
-    """A second flow for a charger that another flow is adding stops with a readable reason."""
+async def test_a_form_left_open_does_not_block_the_charger(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """A form left with an error (a reloaded page) does not stop a new one adding the charger.
+
+    Whichever finishes first adds it; Home Assistant then closes the other.
+    """
     first = await start_flow(hass)
     first = await submit(hass, first, serial=GOE_SERIAL, grid_token=GOE_OTHER_TOKEN)
     assert_error(first, "base", "invalid_auth")
 
     second = await start_flow(hass)
     second = await submit(hass, second, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
-    assert second["type"] is FlowResultType.ABORT
-    assert second["reason"] == "already_in_progress"
-    assert len(goe_sim.status_requests()) == 1
+    assert_created(second)
+
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+    # A third window is told the charger is set up, before any request.
+    third = await submit(hass, await start_flow(hass), serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert third["type"] is FlowResultType.ABORT
+    assert third["reason"] == "already_configured"
+    assert len(goe_sim.status_requests()) == 2
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_what_was_typed_stays_after_an_error(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """After a refused token the form keeps the serial, the token and the address typed."""
+    result = await start_flow(hass)
+    result = await submit(
+        hass, result, serial=GOE_SERIAL, grid_token=GOE_OTHER_TOKEN, advanced=at(goe_sim.base_url)
+    )
+    assert_error(result, "base", "invalid_auth")
+    assert suggested(result) == {
+        CONF_SERIAL: GOE_SERIAL,
+        CONF_GRID_TOKEN: GOE_OTHER_TOKEN,
+        ADVANCED: {CONF_BASE_URL: goe_sim.base_url},
+    }
+    # A fresh form suggests nothing.
+    assert suggested(await start_flow(hass)) == {ADVANCED: {}}
 
 
 @pytest.mark.usefixtures("mock_setup_entry")

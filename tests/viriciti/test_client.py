@@ -23,6 +23,7 @@ from custom_components.ev_charge_control.api.errors import (
     AuthenticationError,
     ExternalLimitsNotAllowedError,
     NotFoundError,
+    NotSentError,
     RateLimitedError,
 )
 from custom_components.ev_charge_control.api.viriciti import (
@@ -862,7 +863,7 @@ async def test_timeout(cloud: StandIn, session: aiohttp.ClientSession) -> None:
 async def test_connection_refused(session: aiohttp.ClientSession) -> None:
     RUNTIME_SECRETS.add(KEY)
     client = ViricitiClient(session, KEY, GROUP, base_url=f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(ApiError, match="connection failed") as err:
+    with pytest.raises(NotSentError, match="no connection") as err:
         await client.get_group()
     assert_no_secret(err.value)
 

@@ -37,6 +37,7 @@ from tests.flow import (
     start_reconfigure_form,
     start_vendor_flow,
     submit_form,
+    suggested,
 )
 from tests.viriciti.conftest import (
     GROUP,
@@ -69,18 +70,6 @@ RECONFIGURE = "viriciti_reconfigure"
 def assert_translated(result: ConfigFlowResult, strings: dict[str, Any] = STRINGS) -> None:
     """Fail when the user would see a raw key or an unfilled {placeholder}."""
     assert_form_translated(result, strings)
-
-
-@pytest.fixture
-async def mock_setup_entry(hass: HomeAssistant) -> AsyncGenerator[AsyncMock]:
-    """Do not set up the entries a flow creates (the flow is what is tested)."""
-    with (
-        patch("custom_components.ev_charge_control.async_setup_entry", return_value=True) as mock,
-        patch("custom_components.ev_charge_control.async_unload_entry", return_value=True),
-    ):
-        yield mock
-        for entry in hass.config_entries.async_entries(DOMAIN):
-            await hass.config_entries.async_unload(entry.entry_id)
 
 
 @pytest.fixture
@@ -273,6 +262,8 @@ async def test_refused_key_or_group_then_success(
     assert [r.result for r in cloud.requests] == ([result] if result else [])
     # The group id the user typed stays in the form.
     assert form_defaults(form, api_key="x")[CONF_GROUP_ID] == group_id
+    # And the key too, as typed: it can be corrected instead of pasted again.
+    assert suggested(form)[CONF_API_KEY] == api_key
 
     form = await submit_group(hass, form)
     assert_created(form, cloud.base_url)
@@ -655,3 +646,16 @@ async def test_options_of_an_entry_set_up_before_options_existed(
         CONF_TIME_ZONE: hass.config.time_zone,
         CONF_DEFAULT_DURATION: {"hours": 1, "minutes": 0},
     }
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_a_form_left_open_does_not_block_the_group(
+    hass: HomeAssistant, cloud: ViricitiSimulator
+) -> None:
+    """A form left with an error does not stop a new one adding the group; it is closed then."""
+    first = await submit_group(hass, await start_flow(hass), api_key="vc-wrong-key")
+    assert_error(first, "base", "invalid_auth")
+
+    second = await submit_group(hass, await start_flow(hass))
+    assert_created(second, cloud.base_url)
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []

@@ -31,6 +31,13 @@ class ApiError(EvChargeControlError):
     """Any other failure: an unexpected answer, HTTP error, timeout or lost connection."""
 
 
+class NotSentError(ApiError):
+    """The request never reached the vendor: no connection was made.
+
+    A failed name lookup or a refused connection: the vendor's budget does not count it.
+    """
+
+
 class ChargerOfflineError(ChargerUnreachableError):
     """The vendor knows the charger is offline and passes nothing on (Easee: errorCode 410)."""
 

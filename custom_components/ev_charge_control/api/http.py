@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import aiohttp
 from yarl import URL
 
-from .errors import ApiError
+from .errors import ApiError, NotSentError
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,7 @@ async def send(
     raised outside the ``except`` block, so aiohttp's exception is not its ``__context__``.
     """
     failure: str | None = None
+    sent = True
     answer = HttpAnswer(0, b"", None)
     try:
         # A redirect would carry the secret (a query, a header, a password) elsewhere.
@@ -60,8 +61,12 @@ async def send(
             )
     except TimeoutError:
         failure = "no answer in time"
+    except aiohttp.ClientConnectorError as err:
+        # No connection: the request never left (a name lookup or the connection failed).
+        sent = False
+        failure = f"no connection ({type(err).__name__}: {redact(str(err))})"
     except aiohttp.ClientError as err:
         failure = f"connection failed ({type(err).__name__}: {redact(str(err))})"
     if failure is not None:
-        raise ApiError(f"{where}: {failure}")
+        raise (ApiError if sent else NotSentError)(f"{where}: {failure}")
     return answer

@@ -152,9 +152,11 @@ class EaseeFlow(ConfigFlow):
 
     async def async_step_easee(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for an Easee account's user name and password."""
+        typed: dict[str, Any] | None = None
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
+            typed = user_input
             user_input = with_sections(user_input)
             username = str(user_input[CONF_USERNAME]).strip()
             password = str(user_input[CONF_PASSWORD])
@@ -166,7 +168,9 @@ class EaseeFlow(ConfigFlow):
                     username, password, base_url
                 )
                 if tokens is not None:
-                    await self.async_set_unique_id(account_id(tokens.access_token, username))
+                    await self.async_set_unique_id(
+                        account_id(tokens.access_token, username), raise_on_progress=False
+                    )
                     self._abort_if_unique_id_configured()
                     return self.async_create_entry(
                         title=f"Easee {username}",
@@ -181,7 +185,10 @@ class EaseeFlow(ConfigFlow):
                 errors["base"] = error or "unknown"
         return self.async_show_form(
             step_id="easee",
-            data_schema=self._easee_schema(user_input or {}),
+            # What the user typed stays in the form after an error, the password too.
+            data_schema=self.add_suggested_values_to_schema(
+                self._easee_schema(user_input or {}), typed
+            ),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -223,12 +230,15 @@ class EaseeFlow(ConfigFlow):
                 errors["base"] = error or "unknown"
         return self.async_show_form(
             step_id=f"easee_{step_id}",
-            data_schema=self._easee_schema(
-                {
-                    CONF_BASE_URL: entry.data[CONF_BASE_URL],
-                    CONF_USERNAME: entry.data[CONF_USERNAME],
-                },
-                with_username=not reauth,
+            data_schema=self.add_suggested_values_to_schema(
+                self._easee_schema(
+                    {
+                        CONF_BASE_URL: entry.data[CONF_BASE_URL],
+                        CONF_USERNAME: entry.data[CONF_USERNAME],
+                    },
+                    with_username=not reauth,
+                ),
+                user_input,
             ),
             errors=errors,
             description_placeholders=placeholders,

@@ -22,6 +22,7 @@ import orjson
 from ...api.errors import (
     AuthenticationError,
     EvChargeControlError,
+    NotSentError,
     RateLimitedError,
 )
 from ...api.goe import GoeClient, GoeStatus
@@ -141,6 +142,11 @@ class GoeChargerBudget:
             return False
         await self.async_save()
         return True
+
+    async def async_give_back_read(self, now: float) -> None:
+        """Give back the read of a request that never reached go-e: it cost nothing."""
+        self.status.give_back(now)
+        await self.async_save()
 
     async def async_rate_limited(self, now: float) -> None:
         """Empty the bucket after a 'rate limiting' answer: no read before a whole new token."""
@@ -376,6 +382,10 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
             raise read_failure(
                 err, retry_after=self.budget.status.next_available(now) - now
             ) from err
+        except NotSentError as err:
+            # No connection was made: go-e never saw the read, so its budget is whole again.
+            await self.budget.async_give_back_read(_now())
+            raise read_failure(err) from err
         except EvChargeControlError as err:
             raise read_failure(err) from err
         return self._accept(status, _now())

@@ -8,8 +8,15 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
+from homeassistant.util import dt as dt_util
 
-from ...api.errors import ApiError, AuthenticationError, ChargerUnreachableError, RateLimitedError
+from ...api.errors import (
+    ApiError,
+    AuthenticationError,
+    ChargerUnreachableError,
+    NotSentError,
+    RateLimitedError,
+)
 from ...api.goe import DEFAULT_BASE_URL, GoeClient, is_valid_grid_token, normalize_serial
 from ...const import CONF_BASE_URL, CONF_VENDOR, LOGGER
 from ...forms import (
@@ -30,21 +37,39 @@ else:
     import voluptuous as vol
 
 
+# The entry is added without a check: go-e's budget allows no read now (create_entry text).
+UNCHECKED = "unchecked"
+
+
 class GoeFlow(ConfigFlow):
     """Add a go-e charger by its serial and grid token; take a new token."""
 
     async def _async_validate_goe(
-        self, serial: str, token: str, base_url: str
+        self, serial: str, token: str, base_url: str, *, may_defer: bool = False
     ) -> tuple[str | None, dict[str, str]]:
-        """Make the one status request that validates; return an error key and placeholders."""
+        """Make the one status request that validates; return an error key and placeholders.
+
+        ``may_defer``: when the charger's budget has no read left (two tries with a mistyped
+        token spend it), return ``UNCHECKED`` instead of an error: the new entry's first read,
+        when go-e allows it, checks the token (and asks for it again if go-e refuses it).
+        """
         budget = await async_get_goe_budget(self.hass, serial)
         now = time.time()
         if not await budget.async_take_read(now):
-            minutes = math.ceil((budget.status.next_available(now) - now) / 60)
+            at = budget.status.next_available(now)
+            if may_defer:
+                local = dt_util.as_local(dt_util.utc_from_timestamp(at))
+                return UNCHECKED, {"time": local.strftime("%H:%M")}
+            minutes = math.ceil((at - now) / 60)
             return "rate_limited", {"minutes": str(max(1, minutes))}
         client = GoeClient(async_get_session(self.hass), serial, token, base_url=base_url)
         try:
             status = await client.status()
+        except NotSentError as err:
+            # No connection was made: go-e saw nothing, so the read costs nothing.
+            await budget.async_give_back_read(time.time())
+            LOGGER.debug("go-e %s: validation not sent: %s", serial, err)
+            return "cannot_connect", {}
         except AuthenticationError:
             return "invalid_auth", {}
         except RateLimitedError:
@@ -87,6 +112,8 @@ class GoeFlow(ConfigFlow):
         """Ask for a go-e charger's serial and grid token."""
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
+        # What the user typed stays in the form after an error, the token too.
+        typed = user_input
         if user_input is not None:
             user_input = with_sections(user_input)
             serial = ""
@@ -96,10 +123,14 @@ class GoeFlow(ConfigFlow):
                 errors[CONF_SERIAL] = "invalid_serial"
             token, base_url = self._check_token_and_url(user_input, errors)
             if not errors:
-                await self.async_set_unique_id(serial)
+                # Another window adding the same charger (or one left open) does not block
+                # this one: whichever finishes first adds it, the other stops then.
+                await self.async_set_unique_id(serial, raise_on_progress=False)
                 self._abort_if_unique_id_configured()
-                error, placeholders = await self._async_validate_goe(serial, token, base_url)
-                if error is None:
+                error, placeholders = await self._async_validate_goe(
+                    serial, token, base_url, may_defer=True
+                )
+                if error in (None, UNCHECKED):
                     return self.async_create_entry(
                         title=f"go-eCharger {serial}",
                         data={
@@ -108,11 +139,15 @@ class GoeFlow(ConfigFlow):
                             CONF_GRID_TOKEN: token,
                             CONF_BASE_URL: base_url,
                         },
+                        description=error,
+                        description_placeholders=placeholders or None,
                     )
-                errors["base"] = error
+                errors["base"] = error or "unknown"
         return self.async_show_form(
             step_id="goe",
-            data_schema=self._goe_schema(user_input or {}, with_serial=True),
+            data_schema=self.add_suggested_values_to_schema(
+                self._goe_schema(user_input or {}, with_serial=True), typed
+            ),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -155,8 +190,9 @@ class GoeFlow(ConfigFlow):
                 errors["base"] = error
         return self.async_show_form(
             step_id=step_id,
-            data_schema=self._goe_schema(
-                {CONF_BASE_URL: entry.data[CONF_BASE_URL]}, with_serial=False
+            data_schema=self.add_suggested_values_to_schema(
+                self._goe_schema({CONF_BASE_URL: entry.data[CONF_BASE_URL]}, with_serial=False),
+                user_input,
             ),
             errors=errors,
             description_placeholders=placeholders,

@@ -95,8 +95,10 @@ class ViricitiFlow(ConfigFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Ask for a ViriCiti API key, a charger group and the group's time zone."""
+        typed: dict[str, Any] | None = None
         errors: dict[str, str] = {}
         if user_input is not None:
+            typed = user_input
             user_input = with_sections(user_input)
         defaults: Mapping[str, Any] = user_input or {CONF_TIME_ZONE: self.hass.config.time_zone}
         if user_input is not None:
@@ -105,7 +107,7 @@ class ViricitiFlow(ConfigFlow):
             if not await async_valid_time_zone(time_zone):
                 errors[CONF_TIME_ZONE] = "invalid_time_zone"
             if not errors:
-                await self.async_set_unique_id(group_id)
+                await self.async_set_unique_id(group_id, raise_on_progress=False)
                 self._abort_if_unique_id_configured()
                 error, group = await self._async_read_group(api_key, group_id, base_url)
                 if group is not None:
@@ -131,7 +133,10 @@ class ViricitiFlow(ConfigFlow):
             ): str,
         }
         return self.async_show_form(
-            step_id="viriciti", data_schema=vol.Schema(fields), errors=errors
+            step_id="viriciti",
+            # What the user typed stays in the form after an error, the API key too.
+            data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), typed),
+            errors=errors,
         )
 
     async def _async_step_viriciti_update(
@@ -160,7 +165,7 @@ class ViricitiFlow(ConfigFlow):
             fields = {key: value for key, value in fields.items() if key == CONF_API_KEY}
         return self.async_show_form(
             step_id=f"viriciti_{step_id}",
-            data_schema=vol.Schema(fields),
+            data_schema=self.add_suggested_values_to_schema(vol.Schema(fields), user_input),
             errors=errors,
             description_placeholders={"group": entry.title, "group_id": group_id},
         )
