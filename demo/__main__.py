@@ -13,7 +13,7 @@ import time
 
 from demo.check import run_check
 from demo.processes import DemoError, free_port, kill_leftovers, port_is_free
-from demo.run import DEMO_DIR, PASSWORD, USERNAME, Demo, running_demo
+from demo.run import DEMO_DIR, PASSWORD, USERNAME, Demo, how_to_add, running_demo, spares
 from simulators import VENDORS
 
 DEFAULT_PORT = 8123
@@ -56,6 +56,15 @@ def describe(demo: Demo) -> str:
     for device in sorted(demo.devices, key=lambda d: d.identifier):
         model = f" ({device.model})" if device.model else ""
         lines.append(f"  {device.name}{model}: {url}/config/devices/device/{device.id}")
+    if extra := spares(demo.sims):
+        lines += [
+            "",
+            "Spares to add yourself (Settings > Devices & services > Add integration >",
+            "EV Charge Control): the simulators know them, the address goes into the form's",
+            "collapsed 'Advanced' section (without it the form asks the vendor's real cloud):",
+        ]
+        for entry in extra:
+            lines += [f"  {entry.name}", f"    {how_to_add(entry)}"]
     lines += [
         "",
         f"Energy dashboard:      {url}/energy",

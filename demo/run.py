@@ -4,15 +4,14 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 import contextlib
 from dataclasses import dataclass, field
-from importlib import metadata
 import json
 import os
 from pathlib import Path
+import re
 import shutil
 import sys
 
 import aiohttp
-import homeassistant
 
 from demo.fleet import SimulatorUrls, start_simulators
 from demo.hass import (
@@ -25,7 +24,8 @@ from demo.hass import (
     wait_until_up,
 )
 from demo.processes import Children, DemoError, until
-from simulators import VENDORS, DemoAutomation, names, words
+from demo.requirements import missing_requirements, unpinned_installs
+from simulators import VENDORS, DemoAutomation, DemoEntry, names, words
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_DIR = REPO / ".demo"
@@ -79,10 +79,18 @@ logger:
 
 AUTOMATION_ID = "demo_limit_chargers_evening"
 EVENING_LIMIT = 10  # A, for every charger from 17:00 to 20:00
-# Finishing onboarding's location step starts these integrations' flows. Without internet (and
-# their libraries, which the demo does not install) they are of no use here: met and
-# radio_browser fail to load (an error in the log, nothing more), the others are removed.
-ONBOARDING_EXTRAS = frozenset({"google_translate", "met", "radio_browser", "shopping_list"})
+# Onboarding's location step is done before Home Assistant starts: the location comes from
+# configuration.yaml, and finishing that step through its API would start the flows of
+# google_translate, met, radio_browser and shopping_list, whose libraries the demo does not
+# install and whose clouds it cannot reach: errors in the log before the user does anything.
+# A store of the version Home Assistant 2026.10 writes (4); a later one migrates it.
+ONBOARDING_STORE = {
+    "version": 4,
+    "minor_version": 1,
+    "key": "onboarding",
+    "data": {"done": ["core_config"]},
+}
+TRANSLATIONS = REPO / "custom_components" / DOMAIN / "translations" / "en.json"
 
 
 @dataclass(frozen=True)
@@ -131,25 +139,29 @@ class Demo:
         raise DemoError(f"no entity with unique id {unique_id!r} in the entity registry")
 
 
-def check_frontend_pin() -> None:
-    """Fail unless the installed frontend is the version Home Assistant pins."""
-    constraints = Path(homeassistant.__file__).parent / "package_constraints.txt"
-    pinned = next(
-        (
-            line.split("==", 1)[1].strip()
-            for line in constraints.read_text().splitlines()
-            if line.startswith("home-assistant-frontend==")
-        ),
-        None,
-    )
-    try:
-        installed = metadata.version("home-assistant-frontend")
-    except metadata.PackageNotFoundError:
-        installed = None
-    if pinned is None or installed != pinned:
+# Packages the demo must have at exactly Home Assistant's pins: its web UI, and the name
+# resolution of every request to a vendor's cloud (aiohttp's resolver over aiodns and pycares).
+PINNED = ("home-assistant-frontend", "aiodns", "pycares")
+
+
+def configured_domains() -> list[str]:
+    """Return the integrations configuration.yaml sets up (its top-level keys)."""
+    return re.findall(r"^([a-z_]+):", CONFIGURATION, flags=re.MULTILINE)
+
+
+def check_installed() -> None:
+    """Fail unless every package the demo's Home Assistant needs is there, at its pin."""
+    problems = [
+        f"{name} {have} is installed, Home Assistant pins {want}"
+        for name, (have, want) in unpinned_installs(PINNED).items()
+    ]
+    problems += [
+        f"{domain} needs {', '.join(texts)}"
+        for domain, texts in missing_requirements([*configured_domains(), DOMAIN]).items()
+    ]
+    if problems:
         raise DemoError(
-            f"home-assistant-frontend {installed} is installed, Home Assistant pins {pinned}: "
-            "make requirements_demo.txt agree and run scripts/setup --demo"
+            "; ".join(problems) + ": make requirements_demo.txt agree and run scripts/setup --demo"
         )
 
 
@@ -165,6 +177,8 @@ def write_configuration(config_dir: Path, port: int) -> None:
     config_dir.mkdir(parents=True)
     (config_dir / "configuration.yaml").write_text(CONFIGURATION.format(port=port))
     (config_dir / "automations.yaml").write_text("[]\n")
+    (config_dir / ".storage").mkdir()
+    (config_dir / ".storage" / "onboarding").write_text(json.dumps(ONBOARDING_STORE, indent=2))
     (config_dir / "custom_components").mkdir()
     # A link, not a copy: the demo runs the code of this working tree.
     (config_dir / "custom_components" / DOMAIN).symlink_to(
@@ -173,7 +187,10 @@ def write_configuration(config_dir: Path, port: int) -> None:
 
 
 async def onboard(client: HassClient) -> None:
-    """Finish onboarding through its REST API: owner user, location, analytics, integrations."""
+    """Finish onboarding through its REST API: owner user, analytics, integrations.
+
+    The location step is marked done in the configuration (ONBOARDING_STORE).
+    """
     answer = await client.request(
         "POST",
         "/api/onboarding/users",
@@ -195,8 +212,6 @@ async def onboard(client: HassClient) -> None:
         "token",
     )
     client.token = as_str(tokens.get("access_token"), "access_token")
-    # The location, time zone and units come from configuration.yaml.
-    await client.post("/api/onboarding/core_config", {})
     await client.post("/api/onboarding/analytics", {})
     await client.post(
         "/api/onboarding/integration",
@@ -250,16 +265,29 @@ async def add_entries(client: HassClient, sims: SimulatorUrls) -> list[str]:
     ]
 
 
-async def remove_onboarding_extras(client: HassClient) -> list[str]:
-    """Remove the config entries onboarding added for ONBOARDING_EXTRAS; return their titles."""
-    removed = []
-    for entry in objects(await client.get("/api/config/config_entries/entry"), "entries"):
-        if entry.get("domain") in ONBOARDING_EXTRAS:
-            await client.request(
-                "DELETE", f"/api/config/config_entries/entry/{entry.get('entry_id')}"
-            )
-            removed.append(str(entry.get("title")))
-    return removed
+def spares(sims: SimulatorUrls) -> list[DemoEntry]:
+    """Return what the simulators keep for the user to add, every vendor's in turn."""
+    return [entry for key, vendor in VENDORS.items() for entry in vendor.demo.spares(sims[key])]
+
+
+def how_to_add(entry: DemoEntry) -> str:
+    """Return what to type into the config flow's form for `entry`, by the form's labels."""
+    translations = json.loads(TRANSLATIONS.read_text(encoding="utf-8"))
+    form = as_object(translations["config"]["step"][entry.step], entry.step)
+    labels = as_object(form.get("data"), "labels")
+    sections = as_object(form.get("sections", {}), "sections")
+    fields = []
+    for key, value in entry.data.items():
+        if isinstance(value, dict):  # a collapsed section of the form
+            section = as_object(sections.get(key), key)
+            inner = as_object(section.get("data"), "labels")
+            fields += [
+                f"{section.get('name')} > {inner.get(name, name)} {item}"
+                for name, item in value.items()
+            ]
+        else:
+            fields.append(f"{labels.get(key, key)} {value}")
+    return f"{form.get('title')}: " + ", ".join(fields)
 
 
 async def wait_loaded(client: HassClient, entry_ids: list[str], check: Callable[[], None]) -> None:
@@ -415,7 +443,7 @@ async def running_demo(
     say: Callable[[str], None],
 ) -> AsyncIterator[Demo]:
     """Start everything in a fresh `workdir`, set it up, and stop it all on the way out."""
-    check_frontend_pin()
+    check_installed()
     await asyncio.to_thread(_fresh_configuration, workdir, port)
     logs = workdir / "logs"
     async with Children() as children, aiohttp.ClientSession() as session:
@@ -445,7 +473,6 @@ async def running_demo(
         say(f"adding {names()} through the config flow")
         entries = await add_entries(client, sims)
         await wait_loaded(client, entries, children.check_alive)
-        await remove_onboarding_extras(client)
         demo = Demo(workdir, client, sims, children)
         async with client.websocket() as ws:
             demo.devices, demo.entities = await read_registries(ws)

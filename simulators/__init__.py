@@ -75,6 +75,12 @@ class DemoEntry:
 
     step: str
     data: dict[str, object]
+    name: str = ""  # how the demo's start-up text names a spare, e.g. "go-e charger 000003"
+
+
+def no_entries(_url: str) -> list[DemoEntry]:
+    """Return no entries (a vendor without spares)."""
+    return []
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +100,9 @@ class VendorDemo:
     default_port: int  # where `python -m simulators KEY` listens by default
     devices: Mapping[str, str]  # device identifiers the demo must create -> description
     entries: Callable[[str], list[DemoEntry]]  # the simulator's base URL -> the entries
+    # What the simulator keeps besides, for a newcomer to add through the form (the demo prints
+    # how, and its check adds each): the simulator's base URL -> the entries.
+    spares: Callable[[str], list[DemoEntry]] = no_entries
     energy_sensors: tuple[str, ...] = ()  # unique ids, for the energy dashboard
     charging_power: tuple[str, ...] = ()  # unique ids of power sensors that must be above 0
     automation: DemoAutomation | None = None

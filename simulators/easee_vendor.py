@@ -39,6 +39,13 @@ KEY: Final = "easee"
 
 # --- the command line -------------------------------------------------------------------------
 
+# The spare account of --demo: another Easee user, whose site the demo's account cannot see.
+SPARE_USERNAME: Final = "spare@example.com"
+SPARE_PASSWORD: Final = "spare-password"  # noqa: S105 - a made-up account of the simulator
+SPARE_USER_ID: Final = 1002
+SPARE_SITE: Final = 2
+SPARE_CIRCUIT: Final = 20
+SPARE_CHARGER: Final = "EH000010"
 SPECS_HELP = f"""\
 specs (repeat each option for more):
   --account USER:PASSWORD:USERID
@@ -54,7 +61,10 @@ specs (repeat each option for more):
       (the charge plans, extra_state and extra_config cannot be set here)
 
 --demo loads account {DEMO_USERNAME} / {DEMO_PASSWORD} (user id 1001), site 1 "Home",
-circuit 10 (32 A), master charger EH000001 charging a car and charger EH000002 idle.
+circuit 10 (32 A), master charger EH000001 charging a car and charger EH000002 idle; and
+the spare that scripts/demo leaves for you to add: account {SPARE_USERNAME} /
+{SPARE_PASSWORD} (user id {SPARE_USER_ID}) with site {SPARE_SITE} "Office", circuit
+{SPARE_CIRCUIT} (16 A) and charger {SPARE_CHARGER} idle.
 """
 DEFAULT_PORT: Final = 8702
 
@@ -222,6 +232,7 @@ def build_simulator(args: argparse.Namespace) -> EaseeSimulator:
     )
     if args.demo:
         add_demo_fleet(sim)
+        add_spare(sim)
     for user, password, user_id in args.account:
         sim.add_account(user, password, user_id=user_id)
     default_user = next(iter(sim.accounts.values())).user_id if sim.accounts else None
@@ -235,6 +246,14 @@ def build_simulator(args: argparse.Namespace) -> EaseeSimulator:
     for charger_id, circuit_id, options in args.charger:
         sim.add_charger(charger_id, circuit_id, **options)
     return sim
+
+
+def add_spare(sim: EaseeSimulator) -> None:
+    """Add the spare account: site "Office", one circuit (16 A), one idle charger."""
+    sim.add_account(SPARE_USERNAME, SPARE_PASSWORD, user_id=SPARE_USER_ID)
+    sim.add_site(SPARE_USER_ID, SPARE_SITE, "Office")
+    sim.add_circuit(SPARE_SITE, SPARE_CIRCUIT, max_current=16)
+    sim.add_charger(SPARE_CHARGER, SPARE_CIRCUIT, name="Office", master=True, lifetime_energy=42.0)
 
 
 async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> None:
@@ -265,6 +284,20 @@ def _demo_entries(url: str) -> list[DemoEntry]:
                 "password": DEMO_PASSWORD,
                 "advanced": {"base_url": url},
             },
+        )
+    ]
+
+
+def _spares(url: str) -> list[DemoEntry]:
+    return [
+        DemoEntry(
+            step=KEY,
+            data={
+                "username": SPARE_USERNAME,
+                "password": SPARE_PASSWORD,
+                "advanced": {"base_url": url},
+            },
+            name=f"Easee account {SPARE_USERNAME} (site Office, charger {SPARE_CHARGER})",
         )
     ]
 
@@ -306,6 +339,7 @@ DEMO: Final = VendorDemo(
         f"easee_site_{DEMO_SITE}": f"Easee site {DEMO_SITE}",
     },
     entries=_demo_entries,
+    spares=_spares,
     energy_sensors=tuple(f"easee_{cid}_lifetime_energy" for cid, _ in DEMO_CHARGERS),
     charging_power=tuple(f"easee_{cid}_power" for cid, on in DEMO_CHARGERS if on),
     automation=DemoAutomation(

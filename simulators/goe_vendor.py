@@ -82,10 +82,15 @@ def _convert(name: str, text: str) -> object:
         raise ValueError(f"{name} must be a number") from None
 
 
+# A charger the demo leaves for the person trying it to add through the form.
+SPARE_SERIAL: Final = "000003"
+SPARE_TOKEN: Final = "DemoGoeSpare00000000000000000003"  # noqa: S105 - public demo token
+
 DEMO_HELP = f"""\
 --demo loads charger {DEMO_CHARGING_SERIAL} (grid token {DEMO_CHARGING_TOKEN}) charging a car
 at 16 A on three phases and charger {DEMO_IDLE_SERIAL} (grid token {DEMO_IDLE_TOKEN}) idle;
-both report every minute.
+both report every minute. Charger {SPARE_SERIAL} (grid token {SPARE_TOKEN}), idle too, is the
+spare that scripts/demo leaves for you to add.
 """
 DEFAULT_PORT: Final = 8701
 
@@ -118,7 +123,7 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error("give --demo or at least one --charger")
     serials = [serial for serial, _token, _options in args.charger]
     if args.demo:
-        serials += [DEMO_CHARGING_SERIAL, DEMO_IDLE_SERIAL]
+        serials += [DEMO_CHARGING_SERIAL, DEMO_IDLE_SERIAL, SPARE_SERIAL]
     for serial in serials:
         if serials.count(serial) > 1:
             parser.error(f"charger {serial} given more than once")
@@ -130,6 +135,9 @@ def build_simulator(args: argparse.Namespace) -> GoeSimulator:
     sim.command_answer = args.command_answer
     if args.demo:
         add_demo(sim)
+        sim.add_charger(
+            SPARE_SERIAL, SPARE_TOKEN, set_current=16, kwh_total=42.0, report_interval=60.0
+        )
     for serial, token, options in args.charger:
         sim.add_charger(serial, token, **options)
     return sim
@@ -162,6 +170,16 @@ def _demo_entries(url: str) -> list[DemoEntry]:
             data={"serial": serial, "grid_token": token, "advanced": {"base_url": url}},
         )
         for serial, token, _charging in DEMO_CHARGERS
+    ]
+
+
+def _spares(url: str) -> list[DemoEntry]:
+    return [
+        DemoEntry(
+            step=KEY,
+            data={"serial": SPARE_SERIAL, "grid_token": SPARE_TOKEN, "advanced": {"base_url": url}},
+            name=f"go-e charger {SPARE_SERIAL}",
+        )
     ]
 
 
@@ -200,6 +218,7 @@ DEMO: Final = VendorDemo(
     default_port=DEFAULT_PORT,
     devices={f"goe_{serial}": f"go-e charger {serial}" for serial, _, _ in DEMO_CHARGERS},
     entries=_demo_entries,
+    spares=_spares,
     energy_sensors=tuple(f"goe_{serial}_energy_total" for serial, _, _ in DEMO_CHARGERS),
     charging_power=tuple(f"goe_{serial}_power" for serial, _, on in DEMO_CHARGERS if on),
     automation=DemoAutomation(

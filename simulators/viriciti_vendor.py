@@ -36,6 +36,9 @@ from simulators.viriciti import (
 )
 
 KEY: Final = "viriciti"
+# The spare group of --demo, with a key of its own that opens it alone.
+SPARE_GROUP: Final = "Workshop"
+SPARE_KEY: Final = "spare-viriciti-key-0123456789"
 
 # --- the command line -------------------------------------------------------------------------
 
@@ -54,7 +57,9 @@ specs (repeat each option for more):
 
 --demo loads group {DEMO_GROUP!r} (Europe/Amsterdam, 400 kW, external limits accepted) with
 timeframes 16:00-00:00 at 200 kW and 00:00-08:00 at 100 kW, three charge stations with two
-connectors each, and the key {DEMO_KEY}.
+connectors each, and the key {DEMO_KEY}; and the spare that scripts/demo leaves for
+you to add: group {SPARE_GROUP!r} (Europe/Amsterdam, 150 kW, external limits accepted) with
+one charge station, and its own key {SPARE_KEY}.
 """
 DEFAULT_PORT: Final = 8703
 
@@ -121,6 +126,7 @@ def build_simulator(args: argparse.Namespace) -> ViricitiSimulator:
     )
     if args.demo:
         add_demo(sim)
+        add_spare(sim)
     for group_id, options in args.group:
         sim.add_group(group_id, **options)
     for group_id, timeframe in args.timeframe:
@@ -137,6 +143,19 @@ def build_simulator(args: argparse.Namespace) -> ViricitiSimulator:
             raise ValueError(f"key for unknown group {unknown[0]}")
         sim.add_api_key(key, groups)
     return sim
+
+
+def add_spare(sim: ViricitiSimulator) -> None:
+    """Add the spare group and its key; the demo's key does not open it."""
+    sim.add_group(
+        SPARE_GROUP,
+        "Workshop",
+        time_zone="Europe/Amsterdam",
+        default_limit=150,
+        accepts_external_limits=True,
+    )
+    sim.add_station(SPARE_GROUP, "charger_4", [0, 0])
+    sim.add_api_key(SPARE_KEY, [SPARE_GROUP])
 
 
 def _describe(sim: ViricitiSimulator, url: str) -> str:
@@ -168,6 +187,21 @@ def _demo_entries(url: str) -> list[DemoEntry]:
                 "time_zone": DEMO_TIME_ZONE,
                 "advanced": {"base_url": url},
             },
+        )
+    ]
+
+
+def _spares(url: str) -> list[DemoEntry]:
+    return [
+        DemoEntry(
+            step=KEY,
+            data={
+                "api_key": SPARE_KEY,
+                "group_id": SPARE_GROUP,
+                "time_zone": DEMO_TIME_ZONE,
+                "advanced": {"base_url": url},
+            },
+            name=f"ViriCiti group {SPARE_GROUP}",
         )
     ]
 
@@ -211,6 +245,7 @@ DEMO: Final = VendorDemo(
         },
     },
     entries=_demo_entries,
+    spares=_spares,
     may_be_unknown={
         "next_command_slot": "ViriCiti: the next command may go out at once",
         "external_group_limit": "ViriCiti: no external group limit is set",

@@ -7,7 +7,9 @@ import pytest
 
 from custom_components.ev_charge_control.api.viriciti import _timeframe
 from custom_components.ev_charge_control.api.viriciti_schedule import Schedule
+from demo import check
 from demo.check import MAY_BE_UNKNOWN, log_problems, state_problem
+from demo.requirements import NO_WHEELS
 from simulators.viriciti import DEMO_GROUP as VIRICITI_GROUP, ViricitiSimulator, add_demo
 from simulators.viriciti_vendor import DEMO_TIME_ZONE as VIRICITI_TIME_ZONE
 
@@ -78,15 +80,77 @@ LOG_LINES = [
     "integration ev_charge_control which has not been tested by Home Assistant.",
     "2026-11-29 17:00:01.000 WARNING (MainThread) [homeassistant.helpers.frame] Detected that "
     "custom integration 'ev_charge_control' calls `device_registry.async_get_device`",
-    "2026-11-29 17:00:02.000 ERROR (MainThread) [homeassistant.components.met] boom",
+    "2026-11-29 17:00:02.000 ERROR (MainThread) [homeassistant.components.met] Error occurred "
+    "loading flow for integration met: No module named 'metno'",
     "2026-11-29 17:00:03.000 ERROR (MainThread) [custom_components.ev_charge_control] gave up",
     "2026-11-29 17:00:04.000 WARNING (MainThread) [homeassistant.util.loop] Detected blocking "
     "call to open inside the event loop by custom integration",
+    "2026-11-29 17:00:05.000 ERROR (MainThread) [homeassistant] Error doing job: Task exception "
+    "was never retrieved (task: None)",
+    "Traceback (most recent call last):",
+    "homeassistant.data_entry_flow.UnknownHandler",
+    "2026-11-29 17:00:06.000 CRITICAL (MainThread) [homeassistant.setup] boom",
+    "2026-11-29 17:00:07.000 WARNING (MainThread) [aiohttp_fast_zlib] zlib_ng and isal are not "
+    "available, falling back to zlib, performance will be degraded.",
+    "2026-11-29 17:00:08.000 INFO (MainThread) [homeassistant.setup] ERROR (MainThread) quoted",
+    "2026-11-29 17:00:09.000 WARNING (Recorder) [homeassistant] Task exception was never retrieved",
 ]
 
 
-def test_the_log_check_finds_reports_of_our_code_only() -> None:
-    """Deprecated calls, blocking calls and our own errors; not another integration's error."""
+def test_the_log_check_finds_every_error_and_every_report_of_our_code() -> None:
+    """The demo starts clean: another integration's error fails the check as ours does."""
     problems = log_problems("\n".join(LOG_LINES))
-    assert problems == [LOG_LINES[1], LOG_LINES[3], LOG_LINES[4]]
-    assert log_problems(LOG_LINES[0]) == []
+    assert problems == [LOG_LINES[i] for i in (1, 2, 3, 4, 5, 8, 11)]
+
+
+def test_a_clean_log_passes() -> None:
+    clean = [LOG_LINES[i] for i in (0, 9, 10)]
+    assert log_problems("\n".join(clean)) == []
+
+
+NO_WHEEL_LINES = [
+    "2026-11-29 17:00:00.000 ERROR (MainThread) [homeassistant.setup] Setup failed for "
+    "'assist_pipeline': Unable to import component: No module named 'pymicro_vad'",
+    "2026-11-29 17:00:00.001 ERROR (MainThread) [homeassistant.setup] Unable to set up "
+    "dependencies of 'assist_satellite'. Setup failed for dependencies: ['assist_pipeline']",
+    "2026-11-29 17:00:00.002 ERROR (MainThread) [homeassistant.setup] Setup failed for "
+    "'assist_satellite': Could not setup dependencies: assist_pipeline",
+]
+
+
+def test_the_log_check_excuses_only_the_integration_no_wheel_exists_for() -> None:
+    """assist_pipeline's libraries cannot be installed on Python 3.14; nothing else is excused."""
+    assert sorted(NO_WHEELS) == ["assist_pipeline"]
+    assert log_problems("\n".join(NO_WHEEL_LINES)) == []
+    others = [
+        line.replace("assist_pipeline", "conversation").replace("pymicro_vad", "hassil")
+        for line in NO_WHEEL_LINES
+    ]
+    # Another dependency failing beside it, or another logger saying so, is an error again.
+    others.append(NO_WHEEL_LINES[1].replace("['assist_pipeline']", "['assist_pipeline', 'tts']"))
+    others.append(NO_WHEEL_LINES[2] + ", tts")
+    others.append(NO_WHEEL_LINES[0].replace("homeassistant.setup", "homeassistant.loader"))
+    assert log_problems("\n".join(others)) == others
+
+
+LACKING_LINES = [
+    "2026-11-29 17:00:00.000 ERROR (MainThread) [haffmpeg.core] FFmpeg fails [Errno 2] No such "
+    "file or directory: 'ffmpeg'",
+    "2026-11-29 17:00:00.001 ERROR (ImportExecutor_0) [homeassistant.components.camera.img_util] "
+    "Error loading libturbojpeg; Camera snapshot performance will be sub-optimal",
+]
+
+
+def test_what_the_machine_lacks_is_excused_only_where_it_lacks_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No ffmpeg program, no libturbojpeg: an error only on a machine that has them."""
+    text = "\n".join(LACKING_LINES)
+    assert log_problems(text) == LACKING_LINES
+    monkeypatch.setattr(check.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(check.ctypes.util, "find_library", lambda _name: None)
+    assert log_problems(text, check.lacking()) == []
+    monkeypatch.setattr(check.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(check.ctypes.util, "find_library", lambda name: f"lib{name}.so.0")
+    assert check.lacking() == ()
+    assert log_problems(text, check.lacking()) == LACKING_LINES

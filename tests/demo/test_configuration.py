@@ -1,7 +1,9 @@
 """The demo's Home Assistant configuration: local only, password-less only for this machine."""
 
+import json
 from pathlib import Path
 
+from homeassistant.components import onboarding
 from homeassistant.util.yaml import load_yaml_dict
 
 from demo.fleet import expected_devices
@@ -44,3 +46,14 @@ def test_expected_devices_cover_all_three_vendors() -> None:
         "viriciti_Depot_charger_2",
         "viriciti_Depot_charger_3",
     ]
+
+
+def test_onboarding_s_location_step_is_done_before_home_assistant_starts(tmp_path: Path) -> None:
+    """Finishing it through the API would start four integrations the demo cannot run: errors."""
+    config_dir = tmp_path / "config"
+    write_configuration(config_dir, 8999)
+    store = json.loads((config_dir / ".storage" / "onboarding").read_text())
+    assert store["key"] == "onboarding"
+    assert store["data"] == {"done": ["core_config"]}
+    # The version Home Assistant writes, or an older one it migrates; never a newer one.
+    assert store["version"] <= onboarding.STORAGE_VERSION

@@ -2,10 +2,11 @@
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from demo import run
+from demo import check, run
 from demo.__main__ import describe
 from demo.check import vendor_checks
 from demo.fleet import expected_devices
@@ -114,3 +115,46 @@ def test_the_demo_tells_where_each_simulator_is_and_the_go_e_slot() -> None:
 def test_the_check_runs_every_vendors_checks_in_the_registrys_order() -> None:
     names = [name for name, _ in vendor_checks(_demo(FakeHass()), None, print)]  # type: ignore[arg-type]
     assert names == ["go-e command", "Easee dynamic current", "ViriCiti group limit"]
+
+
+def test_the_demo_tells_how_to_add_each_vendors_spare_with_its_address() -> None:
+    """A newcomer can add a charger of every vendor: the form's labels, values and address."""
+    text = describe(_demo(FakeHass()))
+    assert (
+        "  go-e charger 000003\n"
+        "    go-e charger: Serial number 000003, Grid token DemoGoeSpare00000000000000000003, "
+        "Advanced > API address http://g\n"
+        "  Easee account spare@example.com (site Office, charger EH000010)\n"
+        "    Easee account: User name spare@example.com, Password spare-password, "
+        "Advanced > API address http://e\n"
+        "  ViriCiti group Workshop\n"
+        "    ViriCiti Smart Charging group: API key spare-viriciti-key-0123456789, "
+        "Group ID Workshop, Group time zone Europe/Amsterdam, Advanced > API address http://v\n"
+    ) in text
+
+
+def test_the_check_adds_every_spare_through_the_config_flow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    flows: list[tuple[str, dict[str, object]]] = []
+    loaded: list[str] = []
+
+    async def run_flow(_client: object, step: str, data: dict[str, object]) -> str:
+        flows.append((step, data))
+        return f"spare{len(flows)}"
+
+    async def wait_loaded(_client: object, entry_ids: list[str], _check: object) -> None:
+        loaded.extend(entry_ids)
+
+    monkeypatch.setattr(check, "run_flow", run_flow)
+    monkeypatch.setattr(check, "wait_loaded", wait_loaded)
+    demo = _demo(FakeHass())
+    demo.children = SimpleNamespace(check_alive=lambda: None)  # type: ignore[assignment]
+    said: list[str] = []
+    asyncio.run(check.check_spares(demo, said.append))
+    assert [step for step, _ in flows] == ["goe", "easee", "viriciti"]
+    assert [data["advanced"] for _, data in flows] == [
+        {"base_url": url} for url in ("http://g", "http://e", "http://v")
+    ]
+    assert loaded == ["spare1", "spare2", "spare3"]
+    assert len(said) == 3

@@ -11,7 +11,12 @@ from simulators.goe import (
     GoeSimulator,
     add_demo,
 )
-from simulators.goe_vendor import build_simulator as build_goe_simulator
+from simulators.goe_vendor import (
+    SPARE_SERIAL,
+    SPARE_TOKEN,
+    VENDOR,
+    build_simulator as build_goe_simulator,
+)
 
 START = 1_700_000_000.0
 
@@ -46,15 +51,25 @@ def test_demo_has_a_charging_and_an_idle_charger_whose_meters_move_while_chargin
     assert idle.status()["data_is_live"] is True
 
 
-def test_demo_on_the_command_line() -> None:
+def test_demo_on_the_command_line_keeps_a_spare_charger_to_add() -> None:
     sim = build_goe_simulator(build_parser().parse_args(["goe", "--demo"]))
-    assert sorted(sim.chargers) == [DEMO_CHARGING_SERIAL, DEMO_IDLE_SERIAL]
+    assert sorted(sim.chargers) == [DEMO_CHARGING_SERIAL, DEMO_IDLE_SERIAL, SPARE_SERIAL]
+    assert sim.chargers[SPARE_SERIAL].token == SPARE_TOKEN
+    # The demo adds the other two; the spare is the one it prints for the user to add.
+    added = {entry.data["serial"] for entry in VENDOR.demo.entries("http://sim")}
+    assert SPARE_SERIAL not in added
+    ((spare,),) = [VENDOR.demo.spares("http://sim")]
+    assert spare.data == {
+        "serial": SPARE_SERIAL,
+        "grid_token": SPARE_TOKEN,
+        "advanced": {"base_url": "http://sim"},
+    }
     more = build_goe_simulator(
         build_parser().parse_args(
-            ["goe", "--demo", "--charger", "000003:abcdefghijklmnopqrstuvwxyz012345"]
+            ["goe", "--demo", "--charger", "000009:abcdefghijklmnopqrstuvwxyz012345"]
         )
     )
-    assert sorted(more.chargers) == [DEMO_CHARGING_SERIAL, DEMO_IDLE_SERIAL, "000003"]
+    assert sorted(more.chargers) == [DEMO_CHARGING_SERIAL, DEMO_IDLE_SERIAL, SPARE_SERIAL, "000009"]
 
 
 @pytest.mark.parametrize(
@@ -62,6 +77,7 @@ def test_demo_on_the_command_line() -> None:
     [
         (["goe"], "give --demo or at least one --charger"),
         (["goe", "--demo", "--charger", f"{DEMO_IDLE_SERIAL}:{DEMO_IDLE_TOKEN}"], "more than once"),
+        (["goe", "--demo", "--charger", f"{SPARE_SERIAL}:{SPARE_TOKEN}"], "more than once"),
     ],
 )
 def test_demo_command_line_errors(
@@ -77,5 +93,12 @@ def test_help_gives_the_demo_credentials(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit):
         main(["goe", "--help"])
     out = capsys.readouterr().out
-    for text in (DEMO_CHARGING_SERIAL, DEMO_CHARGING_TOKEN, DEMO_IDLE_SERIAL, DEMO_IDLE_TOKEN):
+    for text in (
+        DEMO_CHARGING_SERIAL,
+        DEMO_CHARGING_TOKEN,
+        DEMO_IDLE_SERIAL,
+        DEMO_IDLE_TOKEN,
+        SPARE_SERIAL,
+        SPARE_TOKEN,
+    ):
         assert text in out

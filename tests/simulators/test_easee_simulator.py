@@ -2501,7 +2501,9 @@ def test_build_easee_simulator() -> None:
         3,
         600,
     )
-    assert sorted(sim.chargers) == ["EH000001", "EH000002", "EH000003", "EH000004"]
+    # --demo keeps a spare account for the user to add: its site, circuit and charger.
+    assert sorted(sim.chargers) == ["EH000001", "EH000002", "EH000003", "EH000004", "EH000010"]
+    assert sim.sites[2].user_id == 1002
     assert sim.sites[7].user_id == USER_ID
     assert sim.sites[8].user_id == 1001  # the first account: the demo's
     assert sim.circuit(70).max_current == (20.0, 20.0, 20.0)
@@ -2573,7 +2575,7 @@ async def test_serve_easee_until_sigint(
     task = asyncio.create_task(serve_easee(args))
     line = await _wait_for_line(capsys)
     assert line.startswith("Easee simulator on http://127.0.0.1:")
-    assert line.endswith(" with 2 chargers\n")
+    assert line.endswith(" with 3 chargers\n")  # the demo's two and the spare
     assert DEMO_PASSWORD not in line
     url = line.split()[3]
     async with session.post(
@@ -2636,7 +2638,7 @@ def test_command_line_runs_until_signalled(signum: signal.Signals) -> None:
     )  # fmt: skip
     try:
         line = _read_line(proc, timeout=30)
-        assert line == f"Easee simulator on http://127.0.0.1:{port} with 2 chargers\n"
+        assert line == f"Easee simulator on http://127.0.0.1:{port} with 3 chargers\n"
         code, body = _login_over_http(port)
         assert code == 200
         assert claims(body["accessToken"])["UserId"] == "1001"

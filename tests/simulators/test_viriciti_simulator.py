@@ -1229,7 +1229,9 @@ def test_build_viriciti_simulator() -> None:
         "--standard-offsets",
     )  # fmt: skip
     sim = build_viriciti_simulator(args)
-    assert sorted(sim.groups) == [DEMO_GROUP, "North", "South"]
+    # --demo keeps a spare group for the user to add, with a key of its own.
+    assert sorted(sim.groups) == [DEMO_GROUP, "North", "South", "Workshop"]
+    assert sim.api_keys["spare-viriciti-key-0123456789"] == {"Workshop"}
     north = sim.group("North")
     assert (north.title, north.default_limit, north.accepts_external_limits) == (
         "North depot",
@@ -1293,7 +1295,7 @@ async def test_serve_viriciti_until_sigint(
     task = asyncio.create_task(serve_viriciti(args))
     line = await _wait_for_line(capsys)
     assert line.startswith("ViriCiti simulator on http://127.0.0.1:")
-    assert line.endswith(" with 1 group\n")
+    assert line.endswith(" with 2 groups\n")  # the demo's and the spare
     url = line.split()[3]
     async with session.get(
         f"{url}{PREFIX}/chargergroup/{DEMO_GROUP}", headers={"x-api-key": KEY}
@@ -1349,7 +1351,7 @@ def test_command_line_runs_until_signalled(signum: signal.Signals) -> None:
     )  # fmt: skip
     try:
         line = _read_line(proc, timeout=30)
-        assert line == f"ViriCiti simulator on http://127.0.0.1:{port} with 1 group\n"
+        assert line == f"ViriCiti simulator on http://127.0.0.1:{port} with 2 groups\n"
         code, body = _get_over_http(port, f"{PREFIX}/grouplimit/{DEMO_GROUP}")
         assert code == 200
         assert body["default"] == {"limit": 400}
