@@ -250,6 +250,25 @@ def test_queue_request_to_undo_a_sent_command_is_queued() -> None:
     assert commands.expected_value("set_current") == 16
 
 
+def test_queue_gives_back_the_slot_of_a_command_that_never_left() -> None:
+    """No connection: the slot before it is in force again and the command waits once more."""
+    commands = queue()
+    commands.request("set_current", 10, START, current=16)
+    assert commands.take_due(START) is not None
+    commands.request("set_current", 12, START + SPACING, current=16)
+    sent = commands.take_due(START + SPACING)
+    assert sent is not None
+    commands.never_left(sent)
+    assert commands.last_sent == START
+    assert commands.pending["set_current"].value == 12
+    assert "set_current" not in commands.awaiting
+    # A command that did leave keeps its slot used, whatever came before.
+    sent = commands.take_due(START + SPACING + 1)
+    assert sent is not None
+    commands.not_sent(sent)
+    assert commands.last_sent == START + SPACING + 1
+
+
 def test_queue_spacing_between_commands() -> None:
     """A second command waits exactly one spacing after the first, not a second less."""
     commands = queue()

@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.ev_charge_control.api.errors import (
     ApiError,
     NotFoundError,
+    NotSentError,
     PermissionDeniedError,
     RateLimitedError,
 )
@@ -277,6 +278,26 @@ async def test_an_unknown_resource_is_given_up_at_once(
     await hass.async_block_till_done()
 
     assert [(e.data["result"], e.data["attempt"]) for e in events] == [("failed", 1)]
+
+
+async def test_a_send_that_made_no_connection_spends_no_slot(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, vendor: FakeVendor
+) -> None:
+    """The vendor saw nothing: the command goes again a minute later, not a whole slot later."""
+    vendor.queue.spacing = 600.0
+    vendor.failures = [NotSentError("no connection"), NotSentError("no connection")]
+    await vendor.writer.async_request("current", 10, current=16)
+    assert vendor.sent == []
+    assert vendor.queue.last_sent is None
+
+    # Not in a loop: nothing is tried again before the minute is up.
+    await travel(hass, freezer, timedelta(seconds=55), step=STEP)
+    assert len(vendor.failures) == 1
+    await travel(hass, freezer, timedelta(seconds=65), step=STEP)
+    assert vendor.failures == []
+    assert vendor.sent == [("current", 10, _at(120))]
+    # That one did reach the vendor: its slot counts.
+    assert vendor.queue.last_sent == _at(120)
 
 
 async def test_a_rate_limit_waits_a_whole_slot_and_a_later_retry_at(

@@ -226,6 +226,8 @@ class CommandQueue[V]:
             "Callable[[object], V | None]", _int_value
         )
         self.last_sent: float | None = None
+        # The slot before the last take: given back when that request never left.
+        self._slot_before: float | None = None
         self.pending: dict[str, QueuedCommand[V]] = {}
         self.awaiting: dict[str, SentCommand[V]] = {}
 
@@ -278,6 +280,7 @@ class CommandQueue[V]:
         if queued is None or not self.slot_free(now):
             return None
         del self.pending[queued.parameter]
+        self._slot_before = self.last_sent
         self.last_sent = now
         sent = SentCommand(queued.parameter, queued.value, now, queued.attempt)
         self.awaiting[sent.parameter] = sent
@@ -300,6 +303,15 @@ class CommandQueue[V]:
         if self.awaiting.get(sent.parameter) is sent:
             del self.awaiting[sent.parameter]
         self._requeue(sent, sent.attempt)
+
+    def never_left(self, sent: SentCommand[V]) -> None:
+        """Queue a command again whose request made no connection: its slot is free again.
+
+        The vendor saw nothing (a failed name lookup, a refused connection), so nothing counts.
+        """
+        if self.last_sent == sent.sent_at:
+            self.last_sent = self._slot_before
+        self.not_sent(sent)
 
     def rate_limited(self, sent: SentCommand[V], now: float) -> None:
         """Queue a command again that the vendor refused with a rate limit, a whole slot later."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import datetime as dt
 import time
 from typing import Any, ClassVar, NamedTuple
@@ -13,7 +13,7 @@ from homeassistant.core import CALLBACK_TYPE
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 
-from .api.errors import EvChargeControlError
+from .api.errors import EvChargeControlError, NotSentError
 from .budget import CommandQueue, QueuedCommand, SentCommand, Verification
 from .const import DOMAIN, LOGGER
 from .coordinator import EvChargeCoordinator
@@ -29,6 +29,10 @@ class ResultValue(NamedTuple):
 
     value: CommandValue
     end_time: dt.datetime | None = None
+
+
+# A command whose request made no connection is tried again this many seconds later.
+NOT_SENT_RETRY = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +252,14 @@ class QueuedWriter[V]:
 
     def _not_sent(self, sent: SentCommand[V], outcome: NotSent, err: Exception) -> float | None:
         """Queue a command again that did not get through; return when it may go."""
-        if outcome.rate_limited:
+        if isinstance(err, NotSentError):
+            # The vendor saw nothing: the slot is not spent, but the next try waits a little,
+            # so a network that is down is not asked again in a loop.
+            self.queue.never_left(sent)
+            outcome = replace(
+                outcome, retry_at=max(outcome.retry_at or 0.0, _now() + NOT_SENT_RETRY)
+            )
+        elif outcome.rate_limited:
             self.queue.rate_limited(sent, _now())
         else:
             self.queue.not_sent(sent)
