@@ -294,7 +294,7 @@ def _bench_entries(count: int, url: str) -> list[BenchEntry]:
 
     return [
         BenchEntry(
-            title=f"go-eCharger {bench_serial(index)}",
+            title=f"go-e {bench_serial(index)}",
             unique_id=bench_serial(index),
             data={
                 CONF_SERIAL: bench_serial(index),

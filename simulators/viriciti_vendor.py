@@ -330,7 +330,7 @@ def _bench_entries(count: int, url: str) -> list[BenchEntry]:
 
     return [
         BenchEntry(
-            title=f"Depot {bench_group_id(index)}",
+            title=f"ViriCiti Depot {bench_group_id(index)}",
             unique_id=bench_group_id(index),
             data={
                 CONF_API_KEY: BENCH_KEY,

@@ -1,11 +1,16 @@
-"""Diagnostics of every vendor follow one rule: no secret, serial or charger id is in a dump."""
+"""Diagnostics of every vendor follow one rule: no secret, serial or id is in a dump, all is JSON."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 import contextlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
 import json
 import re
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
@@ -18,6 +23,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
 from custom_components.ev_charge_control.vendors.easee.const import VENDOR_EASEE
+from custom_components.ev_charge_control.vendors.goe.runtime import GoeRuntime
 from simulators.goe import GoeSimulator
 from simulators.viriciti import ViricitiSimulator
 from tests.conftest import setup_entry
@@ -104,6 +110,76 @@ async def test_no_secret_serial_or_charger_id_in_any_dump(
     assert {secret for secret in secrets if secret in text} == set()
     assert [n for n in numbers if re.search(rf"(?<![\d.]){n}(?!\d)", text)] == []
     assert diagnostics["entry"]["title"] == REDACTED
+    # An id hidden in one field is hidden in every field (an Easee site's id, a circuit's
+    # site_id): every key naming an identifier holds nothing but the redaction.
+    assert {key: value for key, value in _identifiers(diagnostics) if value != REDACTED} == {}
     # What a support person reads a dump for stays.
     assert diagnostics["runtime"]
     assert diagnostics["entry"]["data"]["base_url"].startswith("http://127.0.0.1:")
+
+
+def _identifiers(value: object) -> list[tuple[str, object]]:
+    """Return every (key, value) in a dump whose key names an identifier (id, *_id, *_ids)."""
+    found: list[tuple[str, object]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if item is not None and (key == "id" or key.endswith(("_id", "_ids"))):
+                found.append((key, item))
+            else:
+                found += _identifiers(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _identifiers(item)
+    return found
+
+
+class _Mode(Enum):
+    FAST = "fast"
+
+
+@dataclass
+class _Window:
+    start: time
+    stop: time
+
+
+# Loading the diagnostics HTTP view imports hassio, whose models cannot be built under freezegun.
+@pytest.mark.real_time
+async def test_every_value_in_a_dump_is_plain_json(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    goe_sim: GoeSimulator,
+    goe_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Clock times, instants, durations, enums and dataclasses read as text, never as a type."""
+    kept = GoeRuntime.diagnostics
+
+    def with_values(runtime: GoeRuntime) -> dict[str, Any]:
+        return {
+            **kept(runtime),
+            "plan": _Window(time(22, 0), time(6, 30)),
+            "at": datetime(2026, 11, 21, 12, 0, tzinfo=UTC),
+            "day": date(2026, 11, 21),
+            "ttl": timedelta(hours=1),
+            "mode": _Mode.FAST,
+            "phases": (16, 16, 16),
+            "zone": ZoneInfo("Europe/Amsterdam"),
+        }
+
+    monkeypatch.setattr(GoeRuntime, "diagnostics", with_values)
+    await setup_entry(hass, goe_entry)
+    runtime = (await get_diagnostics_for_config_entry(hass, hass_client, goe_entry))["runtime"]
+
+    assert {
+        key: runtime[key] for key in ("plan", "at", "day", "ttl", "mode", "phases", "zone")
+    } == {
+        "plan": {"start": "22:00:00", "stop": "06:30:00"},
+        "at": "2026-11-21T12:00:00+00:00",
+        "day": "2026-11-21",
+        "ttl": "1:00:00",
+        "mode": "fast",
+        "phases": [16, 16, 16],
+        "zone": "Europe/Amsterdam",
+    }
+    assert "__type" not in json.dumps(runtime)

@@ -6,7 +6,9 @@ The rule:
    adds in its registry entry, ``Vendor.redact``): credentials (passwords,
    tokens, API keys); who the customer is (user names, user and account ids, entry and group
    titles, which are named after the account, the group or the serial); what the device is
-   (serials, charger and station ids, back plates, ViriCiti group ids).
+   (serials, charger and station ids, back plates, ViriCiti group ids). Every key that names an
+   identifier, ``id`` or ending in ``_id`` or ``_ids``, is redacted too, listed or not: an id
+   hidden as a site's ``id`` is the same id as a circuit's ``site_id``.
 2. Redacted by value: every string anywhere in the dump that is, or holds, a value redacted by
    key — a go-e entry titled after its serial, a client's repr naming it, an Easee charger never
    renamed and so named by its serial. Numbers, and strings shorter than four characters (a
@@ -14,13 +16,19 @@ The rule:
 3. Everything else stays: states, settings, counts, budgets, timestamps, queues, names the user
    gave, base URLs — what a support person reads a dump for.
 
+Every value comes out JSON-plain first: instants, dates and clock times as ISO text,
+enums as their value, dataclasses as dicts, anything else (a duration too) as its text,
+which rule 2 then reads.
+
 A vendor's runtime only hands over its data (``VendorRuntime.diagnostics``); it redacts nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import date, time
+from enum import Enum
 from typing import Any, Final, cast
 
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
@@ -47,17 +55,42 @@ async def async_get_config_entry_diagnostics(
             "runtime": entry.runtime_data.diagnostics(),
         }
     )
-    keys = TO_REDACT | vendor_of(entry).redact
+    keys = _Keys(TO_REDACT | vendor_of(entry).redact)
     return _scrub(async_redact_data(data, keys), _Secrets.of(data, keys))
 
 
 def _plain(value: object) -> Any:
-    """Return ``value`` with every tuple and set inside a list: redaction walks dicts and lists."""
+    """Return ``value`` as JSON holds it: dicts with text keys, lists, text, numbers, null."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
     if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
+        return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_plain(item) for item in value]
-    return value
+    # datetime is a date.
+    if isinstance(value, date | time):
+        return value.isoformat()
+    # A duration as Python writes it ("1:00:00"), anything else as its text.
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    """The keys whose values are redacted: those listed, and every key naming an identifier."""
+
+    listed: frozenset[str]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and (
+            key in self.listed or key == "id" or key.endswith(("_id", "_ids"))
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.listed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +101,7 @@ class _Secrets:
     numbers: frozenset[str]
 
     @classmethod
-    def of(cls, value: object, keys: frozenset[str]) -> _Secrets:
+    def of(cls, value: object, keys: _Keys) -> _Secrets:
         """Return every non-empty string or number kept under one of the keys."""
         texts: set[str] = set()
         numbers: set[str] = set()

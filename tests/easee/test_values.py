@@ -105,7 +105,9 @@ def test_every_reason_option_is_in_the_list() -> None:
     assert sorted(english) == sorted([*(key for key, _ in REASONS.values()), "unlisted"])
 
 
-@pytest.mark.parametrize(("code", "model"), [*MODELS.items(), (None, "Easee charger")])
+@pytest.mark.parametrize(
+    ("code", "model"), [*MODELS.items(), (None, "Easee charger"), (7, "Easee charger")]
+)
 def test_model_from_product_code(code: int | None, model: str) -> None:
     """productCode names the model as Easee's list does."""
     assert product_name(code) == model
@@ -116,18 +118,18 @@ async def test_device_model_from_product_code(
     easee_sim: EaseeSimulator,
     easee_entry: MockConfigEntry,
 ) -> None:
-    """The device shows the model of the productCode the charger list gives; unknown: the code."""
+    """The device shows the model of the productCode the charger list gives, and the code."""
     easee_sim.charger("EH000002").product_code = 103
     easee_sim.charger("EH000003").product_code = 7
     await setup_entry(hass, easee_entry)
     models = {
-        serial: device.model
+        serial: (device.model, device.model_id)
         for serial in ("EH000001", "EH000002", "EH000003", "EH000005")
         if (device := find_device(hass, f"easee_{serial}"))
     }
     assert models == {
-        "EH000001": "Easee Home",
-        "EH000002": "Easee Pro",
-        "EH000003": "Easee charger (product 7)",
-        "EH000005": "Easee Lite",
+        "EH000001": ("Easee Home", "1"),
+        "EH000002": ("Easee Pro", "103"),
+        "EH000003": ("Easee charger", "7"),
+        "EH000005": ("Easee Lite", "2"),
     }

@@ -44,7 +44,7 @@ def goe_entry(goe_sim: GoeSimulator) -> MockConfigEntry:
     """Return a go-e config entry pointing at the simulator."""
     return MockConfigEntry(
         domain=DOMAIN,
-        title=f"go-eCharger {GOE_SERIAL}",
+        title=f"go-e {GOE_SERIAL}",
         unique_id=GOE_SERIAL,
         data={
             CONF_VENDOR: VENDOR_GOE,

@@ -116,7 +116,7 @@ def assert_created(
 ) -> None:
     """Check the new entry: the go-e charger 000123 with the given token."""
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == f"go-eCharger {GOE_SERIAL}"
+    assert result["title"] == f"go-e {GOE_SERIAL}"
     assert result["result"].unique_id == GOE_SERIAL
     data = result["data"]
     assert data[CONF_VENDOR] == VENDOR_GOE

@@ -32,7 +32,7 @@ async def test_diagnostics_redact_the_token_and_the_serial(
     entry = diagnostics["entry"]
     assert entry["data"]["grid_token"] == REDACTED
     assert entry["data"]["serial"] == REDACTED
-    assert entry["title"] == REDACTED  # "go-eCharger <serial>"
+    assert entry["title"] == REDACTED  # "go-e <serial>"
     runtime = diagnostics["runtime"]
     assert runtime["status"]["serial"] == REDACTED
     assert runtime["client"] == REDACTED  # its repr names the serial

@@ -155,7 +155,7 @@ def assert_created(
     base_url: str,
     *,
     group_id: str = GROUP,
-    title: str = "Depot North",
+    title: str = "ViriCiti Depot North",
     time_zone: str = ZONE,
 ) -> None:
     """Check the new entry: named after the group, keyed by its id, a default duration of 1 h."""
@@ -208,7 +208,7 @@ async def test_a_second_group_with_the_same_key_is_a_second_entry(
     make_entry(cloud).add_to_hass(hass)
     result = await start_flow(hass)
     result = await submit_group(hass, result, group_id=OTHER_GROUP)
-    assert_created(result, cloud.base_url, group_id=OTHER_GROUP, title="Depot South")
+    assert_created(result, cloud.base_url, group_id=OTHER_GROUP, title="ViriCiti Depot South")
     assert sorted(e.unique_id for e in hass.config_entries.async_entries(DOMAIN)) == [
         GROUP,
         OTHER_GROUP,

@@ -488,6 +488,7 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
             identifiers={(DOMAIN, self.unique_id_prefix)},
             manufacturer="Easee",
             model=product_name(self.charger.product_code),
+            model_id=None if self.charger.product_code is None else str(self.charger.product_code),
             name=self.charger.name or self.charger.id,
             serial_number=self.charger.id,
         )
@@ -1097,8 +1098,13 @@ PRODUCT_NAMES: Final[Mapping[int, str]] = {
 }
 
 
+# The model of a charger whose product code is missing or not in the list (the device shows
+# the code as its model id): one name, so the actions' device selectors can list every model.
+UNLISTED_MODEL: Final = "Easee charger"
+
+
 def product_name(code: int | None) -> str:
     """Return the model name of a product code."""
     if code is None:
-        return "Easee charger"
-    return PRODUCT_NAMES.get(code, f"Easee charger (product {code})")
+        return UNLISTED_MODEL
+    return PRODUCT_NAMES.get(code, UNLISTED_MODEL)

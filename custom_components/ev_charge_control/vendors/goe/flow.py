@@ -132,7 +132,7 @@ class GoeFlow(ConfigFlow):
                 )
                 if error in (None, UNCHECKED):
                     return self.async_create_entry(
-                        title=f"go-eCharger {serial}",
+                        title=f"go-e {serial}",
                         data={
                             CONF_VENDOR: VENDOR_GOE,
                             CONF_SERIAL: serial,

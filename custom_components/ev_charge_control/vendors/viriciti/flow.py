@@ -112,7 +112,7 @@ class ViricitiFlow(ConfigFlow):
                 error, group = await self._async_read_group(api_key, group_id, base_url)
                 if group is not None:
                     return self.async_create_entry(
-                        title=group.title,
+                        title=f"ViriCiti {group.title}",
                         data={
                             CONF_VENDOR: VENDOR_VIRICITI,
                             CONF_API_KEY: api_key,
