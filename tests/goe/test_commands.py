@@ -16,6 +16,7 @@ from homeassistant.const import (
     ATTR_ENTITY_ID,
     SERVICE_TURN_OFF,
     STATE_OFF,
+    STATE_ON,
     STATE_UNAVAILABLE,
 )
 from homeassistant.core import HomeAssistant
@@ -70,12 +71,15 @@ def assert_spacing(sim: GoeSimulator) -> None:
 async def test_free_slot_sends_at_once_and_verifies(
     hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    """With the slot free the command leaves at once; a read a few seconds later confirms it."""
+    """With the slot free the command leaves at once; a read a few seconds later confirms it.
+
+    The number shows what the charger has: 16 A until that read shows 10 A.
+    """
     events = async_capture_events(hass, EVENT_COMMAND_RESULT)
     await set_current(hass, 10)
 
     assert sent(goe_sim) == [("set_current", "10")]
-    assert hass.states.get(NUMBER).state == "10"
+    assert hass.states.get(NUMBER).state == "16"
     pending = hass.states.get(PENDING)
     assert pending.state == "none"
     assert pending.attributes["awaiting_confirmation"] == {"set_current": 10}
@@ -85,6 +89,7 @@ async def test_free_slot_sends_at_once_and_verifies(
     verification = goe_sim.status_requests()[reads:]
     assert [r.params.get("wait") for r in verification] == ["1"]
     assert hass.states.get(CURRENT_L1).state == "10.0"
+    assert hass.states.get(NUMBER).state == "10"
     assert hass.states.get(PENDING).attributes["awaiting_confirmation"] == {}
     device = find_device(hass, f"goe_{GOE_SERIAL}")
     assert [event.data for event in events] == [
@@ -105,14 +110,18 @@ async def test_free_slot_sends_at_once_and_verifies(
 async def test_five_changes_in_five_minutes_make_one_command(
     hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
 ) -> None:
-    """While the slot is taken, changes coalesce: the newest value goes out in the next slot."""
+    """While the slot is taken, changes coalesce: the newest value goes out in the next slot.
+
+    Meanwhile the number shows the 10 A the charger has; the request waits beside it.
+    """
     await set_current(hass, 10)
     first = goe_sim.command_requests()[0].time
 
     for value in (11, 12, 13, 14, 15):
         await travel(hass, freezer, timedelta(minutes=1))
         await set_current(hass, value)
-        assert hass.states.get(NUMBER).state == str(value)
+        assert hass.states.get(NUMBER).state == "10"
+        assert hass.states.get(PENDING).state == f"set_current={value}"
     assert sent(goe_sim) == [("set_current", "10")]
     assert hass.states.get(PENDING).state == "set_current=15"
     assert dt_util.parse_datetime(hass.states.get(SLOT).state).timestamp() == round(first + 902)
@@ -124,6 +133,7 @@ async def test_five_changes_in_five_minutes_make_one_command(
     await travel(hass, freezer, timedelta(minutes=16), step=timedelta(minutes=1))
     assert goe_sim.chargers[GOE_SERIAL].set_current == 15
     assert hass.states.get(CURRENT_L1).state == "15.0"
+    assert hass.states.get(NUMBER).state == "15"
 
 
 @pytest.mark.usefixtures("init_goe")
@@ -136,7 +146,8 @@ async def test_stop_goes_first(
     await hass.services.async_call(
         SWITCH_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: SWITCH}, blocking=True
     )
-    assert hass.states.get(SWITCH).state == STATE_OFF
+    # The charger still allows charging: the switch says so, the stop waits beside it.
+    assert hass.states.get(SWITCH).state == STATE_ON
     assert hass.states.get(PENDING).state == "set_allow=0"
     assert hass.states.get(PENDING).attributes["queued"] == {"set_current": 20, "set_allow": 0}
 
@@ -144,6 +155,7 @@ async def test_stop_goes_first(
     assert sent(goe_sim) == [("set_current", "10"), ("set_allow", "0"), ("set_current", "20")]
     assert_spacing(goe_sim)
     assert goe_sim.chargers[GOE_SERIAL].charging_enabled is False
+    assert hass.states.get(SWITCH).state == STATE_OFF
 
 
 @pytest.mark.usefixtures("init_goe")
@@ -290,7 +302,8 @@ async def test_pending_command_survives_a_reload(
     assert await hass.config_entries.async_reload(init_goe.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get(PENDING).state == "set_current=14"
-    assert hass.states.get(NUMBER).state == "14"
+    # The status the reload reused was read before the 10 A went out.
+    assert hass.states.get(NUMBER).state == "16"
     # The reload reused the recent status instead of buying a read.
     assert len(goe_sim.status_requests()) == reads
 

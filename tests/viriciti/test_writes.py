@@ -308,13 +308,13 @@ async def test_three_requests_in_one_slot_make_two_posts(
     await set_group_limit(hass, device_id=group_device(hass), limit=120, duration="00:30:00")
 
     assert [body["groupLimit"] for body in posts(viriciti_sim)] == [100]
-    # What waits and when it goes are shown; the number already shows the newest request.
+    # What waits and when it goes are shown beside the number, which shows the limit in force.
     assert state(hass, PENDING) == "120 kW until 2026-11-21T13:32:00+01:00"
     assert hass.states.get(PENDING).attributes["queued"] == {
         "group_limit": "120 kW until 2026-11-21T13:32:00+01:00"
     }
     assert state(hass, SLOT) == iso(NOW + 302)
-    assert state(hass, NUMBER) == "120"
+    assert state(hass, NUMBER) == "100"
     assert (state(hass, SOURCE), state(hass, ACTIVE)) == ("external", "100.0")
 
     await travel(hass, freezer, timedelta(minutes=2))
@@ -330,6 +330,7 @@ async def test_three_requests_in_one_slot_make_two_posts(
     assert state(hass, PENDING) == "none"
     assert state(hass, SLOT) == iso(sent[1].time + 302)
     assert (state(hass, SOURCE), state(hass, ACTIVE)) == ("external", "120.0")
+    assert state(hass, NUMBER) == "120"
 
     # Nothing more goes out.
     await travel(hass, freezer, timedelta(minutes=15), step=timedelta(minutes=5))
@@ -448,7 +449,7 @@ async def test_a_failed_post_is_sent_again_in_the_next_slot(
     assert [r.status for r in viriciti_sim.requests_to("POST", LIMIT_PATH)] == [500]
     assert state(hass, PENDING) == "100 kW until 2026-11-21T14:00:00+01:00"
     assert state(hass, SLOT) == iso(NOW + 302)
-    assert state(hass, NUMBER) == "100"
+    assert state(hass, NUMBER) == STATE_UNKNOWN  # no external limit in force yet
 
     await travel(hass, freezer, timedelta(minutes=6), step=timedelta(seconds=30))
     sent = viriciti_sim.requests_to("POST", LIMIT_PATH)
@@ -457,6 +458,7 @@ async def test_a_failed_post_is_sent_again_in_the_next_slot(
     assert sent[1].body == {"groupLimit": 100, "endTime": "2026-11-21T14:00:00.000+01:00"}
     assert state(hass, PENDING) == "none"
     assert (state(hass, SOURCE), state(hass, ACTIVE)) == ("external", "100.0")
+    assert state(hass, NUMBER) == "100"
 
 
 @pytest.mark.usefixtures("init_viriciti")
@@ -604,7 +606,8 @@ async def test_a_number_limit_ending_before_its_next_slot_expires_unsent(
     viriciti_sim.inject_fault("http_500", path_contains="/grouplimit/")
     events = async_capture_events(hass, EVENT_COMMAND_RESULT)
     await set_number(hass, 90)
-    assert state(hass, NUMBER) == "90"
+    assert state(hass, NUMBER) == STATE_UNKNOWN  # never in force: it waits in Pending command
+    assert state(hass, PENDING) == "90 kW until 2026-11-21T13:06:00+01:00"
 
     await travel(hass, freezer, timedelta(minutes=10), step=timedelta(seconds=30))
     assert [r.status for r in viriciti_sim.requests_to("POST", LIMIT_PATH)] == [500]

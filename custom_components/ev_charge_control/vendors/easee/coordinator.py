@@ -73,6 +73,12 @@ CONFIG_PARAMS: Final = frozenset({PARAM_MAX, PARAM_ENABLED, PARAM_PLAN})
 UNVERIFIED_PARAMS: Final = frozenset({PARAM_COMMAND, PARAM_OVERRIDE})
 # A plan value that means "no plan".
 NO_PLAN: Final = ""
+# Which charge plans are on, as the charge plan sensor shows it.
+PLAN_OFF: Final = "off"
+PLAN_BASIC: Final = "basic"
+PLAN_WEEKLY: Final = "weekly"
+PLAN_BOTH: Final = "basic_and_weekly"
+PLAN_STATES: Final = (PLAN_OFF, PLAN_BASIC, PLAN_WEEKLY, PLAN_BOTH)
 
 # The binding limit, in the order ties are named: a dynamic limit nobody set reports the
 # fixed limit behind it (the circuit's max, 32 A), so on a tie the fixed one is named.
@@ -242,6 +248,85 @@ def plan_limit(
 
 
 @dataclass(frozen=True, slots=True)
+class PlanWindow:
+    """A charge plan's window running now, else its next one, and the current it allows."""
+
+    start: datetime
+    stop: datetime | None  # None: the plan never ends the charge
+    current_limit: float
+    plan: str  # PLAN_BASIC or PLAN_WEEKLY
+
+
+def _basic_window(plan: EaseeBasicChargePlan | None, now: datetime) -> PlanWindow | None:
+    if plan is None or not plan.enabled:
+        return None
+    allowed = float(MAX_CURRENT) if plan.current_limit is None else plan.current_limit
+    if plan.stop is None or now < plan.start:
+        return PlanWindow(plan.start, plan.stop, allowed, PLAN_BASIC)
+    if not plan.repeat:
+        # The cloud ends a one-off plan after its window: nothing comes next.
+        return PlanWindow(plan.start, plan.stop, allowed, PLAN_BASIC) if now < plan.stop else None
+    # The home's clock times, as basic_plan_limit reads them (a stop not after the start
+    # means the next day).
+    start = dt_util.as_local(plan.start).time()
+    stop = dt_util.as_local(plan.stop).time()
+    local = dt_util.as_local(now)
+    for days in (-1, 0, 1):
+        day = local.date() + timedelta(days=days)
+        begin = datetime.combine(day, start, local.tzinfo)
+        end = datetime.combine(day + timedelta(days=int(stop <= start)), stop, local.tzinfo)
+        if end > local:
+            return PlanWindow(dt_util.as_utc(begin), dt_util.as_utc(end), allowed, PLAN_BASIC)
+    return None  # pragma: no cover - tomorrow's window always ends after now
+
+
+def _weekly_window(plan: EaseeWeeklyChargePlan | None, now: datetime) -> PlanWindow | None:
+    if plan is None or not plan.enabled:
+        return None
+    utc = now.astimezone(UTC)
+    windows: list[PlanWindow] = []
+    # From yesterday (a range over midnight may still run) to the same weekday next week.
+    for days in range(-1, 8):
+        day = utc.date() + timedelta(days=days)
+        for plan_day in plan.days:
+            if plan_day.day_of_week != day.weekday():
+                continue
+            for window in plan_day.ranges:
+                over_midnight = timedelta(days=int(window.stop <= window.start))
+                end = datetime.combine(day + over_midnight, window.stop, UTC)
+                if end > utc:
+                    allowed = (
+                        float(MAX_CURRENT) if window.current_limit is None else window.current_limit
+                    )
+                    begin = datetime.combine(day, window.start, UTC)
+                    windows.append(PlanWindow(begin, end, allowed, PLAN_WEEKLY))
+    return min(windows, key=lambda window: window.start) if windows else None
+
+
+def plan_window(
+    basic: EaseeBasicChargePlan | None, weekly: EaseeWeeklyChargePlan | None, now: datetime
+) -> PlanWindow | None:
+    """Return the window of the plans running now, else the one that starts first."""
+    windows = [
+        window
+        for window in (_basic_window(basic, now), _weekly_window(weekly, now))
+        if window is not None
+    ]
+    return min(windows, key=lambda window: window.start) if windows else None
+
+
+def plans_on(basic: EaseeBasicChargePlan | None, weekly: EaseeWeeklyChargePlan | None) -> str:
+    """Return which charge plans are on: one of PLAN_STATES."""
+    on = (basic is not None and basic.enabled, weekly is not None and weekly.enabled)
+    return {
+        (False, False): PLAN_OFF,
+        (True, False): PLAN_BASIC,
+        (False, True): PLAN_WEEKLY,
+        (True, True): PLAN_BOTH,
+    }[on]
+
+
+@dataclass(frozen=True, slots=True)
 class EaseeChargerData:
     """The newest state, config and charge plans of a charger, and when each was read."""
 
@@ -381,6 +466,33 @@ class _EaseeWrites[V: CommandValue](WriterHooks[V]):
             "ttl": ttl,
         }
         self.runtime.account.async_schedule_save()
+
+    def _limit_sent(self, sent_at: float, ttl: int) -> None:
+        """Note when Easee drops the dynamic limit just sent: its time to live counts from now."""
+        kept = self.runtime.account.kept.get(self.unique_id_prefix)
+        if kept is None:
+            return
+        kept["ends_at"] = sent_at + ttl * 60 if ttl else None
+        kept["sent_ttl"] = ttl
+        self.runtime.account.async_schedule_save()
+
+    def _limit_ends(
+        self, parameter: str, load: Callable[[object], V | None], shown: V | None
+    ) -> datetime | None:
+        """Return when the dynamic limit we sent ends (None: it has no end, or is gone)."""
+        kept = self.runtime.account.kept.get(self.unique_id_prefix) or {}
+        ends_at = kept.get("ends_at")
+        if not isinstance(ends_at, int | float) or _now() >= ends_at:
+            return None
+        awaiting = parameter in self.queue.awaiting
+        if not awaiting and shown is not None and shown != load(kept.get("value")):
+            return None  # reset before its end: a car connected, the power was lost
+        return _utc(round(ends_at))
+
+    def limit_ttl(self) -> int | None:
+        """Return the time to live (minutes) the dynamic limit was sent with."""
+        ttl = (self.runtime.account.kept.get(self.unique_id_prefix) or {}).get("sent_ttl")
+        return ttl if type(ttl) is int else None
 
     def _reapply_kept(
         self,
@@ -799,10 +911,31 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
         )
         await self.writer.async_request(parameter, value, current)
 
+    def _dynamic_ttl(self) -> int:
+        return int(self.options.get(CONF_DYNAMIC_CURRENT_TTL, 0))
+
     async def async_set_dynamic_current(self, amps: int) -> None:
         """Set the dynamic charger current and remember it for "keep dynamic limits"."""
-        self._keep(amps, int(self.options.get(CONF_DYNAMIC_CURRENT_TTL, 0)))
+        self._keep(amps, self._dynamic_ttl())
         await self.async_write(PARAM_DYNAMIC, amps)
+
+    def dynamic_limit_ends(self) -> datetime | None:
+        """Return when the dynamic charger current we set ends (None: no end, or gone)."""
+        return self._limit_ends(PARAM_DYNAMIC, _int_value, self.value_in(self.data, PARAM_DYNAMIC))
+
+    def charge_plans(self) -> str | None:
+        """Return which charge plans are on (None: not read yet)."""
+        data = self.data
+        if data is None or data.config_at is None:
+            return None
+        return plans_on(data.basic_plan, data.weekly_plan)
+
+    def charge_plan_window(self) -> PlanWindow | None:
+        """Return the plans' window running now, else the next one."""
+        data = self.data
+        if data is None or data.config_at is None:
+            return None
+        return plan_window(data.basic_plan, data.weekly_plan, dt_util.utcnow())
 
     async def async_set_charge_plan(self, plan: EaseeBasicChargePlan | None) -> None:
         """Set the basic charge plan, or (None) turn the basic and the weekly plan off."""
@@ -861,8 +994,7 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
     async def _async_send(self, sent: SentCommand[EaseeValue]) -> None:
         client, charger_id, value = self.runtime.client, self.charger_id, sent.value
         if sent.parameter == PARAM_DYNAMIC and isinstance(value, int):
-            ttl = int(self.options.get(CONF_DYNAMIC_CURRENT_TTL, 0))
-            await client.set_dynamic_charger_current(charger_id, value, ttl)
+            await client.set_dynamic_charger_current(charger_id, value, self._dynamic_ttl())
         elif sent.parameter == PARAM_MAX and isinstance(value, int):
             await client.update_settings(charger_id, max_charger_current=value)
         elif sent.parameter == PARAM_ENABLED:
@@ -880,6 +1012,8 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
             await client.command(charger_id, str(value))
 
     def _after_send(self, sent: SentCommand[EaseeValue]) -> None:
+        if sent.parameter == PARAM_DYNAMIC:
+            self._limit_sent(sent.sent_at, self._dynamic_ttl())
         if sent.parameter in FLASH_PARAMS:
             self.runtime.account.async_flash_written(self._flash_key(sent.parameter), sent.sent_at)
         if sent.parameter == PARAM_OVERRIDE:
@@ -1068,6 +1202,13 @@ class EaseeCircuitCoordinator(_EaseeWrites[Phases3], EvChargeCoordinator[EaseeCi
         await self.runtime.client.set_dynamic_circuit_current(
             self.site.id, self.circuit.id, p1, p2, p3, self._kept_ttl()
         )
+
+    def _after_send(self, sent: SentCommand[Phases3]) -> None:
+        self._limit_sent(sent.sent_at, self._kept_ttl())
+
+    def dynamic_limit_ends(self) -> datetime | None:
+        """Return when the dynamic circuit current we set ends (None: no end, or gone)."""
+        return self._limit_ends(PARAM_CIRCUIT, _load_phases, self.shown_phases())
 
     def _charger_went_offline(self) -> None:
         # Easee answers a circuit's write "charger disconnected" when its master is offline.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC
 from typing import Any, Final
 
 from homeassistant.components.number import NumberDeviceClass, NumberMode
@@ -17,7 +18,7 @@ from homeassistant.const import (
 )
 from homeassistant.exceptions import ServiceValidationError
 
-from ...api.easee import OP_MODES, EaseeChargerState, EaseeCircuitSettings
+from ...api.easee import OP_MODES, EaseeChargerState, EaseeCircuitSettings, EaseeWeeklyDay
 from ...binary_sensor import BinarySensorDeviceClass, EvBinarySensorEntityDescription
 from ...button import EvButtonEntityDescription
 from ...const import DOMAIN
@@ -34,8 +35,10 @@ from .coordinator import (
     PARAM_MAX,
     PARAM_OVERRIDE,
     PARAM_SMART,
+    PLAN_STATES,
     EaseeChargerCoordinator,
     EaseeCircuitCoordinator,
+    PlanWindow,
 )
 
 MIN_CHARGING_CURRENT: Final = 6
@@ -200,6 +203,67 @@ def _phase_current(index: int) -> EvSensorEntityDescription[EaseeChargerCoordina
     )
 
 
+WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _weekly_day(day: EaseeWeeklyDay) -> dict[str, Any]:
+    # Easee keeps the weekly plan in UTC (weekdays and clock times): shown so, with the offset.
+    return {
+        "day": WEEKDAYS[day.day_of_week] if 0 <= day.day_of_week < 7 else day.day_of_week,
+        "ranges": [
+            {
+                "start": window.start.replace(tzinfo=UTC).isoformat(),
+                "stop": window.stop.replace(tzinfo=UTC).isoformat(),
+                "current_limit": window.current_limit,
+            }
+            for window in day.ranges
+        ],
+    }
+
+
+def _plan_attributes(coordinator: EaseeChargerCoordinator) -> Mapping[str, Any] | None:
+    data = coordinator.data
+    if data is None or data.config_at is None:
+        return None
+    basic, weekly = data.basic_plan, data.weekly_plan
+    return {
+        "repeat": basic.repeat if basic is not None and basic.enabled else None,
+        "weekly_days": (
+            [_weekly_day(day) for day in weekly.days if day.ranges]
+            if weekly is not None and weekly.enabled
+            else None
+        ),
+    }
+
+
+def _window(fn: Callable[[PlanWindow], Any]) -> Callable[[EaseeChargerCoordinator], Any]:
+    """Read a value of the plans' window running now, else the next one."""
+
+    def read(coordinator: EaseeChargerCoordinator) -> Any:
+        window = coordinator.charge_plan_window()
+        return None if window is None else fn(window)
+
+    return read
+
+
+def _dynamic_limit_ends[C: (EaseeChargerCoordinator, EaseeCircuitCoordinator)](
+    exists_fn: Callable[[C], bool] = lambda _: True,
+) -> EvSensorEntityDescription[C]:
+    """When the dynamic limit we set ends (its time to live), on a charger or a circuit."""
+    return EvSensorEntityDescription(
+        key="dynamic_limit_ends",
+        translation_key="dynamic_limit_ends",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        exists_fn=exists_fn,
+        value_fn=lambda coordinator: coordinator.dynamic_limit_ends(),
+        attributes_fn=lambda coordinator: (
+            {"time_to_live": coordinator.limit_ttl()}
+            if coordinator.dynamic_limit_ends() is not None
+            else None
+        ),
+    )
+
+
 def _car_connected(op_mode: int | None) -> bool:
     return op_mode is not None and op_mode not in (0, DISCONNECTED)
 
@@ -287,6 +351,34 @@ CHARGER_SENSORS: Final[tuple[EvSensorEntityDescription[EaseeChargerCoordinator],
         value_fn=_limit_value,
         attributes_fn=_limit_attributes,
     ),
+    EvSensorEntityDescription(
+        key="charge_plan",
+        translation_key="charge_plan",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(PLAN_STATES),
+        value_fn=lambda coordinator: coordinator.charge_plans(),
+        attributes_fn=_plan_attributes,
+    ),
+    EvSensorEntityDescription(
+        key="charge_plan_start",
+        translation_key="charge_plan_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_window(lambda window: window.start),
+    ),
+    EvSensorEntityDescription(
+        key="charge_plan_end",
+        translation_key="charge_plan_end",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_window(lambda window: window.stop),
+    ),
+    EvSensorEntityDescription(
+        key="charge_plan_current",
+        translation_key="charge_plan_current",
+        device_class=SensorDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        value_fn=_window(lambda window: window.current_limit),
+    ),
+    _dynamic_limit_ends(),
     PENDING_COMMAND,
 )
 
@@ -459,6 +551,7 @@ CIRCUIT_DESCRIPTIONS: Final[
         _circuit_limit(
             "circuit_offline_max_current", lambda settings: settings.offline_max_current
         ),
+        _dynamic_limit_ends(lambda coordinator: coordinator.master is not None),
         PENDING_COMMAND,
     ),
 }

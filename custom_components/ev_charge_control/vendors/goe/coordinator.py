@@ -424,16 +424,17 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
 
     # Commands
 
-    def expected(self, parameter: str) -> int | None:
-        """Return the requested value while a command waits, else what the charger shows."""
-        if (value := self.queue.expected_value(parameter)) is not None:
-            return value
+    def shown(self, parameter: str) -> int | None:
+        """Return what the charger has, as the newest status shows it.
+
+        Not the request: a command may wait up to 15 minutes for its slot, and the charger
+        keeps charging at what it has meanwhile; the Pending command sensor shows the wait.
+        """
         return self.data.status.value_of(parameter) if self.data else None
 
     async def async_set(self, parameter: str, value: int) -> None:
         """Ask for a value: it goes out at once when the slot is free, else in the next slot."""
-        current = self.data.status.value_of(parameter) if self.data else None
-        await self.writer.async_request(parameter, value, current)
+        await self.writer.async_request(parameter, value, self.shown(parameter))
 
     # The writer's hooks
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -173,7 +174,14 @@ SENSORS: Final[tuple[EvSensorEntityDescription[GoeCoordinator], ...]] = (
         entity_registry_enabled_default=False,
         value_fn=_status(lambda s: s.data_age_seconds),
     ),
-    *QUEUE_SENSORS,
+    # The command that waits for go-e's slot sits beside the controls, which show what the
+    # charger has: not a diagnostic here.
+    *(
+        replace(description, entity_category=None)
+        if description.key == "pending_command"
+        else description
+        for description in QUEUE_SENSORS
+    ),
 )
 
 BINARY_SENSORS: Final[tuple[EvBinarySensorEntityDescription[GoeCoordinator], ...]] = (
@@ -200,7 +208,7 @@ NUMBERS: Final[tuple[EvNumberEntityDescription[GoeCoordinator], ...]] = (
         native_min_value=MIN_CURRENT,
         native_max_value=MAX_CURRENT_FALLBACK,
         native_step=1,
-        value_fn=lambda coordinator: coordinator.expected(PARAMETER_CURRENT),
+        value_fn=lambda coordinator: coordinator.shown(PARAMETER_CURRENT),
         max_value_fn=lambda coordinator: (
             (coordinator.data and coordinator.data.status.max_allowed_current)
             or MAX_CURRENT_FALLBACK
@@ -214,7 +222,7 @@ SWITCHES: Final[tuple[EvSwitchEntityDescription[GoeCoordinator], ...]] = (
         key="charging_allowed",
         translation_key="charging_allowed",
         is_on_fn=lambda coordinator: (
-            None if (value := coordinator.expected(PARAMETER_ALLOW)) is None else bool(value)
+            None if (value := coordinator.shown(PARAMETER_ALLOW)) is None else bool(value)
         ),
         set_fn=_async_set_allow,
     ),

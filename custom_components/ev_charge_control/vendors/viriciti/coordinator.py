@@ -330,10 +330,11 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
 
     # Writing
 
-    def expected(self) -> LimitRequest | None:
-        """Return the requested limit while it waits, else the external limit in force."""
-        if (request := self.queue.expected_value(PARAMETER_LIMIT)) is not None:
-            return request
+    def in_force(self) -> LimitRequest | None:
+        """Return the external limit in force, as the newest read shows it.
+
+        Not the request: it may wait for its slot; the Pending command sensor shows it.
+        """
         return _in_force(self.data)
 
     async def async_request_limit(self, limit: int, end: dt.datetime) -> None:

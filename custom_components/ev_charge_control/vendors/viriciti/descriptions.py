@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 import datetime as dt
 from typing import Any, Final
 
@@ -120,7 +121,14 @@ LIMIT_SENSORS: Final[tuple[EvSensorEntityDescription[ViricitiLimitCoordinator], 
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=_limits(lambda limits: limits.external.end if limits.external else None),
     ),
-    *QUEUE_SENSORS,
+    # The limit that waits for its slot sits beside the number, which shows the one in
+    # force: not a diagnostic here.
+    *(
+        replace(description, entity_category=None)
+        if description.key == "pending_command"
+        else description
+        for description in QUEUE_SENSORS
+    ),
 )
 
 
@@ -151,12 +159,12 @@ LIMIT_NUMBERS: Final[tuple[EvNumberEntityDescription[ViricitiLimitCoordinator], 
         native_step=1,
         mode=NumberMode.BOX,
         value_fn=lambda coordinator: (
-            None if (request := coordinator.expected()) is None else request.limit
+            None if (request := coordinator.in_force()) is None else request.limit
         ),
         set_fn=_async_set_external,
         attributes_fn=lambda coordinator: {
             "end_time": None
-            if (request := coordinator.expected()) is None
+            if (request := coordinator.in_force()) is None
             else dt_util.utc_from_timestamp(request.end).isoformat(),
             "duration_minutes": round(coordinator.default_duration.total_seconds() / 60),
         },
