@@ -23,9 +23,10 @@ from ...api.viriciti import (
 from ...api.viriciti_schedule import ScheduleNow
 from ...const import DOMAIN
 from ...number import EvNumberEntityDescription
-from ...sensor import QUEUE_SENSORS, EvSensorEntityDescription
+from ...sensor import EvSensorEntityDescription, queue_sensors
 from .coordinator import (
     MAX_GROUP_LIMIT,
+    PARAMETER_LIMIT,
     ViricitiGroupCoordinator,
     ViricitiLimitCoordinator,
     ViricitiStationCoordinator,
@@ -120,7 +121,7 @@ LIMIT_SENSORS: Final[tuple[EvSensorEntityDescription[ViricitiLimitCoordinator], 
         device_class=SensorDeviceClass.TIMESTAMP,
         value_fn=_limits(lambda limits: limits.external.end if limits.external else None),
     ),
-    *QUEUE_SENSORS,
+    *queue_sensors((PARAMETER_LIMIT,)),
 )
 
 
