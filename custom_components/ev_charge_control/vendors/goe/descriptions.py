@@ -193,6 +193,8 @@ BINARY_SENSORS: Final[tuple[EvBinarySensorEntityDescription[GoeCoordinator], ...
     EvBinarySensorEntityDescription(
         key="data_live",
         translation_key="data_live",
+        # go-e's data is live while the charger talks to its cloud.
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
         is_on_fn=_status(lambda s: s.data_is_live),
     ),
