@@ -1,4 +1,4 @@
-"""Entity names a tile shows whole: short, and told apart by their first words."""
+"""Entity texts: names a tile shows whole, told apart by their first words; states in words."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 import json
 from pathlib import Path
 
+from homeassistant.components.sensor import SensorDeviceClass, SensorEntityDescription
 from homeassistant.const import Platform
 import pytest
 
@@ -78,3 +79,15 @@ def test_the_check_sees_names_that_are_cut_alike() -> None:
     """The circuit's old numbers all read "Dynamic circu…": the check fails them."""
     old = [f"Dynamic circuit current phase {n}" for n in (1, 2, 3)]
     assert len(_problems(old)) == 5
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_every_enum_state_is_in_words(device: str) -> None:
+    """An enum sensor (the pending command among them) shows each of its states translated."""
+    entity = json.loads(STRINGS.read_text(encoding="utf-8"))["entity"]["sensor"]
+    for description in DEVICES[device].get(Platform.SENSOR, ()):
+        assert isinstance(description, SensorEntityDescription)
+        if description.device_class is not SensorDeviceClass.ENUM:
+            continue
+        states = entity[description.translation_key].get("state", {})
+        assert [o for o in description.options or () if o not in states] == [], description.key
