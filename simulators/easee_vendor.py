@@ -351,6 +351,10 @@ DEMO: Final = VendorDemo(
     entityless=("easee_site_",),
     may_be_unknown={
         "reason_for_no_current": "Easee: the idle charger has no car, so Easee gives no reason",
+        "charge_plan_start": "Easee: the demo chargers have no charge plan",
+        "charge_plan_end": "Easee: the demo chargers have no charge plan",
+        "charge_plan_current": "Easee: the demo chargers have no charge plan",
+        "dynamic_limit_ends": "Easee: no dynamic limit with a time to live was sent",
     },
     checks=(DemoCheck(name="Easee dynamic current", run=check_command),),
     screenshot=("easee-device.png", f"easee_{DEMO_CHARGERS[0][0]}"),

@@ -231,12 +231,11 @@ DEMO: Final = VendorDemo(
     may_be_unknown={
         "next_planned_charge": "go-e: no charge is planned",
         "planned_charge_duration": "go-e: no charge is planned",
-        "next_command_slot": "go-e: the next command may go out at once",
     },
     checks=(DemoCheck(name="go-e command", run=check_command),),
     notes=(
         "go-e allows one command per charger every 15 minutes: a second change waits for its",
-        "slot (the 'Next command slot' and 'Pending command' sensors show it).",
+        "slot (the 'Command slot' and 'Pending command' sensors show it).",
     ),
     screenshot=("goe-device.png", f"goe_{DEMO_CHARGERS[0][0]}"),
 )

@@ -247,7 +247,6 @@ DEMO: Final = VendorDemo(
     entries=_demo_entries,
     spares=_spares,
     may_be_unknown={
-        "next_command_slot": "ViriCiti: the next command may go out at once",
         "external_group_limit": "ViriCiti: no external group limit is set",
         "external_limit": "ViriCiti: no external group limit is set",
         "external_limit_end": "ViriCiti: no external group limit is set",

@@ -126,15 +126,18 @@ async def test_a_request_goes_out_at_once_and_the_next_waits_for_its_slot(
     """The first write leaves now; within the slot the newest request wins and leaves once."""
     writer = vendor.writer
     assert writer.pending_command() == "none"
-    assert writer.next_command_slot() is None
+    # Nothing sent yet: the slot is open since the writer started.
+    assert writer.next_command_slot() == datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
     await writer.async_request("current", 10, current=16)
     await writer.async_request("current", 12, current=16)
     await writer.async_request("current", 14, current=16)
 
     assert vendor.sent == [("current", 10, _at(0))]
-    assert writer.pending_command() == "current=14"
+    assert writer.pending_command() == "current"
     assert writer.pending_attributes() == {
+        "value": 14,
+        "next_write": "2026-11-20T12:01:00+00:00",
         "queued": {"current": 14},
         "awaiting_confirmation": {"current": 10},
     }
@@ -307,7 +310,7 @@ async def test_a_rate_limit_waits_a_whole_slot_and_a_later_retry_at(
     vendor.failures = [RateLimitedError("429")]
     vendor.retry_at = _at(150)
     await vendor.writer.async_request("current", 10, current=16)
-    assert vendor.writer.pending_command() == "current=10"
+    assert vendor.writer.pending_command() == "current"
 
     await travel(hass, freezer, timedelta(seconds=145), step=STEP)
     assert vendor.sent == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -19,7 +19,7 @@ from homeassistant.helpers.typing import StateType
 
 from .entity import CoordinatorT_contra, EvChargeEntity, EvChargeEntityDescription
 from .runtime import EvChargeConfigEntry
-from .writer import QueuedWriter
+from .writer import QueuedWriter, pending_options
 
 PARALLEL_UPDATES = 0
 
@@ -42,25 +42,30 @@ class QueuedCoordinator(Protocol):
         """Return the writer that queues the coordinator's commands."""
 
 
-# What waits for a vendor's write slot.
-QUEUE_SENSORS: tuple[EvSensorEntityDescription[QueuedCoordinator], ...] = (
-    EvSensorEntityDescription(
-        key="next_command_slot",
-        translation_key="next_command_slot",
-        device_class=SensorDeviceClass.TIMESTAMP,
-        entity_category=EntityCategory.DIAGNOSTIC,
-        always_available=True,
-        value_fn=lambda coordinator: coordinator.writer.next_command_slot(),
-    ),
-    EvSensorEntityDescription(
-        key="pending_command",
-        translation_key="pending_command",
-        entity_category=EntityCategory.DIAGNOSTIC,
-        always_available=True,
-        value_fn=lambda coordinator: coordinator.writer.pending_command(),
-        attributes_fn=lambda coordinator: coordinator.writer.pending_attributes(),
-    ),
-)
+def queue_sensors(
+    parameters: Iterable[str],
+) -> tuple[EvSensorEntityDescription[QueuedCoordinator], ...]:
+    """Return what shows a vendor's write slot and what waits for it (its ``parameters``)."""
+    return (
+        EvSensorEntityDescription(
+            key="next_command_slot",
+            translation_key="next_command_slot",
+            device_class=SensorDeviceClass.TIMESTAMP,
+            entity_category=EntityCategory.DIAGNOSTIC,
+            always_available=True,
+            value_fn=lambda coordinator: coordinator.writer.next_command_slot(),
+        ),
+        EvSensorEntityDescription(
+            key="pending_command",
+            translation_key="pending_command",
+            device_class=SensorDeviceClass.ENUM,
+            options=pending_options(parameters),
+            entity_category=EntityCategory.DIAGNOSTIC,
+            always_available=True,
+            value_fn=lambda coordinator: coordinator.writer.pending_command(),
+            attributes_fn=lambda coordinator: coordinator.writer.pending_attributes(),
+        ),
+    )
 
 
 async def async_setup_entry(

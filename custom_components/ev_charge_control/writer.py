@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 import datetime as dt
 import time
@@ -18,6 +18,9 @@ from .budget import CommandQueue, QueuedCommand, SentCommand, Verification
 from .const import DOMAIN, LOGGER
 from .coordinator import EvChargeCoordinator
 from .events import CommandResult, CommandResultEvent, CommandValue, async_fire_command_result
+
+# The pending-command sensor's state while nothing waits.
+NO_COMMAND = "none"
 
 
 def _now() -> float:
@@ -115,6 +118,10 @@ class WriterHooks[V]:
         """Return a value as the pending-command sensor's attributes show it."""
         return value
 
+    def pending_details(self, parameter: str, value: V) -> dict[str, object]:
+        """Return the next command's value as the pending-command sensor shows it (with unit)."""
+        return {"value": self.shown_value(value)}
+
 
 class QueuedWriter[V]:
     """A coordinator's writes: request, save, send in the slot, verify by a read, report.
@@ -138,6 +145,7 @@ class QueuedWriter[V]:
         self.name = name
         self.lock = asyncio.Lock()
         self._unsub_timer: CALLBACK_TYPE | None = None
+        self._started = _now()
 
     # Requests
 
@@ -358,25 +366,47 @@ class QueuedWriter[V]:
 
     # What the pending-command sensors show
 
-    def next_command_slot(self) -> dt.datetime | None:
-        """Return when the next command may go out (None: never sent, the slot is free)."""
-        if self.queue.last_sent is None:
-            return None
-        return dt_util.utc_from_timestamp(round(self.queue.last_sent + self.queue.spacing))
+    def next_command_slot(self) -> dt.datetime:
+        """Return when the slot opens: a time past means it is open, a command goes out at once.
+
+        Never sent: open since the writer started. A vendor's pause (a rate limit) holds it.
+        """
+        now = _now()
+        last = self.queue.last_sent
+        opens = self._started if last is None else last + self.queue.spacing
+        if (paused := self._hooks.writes_paused_until(now)) is not None:
+            opens = max(opens, paused)
+        return dt_util.utc_from_timestamp(round(opens))
 
     def pending_command(self) -> str:
-        """Return the command that goes out next, or "none"."""
+        """Return the parameter of the command that goes out next, or "none"."""
         command = self.queue.next_command()
         if command is None:
-            return "none"
-        return self._hooks.describe_command(command.parameter, command.value)
+            return NO_COMMAND
+        return command.parameter
 
     def pending_attributes(self) -> dict[str, Any]:
-        """Return every waiting and every unconfirmed command."""
+        """Return the next command's value and time, every waiting and every unconfirmed one."""
         shown = self._hooks.shown_value
+        command = self.queue.next_command()
+        when = self.next_send_at(_now())
+        details = (
+            {"value": None}
+            if command is None
+            else self._hooks.pending_details(command.parameter, command.value)
+        )
         return {
+            **details,
+            "next_write": None
+            if when is None
+            else dt_util.utc_from_timestamp(round(when)).isoformat(),
             "queued": {cmd.parameter: shown(cmd.value) for cmd in self.queue.pending.values()},
             "awaiting_confirmation": {
                 cmd.parameter: shown(cmd.value) for cmd in self.queue.awaiting.values()
             },
         }
+
+
+def pending_options(parameters: Iterable[str]) -> list[str]:
+    """Return the states of a pending-command sensor: "none" or a parameter that waits."""
+    return [NO_COMMAND, *parameters]

@@ -106,7 +106,7 @@ def test_the_demo_tells_where_each_simulator_is_and_the_go_e_slot() -> None:
         "Logs: /demo/logs\n"
         "\n"
         "go-e allows one command per charger every 15 minutes: a second change waits for its\n"
-        "slot (the 'Next command slot' and 'Pending command' sensors show it).\n"
+        "slot (the 'Command slot' and 'Pending command' sensors show it).\n"
         "\n"
         "Press Ctrl-C to stop Home Assistant and the simulators."
     ) in text

@@ -30,7 +30,7 @@ async def _set_max_current(hass: HomeAssistant, value: int) -> None:
     await hass.services.async_call(
         NUMBER_DOMAIN,
         SERVICE_SET_VALUE,
-        {ATTR_ENTITY_ID: "number.garage_maximum_charger_current", ATTR_VALUE: value},
+        {ATTR_ENTITY_ID: "number.garage_max_current", ATTR_VALUE: value},
         blocking=True,
     )
 

@@ -43,9 +43,9 @@ from tests.easee.test_writes import (
 )
 
 PLAN = "sensor.garage_charge_plan"
-PLAN_START = "sensor.garage_plan_window_start"
-PLAN_END = "sensor.garage_plan_window_end"
-PLAN_CURRENT = "sensor.garage_plan_current_limit"
+PLAN_START = "sensor.garage_plan_start"
+PLAN_END = "sensor.garage_plan_end"
+PLAN_CURRENT = "sensor.garage_plan_current"
 ENDS = "sensor.garage_dynamic_limit_ends"
 CIRCUIT_ENDS = "sensor.home_circuit_1_dynamic_limit_ends"
 HALF_MINUTE = timedelta(seconds=30)

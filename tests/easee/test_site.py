@@ -107,7 +107,7 @@ async def test_a_site_is_read_with_one_request_per_interval(
     assert hass.states.get("sensor.garage_power").state not in (STATE_UNAVAILABLE, "unknown")
     easee_sim.charger("EH000002").max_charger_current = 20
     await travel(hass, freezer, timedelta(minutes=1))
-    assert hass.states.get("number.driveway_maximum_charger_current").state == "20"
+    assert hass.states.get("number.driveway_max_current").state == "20"
 
 
 async def test_a_failed_site_read_makes_its_chargers_unavailable(

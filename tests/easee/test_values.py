@@ -14,7 +14,7 @@ from custom_components.ev_charge_control.vendors.easee.coordinator import produc
 from simulators.easee import EaseeSimulator
 from tests.conftest import find_device, setup_entry
 
-REASON = "sensor.garage_reason_for_no_current"
+REASON = "sensor.garage_no_current_reason"
 # reasonForNoCurrent, Easee's enumeration (the vendor notes): code -> state -> English name.
 REASONS = {
     0: ("no_reason", "No reason (charging or ready)"),

@@ -36,13 +36,13 @@ from tests.goe import fixtures as goe_fixtures
 from tests.goe.fixtures import GOE_SERIAL
 
 GARAGE = "EH000001"
-DYNAMIC = "number.garage_dynamic_charger_current"
-MAXIMUM = "number.garage_maximum_charger_current"
+DYNAMIC = "number.garage_dynamic_current"
+MAXIMUM = "number.garage_max_current"
 ENABLED = "switch.garage_charger_enabled"
 SMART = "switch.garage_smart_charging"
 PENDING = "sensor.garage_pending_command"
-LIMIT = "sensor.garage_effective_current_limit"
-PHASES = tuple(f"number.home_circuit_1_dynamic_circuit_current_phase_{n}" for n in (1, 2, 3))
+LIMIT = "sensor.garage_effective_limit"
+PHASES = tuple(f"number.home_circuit_1_phase_{n}_limit" for n in (1, 2, 3))
 CIRCUIT_PENDING = "sensor.home_circuit_1_pending_command"
 
 DYNAMIC_PATH = f"/api/chargers/{GARAGE}/commands/set_dynamic_charger_current"
@@ -324,7 +324,7 @@ async def test_override_button_lifts_the_charge_plan(
     await setup_entry(hass, easee_entry)
     assert easee_sim.charger(GARAGE).output_current == 0
 
-    await press(hass, "button.garage_override_charge_plan")
+    await press(hass, "button.garage_override_plan")
     assert writes(easee_sim) == [(f"/api/chargers/{GARAGE}/commands/override_schedule", None)]
     assert easee_sim.charger(GARAGE).schedule_overridden is True
     assert easee_sim.charger(GARAGE).output_current > 0
@@ -357,7 +357,10 @@ async def test_circuit_phase_number_keeps_the_other_phases(
     await set_number(hass, PHASES[2], 16)
     # And a third within the write spacing builds on the one still on its way.
     await set_number(hass, PHASES[0], 10)
-    assert state(hass, CIRCUIT_PENDING) == "dynamic_circuit_current=10/20/16"
+    assert (state(hass, CIRCUIT_PENDING), attributes(hass, CIRCUIT_PENDING)["value"]) == (
+        "dynamic_circuit_current",
+        "10/20/16 A",
+    )
     assert [state(hass, entity_id) for entity_id in PHASES] == ["10", "20", "16"]
     await travel(hass, freezer, SPACING, step=timedelta(seconds=1))
     assert bodies(easee_sim, CIRCUIT_11_PATH)[1:] == [
@@ -565,7 +568,10 @@ async def test_three_values_within_the_spacing_make_two_writes(
 
     assert bodies(easee_sim, DYNAMIC_PATH) == [{"amps": 10, "minutes": 0}]
     assert state(hass, DYNAMIC) == "14"
-    assert state(hass, PENDING) == "dynamic_charger_current=14"
+    assert (state(hass, PENDING), attributes(hass, PENDING)["value"]) == (
+        "dynamic_charger_current",
+        "14 A",
+    )
     first = easee_sim.requests_to("POST", DYNAMIC_PATH)[0].time
     assert attributes(hass, PENDING)["queued"] == {"dynamic_charger_current": 14}
     assert attributes(hass, PENDING)["next_write"] == at(first + 5)
@@ -605,7 +611,10 @@ async def test_maximum_current_is_written_to_flash_once_an_hour(
         at(first + 3600),
         20,
     )
-    assert state(hass, PENDING) == "max_charger_current=20"
+    assert (state(hass, PENDING), attributes(hass, PENDING)["value"]) == (
+        "max_charger_current",
+        "20 A",
+    )
     assert attributes(hass, PENDING)["queued"] == {"max_charger_current": 20}
     assert attributes(hass, PENDING)["next_write"] == at(first + 3600)
 
@@ -655,7 +664,7 @@ async def test_stop_goes_before_a_higher_current(
     await set_number(hass, DYNAMIC, 10)
     await set_number(hass, DYNAMIC, 20)
     await turn(hass, ENABLED, False)
-    assert state(hass, PENDING) == "enabled=0"
+    assert (state(hass, PENDING), attributes(hass, PENDING)["value"]) == ("enabled", "off")
     assert attributes(hass, PENDING)["queued"] == {"dynamic_charger_current": 20, "enabled": 0}
 
     await travel(hass, freezer, timedelta(seconds=12), step=timedelta(seconds=1))
@@ -732,7 +741,7 @@ async def test_circuit_phase_number_stops_at_the_circuit_max(
     hass: HomeAssistant, easee_sim: EaseeSimulator
 ) -> None:
     """The phase numbers of circuit 12 end at its 25 A."""
-    entity_id = "number.home_circuit_2_dynamic_circuit_current_phase_1"
+    entity_id = "number.home_circuit_2_phase_1_limit"
     assert attributes(hass, entity_id)["max"] == 25
     with pytest.raises(ServiceValidationError):
         await set_number(hass, entity_id, 30)
@@ -1061,9 +1070,9 @@ async def test_effective_limit_circuit_max(
     """The Carport's circuit has a 25 A fuse and nothing else is lower: the circuit max binds."""
     easee_sim.connect_car("EH000003")
     await setup_entry(hass, easee_entry)
-    entity_id = "sensor.carport_effective_current_limit"
+    entity_id = "sensor.carport_effective_limit"
     # Easee itself says so.
-    assert state(hass, "sensor.carport_reason_for_no_current") == "limited_by_circuit_max"
+    assert state(hass, "sensor.carport_no_current_reason") == "limited_by_circuit_max"
     assert await _limit_after_a_read(hass, freezer, entity_id) == ("25.0", "circuit_max")
 
 
@@ -1104,7 +1113,7 @@ async def test_effective_limit_charge_plan_inside_its_window_until_overridden(
     assert await _limit_after_a_read(hass, freezer) == ("12.0", "charge_plan")
     assert easee_sim.charger(GARAGE).output_current == 12
 
-    await press(hass, "button.garage_override_charge_plan")
+    await press(hass, "button.garage_override_plan")
     assert state(hass, LIMIT) == "32.0"
     assert "charge_plan" not in attributes(hass, LIMIT)["limits"]
     await travel(hass, freezer, POLL, step=STEP)
@@ -1125,7 +1134,10 @@ async def test_a_write_answered_500_is_retried(
     events = async_capture_events(hass, EVENT_COMMAND_RESULT)
     easee_sim.inject_fault("http_500", path_contains="set_dynamic_charger_current", count=2)
     await set_number(hass, DYNAMIC, 10)
-    assert state(hass, PENDING) == "dynamic_charger_current=10"
+    assert (state(hass, PENDING), attributes(hass, PENDING)["value"]) == (
+        "dynamic_charger_current",
+        "10 A",
+    )
     assert state(hass, DYNAMIC) == "10"
 
     await travel(hass, freezer, timedelta(seconds=12), step=timedelta(seconds=1))

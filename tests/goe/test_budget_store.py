@@ -31,6 +31,13 @@ from tests.goe.fixtures import GOE_SERIAL
 PENDING = "sensor.go_echarger_000123_pending_command"
 
 
+def _pending(hass: HomeAssistant) -> tuple[str, str]:
+    """Return what the pending-command sensor shows: the parameter, and its value with unit."""
+    state = hass.states.get(PENDING)
+    assert state is not None
+    return state.state, state.attributes["value"]
+
+
 def _record(now: float, *, tokens: float, pending: int | None = None) -> dict[str, Any]:
     return {
         "status_bucket": {"tokens": tokens, "updated": now - 60},
@@ -81,7 +88,7 @@ async def test_an_earlier_versions_file_is_taken_over_and_removed(
     await setup_entry(hass, goe_entry)
 
     assert goe_sim.requests == []
-    assert hass.states.get(PENDING).state == "set_current=9"
+    assert _pending(hass) == ("set_current", "9 A")
     assert legacy not in hass_storage
     saved = _saved_chargers(hass_storage)[GOE_SERIAL]
     assert saved["status_bucket"]["tokens"] == 0.0

@@ -33,13 +33,20 @@ from tests.conftest import find_device, travel
 from tests.events import assert_command_results
 from tests.goe.fixtures import GOE_SERIAL
 
-NUMBER = "number.go_echarger_000123_charging_current"
-SWITCH = "switch.go_echarger_000123_charging_allowed"
+NUMBER = "number.go_echarger_000123_charge_current"
+SWITCH = "switch.go_echarger_000123_allow_charging"
 PENDING = "sensor.go_echarger_000123_pending_command"
-SLOT = "sensor.go_echarger_000123_next_command_slot"
+SLOT = "sensor.go_echarger_000123_command_slot"
 # Off by default: the tests that read it turn it on (entity_registry_enabled_by_default).
-CURRENT_L1 = "sensor.go_echarger_000123_current_phase_1"
+CURRENT_L1 = "sensor.go_echarger_000123_phase_1_current"
 SPACING = timedelta(minutes=15, seconds=2)
+
+
+def _pending(hass: HomeAssistant) -> tuple[str, str]:
+    """Return what the pending-command sensor shows: the parameter, and its value with unit."""
+    state = hass.states.get(PENDING)
+    assert state is not None
+    return state.state, state.attributes["value"]
 
 
 async def set_current(hass: HomeAssistant, value: float) -> None:
@@ -121,9 +128,9 @@ async def test_five_changes_in_five_minutes_make_one_command(
         await travel(hass, freezer, timedelta(minutes=1))
         await set_current(hass, value)
         assert hass.states.get(NUMBER).state == "10"
-        assert hass.states.get(PENDING).state == f"set_current={value}"
+        assert _pending(hass) == ("set_current", f"{value} A")
     assert sent(goe_sim) == [("set_current", "10")]
-    assert hass.states.get(PENDING).state == "set_current=15"
+    assert _pending(hass) == ("set_current", "15 A")
     assert dt_util.parse_datetime(hass.states.get(SLOT).state).timestamp() == round(first + 902)
 
     await travel(hass, freezer, timedelta(minutes=11), step=timedelta(seconds=30))
@@ -148,7 +155,7 @@ async def test_stop_goes_first(
     )
     # The charger still allows charging: the switch says so, the stop waits beside it.
     assert hass.states.get(SWITCH).state == STATE_ON
-    assert hass.states.get(PENDING).state == "set_allow=0"
+    assert _pending(hass) == ("set_allow", "off")
     assert hass.states.get(PENDING).attributes["queued"] == {"set_current": 20, "set_allow": 0}
 
     await travel(hass, freezer, timedelta(minutes=32), step=timedelta(minutes=1))
@@ -167,7 +174,7 @@ async def test_asking_for_the_current_value_sends_nothing(
     assert sent(goe_sim) == []
     await set_current(hass, 10)
     await set_current(hass, 12)
-    assert hass.states.get(PENDING).state == "set_current=12"
+    assert _pending(hass) == ("set_current", "12 A")
     await set_current(hass, 10)
     assert hass.states.get(PENDING).state == "none"
     await travel(hass, freezer, timedelta(minutes=20), step=timedelta(minutes=1))
@@ -249,7 +256,7 @@ async def test_rate_limited_command_waits_a_whole_slot(
     goe_sim.inject_fault("rate_limiting", serial=GOE_SERIAL)
     await set_current(hass, 10)
     assert [r.result for r in goe_sim.command_requests()] == ["rate_limiting"]
-    assert hass.states.get(PENDING).state == "set_current=10"
+    assert _pending(hass) == ("set_current", "10 A")
 
     await travel(hass, freezer, timedelta(minutes=14), step=timedelta(minutes=1))
     assert len(goe_sim.command_requests()) == 1
@@ -266,7 +273,7 @@ async def test_undelivered_command_is_retried_next_slot(
     """A command the cloud could not deliver stays pending and goes out in the next slot."""
     goe_sim.inject_fault(fault, serial=GOE_SERIAL)
     await set_current(hass, 11)
-    assert hass.states.get(PENDING).state == "set_current=11"
+    assert _pending(hass) == ("set_current", "11 A")
     await travel(hass, freezer, timedelta(minutes=16), step=timedelta(minutes=1))
     assert sent(goe_sim)[-1] == ("set_current", "11")
     assert goe_sim.chargers[GOE_SERIAL].set_current == 11
@@ -282,7 +289,7 @@ async def test_refused_token_on_command_starts_reauth(
     goe_sim.chargers[GOE_SERIAL].token = "x" * 32
     await set_current(hass, 12)
     await hass.async_block_till_done()
-    assert hass.states.get(PENDING).state == "set_current=12"
+    assert _pending(hass) == ("set_current", "12 A")
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
     assert flows[0]["context"]["entry_id"] == init_goe.entry_id
@@ -301,7 +308,7 @@ async def test_pending_command_survives_a_reload(
 
     assert await hass.config_entries.async_reload(init_goe.entry_id)
     await hass.async_block_till_done()
-    assert hass.states.get(PENDING).state == "set_current=14"
+    assert _pending(hass) == ("set_current", "14 A")
     # The status the reload reused was read before the 10 A went out.
     assert hass.states.get(NUMBER).state == "16"
     # The reload reused the recent status instead of buying a read.
@@ -367,7 +374,7 @@ async def test_restart_keeps_budget_and_queue(
     # No token left and nothing cached: no request, the entities wait for the budget.
     assert goe_sim.requests == []
     assert hass.states.get(CURRENT_L1).state == STATE_UNAVAILABLE
-    assert hass.states.get(PENDING).state == "set_current=9"
+    assert _pending(hass) == ("set_current", "9 A")
 
     await travel(hass, freezer, timedelta(minutes=4), step=timedelta(minutes=1))
     assert goe_sim.requests == []
@@ -404,7 +411,9 @@ async def test_a_day_of_automation_stays_inside_the_budget(
         },
     )
     await travel(hass, freezer, timedelta(hours=24), step=timedelta(minutes=1))
-    requested = int(hass.states.get(NUMBER).state)
+    # The automation's last value (the number shows what the charger has, not the request).
+    now = dt_util.now()
+    requested = 6 + (now.hour * 60 + now.minute) % 20
 
     # Setup's read included: 96 quarter hours plus the one burst token.
     assert len(goe_sim.status_requests()) <= 97

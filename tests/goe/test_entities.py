@@ -48,6 +48,17 @@ async def test_entities(
         await snapshot_entities(hass, freezer, entity_registry, snapshot, goe_entry.entry_id)
 
 
+async def test_no_planned_charge_has_no_duration(
+    hass: HomeAssistant, goe_entry: MockConfigEntry, goe_sim: GoeSimulator
+) -> None:
+    """go-e reports a duration of 0 while nothing is planned: both planned sensors are unknown."""
+    goe_sim.chargers[GOE_SERIAL].next_charge_seconds_left = 0
+    goe_sim.chargers[GOE_SERIAL].next_charge_duration = 0
+    await setup_entry(hass, goe_entry)
+    for sensor in ("planned_start", "planned_duration"):
+        assert hass.states.get(f"sensor.go_echarger_{GOE_SERIAL}_{sensor}").state == "unknown"
+
+
 async def test_device(
     hass: HomeAssistant,
     device_registry: dr.DeviceRegistry,
@@ -90,7 +101,7 @@ async def test_diagnostics_are_off_by_default(
         else:
             assert hass.states.get(entry.entity_id) is not None
     assert len(entries) - len(off) == 12
-    number = hass.states.get(f"number.go_echarger_{GOE_SERIAL}_charging_current")
+    number = hass.states.get(f"number.go_echarger_{GOE_SERIAL}_charge_current")
     assert number is not None
     assert number.attributes["max"] == 32
 

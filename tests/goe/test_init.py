@@ -19,9 +19,9 @@ from tests.goe.fixtures import GOE_OTHER_TOKEN, GOE_SERIAL
 
 POWER = "sensor.go_echarger_000123_power"
 ENERGY = "sensor.go_echarger_000123_total_energy"
-NUMBER = "number.go_echarger_000123_charging_current"
+NUMBER = "number.go_echarger_000123_charge_current"
 PENDING = "sensor.go_echarger_000123_pending_command"
-SLOT = "sensor.go_echarger_000123_next_command_slot"
+SLOT = "sensor.go_echarger_000123_command_slot"
 QUARTER = timedelta(minutes=15)
 
 
@@ -134,7 +134,8 @@ async def test_offline_charger_at_setup_loads_and_recovers(
     await setup_entry(hass, goe_entry)
     assert goe_entry.state is ConfigEntryState.LOADED
     assert hass.states.get(POWER).state == STATE_UNAVAILABLE
-    assert hass.states.get(SLOT).state == "unknown"
+    # Nothing was ever sent: the slot is open, a command would go out at once.
+    assert dt_util.parse_datetime(hass.states.get(SLOT).state) <= dt_util.utcnow()
 
     goe_sim.chargers[GOE_SERIAL].has_reported = True
     await travel(hass, freezer, QUARTER)
@@ -268,7 +269,7 @@ async def test_switch_turns_charging_back_on(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """Turning charging off and on again sends set_allow=0, then set_allow=1 a slot later."""
-    switch = "switch.go_echarger_000123_charging_allowed"
+    switch = "switch.go_echarger_000123_allow_charging"
     await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
     await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
     assert hass.states.get(switch).state == "on"

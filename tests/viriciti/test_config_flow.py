@@ -59,7 +59,7 @@ STRINGS: dict[str, Any] = _STRINGS_ROOT["config"]
 OPTION_STRINGS: dict[str, Any] = _STRINGS_ROOT["options"]
 CLOUD = "https://sdk.viriciti.com"
 NEW_KEY = "vc-ha-new-key-61c0d9e2a7b4"
-NUMBER = "number.depot_north_external_group_limit"
+NUMBER = "number.depot_north_requested_limit"
 
 
 # The steps of an entry's reauth and reconfigure flows.

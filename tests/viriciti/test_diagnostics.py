@@ -22,7 +22,7 @@ from simulators.viriciti import ViricitiSimulator
 from tests.viriciti.conftest import GROUP, STATIONS, VIRICITI_KEY, ZONE
 
 REDACTED = "**REDACTED**"
-NUMBER = "number.depot_north_external_group_limit"
+NUMBER = "number.depot_north_requested_limit"
 
 
 async def _set_limit(hass: HomeAssistant, value: int) -> None:

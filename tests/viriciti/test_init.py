@@ -18,6 +18,7 @@ from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
@@ -32,20 +33,26 @@ GROUP_PATH = f"{PREFIX}/chargergroup/{GROUP}"
 LIMIT_PATH = f"{PREFIX}/grouplimit/{GROUP}"
 TIME_PATH = f"{PREFIX}/time/{GROUP}"
 ACTIVE = "sensor.depot_north_active_limit"
-SOURCE = "sensor.depot_north_active_limit_source"
+SOURCE = "sensor.depot_north_limit_source"
 SCHEDULED = "sensor.depot_north_scheduled_limit"
 NEXT_CHANGE = "sensor.depot_north_next_limit_change"
-DEFAULT = "sensor.depot_north_default_group_limit"
+DEFAULT = "sensor.depot_north_default_limit"
 EXTERNAL = "sensor.depot_north_external_limit"
-EXTERNAL_END = "sensor.depot_north_external_limit_end"
+EXTERNAL_END = "sensor.depot_north_external_expiry"
 PENDING = "sensor.depot_north_pending_command"
-SLOT = "sensor.depot_north_next_command_slot"
-NUMBER = "number.depot_north_external_group_limit"
+SLOT = "sensor.depot_north_command_slot"
+NUMBER = "number.depot_north_requested_limit"
 MS = 1000
 DAYS_31_MS = 31 * 86400 * MS
 # Thursday before the spring-forward night in Europe/Amsterdam (Sunday 2027-03-28, 02:00).
 SPRING = "2027-03-25 12:00:00+00:00"
 START_TS = datetime.fromisoformat(START).timestamp()
+
+
+def _details(hass: HomeAssistant) -> tuple[str, str]:
+    """Return the waiting limit as the pending-command sensor's attributes show it."""
+    attributes = hass.states.get(PENDING).attributes
+    return attributes["value"], attributes["until"]
 
 
 def state(hass: HomeAssistant, entity_id: str) -> str:
@@ -142,10 +149,10 @@ async def test_devices_are_the_group_and_its_stations(
         assert device.manufacturer == "ViriCiti"
         assert device.via_device_id == group.id
     # One power sensor per connector: CS-01 has two, CS-02 one (allocations of 400 kW).
-    assert state(hass, "sensor.depot_north_cs_01_connector_1_power_limit") == "120.0"
-    assert state(hass, "sensor.depot_north_cs_01_connector_2_power_limit") == "60.0"
-    assert state(hass, "sensor.depot_north_cs_02_connector_1_power_limit") == "50.0"
-    assert hass.states.get("sensor.depot_north_cs_02_connector_2_power_limit") is None
+    assert state(hass, "sensor.depot_north_cs_01_connector_1_limit") == "120.0"
+    assert state(hass, "sensor.depot_north_cs_01_connector_2_limit") == "60.0"
+    assert state(hass, "sensor.depot_north_cs_02_connector_1_limit") == "50.0"
+    assert hass.states.get("sensor.depot_north_cs_02_connector_2_limit") is None
 
 
 async def test_first_state_matches_the_simulator(
@@ -168,7 +175,8 @@ async def test_first_state_matches_the_simulator(
     assert state(hass, EXTERNAL_END) == STATE_UNKNOWN
     assert state(hass, NUMBER) == STATE_UNKNOWN
     assert state(hass, PENDING) == "none"
-    assert state(hass, SLOT) == STATE_UNKNOWN
+    # Nothing was ever sent: the slot is open, a limit would go out at once.
+    assert dt_util.parse_datetime(state(hass, SLOT)) <= dt_util.utcnow()
 
 
 async def test_timeframes_are_not_recorded(
@@ -284,8 +292,8 @@ async def test_a_station_added_later_appears_after_the_next_series_read(
     assert station is not None
     group = find_device(hass, f"viriciti_{GROUP}")
     assert station.via_device_id == group.id
-    assert state(hass, "sensor.depot_north_cs_03_connector_1_power_limit") == "30.0"
-    assert state(hass, "sensor.depot_north_cs_03_connector_2_power_limit") == "0.0"
+    assert state(hass, "sensor.depot_north_cs_03_connector_1_limit") == "30.0"
+    assert state(hass, "sensor.depot_north_cs_03_connector_2_limit") == "0.0"
 
 
 # The limit across a week with a DST change
@@ -415,7 +423,8 @@ async def test_api_errors_make_entities_unavailable_until_the_next_good_read(
     assert state(hass, DEFAULT) == "400.0"
     assert state(hass, NEXT_CHANGE) == "2026-11-21T16:00:00+00:00"
     assert state(hass, PENDING) == "none"
-    assert state(hass, SLOT) == STATE_UNKNOWN
+    # Nothing was ever sent: the slot is open, a limit would go out at once.
+    assert dt_util.parse_datetime(state(hass, SLOT)) <= dt_util.utcnow()
 
     await travel(hass, freezer, timedelta(minutes=5))
     assert shown(hass) == ("default", "400.0")
@@ -450,7 +459,7 @@ async def test_unload_stops_all_requests_and_reload_brings_the_group_back(
     await hass.async_block_till_done()
     assert init_viriciti.state is ConfigEntryState.LOADED
     assert shown(hass) == ("default", "400.0")
-    assert state(hass, "sensor.depot_north_cs_01_connector_1_power_limit") == "120.0"
+    assert state(hass, "sensor.depot_north_cs_01_connector_1_limit") == "120.0"
 
     assert await hass.config_entries.async_reload(init_viriciti.entry_id)
     await hass.async_block_till_done()
@@ -483,7 +492,7 @@ async def test_a_restart_within_5_minutes_of_a_post_waits_for_the_slot(
         NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: NUMBER, ATTR_VALUE: 120}, blocking=True
     )
     assert len(viriciti_sim.requests_to("POST", LIMIT_PATH)) == 1
-    assert state(hass, PENDING).startswith("120 kW until ")
+    assert (state(hass, PENDING), _details(hass)[0]) == ("group_limit", "120 kW")
     # The number shows the limit in force; the request waits beside it.
     assert state(hass, NUMBER) == "100"
 

@@ -35,15 +35,21 @@ from tests.viriciti.conftest import (
 
 PREFIX = "/api/v1/smartcharging"
 LIMIT_PATH = f"{PREFIX}/grouplimit/{GROUP}"
-NUMBER = "number.depot_north_external_group_limit"
+NUMBER = "number.depot_north_requested_limit"
 ACTIVE = "sensor.depot_north_active_limit"
-SOURCE = "sensor.depot_north_active_limit_source"
+SOURCE = "sensor.depot_north_limit_source"
 EXTERNAL = "sensor.depot_north_external_limit"
-EXTERNAL_END = "sensor.depot_north_external_limit_end"
+EXTERNAL_END = "sensor.depot_north_external_expiry"
 PENDING = "sensor.depot_north_pending_command"
-SLOT = "sensor.depot_north_next_command_slot"
+SLOT = "sensor.depot_north_command_slot"
 # 2026-11-21 12:00 UTC is 13:00 in Amsterdam (CET, +01:00).
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC).timestamp()
+
+
+def _details(hass: HomeAssistant) -> tuple[str, str]:
+    """Return the waiting limit as the pending-command sensor's attributes show it."""
+    attributes = hass.states.get(PENDING).attributes
+    return attributes["value"], attributes["until"]
 
 
 # Helpers
@@ -144,11 +150,11 @@ async def test_number_in_summer_writes_plus_two_hours(
     await setup_entry(
         hass, make_entry(viriciti_sim, "depot-s", "Depot Summer", default_duration=90)
     )
-    await set_number(hass, 75, "number.depot_summer_external_group_limit")
+    await set_number(hass, 75, "number.depot_summer_requested_limit")
     assert posts(viriciti_sim, f"{PREFIX}/grouplimit/depot-s") == [
         {"groupLimit": 75, "endTime": "2027-07-01T13:30:00.000+02:00"}
     ]
-    assert state(hass, "sensor.depot_summer_external_limit_end") == "2027-07-01T11:30:00+00:00"
+    assert state(hass, "sensor.depot_summer_external_expiry") == "2027-07-01T11:30:00+00:00"
 
 
 @pytest.mark.usefixtures("init_viriciti")
@@ -309,7 +315,11 @@ async def test_three_requests_in_one_slot_make_two_posts(
 
     assert [body["groupLimit"] for body in posts(viriciti_sim)] == [100]
     # What waits and when it goes are shown beside the number, which shows the limit in force.
-    assert state(hass, PENDING) == "120 kW until 2026-11-21T13:32:00+01:00"
+    assert (state(hass, PENDING), *_details(hass)) == (
+        "group_limit",
+        "120 kW",
+        "2026-11-21T13:32:00+01:00",
+    )
     assert hass.states.get(PENDING).attributes["queued"] == {
         "group_limit": "120 kW until 2026-11-21T13:32:00+01:00"
     }
@@ -409,7 +419,7 @@ async def test_a_group_refusing_external_limits_raises_a_repair_and_is_not_retri
     await setup_entry(hass, make_entry(viriciti_sim, REFUSING_GROUP, "Depot West"))
     events = async_capture_events(hass, EVENT_COMMAND_RESULT)
     with pytest.raises(HomeAssistantError) as err:
-        await set_number(hass, 50, "number.depot_west_external_group_limit")
+        await set_number(hass, 50, "number.depot_west_requested_limit")
     assert not isinstance(err.value, ServiceValidationError)
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "external_limits_not_allowed"
@@ -428,11 +438,11 @@ async def test_a_group_refusing_external_limits_raises_a_repair_and_is_not_retri
     await travel(hass, freezer, timedelta(minutes=30), step=timedelta(minutes=5))
     assert [r.result for r in viriciti_sim.requests_to("POST", path)] == ["external_not_allowed"]
     assert state(hass, "sensor.depot_west_pending_command") == "none"
-    assert state(hass, "sensor.depot_west_active_limit_source") == "default"
+    assert state(hass, "sensor.depot_west_limit_source") == "default"
 
     # Once ViriCiti enables them, a limit goes through and the repair goes away.
     viriciti_sim.set_accepts_external_limits(REFUSING_GROUP, True)
-    await set_number(hass, 50, "number.depot_west_external_group_limit")
+    await set_number(hass, 50, "number.depot_west_requested_limit")
     assert [r.status for r in viriciti_sim.requests_to("POST", path)] == [403, 200]
     assert (
         issue_registry.async_get_issue(DOMAIN, f"viriciti_{REFUSING_GROUP}_external_limits") is None
@@ -447,7 +457,11 @@ async def test_a_failed_post_is_sent_again_in_the_next_slot(
     viriciti_sim.inject_fault("http_500", path_contains="/grouplimit/")
     await set_number(hass, 100)
     assert [r.status for r in viriciti_sim.requests_to("POST", LIMIT_PATH)] == [500]
-    assert state(hass, PENDING) == "100 kW until 2026-11-21T14:00:00+01:00"
+    assert (state(hass, PENDING), *_details(hass)) == (
+        "group_limit",
+        "100 kW",
+        "2026-11-21T14:00:00+01:00",
+    )
     assert state(hass, SLOT) == iso(NOW + 302)
     assert state(hass, NUMBER) == STATE_UNKNOWN  # no external limit in force yet
 
@@ -584,7 +598,11 @@ async def test_a_limit_ending_before_its_next_slot_expires_unsent(
     )
     assert len(posts(viriciti_sim)) == 1
     assert [(e.data["result"], e.data["attempt"], e.data["will_retry"]) for e in events] == before
-    assert state(hass, PENDING) == "90 kW until 2026-11-21T13:06:00+01:00"
+    assert (state(hass, PENDING), *_details(hass)) == (
+        "group_limit",
+        "90 kW",
+        "2026-11-21T13:06:00+01:00",
+    )
 
     await travel(hass, freezer, timedelta(minutes=10), step=timedelta(seconds=30))
     assert len(posts(viriciti_sim)) == 1
@@ -607,7 +625,11 @@ async def test_a_number_limit_ending_before_its_next_slot_expires_unsent(
     events = async_capture_events(hass, EVENT_COMMAND_RESULT)
     await set_number(hass, 90)
     assert state(hass, NUMBER) == STATE_UNKNOWN  # never in force: it waits in Pending command
-    assert state(hass, PENDING) == "90 kW until 2026-11-21T13:06:00+01:00"
+    assert (state(hass, PENDING), *_details(hass)) == (
+        "group_limit",
+        "90 kW",
+        "2026-11-21T13:06:00+01:00",
+    )
 
     await travel(hass, freezer, timedelta(minutes=10), step=timedelta(seconds=30))
     assert [r.status for r in viriciti_sim.requests_to("POST", LIMIT_PATH)] == [500]
@@ -627,7 +649,11 @@ async def test_a_limit_ending_while_home_assistant_is_down_expires_at_start(
     await set_group_limit(
         hass, device_id=group_device(hass), limit=90, duration=timedelta(minutes=6)
     )
-    assert state(hass, PENDING) == "90 kW until 2026-11-21T13:06:00+01:00"
+    assert (state(hass, PENDING), *_details(hass)) == (
+        "group_limit",
+        "90 kW",
+        "2026-11-21T13:06:00+01:00",
+    )
     assert await hass.config_entries.async_unload(init_viriciti.entry_id)
     await hass.async_block_till_done()
     await travel(hass, freezer, timedelta(minutes=30), step=timedelta(minutes=5))

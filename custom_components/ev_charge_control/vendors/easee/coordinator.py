@@ -9,6 +9,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Final
 
+from homeassistant.const import STATE_OFF, STATE_ON, UnitOfElectricCurrent
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import device_registry as dr
@@ -458,6 +459,19 @@ class _EaseeWrites[V: CommandValue](WriterHooks[V]):
         """Return a value as the attributes show it: phases as a list, a plan as "plan"."""
         return _shown(value)
 
+    def pending_details(self, parameter: str, value: V) -> dict[str, object]:
+        """Return a waiting write's value: currents in A, switches and a plan as on or off."""
+        amperes = UnitOfElectricCurrent.AMPERE
+        if parameter == PARAM_PLAN:
+            return {"value": STATE_OFF if value == NO_PLAN else STATE_ON}
+        if parameter in (PARAM_ENABLED, PARAM_SMART):
+            return {"value": STATE_ON if value else STATE_OFF}
+        if isinstance(value, tuple):
+            return {"value": "/".join(f"{v:g}" for v in value) + f" {amperes}"}
+        if parameter in (PARAM_DYNAMIC, PARAM_MAX) and isinstance(value, int | float):
+            return {"value": f"{value:g} {amperes}"}
+        return {"value": value}
+
     def _keep(self, value: object, ttl: int) -> None:
         """Remember the dynamic limit the user set, for "keep dynamic limits"."""
         self.runtime.account.kept[self.unique_id_prefix] = {
@@ -528,16 +542,12 @@ class _EaseeWrites[V: CommandValue](WriterHooks[V]):
         self.writer.schedule()
 
     def pending_command(self) -> str:
-        """Return the write that goes out next, as parameter=value, or "none"."""
+        """Return the parameter of the write that goes out next, or "none"."""
         return self.writer.pending_command()
 
     def pending_attributes(self) -> dict[str, Any]:
-        """Return every waiting and every unconfirmed write, and when the next one goes."""
-        when = self.writer.next_send_at(_now())
-        return {
-            **self.writer.pending_attributes(),
-            "next_write": _utc(round(when)).isoformat() if when is not None else None,
-        }
+        """Return the next write's value and time, every waiting and every unconfirmed one."""
+        return self.writer.pending_attributes()
 
 
 def _shown(value: object) -> object:

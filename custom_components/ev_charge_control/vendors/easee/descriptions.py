@@ -26,14 +26,18 @@ from ...entity import EvChargeEntityDescription, whole_amperes
 from ...number import EvNumberEntityDescription
 from ...sensor import EvSensorEntityDescription
 from ...switch import EvSwitchEntityDescription
+from ...writer import pending_options
 from .coordinator import (
     CHARGING,
     DISCONNECTED,
     MAX_CURRENT,
+    PARAM_CIRCUIT,
     PARAM_COMMAND,
+    PARAM_DYNAMIC,
     PARAM_ENABLED,
     PARAM_MAX,
     PARAM_OVERRIDE,
+    PARAM_PLAN,
     PARAM_SMART,
     PLAN_STATES,
     EaseeChargerCoordinator,
@@ -274,6 +278,19 @@ PENDING_COMMAND: Final[
 ] = EvSensorEntityDescription(
     key="pending_command",
     translation_key="pending_command",
+    device_class=SensorDeviceClass.ENUM,
+    options=pending_options(
+        (
+            PARAM_DYNAMIC,
+            PARAM_MAX,
+            PARAM_ENABLED,
+            PARAM_SMART,
+            PARAM_COMMAND,
+            PARAM_OVERRIDE,
+            PARAM_PLAN,
+            PARAM_CIRCUIT,
+        )
+    ),
     entity_category=EntityCategory.DIAGNOSTIC,
     always_available=True,
     value_fn=lambda coordinator: coordinator.pending_command(),
@@ -395,7 +412,9 @@ CHARGER_BINARY_SENSORS: Final[
     EvBinarySensorEntityDescription(
         key="cable_locked",
         translation_key="cable_locked",
-        is_on_fn=_state(lambda s: s.cable_locked),
+        # The lock class's on is unlocked, the opposite of Easee's flag.
+        device_class=BinarySensorDeviceClass.LOCK,
+        is_on_fn=_state(lambda s: None if s.cable_locked is None else not s.cable_locked),
     ),
 )
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import time
 from typing import Any, Final
 
+from homeassistant.const import STATE_OFF, STATE_ON, UnitOfElectricCurrent
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
@@ -470,6 +471,12 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
     def result_value(self, value: int) -> ResultValue:
         """Return a command value as the result event carries it."""
         return ResultValue(value)
+
+    def pending_details(self, parameter: str, value: int) -> dict[str, object]:
+        """Return a waiting command's value: a current in A, charging allowed as on or off."""
+        if parameter == PARAMETER_ALLOW:
+            return {"value": STATE_ON if value else STATE_OFF}
+        return {"value": f"{value} {UnitOfElectricCurrent.AMPERE}"}
 
     def command_verified(self, result: Verification[int]) -> None:
         """Show a repair while the charger keeps refusing a command; clear it once applied."""

@@ -24,7 +24,7 @@ from ...api.goe import CAR_STATES, MIN_CURRENT, GoeStatus
 from ...binary_sensor import BinarySensorDeviceClass, EvBinarySensorEntityDescription
 from ...entity import EvChargeEntityDescription, whole_amperes
 from ...number import EvNumberEntityDescription
-from ...sensor import QUEUE_SENSORS, EvSensorEntityDescription
+from ...sensor import EvSensorEntityDescription, queue_sensors
 from ...switch import EvSwitchEntityDescription
 from .coordinator import MAX_CURRENT_FALLBACK, PARAMETER_ALLOW, PARAMETER_CURRENT, GoeCoordinator
 
@@ -62,6 +62,13 @@ def _next_planned_charge(coordinator: GoeCoordinator) -> datetime | None:
     if data is None or not data.status.next_charge_seconds_left:
         return None
     return dt_util.utc_from_timestamp(round(data.data_time + data.status.next_charge_seconds_left))
+
+
+def _planned_duration(coordinator: GoeCoordinator) -> int | None:
+    # go-e reports a duration of 0 while nothing is planned: unknown, beside no planned start.
+    if _next_planned_charge(coordinator) is None:
+        return None
+    return coordinator.data.status.next_charge_duration if coordinator.data else None
 
 
 def _car_state(status: GoeStatus) -> str | None:
@@ -161,7 +168,7 @@ SENSORS: Final[tuple[EvSensorEntityDescription[GoeCoordinator], ...]] = (
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.SECONDS,
         suggested_unit_of_measurement=UnitOfTime.MINUTES,
-        value_fn=_status(lambda s: s.next_charge_duration),
+        value_fn=_planned_duration,
     ),
     EvSensorEntityDescription(
         key="data_age",
@@ -180,7 +187,7 @@ SENSORS: Final[tuple[EvSensorEntityDescription[GoeCoordinator], ...]] = (
         replace(description, entity_category=None)
         if description.key == "pending_command"
         else description
-        for description in QUEUE_SENSORS
+        for description in queue_sensors((PARAMETER_CURRENT, PARAMETER_ALLOW))
     ),
 )
 
@@ -194,6 +201,8 @@ BINARY_SENSORS: Final[tuple[EvBinarySensorEntityDescription[GoeCoordinator], ...
     EvBinarySensorEntityDescription(
         key="data_live",
         translation_key="data_live",
+        # go-e's data is live while the charger talks to its cloud.
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
         is_on_fn=_status(lambda s: s.data_is_live),
     ),

@@ -19,6 +19,7 @@ import time
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from homeassistant.const import UnitOfPower
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import (
     ServiceValidationError,
@@ -421,6 +422,13 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
     def shown_value(self, value: LimitRequest) -> object:
         """Return a limit as the sensor's attributes show it."""
         return value.describe(self.zone)
+
+    def pending_details(self, parameter: str, value: LimitRequest) -> dict[str, object]:
+        """Return a waiting limit as kW and its end, in the group's time zone."""
+        return {
+            "value": f"{value.limit} {UnitOfPower.KILO_WATT}",
+            "until": _utc(value.end).astimezone(self.zone).isoformat(),
+        }
 
     @property
     def _refusal_issue_id(self) -> str:

@@ -24,9 +24,10 @@ from ...api.viriciti import (
 from ...api.viriciti_schedule import ScheduleNow
 from ...const import DOMAIN
 from ...number import EvNumberEntityDescription
-from ...sensor import QUEUE_SENSORS, EvSensorEntityDescription
+from ...sensor import EvSensorEntityDescription, queue_sensors
 from .coordinator import (
     MAX_GROUP_LIMIT,
+    PARAMETER_LIMIT,
     ViricitiGroupCoordinator,
     ViricitiLimitCoordinator,
     ViricitiStationCoordinator,
@@ -127,7 +128,7 @@ LIMIT_SENSORS: Final[tuple[EvSensorEntityDescription[ViricitiLimitCoordinator], 
         replace(description, entity_category=None)
         if description.key == "pending_command"
         else description
-        for description in QUEUE_SENSORS
+        for description in queue_sensors((PARAMETER_LIMIT,))
     ),
 )
 
