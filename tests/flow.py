@@ -11,8 +11,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, section
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ev_charge_control.config_flow import ADVANCED
 from custom_components.ev_charge_control.const import CONF_BASE_URL, DOMAIN
+from custom_components.ev_charge_control.forms import ADVANCED
 
 
 def placeholders_in(text: str) -> set[str]:

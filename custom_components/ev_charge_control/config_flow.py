@@ -13,10 +13,7 @@ from homeassistant.config_entries import ConfigEntry, ConfigFlowResult, OptionsF
 from homeassistant.core import callback
 
 from .const import DOMAIN
-from .forms import ADVANCED
 from .vendors import VENDORS, VendorFlows, vendor_of
-
-__all__ = ["ADVANCED", "EvChargeConfigFlow"]
 
 
 class EvChargeConfigFlow(VendorFlows, domain=DOMAIN):

@@ -29,8 +29,8 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.ev_charge_control.config_flow import ADVANCED
 from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
+from custom_components.ev_charge_control.forms import ADVANCED
 from custom_components.ev_charge_control.vendors.easee.account import DATA_EASEE_ACCOUNTS
 from custom_components.ev_charge_control.vendors.easee.const import CONF_STATE_INTERVAL
 from custom_components.ev_charge_control.vendors.easee.runtime import EaseeRuntime

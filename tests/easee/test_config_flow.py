@@ -22,8 +22,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components import ev_charge_control
 from custom_components.ev_charge_control.api.easee import EaseeClient
 from custom_components.ev_charge_control.api.errors import RateLimitedError
-from custom_components.ev_charge_control.config_flow import ADVANCED, EvChargeConfigFlow
+from custom_components.ev_charge_control.config_flow import EvChargeConfigFlow
 from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
+from custom_components.ev_charge_control.forms import ADVANCED
 from custom_components.ev_charge_control.vendors.easee.account import DATA_EASEE_ACCOUNTS
 from custom_components.ev_charge_control.vendors.easee.const import (
     CONF_DYNAMIC_CURRENT_TTL,

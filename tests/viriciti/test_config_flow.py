@@ -17,8 +17,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components import ev_charge_control
 from custom_components.ev_charge_control.api.viriciti import ViricitiClient
-from custom_components.ev_charge_control.config_flow import ADVANCED
 from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
+from custom_components.ev_charge_control.forms import ADVANCED
 from custom_components.ev_charge_control.vendors.viriciti.const import (
     CONF_DEFAULT_DURATION,
     CONF_GROUP_ID,

@@ -31,7 +31,15 @@ from ...api.easee import (
 from ...api.errors import AccountBlockedError, ApiError, AuthenticationError, RateLimitedError
 from ...budget import OverBudgetError
 from ...const import CONF_BASE_URL, CONF_VENDOR, LOGGER
-from ...forms import ADVANCED, PASSWORD, USERNAME, advanced_section, valid_base_url, with_sections
+from ...forms import (
+    ADVANCED,
+    PASSWORD,
+    USERNAME,
+    advanced_section,
+    update_reason,
+    valid_base_url,
+    with_sections,
+)
 from ...session import async_get_session, async_user_agent
 from .account import (
     EaseeAccount,
@@ -225,7 +233,7 @@ class EaseeFlow(ConfigFlow):
                             CONF_BASE_URL: base_url,
                             CONF_TOKENS: tokens.as_dict(),
                         },
-                        reason="reauth_successful" if reauth else "reconfigure_successful",
+                        reason=update_reason(not reauth),
                     )
                 errors["base"] = error or "unknown"
         return self.async_show_form(
