@@ -24,7 +24,13 @@ from demo.hass import (
     wait_until_up,
 )
 from demo.processes import Children, DemoError, until
-from demo.requirements import missing_requirements, unpinned_installs
+from demo.requirements import (
+    ffmpeg_program,
+    machine_libraries,
+    missing_requirements,
+    turbojpeg_folder,
+    unpinned_installs,
+)
 from simulators import VENDORS, DemoAutomation, DemoEntry, names, words
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,6 +76,9 @@ logbook:
 recorder:
 system_health:
 automation: !include automations.yaml
+# tts and assist need ffmpeg: the static build of imageio-ffmpeg, so the machine needs none.
+ffmpeg:
+  ffmpeg_bin: {ffmpeg}
 
 logger:
   default: warning
@@ -159,10 +168,21 @@ def check_installed() -> None:
         f"{domain} needs {', '.join(texts)}"
         for domain, texts in missing_requirements([*configured_domains(), DOMAIN]).items()
     ]
+    problems += [f"{missing} is missing" for missing in machine_libraries()]
     if problems:
         raise DemoError(
             "; ".join(problems) + ": make requirements_demo.txt agree and run scripts/setup --demo"
         )
+
+
+def hass_environment() -> dict[str, str]:
+    """Return the environment Home Assistant runs in: where the fetched libturbojpeg is."""
+    env = dict(os.environ)
+    if (folder := turbojpeg_folder()) is not None:
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(
+            path for path in (str(folder), env.get("LD_LIBRARY_PATH")) if path
+        )
+    return env
 
 
 def _fresh_configuration(workdir: Path, port: int) -> None:
@@ -175,7 +195,9 @@ def _fresh_configuration(workdir: Path, port: int) -> None:
 def write_configuration(config_dir: Path, port: int) -> None:
     """Write a fresh configuration with the integration linked in from this repository."""
     config_dir.mkdir(parents=True)
-    (config_dir / "configuration.yaml").write_text(CONFIGURATION.format(port=port))
+    (config_dir / "configuration.yaml").write_text(
+        CONFIGURATION.format(port=port, ffmpeg=json.dumps(ffmpeg_program() or "ffmpeg"))
+    )
     (config_dir / "automations.yaml").write_text("[]\n")
     (config_dir / ".storage").mkdir()
     (config_dir / ".storage" / "onboarding").write_text(json.dumps(ONBOARDING_STORE, indent=2))
@@ -464,6 +486,7 @@ async def running_demo(
             ],
             log=logs / "home-assistant.out",
             cwd=workdir / "config",
+            env=hass_environment(),
         )
         client = HassClient(session, f"http://127.0.0.1:{port}")
         await wait_until_up(client, children.check_alive, START_TIMEOUT)

@@ -5,8 +5,11 @@ from pathlib import Path
 
 from homeassistant.components import onboarding
 from homeassistant.util.yaml import load_yaml_dict
+import pytest
 
+from demo import requirements, run
 from demo.fleet import expected_devices
+from demo.processes import DemoError
 from demo.run import DOMAIN, REPO, write_configuration
 
 
@@ -57,3 +60,48 @@ def test_onboarding_s_location_step_is_done_before_home_assistant_starts(tmp_pat
     assert store["data"] == {"done": ["core_config"]}
     # The version Home Assistant writes, or an older one it migrates; never a newer one.
     assert store["version"] <= onboarding.STORAGE_VERSION
+
+
+def test_ffmpeg_is_the_static_build_the_demo_installs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tts and assist check ffmpeg at start: without a program, an error in the log."""
+    monkeypatch.setattr(run, "ffmpeg_program", lambda: "/venv/imageio_ffmpeg/ffmpeg-linux")
+    write_configuration(tmp_path / "config", 8999)
+
+    config = load_yaml_dict(tmp_path / "config" / "configuration.yaml")
+    assert config["ffmpeg"] == {"ffmpeg_bin": "/venv/imageio_ffmpeg/ffmpeg-linux"}
+
+
+def test_home_assistant_finds_the_fetched_libturbojpeg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "root/usr/lib/x86_64-linux-gnu"
+    folder.mkdir(parents=True)
+    (folder / "libturbojpeg.so.0").touch()
+    monkeypatch.setattr(requirements, "TURBOJPEG", tmp_path)
+    monkeypatch.setenv("LD_LIBRARY_PATH", "/opt/lib")
+
+    assert run.hass_environment()["LD_LIBRARY_PATH"] == f"{folder}:/opt/lib"
+
+    (folder / "libturbojpeg.so.0").unlink()
+    monkeypatch.delenv("LD_LIBRARY_PATH")
+    assert "LD_LIBRARY_PATH" not in run.hass_environment()
+
+
+def test_a_missing_library_stops_the_demo_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(requirements, "TURBOJPEG", tmp_path)
+    monkeypatch.setattr(requirements.ctypes.util, "find_library", lambda _name: None)
+    monkeypatch.setattr(requirements, "ffmpeg_program", lambda: None)
+    assert requirements.machine_libraries() == ["imageio-ffmpeg's ffmpeg", "libturbojpeg"]
+    monkeypatch.setattr(run, "missing_requirements", lambda _domains: {})
+    monkeypatch.setattr(run, "unpinned_installs", lambda _names: {})
+
+    with pytest.raises(DemoError, match=r"libturbojpeg is missing: .* run scripts/setup --demo"):
+        run.check_installed()
+
+    monkeypatch.setattr(requirements.ctypes.util, "find_library", lambda n: f"lib{n}.so.0")
+    monkeypatch.setattr(requirements, "ffmpeg_program", lambda: "/bin/ffmpeg")
+    assert requirements.machine_libraries() == []
