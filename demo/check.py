@@ -270,6 +270,20 @@ async def check_actions(demo: Demo, say: Callable[[str], None]) -> None:
     say(f"ok: get_services lists {len(services)} integrations' actions, all {len(ours)} of ours")
 
 
+async def check_repairs(demo: Demo, say: Callable[[str], None]) -> None:
+    """Check that Settings > Repairs is empty: a newcomer's first look finds nothing to fix."""
+    async with demo.hass.websocket() as ws:
+        listed = as_object(await ws.call("repairs/list_issues"), "repairs")
+    issues = [
+        f"{issue.get('domain')}: {issue.get('issue_id')}"
+        for issue in objects(listed.get("issues", []), "issues")
+        if not issue.get("dismissed_version") and not issue.get("ignored")
+    ]
+    if issues:
+        raise DemoError(f"Settings > Repairs lists {issues}")
+    say("ok: Settings > Repairs lists nothing")
+
+
 async def check_spares(demo: Demo, say: Callable[[str], None]) -> None:
     """Add each spare the demo prints through the config flow, as the user would; each loads."""
     for entry in spares(demo.sims):
@@ -290,6 +304,7 @@ async def run_check(demo: Demo, say: Callable[[str], None], passed: list[str]) -
             ("energy dashboard and automation", lambda: check_energy_and_automation(demo, say)),
             *vendor_checks(demo, session, say),
             ("actions listed for the frontend", lambda: check_actions(demo, say)),
+            ("no repair issue", lambda: check_repairs(demo, say)),
             ("spares added through the config flow", lambda: check_spares(demo, say)),
             ("Home Assistant's log", lambda: check_log(demo, say)),
         ]

@@ -12,6 +12,8 @@ import shutil
 import sys
 
 import aiohttp
+from homeassistant.components.http import config as http
+from homeassistant.components.http.const import CONF_SERVER_HOST, CONF_SERVER_PORT
 
 from demo.fleet import SimulatorUrls, start_simulators
 from demo.hass import (
@@ -60,10 +62,6 @@ homeassistant:
         - 127.0.0.1/32
       allow_bypass_login: true
     - type: homeassistant
-
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
 
 # An explicit list instead of default_config, which would also start cloud, discovery,
 # Bluetooth and other integrations that want a network or hardware the demo does not need.
@@ -201,11 +199,37 @@ def write_configuration(config_dir: Path, port: int) -> None:
     (config_dir / "automations.yaml").write_text("[]\n")
     (config_dir / ".storage").mkdir()
     (config_dir / ".storage" / "onboarding").write_text(json.dumps(ONBOARDING_STORE, indent=2))
+    (config_dir / ".storage" / http.STORAGE_KEY).write_text(json.dumps(http_store(port), indent=2))
     (config_dir / "custom_components").mkdir()
     # A link, not a copy: the demo runs the code of this working tree.
     (config_dir / "custom_components" / DOMAIN).symlink_to(
         REPO / "custom_components" / DOMAIN, target_is_directory=True
     )
+
+
+def http_store(port: int) -> dict[str, object]:
+    """Return Home Assistant's HTTP settings as it keeps them: this machine only, on `port`.
+
+    Not in configuration.yaml: Home Assistant moves an `http:` from there into a trial the
+    user must confirm in a dialog within 5 minutes, or it restarts on its defaults (every
+    interface, port 8123), and it raises a repair saying the YAML is deprecated.
+    """
+    settings = http.HTTP_STORAGE_SCHEMA({CONF_SERVER_HOST: "127.0.0.1", CONF_SERVER_PORT: port})
+    return {
+        "version": http.STORAGE_VERSION,
+        "minor_version": http.STORAGE_MINOR_VERSION,
+        "key": http.STORAGE_KEY,
+        "data": {
+            http.KEY_STABLE: {
+                **settings,
+                http.HTTP_CONFIG_CREATED_AT: "2026-01-01T00:00:00+00:00",
+                http.HTTP_CONFIG_ERROR: None,
+                http.HTTP_CONFIG_ERROR_MESSAGE: None,
+            },
+            http.KEY_PENDING: None,
+            http.KEY_YAML_MIGRATION_DONE: True,
+        },
+    }
 
 
 async def onboard(client: HassClient) -> None:

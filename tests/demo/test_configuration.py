@@ -2,8 +2,12 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 from homeassistant.components import onboarding
+from homeassistant.components.http import config as http
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util.yaml import load_yaml_dict
 import pytest
 
@@ -18,7 +22,7 @@ def test_configuration_is_local_and_runs_this_working_tree(tmp_path: Path) -> No
     write_configuration(config_dir, 8999)
 
     config = load_yaml_dict(config_dir / "configuration.yaml")
-    assert config["http"] == {"server_host": "127.0.0.1", "server_port": 8999}
+    assert "http" not in config  # in .storage/http: see the next test
     trusted, password = config["homeassistant"]["auth_providers"]
     assert trusted == {
         "type": "trusted_networks",
@@ -105,3 +109,23 @@ def test_a_missing_library_stops_the_demo_before_it_starts(
     monkeypatch.setattr(requirements.ctypes.util, "find_library", lambda n: f"lib{n}.so.0")
     monkeypatch.setattr(requirements, "ffmpeg_program", lambda: "/bin/ffmpeg")
     assert requirements.machine_libraries() == []
+
+
+async def test_home_assistant_listens_on_this_machine_only_with_nothing_to_confirm(
+    hass: HomeAssistant, hass_storage: dict[str, Any], tmp_path: Path
+) -> None:
+    """An `http:` in configuration.yaml became a trial to confirm in a dialog, and a repair."""
+    write_configuration(tmp_path / "config", 8999)
+    hass_storage[http.STORAGE_KEY] = json.loads(
+        (tmp_path / "config" / ".storage" / http.STORAGE_KEY).read_text()
+    )
+
+    settings = await http.async_load_config(hass, {})
+
+    assert settings["server_host"] == ["127.0.0.1"]
+    assert settings["server_port"] == 8999
+    store = hass.data[http.DATA_STORE]
+    assert store.active_config_type is http.ActiveConfigType.STABLE
+    assert store.revert_deadline is None
+    assert store.pending is None
+    assert ir.async_get(hass).issues == {}
