@@ -25,13 +25,19 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockUser,
+    async_capture_events,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
 from simulators.goe import GoeSimulator
 from tests.conftest import find_device, travel
+from tests.dumps import download_diagnostics, issue_ids, leaked
 from tests.events import assert_command_results
-from tests.goe.fixtures import GOE_SERIAL
+from tests.goe.fixtures import GOE_SERIAL, GOE_TOKEN
 
 NUMBER = "number.go_echarger_000123_charge_current"
 SWITCH = "switch.go_echarger_000123_allow_charging"
@@ -213,11 +219,19 @@ async def test_status_shaped_answer_verifies_without_a_read(
     assert len(goe_sim.status_requests()) == reads
 
 
-@pytest.mark.usefixtures("init_goe")
 async def test_failed_command_is_retried_then_raises_a_repair(
-    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    hass_admin_user: MockUser,
+    init_goe: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """A charger that ignores a command: warned, retried in the next slots, then a repair issue."""
+    """A charger that ignores a command: warned, retried in the next slots, then a repair issue.
+
+    The repair links to the charger's page instead of naming its serial: Home Assistant puts
+    it, unredacted, in the diagnostics a user shares.
+    """
     events = async_capture_events(hass, EVENT_COMMAND_RESULT)
     # The charger now refuses more than 10 A, but our last status still says 32.
     goe_sim.chargers[GOE_SERIAL].max_allowed_current = 10
@@ -233,10 +247,17 @@ async def test_failed_command_is_retried_then_raises_a_repair(
     ]
     assert events[0].data["actual"] == 16
     assert_command_results(events)
-    issue_id = f"goe_{GOE_SERIAL}_set_current_failed"
+    issue_id = f"command_failed_{init_goe.entry_id}_set_current"
     issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_placeholders["value"] == "20"
+    device = find_device(hass, f"goe_{GOE_SERIAL}")
+    assert device is not None
+    assert issue.translation_placeholders["device_url"] == f"/config/devices/device/{device.id}"
+    assert leaked(issue.translation_placeholders, [GOE_SERIAL, GOE_TOKEN]) == set()
+    dump = await download_diagnostics(hass, hass_client, hass_admin_user, init_goe)
+    assert issue_ids(dump) == [issue_id]
+    assert leaked(dump, [GOE_SERIAL, GOE_TOKEN]) == set()
 
     # Nothing more is sent for it; the next change that works clears the issue.
     await travel(hass, freezer, timedelta(minutes=20), step=timedelta(minutes=1))

@@ -17,12 +17,18 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockUser,
+    async_capture_events,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ev_charge_control.api.viriciti import ViricitiClient, ViricitiGroupLimit
 from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
 from simulators.viriciti import ViricitiSimulator
 from tests.conftest import find_device, setup_entry, travel
+from tests.dumps import download_diagnostics, issue_ids, leaked
 from tests.events import assert_command_results
 from tests.viriciti.conftest import (
     GROUP,
@@ -411,12 +417,18 @@ async def test_a_read_racing_a_post_does_not_make_it_fail(
 
 async def test_a_group_refusing_external_limits_raises_a_repair_and_is_not_retried(
     hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    hass_admin_user: MockUser,
     freezer: FrozenDateTimeFactory,
     viriciti_sim: ViricitiSimulator,
     issue_registry: ir.IssueRegistry,
 ) -> None:
-    """The vendor must enable external limits: the user is told so, once, and nothing repeats."""
-    await setup_entry(hass, make_entry(viriciti_sim, REFUSING_GROUP, "Depot West"))
+    """The vendor must enable external limits: the user is told so, once, and nothing repeats.
+
+    The repair links to the group's page instead of naming the group: Home Assistant puts it,
+    unredacted, in the diagnostics a user shares.
+    """
+    entry = await setup_entry(hass, make_entry(viriciti_sim, REFUSING_GROUP, "Depot West"))
     events = async_capture_events(hass, EVENT_COMMAND_RESULT)
     with pytest.raises(HomeAssistantError) as err:
         await set_number(hass, 50, "number.depot_west_requested_limit")
@@ -426,11 +438,18 @@ async def test_a_group_refusing_external_limits_raises_a_repair_and_is_not_retri
     assert err.value.translation_placeholders == {"group": "Depot West"}
     assert "Ask ViriCiti to enable external limits" in str(err.value)
 
-    issue = issue_registry.async_get_issue(DOMAIN, f"viriciti_{REFUSING_GROUP}_external_limits")
+    issue_id = f"external_limits_not_allowed_{entry.entry_id}"
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_key == "external_limits_not_allowed"
-    assert issue.translation_placeholders == {"group": "Depot West"}
+    device = find_device(hass, f"viriciti_{REFUSING_GROUP}")
+    assert device is not None
+    assert issue.translation_placeholders == {"device_url": f"/config/devices/device/{device.id}"}
     assert issue.severity is ir.IssueSeverity.ERROR
+    identifiers = [VIRICITI_KEY, REFUSING_GROUP, "Depot West", "CS-W1"]
+    dump = await download_diagnostics(hass, hass_client, hass_admin_user, entry)
+    assert issue_ids(dump) == [issue_id]
+    assert leaked(dump, identifiers) == set()
     assert [e.data["result"] for e in events] == ["refused"]
     assert_command_results(events)
 
@@ -444,9 +463,7 @@ async def test_a_group_refusing_external_limits_raises_a_repair_and_is_not_retri
     viriciti_sim.set_accepts_external_limits(REFUSING_GROUP, True)
     await set_number(hass, 50, "number.depot_west_requested_limit")
     assert [r.status for r in viriciti_sim.requests_to("POST", path)] == [403, 200]
-    assert (
-        issue_registry.async_get_issue(DOMAIN, f"viriciti_{REFUSING_GROUP}_external_limits") is None
-    )
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
 @pytest.mark.usefixtures("init_viriciti")

@@ -38,6 +38,7 @@ from ...budget import (
 from ...const import DOMAIN, LOGGER
 from ...coordinator import EvChargeCoordinator
 from ...errors import read_failure
+from ...issues import device_url, issue_id
 from ...runtime import EvChargeConfigEntry
 from ...writer import NotSent, QueuedWriter, ResultValue, WriterHooks
 
@@ -481,19 +482,19 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
     def command_verified(self, result: Verification[int]) -> None:
         """Show a repair while the charger keeps refusing a command; clear it once applied."""
         command = result.command
-        issue_id = f"goe_{self.serial}_{command.parameter}_failed"
+        repair = issue_id("command_failed", self.config_entry, command.parameter)
         if result.applied:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            ir.async_delete_issue(self.hass, DOMAIN, repair)
         elif result.gave_up:
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
-                issue_id,
+                repair,
                 is_fixable=False,
                 severity=ir.IssueSeverity.WARNING,
                 translation_key="command_failed",
                 translation_placeholders={
-                    "serial": self.serial,
+                    "device_url": device_url(self.hass, self.config_entry, self.unique_id_prefix),
                     "parameter": command.parameter,
                     "value": str(command.value),
                     "attempts": str(command.attempt),

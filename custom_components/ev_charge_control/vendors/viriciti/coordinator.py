@@ -49,6 +49,7 @@ from ...const import DOMAIN, LOGGER
 from ...coordinator import EvChargeCoordinator
 from ...errors import read_failure
 from ...events import CommandResult
+from ...issues import device_url, issue_id
 from ...runtime import EvChargeConfigEntry
 from ...writer import NotSent, QueuedWriter, Refusal, ResultValue, WriterHooks
 
@@ -432,7 +433,7 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
 
     @property
     def _refusal_issue_id(self) -> str:
-        return f"viriciti_{self.client.group_id}_external_limits"
+        return issue_id("external_limits_not_allowed", self.config_entry)
 
     def _raise_refusal_issue(self) -> None:
         LOGGER.warning(
@@ -446,7 +447,9 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
             is_fixable=False,
             severity=ir.IssueSeverity.ERROR,
             translation_key="external_limits_not_allowed",
-            translation_placeholders={"group": self._title()},
+            translation_placeholders={
+                "device_url": device_url(self.hass, self.config_entry, self.unique_id_prefix)
+            },
         )
 
     async def async_start(self) -> None:
