@@ -2008,7 +2008,9 @@ async def test_400_on_write_quotes_the_title(cloud: FakeEasee, client: EaseeClie
     cloud.answers["POST", path] = echo
     with pytest.raises(ApiError, match="maxChargerCurrent out of range") as err:
         await client.update_settings(CHARGER_ID, max_charger_current=40)
-    assert type(err.value) is ApiError
+    # Refused: the same write would hear the same again.
+    assert type(err.value) is CommandRefusedError
+    assert err.value.result_code == 400
     assert "HTTP 400" in str(err.value)
     assert "**REDACTED**" in str(err.value)
     assert_no_secret(err.value)

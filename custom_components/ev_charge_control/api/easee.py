@@ -921,7 +921,11 @@ class EaseeClient:
             self._latched = True
             raise AuthenticationError(f"Easee {method} {path}: token refused even after a login")
         if not answer.ok:
-            raise self._error(answer, f"Easee {method} {path}", auth_call=False)
+            err = self._error(answer, f"Easee {method} {path}", auth_call=False)
+            if kind == "write" and type(err) is ApiError and answer.refused:
+                # Any other 4xx refuses the write: the same request hears the same again.
+                err = CommandRefusedError(str(err), _error_code(answer.body))
+            raise err
         if kind == "write":
             _raise_if_refused(answer, f"Easee {method} {path}")
         return answer

@@ -33,8 +33,10 @@ from homeassistant.util import dt as dt_util
 
 from ...api.errors import (
     AuthenticationError,
+    CommandRefusedError,
     EvChargeControlError,
     ExternalLimitsNotAllowedError,
+    NotFoundError,
     RateLimitedError,
 )
 from ...api.viriciti import (
@@ -384,12 +386,28 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
         await self.store.async_save()
 
     def send_failed(self, sent: SentCommand[LimitRequest], err: Exception) -> NotSent | Refusal:
-        """Drop a limit the group refuses for good; anything else waits for a slot."""
+        """Drop a limit the group refuses (a 4xx): it is not sent again; 5xx, timeouts wait.
+
+        A refused key waits for the user's new one, a rate limit for a whole slot.
+        """
         group_id = self.client.group_id
         if isinstance(err, ExternalLimitsNotAllowedError):
             self._raise_refusal_issue()
             return Refusal(
                 CommandResult.REFUSED, "external_limits_not_allowed", {"group": self._title()}
+            )
+        if isinstance(err, CommandRefusedError | NotFoundError):
+            command = sent.value.describe(self.zone)
+            LOGGER.error(
+                "ViriCiti %s refused the limit %s; it is not sent again: %s",
+                group_id,
+                command,
+                err,
+            )
+            if isinstance(err, NotFoundError):
+                return Refusal(CommandResult.REFUSED, "group_not_found")
+            return Refusal(
+                CommandResult.REFUSED, "write_refused", {"command": command, "error": str(err)}
             )
         if isinstance(err, AuthenticationError):
             LOGGER.warning("ViriCiti %s: the API key was refused; the limit waits", group_id)
