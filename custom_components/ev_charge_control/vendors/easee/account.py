@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 import time
 from typing import Any, Final
 
@@ -147,17 +147,27 @@ class EaseeAccount:
         """Return when the next read may go out."""
         return max(self.pause_until(now) or now, self.window.next_available(now, READ_RESERVE))
 
-    def gate(self, kind: RequestKind) -> None:
-        """Count a request that is about to go out, or refuse it with OverBudgetError."""
+    def gate(self, kind: RequestKind) -> Callable[[], None]:
+        """Count a request that is about to go out, or refuse it with OverBudgetError.
+
+        Return what gives the request's place in the window back when it never reached
+        Easee (no connection was made): that one place, no other.
+        """
         now = _now()
         if self.blocked_until is not None and now < self.blocked_until:
             raise OverBudgetError(self.blocked_until, blocked=True)
         if self.backoff_until is not None and now < self.backoff_until:
             raise OverBudgetError(self.backoff_until)
         reserve = READ_RESERVE if kind == "read" else 0
-        if not self.window.try_take(now, reserve):
+        if (taken := self.window.take(now, reserve)) is None:
             raise OverBudgetError(self.window.next_available(now, reserve))
         self.async_schedule_save()
+
+        def never_left() -> None:
+            self.window.give_back(taken)
+            self.async_schedule_save()
+
+        return never_left
 
     @callback
     def async_record(self, sent: Iterable[float]) -> None:
