@@ -5,6 +5,7 @@ apt-get, dpkg-deb and patchelf: nothing is downloaded, nothing of the machine's 
 """
 
 import ast
+import ctypes.util
 import os
 from pathlib import Path
 import platform
@@ -523,7 +524,7 @@ def test_a_library_is_fetched_once_where_the_machine_has_none(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(finder.ctypes.util, "find_library", lambda _name: None)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda _name: None)
 
     assert finder.main(["--cache", str(cache), "--library", "libturbojpeg0"]) == 0
     assert finder.main(["--cache", str(cache), "--library", "libturbojpeg0"]) == 0
@@ -544,7 +545,7 @@ def test_a_library_the_machine_has_is_not_fetched(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(finder.ctypes.util, "find_library", lambda name: f"lib{name}.so.0")
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: f"lib{name}.so.0")
 
     assert finder.main(["--cache", str(cache), "--library", "libturbojpeg0"]) == 0
 
@@ -559,7 +560,7 @@ def test_a_library_without_debian_to_fetch_it_from_says_so(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(finder.ctypes.util, "find_library", lambda _name: None)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda _name: None)
     monkeypatch.setattr(finder, "APT_ETC", sources(tmp_path / "none", {}))
 
     assert finder.main(["--cache", str(cache), "--library", "libturbojpeg0"]) == 1
