@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 import json
 from pathlib import Path
 
+from homeassistant.components.number import NumberEntityDescription, NumberMode
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntityDescription
 from homeassistant.const import Platform
 import pytest
@@ -91,3 +92,47 @@ def test_every_enum_state_is_in_words(device: str) -> None:
             continue
         states = entity[description.translation_key].get("state", {})
         assert [o for o in description.options or () if o not in states] == [], description.key
+
+
+# A number shown as a slider leaves its name less room: "Dynamic current" was cut to
+# "Dynamic curre…" beside the slider, "Charge current" was not.
+MAX_SLIDER_LENGTH = 14
+
+
+def _slider(description: EvChargeEntityDescription) -> bool:
+    if not isinstance(description, NumberEntityDescription):
+        return False
+    if description.mode is NumberMode.SLIDER:
+        return True
+    if description.mode not in (None, NumberMode.AUTO):
+        return False
+    # AUTO: Home Assistant draws a slider for at most 256 steps.
+    low, high = description.native_min_value, description.native_max_value
+    step = description.native_step or 1
+    return low is not None and high is not None and (high - low) / step <= 256
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_slider_s_name_is_shown_whole(device: str) -> None:
+    described = DEVICES[device]
+    sliders = {Platform.NUMBER: [d for d in described.get(Platform.NUMBER, ()) if _slider(d)]}
+    too_long = [name for name in _names(sliders) if len(name) > MAX_SLIDER_LENGTH]
+    assert too_long == []
+
+
+def test_the_slider_check_sees_the_old_name() -> None:
+    assert len("Dynamic current") > MAX_SLIDER_LENGTH >= len("Charge current")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_every_measured_value_has_its_precision(device: str) -> None:
+    """No "32.00 A" or "1,234.00 kWh": a sensor with a unit says how many decimals it has."""
+    loose = [
+        description.key
+        for description in DEVICES[device].get(Platform.SENSOR, ())
+        if isinstance(description, SensorEntityDescription)
+        and description.native_unit_of_measurement is not None
+        and description.device_class is not SensorDeviceClass.DURATION
+        and description.suggested_display_precision is None
+    ]
+    assert loose == []

@@ -51,7 +51,7 @@ DAY = 86400.0
 # The chargers' state comes with their site's: Garage's with site 1, Office 1's with site 2.
 GARAGE_STATE = "/api/sites/1/state"
 OFFICE_STATE = "/api/sites/2/state"
-GARAGE_DYNAMIC = "number.garage_dynamic_current"
+GARAGE_DYNAMIC = "number.garage_dynamic_limit"
 
 # A big account: 40 chargers, ten on each of four circuits on two sites.
 BIG_CHARGERS = tuple(f"EB{number:06d}" for number in range(1, 41))
@@ -243,7 +243,7 @@ async def test_from_the_flows_login_on_never_101_requests_in_5_minutes(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     for number in range(1, len(BIG_CHARGERS) + 1):
-        entity_id = f"number.bay_{number}_dynamic_current"
+        entity_id = f"number.bay_{number}_dynamic_limit"
         if hass.states.get(entity_id).state != STATE_UNAVAILABLE:  # read at set-up
             await set_number(hass, entity_id, 10)
     assert big_sim.requests[0].path == "/api/accounts/login"
@@ -333,7 +333,7 @@ async def test_writes_go_out_while_reads_wait_for_the_budget(
     # Set-up read 19 chargers (state, config and both charge plans each) before the reads'
     # share ran out; a charger never read is unavailable and takes no write.
     for index in range(1, 20):
-        await set_number(hass, f"number.bay_{index}_dynamic_current", 10)
+        await set_number(hass, f"number.bay_{index}_dynamic_limit", 10)
     for charger in BIG_CHARGERS[:19]:
         (write,) = big_sim.requests_to("POST", dynamic_path(charger))
         assert write.time == now
@@ -341,14 +341,14 @@ async def test_writes_go_out_while_reads_wait_for_the_budget(
         assert big_sim.charger(charger).dynamic_charger_current == 10
     # The 20th write of the window, once the charger's write spacing allows it, goes at once.
     await travel(hass, freezer, timedelta(seconds=6))
-    await set_number(hass, "number.bay_1_dynamic_current", 11)
+    await set_number(hass, "number.bay_1_dynamic_limit", 11)
     assert [w.status for w in big_sim.requests_to("POST", dynamic_path(BIG_CHARGERS[0]))] == [
         202,
         202,
     ]
 
     # The window is full now: a 21st write waits for room, and then goes.
-    await set_number(hass, "number.bay_2_dynamic_current", 11)
+    await set_number(hass, "number.bay_2_dynamic_limit", 11)
     assert len(big_sim.requests_to("POST", dynamic_path(BIG_CHARGERS[1]))) == 1
     assert hass.states.get("sensor.bay_2_pending_command").state == "dynamic_charger_current"
     assert hass.states.get("sensor.bay_2_pending_command").attributes["value"] == "11 A"

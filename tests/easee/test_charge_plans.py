@@ -154,7 +154,7 @@ async def test_effective_limit_under_a_daily_plan_from_the_app(
 
     await travel(hass, freezer, timedelta(hours=2, minutes=2), step=MINUTE)
     assert limit(hass) == ("0.0", "charge_plan")
-    assert state(hass, "sensor.garage_no_current_reason") == "waiting_for_schedule"
+    assert state(hass, "sensor.garage_limit_reason") == "waiting_for_schedule"
 
 
 @pytest.mark.day_long

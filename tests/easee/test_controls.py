@@ -28,7 +28,7 @@ from tests.conftest import travel
 from tests.easee.conftest import USER_ID
 
 GARAGE = "EH000001"
-DYNAMIC = "number.garage_dynamic_current"
+DYNAMIC = "number.garage_dynamic_limit"
 MAXIMUM = "number.garage_max_current"
 SMART = "switch.garage_smart_charging"
 PENDING = "sensor.garage_pending_command"

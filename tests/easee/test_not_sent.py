@@ -37,7 +37,7 @@ from tests.conftest import travel
 from tests.easee.conftest import EASEE_PASSWORD, USER_ID
 from tests.flow import closed_port_url, start_reauth_form, submit_form
 
-GARAGE_DYNAMIC = "number.garage_dynamic_current"
+GARAGE_DYNAMIC = "number.garage_dynamic_limit"
 STORE_KEY = f"{DOMAIN}.easee_{USER_ID}"
 STRINGS: dict[str, Any] = json.loads(
     (

@@ -14,10 +14,10 @@ from custom_components.ev_charge_control.vendors.easee.coordinator import produc
 from simulators.easee import EaseeSimulator
 from tests.conftest import find_device, setup_entry
 
-REASON = "sensor.garage_no_current_reason"
+REASON = "sensor.garage_limit_reason"
 # reasonForNoCurrent, Easee's enumeration (the vendor notes): code -> state -> English name.
 REASONS = {
-    0: ("no_reason", "No reason (charging or ready)"),
+    0: ("no_reason", "None (charging or ready)"),
     1: ("circuit_max_too_low", "Max circuit current too low"),
     2: ("dynamic_circuit_too_low", "Max dynamic circuit current too low"),
     3: ("offline_fallback_too_low", "Max dynamic offline fallback circuit current too low"),

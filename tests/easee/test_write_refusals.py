@@ -23,7 +23,7 @@ from tests.conftest import travel
 from tests.events import assert_command_results
 
 GARAGE = "EH000001"
-DYNAMIC = "number.garage_dynamic_current"
+DYNAMIC = "number.garage_dynamic_limit"
 PENDING = "sensor.garage_pending_command"
 DYNAMIC_PATH = f"/api/chargers/{GARAGE}/commands/set_dynamic_charger_current"
 STEP = timedelta(seconds=5)

@@ -36,7 +36,7 @@ from tests.goe import fixtures as goe_fixtures
 from tests.goe.fixtures import GOE_SERIAL
 
 GARAGE = "EH000001"
-DYNAMIC = "number.garage_dynamic_current"
+DYNAMIC = "number.garage_dynamic_limit"
 MAXIMUM = "number.garage_max_current"
 ENABLED = "switch.garage_charger_enabled"
 SMART = "switch.garage_smart_charging"
@@ -1094,7 +1094,7 @@ async def test_effective_limit_circuit_max(
     await setup_entry(hass, easee_entry)
     entity_id = "sensor.carport_effective_limit"
     # Easee itself says so.
-    assert state(hass, "sensor.carport_no_current_reason") == "limited_by_circuit_max"
+    assert state(hass, "sensor.carport_limit_reason") == "limited_by_circuit_max"
     assert await _limit_after_a_read(hass, freezer, entity_id) == ("25.0", "circuit_max")
 
 

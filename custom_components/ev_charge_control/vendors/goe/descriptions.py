@@ -127,6 +127,7 @@ SENSORS: Final[tuple[EvSensorEntityDescription[GoeCoordinator], ...]] = (
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=1,
         value_fn=lambda coordinator: coordinator.energy_total,
     ),
     *(_phase_sensors("current", index) for index in (1, 2, 3)),
@@ -137,6 +138,7 @@ SENSORS: Final[tuple[EvSensorEntityDescription[GoeCoordinator], ...]] = (
         device_class=SensorDeviceClass.CURRENT,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=0,
         # The charging current number's upper bound (its max attribute) shows it already.
         entity_registry_enabled_default=False,
         value_fn=_status(lambda s: s.max_allowed_current),
