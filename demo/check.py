@@ -2,19 +2,18 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
-import ctypes.util
 import re
-import shutil
 
 import aiohttp
+from homeassistant.util.yaml import load_yaml_dict
 
 from demo.fleet import expected_devices
 from demo.hass import as_object, objects
 from demo.processes import DemoError, until
-from demo.requirements import NO_WHEELS
 from demo.run import (
     AUTOMATION_ID,
     DOMAIN,
+    REPO,
     Demo,
     Entity,
     energy_sensors,
@@ -48,13 +47,6 @@ LOG_REPORTS = (
 # record's level follows its time stamp: "2026-11-29 17:00:00.000 ERROR (MainThread) [...]".
 LOG_LEVELS = re.compile(r"^\S+ \S+ (ERROR|CRITICAL) \(")
 UNRETRIEVED = "Task exception was never retrieved"
-# What Home Assistant logs when it cannot set up an integration of NO_WHEELS, or one that
-# depends on it ({domain} is that integration).
-EXCUSED = (
-    "Setup failed for '{domain}': Unable to import component: No module named ",
-    "Setup failed for dependencies: ['{domain}']",
-    "Could not setup dependencies: {domain}",
-)
 ENTITYLESS = tuple(prefix for vendor in VENDORS.values() for prefix in vendor.demo.entityless)
 STATES_TIMEOUT = 120.0
 COMMAND_TIMEOUT = 60.0
@@ -237,46 +229,12 @@ def vendor_checks(
 
 # What Home Assistant logs when the machine lacks a program or library that no Python package
 # brings (its tts and camera do without), each with how to tell that the machine lacks it.
-MACHINE_LACKS: tuple[tuple[str, Callable[[], bool]], ...] = (
-    (
-        "[haffmpeg.core] FFmpeg fails [Errno 2] No such file or directory: 'ffmpeg'",
-        lambda: shutil.which("ffmpeg") is None,
-    ),
-    (
-        "[homeassistant.components.camera.img_util] Error loading libturbojpeg;",
-        lambda: ctypes.util.find_library("turbojpeg") is None,
-    ),
-)
-
-
-def lacking() -> tuple[str, ...]:
-    """Return the log texts of what this machine lacks (MACHINE_LACKS): excused errors."""
-    return tuple(text for text, lacks in MACHINE_LACKS if lacks())
-
-
-def _excused(line: str) -> bool:
-    """Return whether `line` only says that an integration of NO_WHEELS could not be set up."""
-    return "[homeassistant.setup]" in line and any(
-        (text := excuse.format(domain=domain)) in line
-        and (text.endswith(" ") or line.endswith(text))
-        for domain in NO_WHEELS
-        for excuse in EXCUSED
-    )
-
-
-def log_problems(text: str, lacks: tuple[str, ...] = ()) -> list[str]:
-    """Return the lines of Home Assistant's log that report an error or our code (empty: none).
-
-    An error that only says the machine lacks one of `lacks` (see `lacking`) is none.
-    """
+def log_problems(text: str) -> list[str]:
+    """Return the lines of Home Assistant's log that report an error or our code (empty: none)."""
     return [
         line
         for line in text.splitlines()
-        if (
-            LOG_LEVELS.match(line)
-            and not _excused(line)
-            and not any(lacked in line for lacked in lacks)
-        )
+        if LOG_LEVELS.match(line)
         or UNRETRIEVED in line
         or any(report in line for report in LOG_REPORTS)
     ]
@@ -286,16 +244,44 @@ async def check_log(demo: Demo, say: Callable[[str], None]) -> None:
     """Check that Home Assistant's log has no error and reports nothing about our code."""
     log = demo.workdir / "logs" / "home-assistant.log"
     text = await asyncio.to_thread(log.read_text, encoding="utf-8", errors="replace")
-    if problems := log_problems(text, lacking()):
+    if problems := log_problems(text):
         raise DemoError(
             "Home Assistant's log has errors or reports our code:\n" + "\n".join(problems[:20])
         )
     say(f"ok: {log.name} has no error and reports nothing about {DOMAIN}")
-    if excused := [line for line in text.splitlines() if LOG_LEVELS.match(line)]:
-        say(
-            f"  (but {len(excused)} excused: what Python 3.14 cannot install, "
-            f"{', '.join(sorted(NO_WHEELS))}, or this machine lacks)"
+
+
+async def check_actions(demo: Demo, say: Callable[[str], None]) -> None:
+    """Check that the frontend can list every action: device pages and Developer tools need it.
+
+    One integration whose action descriptions fail to load (an import error behind a
+    supported_features filter, say) makes `get_services` fail for all of them.
+    """
+    async with demo.hass.websocket() as ws:
+        services = as_object(await ws.call("get_services"), "services")
+    ours = as_object(services.get(DOMAIN, {}), f"{DOMAIN} actions")
+    described = load_yaml_dict(REPO / "custom_components" / DOMAIN / "services.yaml")
+    unnamed = [name for name in ours if not as_object(ours[name], name).get("fields")]
+    if sorted(ours) != sorted(described) or unnamed:
+        raise DemoError(
+            f"get_services lists {sorted(ours)} for {DOMAIN}, services.yaml {sorted(described)}"
+            + (f"; without fields: {unnamed}" if unnamed else "")
         )
+    say(f"ok: get_services lists {len(services)} integrations' actions, all {len(ours)} of ours")
+
+
+async def check_repairs(demo: Demo, say: Callable[[str], None]) -> None:
+    """Check that Settings > Repairs is empty: a newcomer's first look finds nothing to fix."""
+    async with demo.hass.websocket() as ws:
+        listed = as_object(await ws.call("repairs/list_issues"), "repairs")
+    issues = [
+        f"{issue.get('domain')}: {issue.get('issue_id')}"
+        for issue in objects(listed.get("issues", []), "issues")
+        if not issue.get("dismissed_version") and not issue.get("ignored")
+    ]
+    if issues:
+        raise DemoError(f"Settings > Repairs lists {issues}")
+    say("ok: Settings > Repairs lists nothing")
 
 
 async def check_spares(demo: Demo, say: Callable[[str], None]) -> None:
@@ -317,6 +303,8 @@ async def run_check(demo: Demo, say: Callable[[str], None], passed: list[str]) -
             ("charging", lambda: check_charging(demo, say)),
             ("energy dashboard and automation", lambda: check_energy_and_automation(demo, say)),
             *vendor_checks(demo, session, say),
+            ("actions listed for the frontend", lambda: check_actions(demo, say)),
+            ("no repair issue", lambda: check_repairs(demo, say)),
             ("spares added through the config flow", lambda: check_spares(demo, say)),
             ("Home Assistant's log", lambda: check_log(demo, say)),
         ]

@@ -1,10 +1,11 @@
 """What the demo's Home Assistant needs installed: its integrations' requirements, HA's pins."""
 
 from collections.abc import Iterable
+import ctypes.util
+import importlib
 from importlib import metadata
 import json
 from pathlib import Path
-from typing import Final
 
 import homeassistant
 from homeassistant import bootstrap
@@ -12,11 +13,34 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 COMPONENTS = Path(homeassistant.__file__).parent / "components"
 CONSTRAINTS = Path(homeassistant.__file__).parent / "package_constraints.txt"
-# Integrations Home Assistant sets up whose requirements cannot be installed here: it fails to
-# set them up, and those that depend on them. assist_pipeline (voice) needs pymicro-vad 1.0.1
-# and pyspeex-noise 1.0.2; PyPI has no Python 3.14 wheel of either, and building one needs
-# Python 3.14's headers, which the Python scripts/setup finds or fetches does not have.
-NO_WHEELS: Final = frozenset({"assist_pipeline"})
+# camera's libturbojpeg where the machine has none: scripts/setup --demo fetches Debian's here.
+TURBOJPEG = Path(__file__).resolve().parents[1] / ".cache" / "libturbojpeg0"
+
+
+def ffmpeg_program() -> str | None:
+    """Return the ffmpeg program the demo gives Home Assistant: imageio-ffmpeg's static build."""
+    try:  # requirements_demo.txt's, not the tests' (and it has no types)
+        imageio_ffmpeg = importlib.import_module("imageio_ffmpeg")
+    except ImportError:
+        return None
+    program = str(imageio_ffmpeg.get_ffmpeg_exe())
+    return program if Path(program).is_file() else None
+
+
+def turbojpeg_folder() -> Path | None:
+    """Return the folder with the libturbojpeg scripts/setup --demo fetched, if it did."""
+    found = sorted(TURBOJPEG.glob("root/usr/lib/*/libturbojpeg.so.0"))
+    return found[0].parent if found else None
+
+
+def machine_libraries() -> list[str]:
+    """Return what the demo's Home Assistant loads that is missing (empty: nothing)."""
+    missing = []
+    if ffmpeg_program() is None:
+        missing.append("imageio-ffmpeg's ffmpeg")
+    if ctypes.util.find_library("turbojpeg") is None and turbojpeg_folder() is None:
+        missing.append("libturbojpeg")
+    return missing
 
 
 def _manifest(domain: str) -> dict[str, object]:
@@ -67,8 +91,6 @@ def missing_requirements(configured: Iterable[str]) -> dict[str, list[str]]:
     """Return, by integration, its requirements not installed at the version it pins."""
     missing: dict[str, list[str]] = {}
     for domain, needed in requirements(configured).items():
-        if domain in NO_WHEELS:
-            continue
         for requirement in needed:
             try:
                 installed = metadata.version(requirement.name)

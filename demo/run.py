@@ -12,6 +12,8 @@ import shutil
 import sys
 
 import aiohttp
+from homeassistant.components.http import config as http
+from homeassistant.components.http.const import CONF_SERVER_HOST, CONF_SERVER_PORT
 
 from demo.fleet import SimulatorUrls, start_simulators
 from demo.hass import (
@@ -24,7 +26,13 @@ from demo.hass import (
     wait_until_up,
 )
 from demo.processes import Children, DemoError, until
-from demo.requirements import missing_requirements, unpinned_installs
+from demo.requirements import (
+    ffmpeg_program,
+    machine_libraries,
+    missing_requirements,
+    turbojpeg_folder,
+    unpinned_installs,
+)
 from simulators import VENDORS, DemoAutomation, DemoEntry, names, words
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,10 +63,6 @@ homeassistant:
       allow_bypass_login: true
     - type: homeassistant
 
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
-
 # An explicit list instead of default_config, which would also start cloud, discovery,
 # Bluetooth and other integrations that want a network or hardware the demo does not need.
 api:
@@ -70,6 +74,9 @@ logbook:
 recorder:
 system_health:
 automation: !include automations.yaml
+# tts and assist need ffmpeg: the static build of imageio-ffmpeg, so the machine needs none.
+ffmpeg:
+  ffmpeg_bin: {ffmpeg}
 
 logger:
   default: warning
@@ -159,10 +166,21 @@ def check_installed() -> None:
         f"{domain} needs {', '.join(texts)}"
         for domain, texts in missing_requirements([*configured_domains(), DOMAIN]).items()
     ]
+    problems += [f"{missing} is missing" for missing in machine_libraries()]
     if problems:
         raise DemoError(
             "; ".join(problems) + ": make requirements_demo.txt agree and run scripts/setup --demo"
         )
+
+
+def hass_environment() -> dict[str, str]:
+    """Return the environment Home Assistant runs in: where the fetched libturbojpeg is."""
+    env = dict(os.environ)
+    if (folder := turbojpeg_folder()) is not None:
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(
+            path for path in (str(folder), env.get("LD_LIBRARY_PATH")) if path
+        )
+    return env
 
 
 def _fresh_configuration(workdir: Path, port: int) -> None:
@@ -175,15 +193,43 @@ def _fresh_configuration(workdir: Path, port: int) -> None:
 def write_configuration(config_dir: Path, port: int) -> None:
     """Write a fresh configuration with the integration linked in from this repository."""
     config_dir.mkdir(parents=True)
-    (config_dir / "configuration.yaml").write_text(CONFIGURATION.format(port=port))
+    (config_dir / "configuration.yaml").write_text(
+        CONFIGURATION.format(port=port, ffmpeg=json.dumps(ffmpeg_program() or "ffmpeg"))
+    )
     (config_dir / "automations.yaml").write_text("[]\n")
     (config_dir / ".storage").mkdir()
     (config_dir / ".storage" / "onboarding").write_text(json.dumps(ONBOARDING_STORE, indent=2))
+    (config_dir / ".storage" / http.STORAGE_KEY).write_text(json.dumps(http_store(port), indent=2))
     (config_dir / "custom_components").mkdir()
     # A link, not a copy: the demo runs the code of this working tree.
     (config_dir / "custom_components" / DOMAIN).symlink_to(
         REPO / "custom_components" / DOMAIN, target_is_directory=True
     )
+
+
+def http_store(port: int) -> dict[str, object]:
+    """Return Home Assistant's HTTP settings as it keeps them: this machine only, on `port`.
+
+    Not in configuration.yaml: Home Assistant moves an `http:` from there into a trial the
+    user must confirm in a dialog within 5 minutes, or it restarts on its defaults (every
+    interface, port 8123), and it raises a repair saying the YAML is deprecated.
+    """
+    settings = http.HTTP_STORAGE_SCHEMA({CONF_SERVER_HOST: "127.0.0.1", CONF_SERVER_PORT: port})
+    return {
+        "version": http.STORAGE_VERSION,
+        "minor_version": http.STORAGE_MINOR_VERSION,
+        "key": http.STORAGE_KEY,
+        "data": {
+            http.KEY_STABLE: {
+                **settings,
+                http.HTTP_CONFIG_CREATED_AT: "2026-01-01T00:00:00+00:00",
+                http.HTTP_CONFIG_ERROR: None,
+                http.HTTP_CONFIG_ERROR_MESSAGE: None,
+            },
+            http.KEY_PENDING: None,
+            http.KEY_YAML_MIGRATION_DONE: True,
+        },
+    }
 
 
 async def onboard(client: HassClient) -> None:
@@ -464,6 +510,7 @@ async def running_demo(
             ],
             log=logs / "home-assistant.out",
             cwd=workdir / "config",
+            env=hass_environment(),
         )
         client = HassClient(session, f"http://127.0.0.1:{port}")
         await wait_until_up(client, children.check_alive, START_TIMEOUT)

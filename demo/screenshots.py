@@ -18,7 +18,7 @@ import aiohttp
 
 from demo.hass import as_object, as_str
 from demo.processes import Children, DemoError, free_port, kill_leftovers, until
-from demo.run import DEMO_DIR, REPO, running_demo
+from demo.run import DEMO_DIR, DOMAIN, REPO, running_demo
 from simulators import VENDORS
 
 CHROMIUM = "/usr/bin/chromium"
@@ -55,15 +55,70 @@ DEEP_FIND = """
 """
 
 
+# What an `act` script has at hand: find (DEEP_FIND) and wait(test, what), which polls `test`
+# until it returns something true, for at most 30 s (else it throws, naming `what`).
+ACT_TIMEOUT = 150.0
+ACT = """
+async () => {{
+  const find = {find};
+  const wait = async (test, what) => {{
+    for (let i = 0; i < 60; i++) {{
+      const found = test();
+      if (found) return found;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }}
+    throw new Error('waited in vain for ' + what);
+  }};
+  {body}
+  return 'ok';
+}}
+"""
+# The add-integration dialog with mistakes on purpose (a vendor's form_with_errors): the form
+# shows the errors under their fields and keeps what was typed.
+CONFIG_FORM_WITH_ERRORS = """
+  const ask = await wait(() => find('dialog-box'), 'the question whether to set it up');
+  const ok = await wait(
+    () => [...ask.shadowRoot.querySelectorAll('ha-button')].find(
+      (button) => button.textContent.trim() === 'OK'),
+    'its OK');
+  ok.click();
+  const menu = await wait(() => find('step-flow-menu'), 'the menu of vendors');
+  const option = await wait(
+    () => [...menu.shadowRoot.querySelectorAll('*')].find((el) => el.step === {step}),
+    'the option ' + {step});
+  option.click();
+  const step = await wait(() => find('step-flow-form'), 'its form');
+  const form = await wait(() => step.shadowRoot.querySelector('ha-form'), 'its fields');
+  form.dispatchEvent(new CustomEvent('value-changed', {{detail: {{value: {{...form.data, ...{values}}}}}}}));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  step._submitStep();
+  await wait(() => {{
+    const shown = find('step-flow-form');
+    return shown && shown.step && Object.keys(shown.step.errors || {{}}).length >= 2;
+  }}, 'the errors');
+"""
+# Settings > Developer tools > Actions with an action chosen and filled in, in the UI mode.
+ACTION_FORM = """
+  const panel = find('tools-action');
+  panel._yamlMode = false;
+  panel._serviceData = {action};
+  await wait(() => find('ha-service-control') && find('ha-selector-number'), 'its fields');
+"""
+
+
 @dataclass(frozen=True)
 class Shot:
-    """One picture: which page, what must be on it before it is taken, the window size."""
+    """One picture: which page, what must be on it before it is taken, the window size.
+
+    `act`: JavaScript (the body of ACT) run once the page is ready, to open what is shown.
+    """
 
     file: str
     path: str
     ready: tuple[str, ...]
     width: int
     height: int
+    act: str | None = None
 
 
 def say(text: str) -> None:
@@ -79,12 +134,14 @@ class Page:
         self._ws = ws
         self._ids = itertools.count(1)
 
-    async def call(self, method: str, **params: object) -> dict[str, object]:
-        """Send one DevTools command and return its result."""
+    async def call(
+        self, method: str, answer_within: float = 60, **params: object
+    ) -> dict[str, object]:
+        """Send one DevTools command and return its result (`answer_within` seconds)."""
         message_id = next(self._ids)
         await self._ws.send_json({"id": message_id, "method": method, "params": params})
         while True:
-            message = await self._ws.receive(timeout=60)
+            message = await self._ws.receive(timeout=answer_within)
             if message.type != aiohttp.WSMsgType.TEXT:
                 raise DemoError(f"Chromium closed the DevTools connection: {message.type!r}")
             answer = as_object(message.json(), "DevTools message")
@@ -95,13 +152,35 @@ class Page:
         return as_object(answer.get("result", {}), method)
 
     async def has(self, tag: str) -> bool:
-        """Return whether an element matching `tag` is on the page (shadow roots included)."""
+        """Return whether an element matching `tag` is on the page (shadow roots included).
+
+        False while the page is being replaced: Chromium drops a question asked of the old one.
+        """
+        try:
+            result = await self.call(
+                "Runtime.evaluate",
+                expression=f"({DEEP_FIND})({json.dumps(tag)}) !== null",
+                returnByValue=True,
+            )
+        except DemoError as err:
+            if "navigated or closed" in str(err):
+                return False
+            raise
+        return as_object(result.get("result"), "evaluate").get("value") is True
+
+    async def act(self, body: str) -> None:
+        """Run `body` in the page (see ACT); its error (a step that never came) is ours."""
         result = await self.call(
             "Runtime.evaluate",
-            expression=f"({DEEP_FIND})({json.dumps(tag)}) !== null",
+            answer_within=ACT_TIMEOUT,
+            expression=f"({ACT.format(find=DEEP_FIND, body=body)})()",
+            awaitPromise=True,
             returnByValue=True,
         )
-        return as_object(result.get("result"), "evaluate").get("value") is True
+        if "exceptionDetails" in result:
+            details = as_object(result["exceptionDetails"], "exception")
+            thrown = as_object(details.get("exception", {}), "exception")
+            raise DemoError(f"in the page: {thrown.get('description') or details.get('text')}")
 
     async def text(self) -> str:
         """Return the page's visible text, shadow roots included (for checking its content)."""
@@ -168,6 +247,8 @@ async def take(page: Page, base_url: str, shot: Shot, check: CheckAlive) -> Path
             return True if await page.has(tag) else None
 
         await until(f"<{tag}> on {shot.path}", 90, check, present, interval=0.5)
+    if shot.act is not None:
+        await page.act(shot.act)
     # Cards fetch history and statistics after they appear; charts animate in.
     await asyncio.sleep(6)
     if "/auth/" in await page.text() or await page.has("ha-authorize"):
@@ -211,10 +292,45 @@ def shots(devices: dict[str, object]) -> list[Shot]:
             file, identifier = vendor.demo.screenshot
             device = as_str(devices.get(identifier), f"{vendor.name} device")
             pictures.append(Shot(file, f"/config/devices/device/{device}", device_page, 1400, 1650))
-    return [
-        *pictures,
-        Shot("energy-dashboard.png", "/energy", ("ha-panel-energy",), 1400, 1100),
-    ]
+    pictures.append(Shot("energy-dashboard.png", "/energy", ("ha-panel-energy",), 1400, 1100))
+    form = next(
+        (
+            (key, vendor.demo.form_with_errors)
+            for key, vendor in VENDORS.items()
+            if vendor.demo.form_with_errors
+        ),
+        None,
+    )
+    if form is not None:
+        key, values = form
+        pictures.append(
+            Shot(
+                "config-form-error.png",
+                f"/config/integrations/dashboard/add?domain={DOMAIN}",
+                ("ha-config-integrations-dashboard",),
+                1400,
+                1000,
+                CONFIG_FORM_WITH_ERRORS.format(step=json.dumps(key), values=json.dumps(values)),
+            )
+        )
+    action = next(
+        (vendor.demo.action_form for vendor in VENDORS.values() if vendor.demo.action_form), None
+    )
+    if action is not None:
+        name, identifier, data = action
+        device = as_str(devices.get(identifier), identifier)
+        called = {"action": f"{DOMAIN}.{name}", "target": {}, "data": {"device_id": device, **data}}
+        pictures.append(
+            Shot(
+                "action-form.png",
+                "/config/tools/action",
+                ("tools-action",),
+                1400,
+                1000,
+                ACTION_FORM.format(action=json.dumps(called)),
+            )
+        )
+    return pictures
 
 
 async def capture(base_url: str, devices: dict[str, object], check: CheckAlive) -> None:

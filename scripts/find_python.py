@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 import contextlib
+import ctypes.util
 import fcntl
 import os
 from pathlib import Path
@@ -71,7 +72,15 @@ DEBIAN_PACKAGES = (
     "libdb5.3t64",
     "libstdc++6",
     "libgcc-s1",
+    # Its headers (Python.h, pyconfig.h): `scripts/setup --demo` builds what PyPI has no 3.14
+    # wheel of (assist_pipeline's pymicro-vad and pyspeex-noise).
+    "libpython3.14-dev",
+    "python3.14-dev",
 )
+HEADERS = Path("root/usr/include/python3.14/Python.h")
+# A library the demo's Home Assistant loads (camera's libturbojpeg) fetched from Debian unstable
+# into .cache/<package>/, where the machine has none: the folder to find it in, by package.
+LIBRARIES = {"libturbojpeg0": ("turbojpeg", "libturbojpeg.so.0")}
 LOADERS = {
     "x86_64-linux-gnu": "ld-linux-x86-64.so.2",
     "aarch64-linux-gnu": "ld-linux-aarch64.so.1",
@@ -296,8 +305,10 @@ def multiarch() -> str:
     return MACHINE_MULTIARCH.get(platform.machine(), "x86_64-linux-gnu")
 
 
-def fetch_debs(apt_get: str, archive: str, build: Path) -> list[Path]:
-    """Download DEBIAN_PACKAGES from Debian unstable with a private apt state under `build`."""
+def fetch_debs(
+    apt_get: str, archive: str, build: Path, packages: tuple[str, ...] = DEBIAN_PACKAGES
+) -> list[Path]:
+    """Download `packages` from Debian unstable with a private apt state under `build`."""
     apt = build / "apt"
     for folder in ("lists/partial", "cache/archives/partial"):
         (apt / folder).mkdir(parents=True)
@@ -320,7 +331,7 @@ def fetch_debs(apt_get: str, archive: str, build: Path) -> list[Path]:
     debs = build / "debs"
     debs.mkdir()
     must(
-        [apt_get, *opts, "-q", "download", *DEBIAN_PACKAGES],
+        [apt_get, *opts, "-q", "download", *packages],
         "apt-get download",
         timeout=APT_TIMEOUT,
         cwd=debs,
@@ -360,7 +371,23 @@ def provisioned(cache: Path) -> Found | None:
     python = cache / "python3.14" / "root" / "usr" / "bin" / "python3.14"
     if not python.exists():
         return None
+    if not (cache / "python3.14" / HEADERS).is_file():
+        say("the Python 3.14 fetched before has no headers: fetching it anew")
+        return None
     return candidate(python, f"Debian's, fetched into {python.parents[3]}")
+
+
+def debian_tools(lack: str) -> tuple[str, str, str]:
+    """Return apt-get, dpkg-deb and the Debian archive to fetch with; `lack` says what for."""
+    apt_get, dpkg_deb = shutil.which("apt-get"), shutil.which("dpkg-deb")
+    if apt_get is None or dpkg_deb is None:
+        raise SetupError(f"{lack} (and no apt-get and dpkg-deb to fetch Debian's)")
+    if not DEBIAN_KEYRING.is_file():
+        raise SetupError(f"{lack} (and no {DEBIAN_KEYRING} to fetch one with)")
+    archive = apt_archive(APT_ETC)
+    if archive is None:
+        raise SetupError(f"{lack} (and no Debian archive in {APT_ETC}'s sources)")
+    return apt_get, dpkg_deb, archive
 
 
 def provision(cache: Path, tools_python: Path) -> Found:
@@ -369,14 +396,7 @@ def provision(cache: Path, tools_python: Path) -> Found:
     It is built in a temporary folder and moved into place only once it passed the check, so a
     run cut short never leaves a half-made Python behind.
     """
-    apt_get, dpkg_deb = shutil.which("apt-get"), shutil.which("dpkg-deb")
-    if apt_get is None or dpkg_deb is None:
-        raise SetupError("no Python 3.14 found (and no apt-get and dpkg-deb to fetch Debian's)")
-    if not DEBIAN_KEYRING.is_file():
-        raise SetupError(f"no Python 3.14 found (and no {DEBIAN_KEYRING} to fetch one with)")
-    archive = apt_archive(APT_ETC)
-    if archive is None:
-        raise SetupError(f"no Python 3.14 found (and no Debian archive in {APT_ETC}'s sources)")
+    apt_get, dpkg_deb, archive = debian_tools("no Python 3.14 found")
     final = cache / "python3.14"
     say(
         f"no Python 3.14 found: fetching Debian unstable's python3.14 from {archive} into "
@@ -417,6 +437,42 @@ def provision(cache: Path, tools_python: Path) -> Found:
     return found
 
 
+def library(cache: Path, package: str) -> Path | None:
+    """Return the folder with the library of `package` (LIBRARIES), fetched from Debian once.
+
+    Into .cache/<package>/root, built aside and moved into place, as the Python is. None when
+    the machine has the library: programs find it without help.
+    """
+    short, name = LIBRARIES[package]
+    if ctypes.util.find_library(short) is not None:
+        return None
+    final = cache / package
+    found = sorted(final.glob(f"root/usr/lib/*/{name}"))
+    if found:
+        return found[0].parent
+    apt_get, dpkg_deb, archive = debian_tools(f"no {name} found")
+    say(f"fetching Debian unstable's {package} from {archive} into {final}, once")
+    for leftover in cache.glob(f"{package}.build-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    build = Path(tempfile.mkdtemp(prefix=f"{package}.build-", dir=cache))
+    try:
+        for deb in fetch_debs(apt_get, archive, build, (package,)):
+            must(
+                [dpkg_deb, "-x", str(deb), str(build / "root")],
+                f"unpacking {deb.name}",
+                timeout=APT_TIMEOUT,
+            )
+        if not list(build.glob(f"root/usr/lib/*/{name}")):
+            raise SetupError(f"Debian unstable's {package} has no {name}")
+        shutil.rmtree(build / "apt")
+        shutil.rmtree(build / "debs")
+        shutil.rmtree(final, ignore_errors=True)
+        build.rename(final)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    return sorted(final.glob(f"root/usr/lib/*/{name}"))[0].parent
+
+
 def find(cache: Path, tools_python: Path, install_timeout: float = INSTALL_TIMEOUT) -> Found:
     """Return the first working Python 3.14.
 
@@ -450,8 +506,24 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(__file__).resolve().parent.parent / ".cache",
         help="where a fetched Python and the tools venv live (default: the project's .cache)",
     )
-    cache = parser.parse_args(argv).cache.resolve()
+    parser.add_argument(
+        "--library",
+        choices=sorted(LIBRARIES),
+        help="instead: print the folder of this library, fetched from Debian once where the"
+        " machine has none (else print an empty line)",
+    )
+    args = parser.parse_args(argv)
+    cache = args.cache.resolve()
     tools_python = Path(sys.executable)
+    if args.library:
+        with locked(cache):
+            try:
+                folder = library(cache, args.library)
+            except SetupError as err:
+                say(str(err))
+                return 1
+        sys.stdout.write(f"{folder or ''}\n")
+        return 0
     with locked(cache):
         try:
             found = find(cache, tools_python)

@@ -113,6 +113,11 @@ class VendorDemo:
     checks: tuple[DemoCheck, ...] = ()
     notes: tuple[str, ...] = ()  # lines printed under the demo's links
     screenshot: tuple[str, str] | None = None  # (file, device identifier) for the README
+    # The README's other pictures, from the first vendor that gives each: its form filled in
+    # with mistakes on purpose (at least two errors), and an action's form (the action, the
+    # identifier of the device it targets, its data).
+    form_with_errors: Mapping[str, object] | None = None
+    action_form: tuple[str, str, Mapping[str, object]] | None = None
 
 
 # --- the benchmark ------------------------------------------------------------------------

@@ -238,6 +238,8 @@ DEMO: Final = VendorDemo(
         "slot (the 'Command slot' and 'Pending command' sensors show it).",
     ),
     screenshot=("goe-device.png", f"goe_{DEMO_CHARGERS[0][0]}"),
+    # Letters in the serial, a token too short.
+    form_with_errors={"serial": "12AB34", "grid_token": "tooShort"},
 )
 
 # --- the benchmark ----------------------------------------------------------------------------

@@ -254,6 +254,12 @@ DEMO: Final = VendorDemo(
         "scheduled_limit": "ViriCiti: outside all the group's timeframes no schedule limits it",
     },
     checks=(DemoCheck(name="ViriCiti group limit", run=check_limit),),
+    screenshot=("viriciti-device.png", f"viriciti_{DEMO_GROUP}"),
+    action_form=(
+        "set_group_limit",
+        f"viriciti_{DEMO_GROUP}",
+        {"limit": 150, "duration": {"hours": 1, "minutes": 0, "seconds": 0}},
+    ),
 )
 
 # --- the benchmark ----------------------------------------------------------------------------

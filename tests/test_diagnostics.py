@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -27,6 +28,7 @@ from custom_components.ev_charge_control.vendors.goe.runtime import GoeRuntime
 from simulators.goe import GoeSimulator
 from simulators.viriciti import ViricitiSimulator
 from tests.conftest import setup_entry
+from tests.dumps import download_diagnostics, issue_ids
 from tests.easee.conftest import CHARGERS, EASEE_PASSWORD, EASEE_USERNAME, USER_ID, running_account
 from tests.goe import fixtures as goe_fixtures
 from tests.goe.fixtures import GOE_SERIAL, GOE_TOKEN
@@ -39,14 +41,16 @@ goe_sim = goe_fixtures.goe_sim
 goe_entry = goe_fixtures.goe_entry
 
 # A vendor's entry, what its dump must never hold (asked after set-up: tokens are issued then),
-# and the numbers (user ids) that must not stand as a value of their own (a timestamp may hold
-# the same digits by chance).
-type Known = tuple[MockConfigEntry, Callable[[], set[str]], set[int]]
+# the numbers (user ids) that must not stand as a value of their own (a timestamp may hold
+# the same digits by chance), and the ids of the repair issues older versions raised, which
+# named the serial, the group or the account.
+type Known = tuple[MockConfigEntry, Callable[[], set[str]], set[int], list[str]]
 
 
 @contextlib.asynccontextmanager
 async def _goe(goe_entry: MockConfigEntry) -> AsyncIterator[Known]:
-    yield goe_entry, lambda: {GOE_SERIAL, GOE_TOKEN}, set()
+    legacy = [f"goe_{GOE_SERIAL}_set_current_failed", f"goe_{GOE_SERIAL}_set_allow_failed"]
+    yield goe_entry, lambda: {GOE_SERIAL, GOE_TOKEN}, set(), legacy
 
 
 @contextlib.asynccontextmanager
@@ -68,6 +72,7 @@ async def _easee(goe_entry: MockConfigEntry) -> AsyncIterator[Known]:
             entry,
             lambda: {EASEE_PASSWORD, EASEE_USERNAME, user, *CHARGERS, *sim.issued_secrets()},
             {USER_ID},
+            [f"easee_{USER_ID}_blocked"],
         )
 
 
@@ -77,7 +82,8 @@ async def _viriciti(goe_entry: MockConfigEntry) -> AsyncIterator[Known]:
     build_groups(sim)
     await sim.start()
     try:
-        yield make_entry(sim), lambda: {VIRICITI_KEY, GROUP, *STATIONS}, set()
+        legacy = [f"viriciti_{GROUP}_external_limits"]
+        yield make_entry(sim), lambda: {VIRICITI_KEY, GROUP, *STATIONS}, set(), legacy
     finally:
         await sim.stop()
 
@@ -95,15 +101,33 @@ VENDORS: dict[str, Callable[[MockConfigEntry], contextlib.AbstractAsyncContextMa
 async def test_no_secret_serial_or_charger_id_in_any_dump(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
+    hass_admin_user: MockUser,
+    issue_registry: ir.IssueRegistry,
     goe_sim: GoeSimulator,
     goe_entry: MockConfigEntry,
     vendor: str,
 ) -> None:
-    """Whatever the vendor, a dump shared in public names no credential, serial or charger."""
-    async with VENDORS[vendor](goe_entry) as (entry, known, numbers):
+    """Whatever the vendor, a dump shared in public names no credential, serial or charger.
+
+    Not in the repair issues Home Assistant adds to it either: those an older version left
+    behind under ids naming the serial, the group or the account are gone once it is set up.
+    """
+    async with VENDORS[vendor](goe_entry) as (entry, known, numbers, legacy):
+        for issue_id in legacy:
+            ir.async_create_issue(
+                hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="command_failed",
+            )
         await setup_entry(hass, entry)
-        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        dump = await download_diagnostics(hass, hass_client, hass_admin_user, entry)
         secrets = known()
+    assert [key for key in issue_registry.issues if key[0] == DOMAIN] == []
+    assert issue_ids(dump) == []
+    diagnostics = dump["data"]
     text = json.dumps(diagnostics)
 
     assert len(secrets) >= 2

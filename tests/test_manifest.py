@@ -12,6 +12,7 @@ from pathlib import Path
 import homeassistant
 from homeassistant.const import MAJOR_VERSION, MINOR_VERSION, __version__ as ha_version
 from homeassistant.util import package
+from homeassistant.util.yaml import load_yaml_dict
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 import pytest
@@ -78,3 +79,17 @@ def test_hacs_minimum_is_the_oldest_release_tested() -> None:
     if (MAJOR_VERSION, MINOR_VERSION) != TARGET_HA:
         # The oldest lane (requirements_oldest.txt) is the release hacs.json names.
         assert (year, month) == (MAJOR_VERSION, MINOR_VERSION)
+
+
+def test_github_runs_hassfest_and_the_hacs_check() -> None:
+    """The checks the HACS default list asks for, in the conventional workflow."""
+    workflow = load_yaml_dict(Path(__file__).parents[1] / ".github/workflows/validate.yml")
+    steps = {
+        step["uses"].split("@")[0]: step.get("with", {})
+        for job in workflow["jobs"].values()
+        for step in job["steps"]
+    }
+    assert steps["home-assistant/actions/hassfest"] == {}
+    assert steps["hacs/action"] == {"category": "integration"}  # nothing ignored
+    triggers = workflow.get("on") or workflow[True]  # YAML 1.1 reads an unquoted on as true
+    assert {"push", "pull_request"} <= set(triggers)

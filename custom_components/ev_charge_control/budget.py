@@ -124,11 +124,25 @@ class SlidingWindow:
 
     def try_take(self, now: float, reserve: int = 0) -> bool:
         """Count a request going out now; False (nothing counted) when the window is full."""
+        return self.take(now, reserve) is not None
+
+    def take(self, now: float, reserve: int = 0) -> float | None:
+        """Count a request going out now; return the moment counted (None: the window is full)."""
         self._forget(now)
         if len(self.sent) >= self.limit - reserve:
-            return False
-        self.sent.append(max(now, self.sent[-1]) if self.sent else now)
-        return True
+            return None
+        moment = max(now, self.sent[-1]) if self.sent else now
+        self.sent.append(moment)
+        return moment
+
+    def give_back(self, moment: float) -> None:
+        """Forget the request counted at ``moment``: it never reached the vendor.
+
+        One request only; another counted at the same moment stays. Nothing changes when the
+        window has forgotten it already.
+        """
+        if moment in self.sent:
+            self.sent.remove(moment)
 
     def record(self, when: float) -> None:
         """Count a request that already went out, even past the limit: it was sent."""

@@ -24,8 +24,9 @@ class CommandResult(StrEnum):
     APPLIED = "applied"
     # A read shows something else, or the vendor kept answering with errors until we gave up.
     FAILED = "failed"
-    # The cloud will never take it (Easee: a 403 with an error code or `wasAccepted: false`;
-    # ViriCiti: external limits are not enabled for the group). Never sent again.
+    # The cloud will never take it: a 4xx answer to the write other than a refused token or a
+    # rate limit (Easee: also `wasAccepted: false`; go-e: also an error its document does not
+    # name). Never sent again.
     REFUSED = "refused"
     # Easee: the charger is offline and Easee keeps nothing for later. Never sent again.
     OFFLINE = "offline"

@@ -7,9 +7,7 @@ import pytest
 
 from custom_components.ev_charge_control.api.viriciti import _timeframe
 from custom_components.ev_charge_control.api.viriciti_schedule import Schedule
-from demo import check
 from demo.check import MAY_BE_UNKNOWN, log_problems, state_problem
-from demo.requirements import NO_WHEELS
 from simulators.viriciti import DEMO_GROUP as VIRICITI_GROUP, ViricitiSimulator, add_demo
 from simulators.viriciti_vendor import DEMO_TIME_ZONE as VIRICITI_TIME_ZONE
 
@@ -108,49 +106,16 @@ def test_a_clean_log_passes() -> None:
     assert log_problems("\n".join(clean)) == []
 
 
-NO_WHEEL_LINES = [
+MISSING_LINES = [
     "2026-11-29 17:00:00.000 ERROR (MainThread) [homeassistant.setup] Setup failed for "
     "'assist_pipeline': Unable to import component: No module named 'pymicro_vad'",
-    "2026-11-29 17:00:00.001 ERROR (MainThread) [homeassistant.setup] Unable to set up "
-    "dependencies of 'assist_satellite'. Setup failed for dependencies: ['assist_pipeline']",
-    "2026-11-29 17:00:00.002 ERROR (MainThread) [homeassistant.setup] Setup failed for "
-    "'assist_satellite': Could not setup dependencies: assist_pipeline",
-]
-
-
-def test_the_log_check_excuses_only_the_integration_no_wheel_exists_for() -> None:
-    """assist_pipeline's libraries cannot be installed on Python 3.14; nothing else is excused."""
-    assert sorted(NO_WHEELS) == ["assist_pipeline"]
-    assert log_problems("\n".join(NO_WHEEL_LINES)) == []
-    others = [
-        line.replace("assist_pipeline", "conversation").replace("pymicro_vad", "hassil")
-        for line in NO_WHEEL_LINES
-    ]
-    # Another dependency failing beside it, or another logger saying so, is an error again.
-    others.append(NO_WHEEL_LINES[1].replace("['assist_pipeline']", "['assist_pipeline', 'tts']"))
-    others.append(NO_WHEEL_LINES[2] + ", tts")
-    others.append(NO_WHEEL_LINES[0].replace("homeassistant.setup", "homeassistant.loader"))
-    assert log_problems("\n".join(others)) == others
-
-
-LACKING_LINES = [
-    "2026-11-29 17:00:00.000 ERROR (MainThread) [haffmpeg.core] FFmpeg fails [Errno 2] No such "
+    "2026-11-29 17:00:00.001 ERROR (MainThread) [haffmpeg.core] FFmpeg fails [Errno 2] No such "
     "file or directory: 'ffmpeg'",
-    "2026-11-29 17:00:00.001 ERROR (ImportExecutor_0) [homeassistant.components.camera.img_util] "
+    "2026-11-29 17:00:00.002 ERROR (ImportExecutor_0) [homeassistant.components.camera.img_util] "
     "Error loading libturbojpeg; Camera snapshot performance will be sub-optimal",
 ]
 
 
-def test_what_the_machine_lacks_is_excused_only_where_it_lacks_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """No ffmpeg program, no libturbojpeg: an error only on a machine that has them."""
-    text = "\n".join(LACKING_LINES)
-    assert log_problems(text) == LACKING_LINES
-    monkeypatch.setattr(check.shutil, "which", lambda _name: None)
-    monkeypatch.setattr(check.ctypes.util, "find_library", lambda _name: None)
-    assert log_problems(text, check.lacking()) == []
-    monkeypatch.setattr(check.shutil, "which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(check.ctypes.util, "find_library", lambda name: f"lib{name}.so.0")
-    assert check.lacking() == ()
-    assert log_problems(text, check.lacking()) == LACKING_LINES
+def test_nothing_is_excused() -> None:
+    """What the demo used to lack (assist's libraries, ffmpeg, libturbojpeg) is an error now."""
+    assert log_problems("\n".join(MISSING_LINES)) == MISSING_LINES

@@ -10,7 +10,7 @@ from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 from packaging.requirements import Requirement
 import pytest
 
-from demo.requirements import NO_WHEELS, pins, requirements, unpinned_installs
+from demo.requirements import pins, requirements, unpinned_installs
 from demo.run import DOMAIN, configured_domains
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,8 +34,6 @@ def test_every_integration_the_demo_sets_up_finds_its_requirements() -> None:
     listed = _listed(REPO / "requirements_demo.txt")
     missing = []
     for domain, needed in requirements([*configured_domains(), DOMAIN]).items():
-        if domain in NO_WHEELS:  # none to be had for Python 3.14
-            continue
         for requirement in needed:
             version = listed.get(requirement.name.lower())
             if version is None:

@@ -27,7 +27,12 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockUser,
+    async_fire_time_changed,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
 from custom_components.ev_charge_control.forms import ADVANCED
@@ -36,13 +41,13 @@ from custom_components.ev_charge_control.vendors.easee.const import CONF_STATE_I
 from custom_components.ev_charge_control.vendors.easee.runtime import EaseeRuntime
 from simulators.easee import EaseeRequest, EaseeSimulator
 from tests.conftest import RUNTIME_SECRETS, setup_entry, travel
-from tests.easee.bans import BAN_FORMS
+from tests.dumps import download_diagnostics, issue_ids, leaked
+from tests.easee.bans import BAN_FORMS, blocked_issue_id
 from tests.easee.conftest import CHARGERS, EASEE_PASSWORD, EASEE_USERNAME, USER_ID, state_reads
 
 LIMIT = 100
 WINDOW = 300.0
 DAY = 86400.0
-ISSUE_ID = f"easee_{USER_ID}_blocked"
 # The chargers' state comes with their site's: Garage's with site 1, Office 1's with site 2.
 GARAGE_STATE = "/api/sites/1/state"
 OFFICE_STATE = "/api/sites/2/state"
@@ -114,7 +119,7 @@ async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await hass.async_block_till_done()
     hass.data[DATA_EASEE_ACCOUNTS].clear()
     # A started Home Assistant shows no repair issue that was not raised again since.
-    ir.async_delete_issue(hass, DOMAIN, ISSUE_ID)
+    ir.async_delete_issue(hass, DOMAIN, blocked_issue_id(entry))
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
 
@@ -415,28 +420,42 @@ async def test_retry_after_is_honoured(
     assert len(refused(easee_sim)) == 1
 
 
-def issue_shown(issue_registry: ir.IssueRegistry) -> bool:
+def issue_shown(issue_registry: ir.IssueRegistry, entry: MockConfigEntry) -> bool:
     """Tell whether the account's 'blocked' repair issue is shown."""
-    issue = issue_registry.async_get_issue(DOMAIN, ISSUE_ID)
+    issue = issue_registry.async_get_issue(DOMAIN, blocked_issue_id(entry))
     return issue is not None and issue.active
 
 
 @pytest.mark.parametrize("form", BAN_FORMS)
 async def test_a_block_stops_every_request_for_a_day(
     hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    hass_admin_user: MockUser,
     freezer: FrozenDateTimeFactory,
     issue_registry: ir.IssueRegistry,
     easee_sim: EaseeSimulator,
     init_easee: MockConfigEntry,
     form: str,
 ) -> None:
-    """Each form of ban: silence for 24 h (a reload too), a repair issue, then normal."""
+    """Each form of ban: silence for 24 h (a reload too), a repair issue, then normal.
+
+    The repair names no account: Home Assistant puts it, unredacted, in the diagnostics a user
+    shares.
+    """
     easee_sim.inject_fault(form, path_contains=GARAGE_STATE)
     await travel(hass, freezer, timedelta(seconds=60))
     (blocked,) = refused(easee_sim)
     assert blocked.result == form
     start = blocked.time
-    assert issue_shown(issue_registry)
+    assert issue_shown(issue_registry, init_easee)
+    issue = issue_registry.async_get_issue(DOMAIN, blocked_issue_id(init_easee))
+    assert issue is not None
+    assert list(issue.translation_placeholders or {}) == ["until"]
+    dump = await download_diagnostics(hass, hass_client, hass_admin_user, init_easee)
+    assert issue_ids(dump) == [blocked_issue_id(init_easee)]
+    # The whole file: the user name's local part alone ("owner") is in the manifest's codeowners.
+    secrets = [EASEE_PASSWORD, EASEE_USERNAME, USER_ID, *CHARGERS, *easee_sim.issued_secrets()]
+    assert leaked(dump, secrets) == set()
     # What was read before the block stays shown.
     assert hass.states.get("sensor.garage_status").state == "charging"
 
@@ -450,7 +469,7 @@ async def test_a_block_stops_every_request_for_a_day(
     await hass.async_block_till_done()
     await travel(hass, freezer, timedelta(hours=11), step=timedelta(minutes=10))
     assert api_requests_since(easee_sim, start) == []
-    assert issue_shown(issue_registry)
+    assert issue_shown(issue_registry, init_easee)
     # Nothing read since the reload: the charger's values are unknown, and say so.
     assert hass.states.get("sensor.garage_status").state == STATE_UNAVAILABLE
     assert hass.states.get("sensor.garage_pending_command").state == "dynamic_charger_current"
@@ -459,7 +478,7 @@ async def test_a_block_stops_every_request_for_a_day(
     await travel(hass, freezer, timedelta(hours=1, minutes=5), step=timedelta(minutes=1))
     resumed = api_requests_since(easee_sim, start)
     assert min(request.time for request in resumed) >= start + DAY
-    assert issue_registry.async_get_issue(DOMAIN, ISSUE_ID) is None
+    assert issue_registry.async_get_issue(DOMAIN, blocked_issue_id(init_easee)) is None
     assert hass.states.get("sensor.garage_status").state == "charging"
     assert easee_sim.charger("EH000001").dynamic_charger_current == 10
     assert len(refused(easee_sim)) == 1
@@ -484,14 +503,14 @@ async def test_a_restart_during_a_block_sends_nothing(
     start = blocked.time
 
     await restart(hass, init_easee)
-    assert issue_shown(issue_registry)
+    assert issue_shown(issue_registry, init_easee)
     await travel(hass, freezer, timedelta(hours=22), step=timedelta(minutes=10))
     assert api_requests_since(easee_sim, start) == []
-    assert issue_shown(issue_registry)
+    assert issue_shown(issue_registry, init_easee)
 
     await travel(hass, freezer, timedelta(hours=1, minutes=5), step=timedelta(minutes=1))
     assert min(request.time for request in api_requests_since(easee_sim, start)) >= start + DAY
-    assert issue_registry.async_get_issue(DOMAIN, ISSUE_ID) is None
+    assert issue_registry.async_get_issue(DOMAIN, blocked_issue_id(init_easee)) is None
 
 
 @pytest.mark.parametrize("kind", ["http_500", "non_json", "wrong_shape", "permission_403"])

@@ -24,6 +24,8 @@ import pytest
 from custom_components.ev_charge_control.api.easee import (
     COMMANDS,
     OP_MODES,
+    RENEWAL_RETRY_FIRST,
+    RENEWAL_RETRY_MAX,
     EaseeBasicChargePlan,
     EaseeCharger,
     EaseeChargerConfig,
@@ -37,6 +39,7 @@ from custom_components.ev_charge_control.api.easee import (
     EaseeWeeklyChargePlan,
     EaseeWeeklyDay,
     EaseeWeeklyRange,
+    RenewalPausedError,
     account_id,
     is_it_grid,
 )
@@ -607,6 +610,7 @@ async def test_login_refused_latches(
 async def test_login_failures_do_not_latch(
     cloud: FakeEasee,
     make_client: MakeClient,
+    clock: Clock,
     reply: Reply,
     error: type[Exception],
     message: str,
@@ -620,7 +624,9 @@ async def test_login_failures_do_not_latch(
     assert not isinstance(err.value, AuthenticationError)
     assert_no_secret(err.value)
     assert cloud.paths() == [f"POST {LOGIN}"]
-    # The next attempt logs in again.
+    # The next attempt logs in again (a failed one waits its back-off first).
+    if isinstance(err.value, ApiError):
+        clock.now += RENEWAL_RETRY_FIRST
     cloud.login_reply = None
     cloud.answers["GET", "/api/chargers"] = Reply(200, [])
     assert await client.get_chargers() == []
@@ -2008,7 +2014,9 @@ async def test_400_on_write_quotes_the_title(cloud: FakeEasee, client: EaseeClie
     cloud.answers["POST", path] = echo
     with pytest.raises(ApiError, match="maxChargerCurrent out of range") as err:
         await client.update_settings(CHARGER_ID, max_charger_current=40)
-    assert type(err.value) is ApiError
+    # Refused: the same write would hear the same again.
+    assert type(err.value) is CommandRefusedError
+    assert err.value.result_code == 400
     assert "HTTP 400" in str(err.value)
     assert "**REDACTED**" in str(err.value)
     assert_no_secret(err.value)
@@ -2165,3 +2173,168 @@ async def test_client_repr_hides_credentials(make_client: MakeClient) -> None:
     text = repr(make_client())
     assert EASEE_PASSWORD not in text
     assert "127.0.0.1" in text
+
+
+# A request that never reached Easee costs nothing
+
+
+class CountingGate:
+    """A budget that counts every request and takes back those the client gives back."""
+
+    def __init__(self) -> None:
+        self.counted: list[str] = []
+
+    def __call__(self, kind: str) -> Callable[[], None]:
+        self.counted.append(kind)
+        index = len(self.counted) - 1
+
+        def never_left() -> None:
+            self.counted[index] = f"{kind} given back"
+
+        return never_left
+
+
+@pytest.mark.parametrize("has_tokens", [False, True])
+async def test_no_connection_gives_every_count_back(
+    make_client: MakeClient, tokens: EaseeTokens, clock: Clock, has_tokens: bool
+) -> None:
+    """Nothing listening: login, refresh, read and write each give their count back."""
+    gate = CountingGate()
+    expiring = EaseeTokens(tokens.access_token, tokens.refresh_token, NOW + 30)
+    client = make_client(
+        request_gate=gate,
+        tokens=expiring if has_tokens else None,
+        base_url=f"http://127.0.0.1:{free_port()}/",
+    )
+    with pytest.raises(NotSentError):
+        await client.get_chargers()
+    # The renewal's failure waits its back-off: then a valid token reads, and writes.
+    clock.now += 10
+    with pytest.raises(NotSentError):
+        await client.get_chargers()
+    with pytest.raises(NotSentError):
+        await client.command(CHARGER_ID, "reboot")
+    renewal = "auth given back"
+    if has_tokens:
+        assert gate.counted == [renewal, "read given back", "write given back"]
+    else:
+        # No token to use while the login waits: nothing more was counted or sent.
+        assert gate.counted == [renewal]
+
+
+async def test_a_request_easee_may_have_seen_keeps_its_count(
+    cloud: FakeEasee, make_client: MakeClient, tokens: EaseeTokens
+) -> None:
+    """A dropped connection or a 5xx: Easee may have counted the request, so it counts."""
+    gate = CountingGate()
+
+    async def drop(request: web.Request) -> web.StreamResponse:
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
+
+    cloud.answers["POST", f"/api/chargers/{CHARGER_ID}/commands/reboot"] = drop
+    cloud.answers["GET", "/api/chargers"] = Reply(500, {"title": "oops"})
+    client = make_client(request_gate=gate, tokens=tokens)
+    with pytest.raises(ApiError) as err:
+        await client.command(CHARGER_ID, "reboot")
+    assert not isinstance(err.value, NotSentError)
+    with pytest.raises(ApiError, match="HTTP 500"):
+        await client.get_chargers()
+    assert gate.counted == ["write", "read"]
+
+
+@pytest.mark.real_time
+async def test_a_timeout_keeps_its_count(
+    cloud: FakeEasee, make_client: MakeClient, tokens: EaseeTokens
+) -> None:
+    """No answer in time: the request left, so it counts."""
+    gate = CountingGate()
+
+    async def hang(request: web.Request) -> web.StreamResponse:
+        await cloud.release.wait()
+        return web.json_response([])
+
+    cloud.answers["GET", "/api/chargers"] = hang
+    client = make_client(request_gate=gate, tokens=tokens, request_timeout=0.2)
+    with pytest.raises(ApiError, match="no answer in time"):
+        await client.get_chargers()
+    assert gate.counted == ["read"]
+
+
+# A failed token renewal backs off
+
+
+def renewal_times(cloud: FakeEasee, times: list[float], path: str) -> list[float]:
+    """Return the moments (as the test's clock had them) at which ``path`` was asked."""
+    return [moment for moment, seen in zip(times, cloud.requests, strict=True) if seen.path == path]
+
+
+@pytest.mark.parametrize("renewal", ["refresh", "login"])
+async def test_a_failed_renewal_backs_off_through_an_outage(
+    cloud: FakeEasee, make_client: MakeClient, clock: Clock, tokens: EaseeTokens, renewal: str
+) -> None:
+    """30 minutes of 5xx on renewals, a read every 10 s: a handful of renewals, then recovery.
+
+    Tries after 1, 2, 4, 8 minutes, then every 15 (the old token serves while it is valid).
+    """
+    path = REFRESH if renewal == "refresh" else LOGIN
+    cloud.answers["GET", "/api/chargers"] = Reply(200, [])
+    cloud.refresh_reply = Reply(503, {"title": "Service Unavailable"})
+    cloud.login_reply = Reply(503, {"title": "Service Unavailable"})
+    # The token ends 30 s after the outage begins; without one, the client logs in.
+    expiring = EaseeTokens(tokens.access_token, tokens.refresh_token, NOW + 30)
+    client = make_client(tokens=expiring if renewal == "refresh" else None)
+    times: list[float] = []
+    failures: list[type[Exception]] = []
+    start = clock.now
+    while clock.now < start + 1800:
+        before = len(cloud.requests)
+        try:
+            await client.get_chargers()
+        except ApiError as err:
+            failures.append(type(err))
+        times += [clock.now] * (len(cloud.requests) - before)
+        clock.now += 10
+    tried = [moment - start for moment in renewal_times(cloud, times, path)]
+    expected = [0.0]
+    delay = RENEWAL_RETRY_FIRST
+    while expected[-1] + delay < 1800:
+        expected.append(expected[-1] + delay)
+        delay = min(RENEWAL_RETRY_MAX, delay * 2)
+    assert tried == expected == [0.0, 60.0, 180.0, 420.0, 900.0, 1800.0][: len(tried)]
+    assert len(tried) == 5
+    # No request without a token went out; while waiting, nothing was sent at all.
+    assert RenewalPausedError in failures
+    assert cloud.paths().count("GET /api/chargers") == (2 if renewal == "refresh" else 0)
+
+    # The outage ends: the next renewal (15 minutes after the last) goes through.
+    cloud.refresh_reply = cloud.login_reply = None
+    clock.now = start + 900 + RENEWAL_RETRY_MAX
+    assert await client.get_chargers() == []
+    assert cloud.paths()[-2:] == [f"POST {path}", "GET /api/chargers"]
+    # ... and the back-off starts over at the next failure.
+    cloud.refresh_reply = Reply(503, {"title": "Service Unavailable"})
+    cloud.login_reply = Reply(503, {"title": "Service Unavailable"})
+    assert client.tokens is not None
+    clock.now = client.tokens.expires_at
+    with pytest.raises(ApiError, match="HTTP 503"):
+        await client.get_chargers()
+    clock.now += RENEWAL_RETRY_FIRST - 1
+    with pytest.raises(RenewalPausedError):
+        await client.get_chargers()
+    clock.now += 1
+    with pytest.raises(ApiError, match="HTTP 503"):
+        await client.get_chargers()
+
+
+async def test_a_refused_refresh_is_no_failure(
+    cloud: FakeEasee, make_client: MakeClient, clock: Clock, tokens: EaseeTokens
+) -> None:
+    """Easee refusing the refresh token (400) is answered by a login at once, not a wait."""
+    cloud.answers["GET", "/api/chargers"] = Reply(200, [])
+    expiring = EaseeTokens(tokens.access_token, "refresh-unknown", NOW + 30)
+    RUNTIME_SECRETS.add("refresh-unknown")
+    client = make_client(tokens=expiring)
+    assert await client.get_chargers() == []
+    assert cloud.paths() == [f"POST {REFRESH}", f"POST {LOGIN}", "GET /api/chargers"]

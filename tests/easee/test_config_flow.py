@@ -35,7 +35,7 @@ from custom_components.ev_charge_control.vendors.easee.const import (
 )
 from simulators.easee import EaseeSimulator
 from tests.conftest import setup_entry, travel
-from tests.easee.bans import BAN_FORMS
+from tests.easee.bans import BAN_FORMS, blocked_issue_id
 from tests.easee.conftest import (
     EASEE_OTHER_PASSWORD,
     EASEE_PASSWORD,
@@ -404,7 +404,7 @@ async def test_a_ban_at_login_silences_the_running_accounts(
     result = await submit_login(hass, result, username="second@example.com")
     assert_error(result, "base", "rate_limited")
     (banned,) = [r for r in easee_sim.requests if r.status == 403]
-    issue = issue_registry.async_get_issue(DOMAIN, f"easee_{USER_ID}_blocked")
+    issue = issue_registry.async_get_issue(DOMAIN, blocked_issue_id(init_easee))
     assert issue is not None
     assert issue.active
 

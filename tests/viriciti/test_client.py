@@ -22,6 +22,7 @@ from custom_components.ev_charge_control.api.errors import (
     AnswerLostError,
     ApiError,
     AuthenticationError,
+    CommandRefusedError,
     ExternalLimitsNotAllowedError,
     NotFoundError,
     NotSentError,
@@ -559,8 +560,16 @@ async def test_group_without_external_limits(
         ),
         (Reply(403, {"error": "Forbidden"}), AuthenticationError),
         (Reply(403, b"<html>forbidden</html>"), AuthenticationError),
-        (Reply(400, {"error": "external limit must be a positive integer"}), ApiError),
-        (Reply(409, {"error": "conflict"}), ApiError),
+        # Any other 4xx refuses the limit: the group would answer it the same way again.
+        (Reply(400, {"error": "external limit must be a positive integer"}), CommandRefusedError),
+        (Reply(409, {"error": "conflict"}), CommandRefusedError),
+        (Reply(422, b"<html>unprocessable</html>"), CommandRefusedError),
+        (Reply(404, {"error": "not found"}), NotFoundError),
+        # What asking again may change: the cloud's trouble, a timeout, a rate limit.
+        (Reply(500, {"error": "internal"}), ApiError),
+        (Reply(503, b"<html>down</html>"), ApiError),
+        (Reply(408, {"error": "request timeout"}), ApiError),
+        (Reply(429, {"error": "too many"}), RateLimitedError),
     ],
 )
 async def test_refusals_of_a_post(
@@ -571,6 +580,14 @@ async def test_refusals_of_a_post(
         await odd_client.set_group_limit(300, at(2026, 3, 23, 13))
     assert type(err.value) is error
     assert_no_secret(err.value)
+
+
+async def test_a_get_answered_400_is_no_refusal(cloud: StandIn, odd_client: ViricitiClient) -> None:
+    """Only a write is refused: a read answered 400 is a failed read like any other."""
+    cloud.answers["GET", f"{PREFIX}/grouplimit/{GROUP}"] = Reply(400, {"error": "bad"})
+    with pytest.raises(ApiError) as err:
+        await odd_client.get_group_limit()
+    assert type(err.value) is ApiError
 
 
 async def test_a_get_answered_403_naming_external_is_still_auth(

@@ -17,12 +17,21 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockUser,
+    async_capture_events,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from yarl import URL
 
+from custom_components.ev_charge_control.api.errors import NotFoundError
 from custom_components.ev_charge_control.api.viriciti import ViricitiClient, ViricitiGroupLimit
 from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
+import simulators.viriciti
 from simulators.viriciti import ViricitiSimulator
 from tests.conftest import find_device, setup_entry, travel
+from tests.dumps import download_diagnostics, issue_ids, leaked
 from tests.events import assert_command_results
 from tests.viriciti.conftest import (
     GROUP,
@@ -411,12 +420,18 @@ async def test_a_read_racing_a_post_does_not_make_it_fail(
 
 async def test_a_group_refusing_external_limits_raises_a_repair_and_is_not_retried(
     hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    hass_admin_user: MockUser,
     freezer: FrozenDateTimeFactory,
     viriciti_sim: ViricitiSimulator,
     issue_registry: ir.IssueRegistry,
 ) -> None:
-    """The vendor must enable external limits: the user is told so, once, and nothing repeats."""
-    await setup_entry(hass, make_entry(viriciti_sim, REFUSING_GROUP, "Depot West"))
+    """The vendor must enable external limits: the user is told so, once, and nothing repeats.
+
+    The repair links to the group's page instead of naming the group: Home Assistant puts it,
+    unredacted, in the diagnostics a user shares.
+    """
+    entry = await setup_entry(hass, make_entry(viriciti_sim, REFUSING_GROUP, "Depot West"))
     events = async_capture_events(hass, EVENT_COMMAND_RESULT)
     with pytest.raises(HomeAssistantError) as err:
         await set_number(hass, 50, "number.depot_west_requested_limit")
@@ -426,11 +441,18 @@ async def test_a_group_refusing_external_limits_raises_a_repair_and_is_not_retri
     assert err.value.translation_placeholders == {"group": "Depot West"}
     assert "Ask ViriCiti to enable external limits" in str(err.value)
 
-    issue = issue_registry.async_get_issue(DOMAIN, f"viriciti_{REFUSING_GROUP}_external_limits")
+    issue_id = f"external_limits_not_allowed_{entry.entry_id}"
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_key == "external_limits_not_allowed"
-    assert issue.translation_placeholders == {"group": "Depot West"}
+    device = find_device(hass, f"viriciti_{REFUSING_GROUP}")
+    assert device is not None
+    assert issue.translation_placeholders == {"device_url": f"/config/devices/device/{device.id}"}
     assert issue.severity is ir.IssueSeverity.ERROR
+    identifiers = [VIRICITI_KEY, REFUSING_GROUP, "Depot West", "CS-W1"]
+    dump = await download_diagnostics(hass, hass_client, hass_admin_user, entry)
+    assert issue_ids(dump) == [issue_id]
+    assert leaked(dump, identifiers) == set()
     assert [e.data["result"] for e in events] == ["refused"]
     assert_command_results(events)
 
@@ -444,9 +466,7 @@ async def test_a_group_refusing_external_limits_raises_a_repair_and_is_not_retri
     viriciti_sim.set_accepts_external_limits(REFUSING_GROUP, True)
     await set_number(hass, 50, "number.depot_west_requested_limit")
     assert [r.status for r in viriciti_sim.requests_to("POST", path)] == [403, 200]
-    assert (
-        issue_registry.async_get_issue(DOMAIN, f"viriciti_{REFUSING_GROUP}_external_limits") is None
-    )
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
 
 @pytest.mark.usefixtures("init_viriciti")
@@ -684,3 +704,116 @@ async def test_an_expired_limit_leaves_the_pending_sensor_and_the_number_at_once
     assert [e.data["result"] for e in events] == ["expired"]
     assert state(hass, PENDING) == "none"
     assert state(hass, NUMBER) == STATE_UNKNOWN
+
+
+# A limit the group refuses with a 4xx: reported once, never posted again
+
+
+@pytest.mark.usefixtures("init_viriciti")
+async def test_a_limit_refused_with_a_400_fails_the_action_and_is_not_posted_again(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    viriciti_sim: ViricitiSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A status the document does not name is no reason to post the limit every 5 minutes."""
+    # The group cannot read the end time it is sent: a 400, as for any bad input.
+    monkeypatch.setattr(simulators.viriciti, "_end_time", lambda value, zone: None)
+    events = async_capture_events(hass, EVENT_COMMAND_RESULT)
+    with pytest.raises(HomeAssistantError) as err:
+        await set_number(hass, 100)
+    assert not isinstance(err.value, ServiceValidationError)
+    assert err.value.translation_domain == DOMAIN
+    assert err.value.translation_key == "write_refused"
+    assert err.value.translation_placeholders["command"] == (
+        "100 kW until 2026-11-21T14:00:00+01:00"
+    )
+    assert "endTime must be an ISO 8601 time" in err.value.translation_placeholders["error"]
+    assert VIRICITI_KEY not in str(err.value)
+
+    assert [r.status for r in viriciti_sim.requests_to("POST", LIMIT_PATH)] == [400]
+    assert [e.data for e in events] == [
+        {
+            "device_id": group_device(hass),
+            "parameter": "group_limit",
+            "requested": 100,
+            "end_time": "2026-11-21T13:00:00+00:00",
+            "result": "refused",
+            "actual": None,
+            "actual_end_time": None,
+            "attempt": 1,
+            "will_retry": False,
+        }
+    ]
+    assert_command_results(events)
+    assert state(hass, PENDING) == "none"
+    pending = hass.states.get(PENDING).attributes
+    assert (pending["queued"], pending["awaiting_confirmation"]) == ({}, {})
+
+    # Past several 5-minute slots and reads: nothing more goes out, nothing more is said.
+    await travel(hass, freezer, timedelta(minutes=30), step=timedelta(minutes=1))
+    assert len(viriciti_sim.requests_to("POST", LIMIT_PATH)) == 1
+    assert len(events) == 1
+    assert (state(hass, SOURCE), state(hass, NUMBER)) == ("default", STATE_UNKNOWN)
+
+
+class _TimingOut:
+    """A session whose next POST gets no answer in time (it never reaches the group)."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self.timed_out = 0
+
+    def request(self, method: str, url: URL, **kwargs: Any) -> Any:
+        if method == "POST" and not self.timed_out:
+            self.timed_out += 1
+            raise TimeoutError
+        return self._session.request(method, url, **kwargs)
+
+
+async def test_a_post_without_an_answer_in_time_is_sent_again_in_the_next_slot(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    viriciti_sim: ViricitiSimulator,
+    init_viriciti: MockConfigEntry,
+) -> None:
+    """A timeout is no refusal: the limit waits, visibly, and goes out 5 minutes later."""
+    client = init_viriciti.runtime_data.limit.client  # type: ignore[attr-defined]
+    session = client._session = _TimingOut(client._session)
+    events = async_capture_events(hass, EVENT_COMMAND_RESULT)
+    await set_number(hass, 100)
+    assert session.timed_out == 1
+    assert state(hass, PENDING) == "group_limit"
+    assert posts(viriciti_sim) == []
+
+    await travel(hass, freezer, timedelta(minutes=6), step=timedelta(seconds=30))
+    assert posts(viriciti_sim) == [{"groupLimit": 100, "endTime": "2026-11-21T14:00:00.000+01:00"}]
+    assert [e.data["result"] for e in events] == ["applied"]
+    assert state(hass, PENDING) == "none"
+
+
+@pytest.mark.usefixtures("init_viriciti")
+async def test_a_limit_for_a_group_viriciti_no_longer_knows_is_not_posted_again(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    viriciti_sim: ViricitiSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 404 on the POST: the group is gone, and posting every 5 minutes will not bring it back."""
+    calls = 0
+
+    async def gone(self: ViricitiClient, limit: int, end_time: datetime) -> ViricitiGroupLimit:
+        nonlocal calls
+        calls += 1
+        raise NotFoundError("ViriCiti POST grouplimit: charger group not found (HTTP 404)")
+
+    monkeypatch.setattr(ViricitiClient, "set_group_limit", gone)
+    events = async_capture_events(hass, EVENT_COMMAND_RESULT)
+    with pytest.raises(HomeAssistantError) as err:
+        await set_number(hass, 100)
+    assert err.value.translation_key == "group_not_found"
+    assert [e.data["result"] for e in events] == ["refused"]
+    assert state(hass, PENDING) == "none"
+    await travel(hass, freezer, timedelta(minutes=30), step=timedelta(minutes=1))
+    assert calls == 1
+    assert len(events) == 1

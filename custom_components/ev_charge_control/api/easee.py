@@ -26,6 +26,7 @@ from .errors import (
     CommandRefusedError,
     EvChargeControlError,
     NotFoundError,
+    NotSentError,
     PermissionDeniedError,
     RateLimitedError,
     parse_retry_after,
@@ -39,6 +40,11 @@ DEFAULT_BASE_URL: Final = "https://api.easee.com"
 DEFAULT_TIMEOUT: Final = 30.0
 # Tokens this close to their end are renewed before a request instead of after its 401.
 REFRESH_MARGIN: Final = 60.0
+# A token renewal (refresh or login) that failed without a refusal (no answer, a 5xx) is tried
+# again 1 minute later, then after 2, 4, 8 and at most every 15 minutes: an outage costs a few
+# attempts, not one per read or write. Easee lets only about 10 logins an hour through.
+RENEWAL_RETRY_FIRST: Final = 60.0
+RENEWAL_RETRY_MAX: Final = 900.0
 # Assumed when the answer has neither expiresIn nor a JWT exp claim.
 DEFAULT_EXPIRES_IN: Final = 3600.0
 # localNodeType of a circuit's primary (master) charger.
@@ -68,6 +74,9 @@ COMMANDS: Final = frozenset(
 )
 
 type RequestKind = Literal["auth", "read", "write"]
+# A budget's say before each request: it counts the request or raises. What it returns (if
+# anything) gives the count back when the request never reached Easee (no connection made).
+type RequestGate = Callable[[RequestKind], Callable[[], None] | None]
 type Phases = tuple[float | None, float | None, float | None]
 
 _LOGIN_PATH: Final = "/api/accounts/login"
@@ -94,6 +103,14 @@ _MAX_TITLE: Final = 200
 
 
 # Lenient readers: a value of the wrong type is unknown (None), never a crash.
+
+
+class RenewalPausedError(NotSentError):
+    """A token renewal failed a moment ago: none is tried (nothing is sent) before ``retry_at``."""
+
+    def __init__(self, message: str, retry_at: float) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
 
 
 def _as_int(value: object) -> int | None:
@@ -678,7 +695,7 @@ class EaseeClient:
         base_url: str = DEFAULT_BASE_URL,
         tokens: EaseeTokens | None = None,
         on_tokens: Callable[[EaseeTokens], None] | None = None,
-        request_gate: Callable[[RequestKind], None] | None = None,
+        request_gate: RequestGate | None = None,
         clock: Callable[[], float] = time.time,
         request_timeout: float = DEFAULT_TIMEOUT,
         user_agent: str | None = None,
@@ -699,6 +716,9 @@ class EaseeClient:
         # The access token the latest login gave: a 401 on it means logging in is no use.
         self._login_access: str | None = None
         self._latched = False
+        # Failed renewals in a row, and when the next may be tried (None: at once).
+        self._renewal_failures = 0
+        self._renewal_at: float | None = None
         # What each charger's latest config said of its grid (IT or not), for its states.
         self._it_grids: dict[str, bool | None] = {}
 
@@ -921,7 +941,11 @@ class EaseeClient:
             self._latched = True
             raise AuthenticationError(f"Easee {method} {path}: token refused even after a login")
         if not answer.ok:
-            raise self._error(answer, f"Easee {method} {path}", auth_call=False)
+            err = self._error(answer, f"Easee {method} {path}", auth_call=False)
+            if kind == "write" and type(err) is ApiError and answer.refused:
+                # Any other 4xx refuses the write: the same request hears the same again.
+                err = CommandRefusedError(str(err), _error_code(answer.body))
+            raise err
         if kind == "write":
             _raise_if_refused(answer, f"Easee {method} {path}")
         return answer
@@ -937,6 +961,8 @@ class EaseeClient:
             tokens = self._tokens
             if tokens is not None and not self._expiring(tokens):
                 return tokens.access_token, False  # another task renewed them meanwhile
+            if tokens is not None and self._renewal_waits() and tokens.expires_at > self._now():
+                return tokens.access_token, False  # still valid: the renewal waits its turn
             if tokens is not None and (renewed := await self._refresh_locked(tokens)):
                 return renewed.access_token, False
             return (await self._login_locked()).access_token, True
@@ -957,36 +983,73 @@ class EaseeClient:
             return (await self._login_locked()).access_token, True
 
     async def _login_locked(self) -> EaseeTokens:
+        self._check_renewal_pause()
         sent_at = self._now()
-        answer = await self._send(
-            "auth",
-            "POST",
-            _LOGIN_PATH,
-            body={"userName": self._username, "password": self._password},
-        )
-        if answer.status == 401 or (answer.status == 400 and _is_bad_password(answer.body)):
-            self._latched = True
-            raise AuthenticationError("Easee login: user name or password refused")
-        tokens = self._read_tokens(answer, f"Easee POST {_LOGIN_PATH}", sent_at)
+        try:
+            answer = await self._send(
+                "auth",
+                "POST",
+                _LOGIN_PATH,
+                body={"userName": self._username, "password": self._password},
+            )
+            if answer.status == 401 or (answer.status == 400 and _is_bad_password(answer.body)):
+                self._latched = True
+                raise AuthenticationError("Easee login: user name or password refused")
+            tokens = self._read_tokens(answer, f"Easee POST {_LOGIN_PATH}", sent_at)
+        except ApiError:
+            self._renewal_failed()
+            raise
+        self._renewal_succeeded()
         self._login_access = tokens.access_token
         self._store(tokens)
         return tokens
 
     async def _refresh_locked(self, tokens: EaseeTokens) -> EaseeTokens | None:
         """Renew the tokens; None when the cloud refuses the refresh token."""
+        self._check_renewal_pause()
         sent_at = self._now()
-        answer = await self._send(
-            "auth",
-            "POST",
-            _REFRESH_PATH,
-            body={"accessToken": tokens.access_token, "refreshToken": tokens.refresh_token},
-        )
-        if answer.status in (400, 401):
-            _LOGGER.debug("Easee refused the refresh token (HTTP %s)", answer.status)
-            return None
-        renewed = self._read_tokens(answer, f"Easee POST {_REFRESH_PATH}", sent_at)
+        try:
+            answer = await self._send(
+                "auth",
+                "POST",
+                _REFRESH_PATH,
+                body={"accessToken": tokens.access_token, "refreshToken": tokens.refresh_token},
+            )
+            if answer.status in (400, 401):
+                _LOGGER.debug("Easee refused the refresh token (HTTP %s)", answer.status)
+                return None
+            renewed = self._read_tokens(answer, f"Easee POST {_REFRESH_PATH}", sent_at)
+        except ApiError:
+            self._renewal_failed()
+            raise
+        self._renewal_succeeded()
         self._store(renewed)
         return renewed
+
+    def _renewal_waits(self) -> bool:
+        return self._renewal_at is not None and self._now() < self._renewal_at
+
+    def _check_renewal_pause(self) -> None:
+        """Refuse a renewal (refresh or login) while the one that failed last waits its turn."""
+        if self._renewal_at is not None and self._renewal_waits():
+            at = dt.datetime.fromtimestamp(self._renewal_at, dt.UTC)
+            raise RenewalPausedError(
+                "Easee: renewing the access token failed; next try at "
+                + at.isoformat(timespec="seconds"),
+                self._renewal_at,
+            )
+
+    def _renewal_failed(self) -> None:
+        self._renewal_failures += 1
+        delay = min(
+            RENEWAL_RETRY_MAX, RENEWAL_RETRY_FIRST * 2 ** min(self._renewal_failures - 1, 10)
+        )
+        self._renewal_at = self._now() + delay
+        _LOGGER.debug("Easee: renewing the access token failed; next try in %.0f s", delay)
+
+    def _renewal_succeeded(self) -> None:
+        self._renewal_failures = 0
+        self._renewal_at = None
 
     def _read_tokens(self, answer: HttpAnswer, where: str, sent_at: float) -> EaseeTokens:
         if not answer.ok:
@@ -1030,19 +1093,25 @@ class EaseeClient:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         # The budget's last word: when it raises, nothing is sent.
-        if self._request_gate is not None:
-            self._request_gate(kind)
+        give_back = self._request_gate(kind) if self._request_gate is not None else None
         _LOGGER.debug("Easee %s %s", method, path)
-        return await send(
-            self._session,
-            method,
-            url,
-            request_timeout=self._timeout,
-            where=f"Easee {method} {path}",
-            redact=self._redact,
-            headers=headers,
-            json=body,
-        )
+        try:
+            return await send(
+                self._session,
+                method,
+                url,
+                request_timeout=self._timeout,
+                where=f"Easee {method} {path}",
+                redact=self._redact,
+                headers=headers,
+                json=body,
+            )
+        except NotSentError:
+            # Easee saw nothing, so nothing counts. A request whose fate is unknown (a
+            # timeout, a dropped connection, a 5xx) is an ApiError and stays counted.
+            if give_back is not None:
+                give_back()
+            raise
 
     def _error(self, answer: HttpAnswer, where: str, *, auth_call: bool) -> EvChargeControlError:
         """Return the exception for a non-2xx answer (other than a 401 on a normal call)."""

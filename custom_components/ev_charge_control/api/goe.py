@@ -11,8 +11,14 @@ from typing import Final
 import aiohttp
 from yarl import URL
 
-from .errors import ApiError, AuthenticationError, ChargerUnreachableError, RateLimitedError
-from .http import send
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    ChargerUnreachableError,
+    CommandRefusedError,
+    RateLimitedError,
+)
+from .http import HttpAnswer, send
 from .values import as_bool
 
 DEFAULT_BASE_URL: Final = "https://api-grid-operator.go-e.co"
@@ -27,6 +33,8 @@ COMMAND_PARAMETERS: Final = ("set_current", "set_allow")
 _SERIAL_RE: Final = re.compile(r"^[0-9]{1,6}$")  # \d would take any script's digits
 _TOKEN_RE: Final = re.compile(r"^[A-Za-z0-9]{32}$")
 _AUTH_ERRORS: Final = frozenset({"no token", "wrong token"})
+# A command without a parameter: the same request hears it again.
+_NO_PAYLOAD: Final = "no payload"
 _REDACTED: Final = "**REDACTED**"
 
 
@@ -184,14 +192,14 @@ class GoeClient:
     async def status(self, *, wait: bool = False) -> GoeStatus:
         """Read the charger's status; ``wait`` asks the cloud to ping the charger first."""
         params = {"wait": "1"} if wait else {}
-        data = await self._request("api_status", params)
+        data = await self._request("api_status", params, command=False)
         return self._parse_status(data)
 
     async def command(self, parameter: str, value: int) -> GoeStatus | None:
         """Send one command; return the status when the API answers with a status object."""
         if parameter not in COMMAND_PARAMETERS:
             raise ValueError(f"go-e has no command {parameter!r}")
-        data = await self._request("api_command", {parameter: str(value)})
+        data = await self._request("api_command", {parameter: str(value)}, command=True)
         if data.get("success") is True and "payload" in data:
             return None
         return self._parse_status(data)
@@ -204,7 +212,15 @@ class GoeClient:
     def _redact(self, text: str) -> str:
         return text.replace(self._grid_token, _REDACTED) if self._grid_token else text
 
-    async def _request(self, endpoint: str, extra: Mapping[str, str]) -> dict[str, object]:
+    async def _request(
+        self, endpoint: str, extra: Mapping[str, str], *, command: bool
+    ) -> dict[str, object]:
+        """Send one request; return its JSON object or raise.
+
+        A command the cloud refuses raises ``CommandRefusedError``: "no payload", another error
+        the document does not name in a 2xx or 4xx answer, or any other 4xx answer. Sending it
+        again hears the same; the cloud's own trouble (5xx) and a rate limit may pass.
+        """
         url = (self._base_url / endpoint).with_query(
             {"serial": self.serial, "gridtoken": self._grid_token, **extra}
         )
@@ -228,9 +244,10 @@ class GoeClient:
             # message travels on.
             failure = f"answer is not JSON (HTTP {http_status}, {len(body)} bytes)"
         if failure is not None:
-            raise ApiError(f"{where}: {failure}")
+            raise _failure(where, failure, answer, command=command)
         if not isinstance(data, dict):
-            raise ApiError(f"{where}: answer is JSON but not an object (HTTP {http_status})")
+            failure = f"answer is JSON but not an object (HTTP {http_status})"
+            raise _failure(where, failure, answer, command=command)
 
         # The body decides, whatever the HTTP status: the document does not give the codes.
         if data.get("success") is False:
@@ -242,7 +259,18 @@ class GoeClient:
                 raise RateLimitedError(f"{where}: rate limiting")
             if message == "error getting data":
                 raise ChargerUnreachableError(f"{where}: the cloud could not reach the charger")
-            raise ApiError(f"{where}: error {self._redact(message)!r} (HTTP {http_status})")
+            text = f"error {self._redact(message)!r} (HTTP {http_status})"
+            if command and (message == _NO_PAYLOAD or answer.ok or answer.refused):
+                raise CommandRefusedError(f"{where}: refused, {text}", self._redact(message))
+            raise ApiError(f"{where}: {text}")
         if http_status >= 400:
-            raise ApiError(f"{where}: HTTP {http_status} without a documented error")
+            failure = f"HTTP {http_status} without a documented error"
+            raise _failure(where, failure, answer, command=command)
         return data
+
+
+def _failure(where: str, failure: str, answer: HttpAnswer, *, command: bool) -> ApiError:
+    """Return the error of an undocumented answer: a command's 4xx refuses the command."""
+    if command and answer.refused:
+        return CommandRefusedError(f"{where}: refused, {failure}", answer.status)
+    return ApiError(f"{where}: {failure}")

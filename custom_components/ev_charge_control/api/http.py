@@ -10,6 +10,10 @@ from yarl import URL
 
 from .errors import AnswerLostError, NotSentError
 
+# 4xx statuses that do not refuse the request itself: who is asking (401, 403, 407), or not
+# now (408 timeout, 425 too early, 429 too many). Any other 4xx hears the same when sent again.
+_NOT_REFUSALS = frozenset({401, 403, 407, 408, 425, 429})
+
 
 @dataclass(frozen=True, slots=True)
 class HttpAnswer:
@@ -23,6 +27,11 @@ class HttpAnswer:
     def ok(self) -> bool:
         """Return whether the status is a 2xx."""
         return 200 <= self.status < 300
+
+    @property
+    def refused(self) -> bool:
+        """Return whether the vendor refused the request as such: sending it again is no use."""
+        return 400 <= self.status < 500 and self.status not in _NOT_REFUSALS
 
 
 async def send(

@@ -18,6 +18,7 @@ from yarl import URL
 from .errors import (
     ApiError,
     AuthenticationError,
+    CommandRefusedError,
     EvChargeControlError,
     ExternalLimitsNotAllowedError,
     NotFoundError,
@@ -416,7 +417,11 @@ class ViricitiClient:
         return answer
 
     def _error(self, answer: HttpAnswer, where: str, *, posting: bool) -> EvChargeControlError:
-        """Return the exception for a non-2xx answer."""
+        """Return the exception for a non-2xx answer.
+
+        A POST's other 4xx is a refusal (``CommandRefusedError``, its status as the code): the
+        group would answer the same limit the same way again. A 5xx may pass.
+        """
         status = answer.status
         message = self._message(answer.body)
         quoted = f" {message!r}" if message else ""
@@ -437,6 +442,8 @@ class ViricitiClient:
             return RateLimitedError(
                 f"{where}: rate limited (HTTP 429)", self._retry_after(answer.retry_after)
             )
+        if posting and answer.refused:
+            return CommandRefusedError(f"{where}: refused (HTTP {status}){quoted}", status)
         return ApiError(f"{where}: HTTP {status}{quoted}")
 
     def _message(self, body: bytes) -> str | None:

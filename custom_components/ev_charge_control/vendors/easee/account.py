@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 import time
 from typing import Any, Final
 
@@ -13,6 +13,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
+from ... import issues
 from ...api.easee import RequestKind
 from ...budget import OverBudgetError, SlidingWindow
 from ...const import DOMAIN, LOGGER
@@ -73,9 +74,14 @@ class EaseeAccount:
         self._loaded = False
 
     @property
-    def issue_id(self) -> str:
-        """Return the id of the repair issue shown while the account is blocked."""
-        return f"easee_{self.account_id}_blocked"
+    def issue_id(self) -> str | None:
+        """Return the id of the repair issue shown while the account is blocked.
+
+        Made from the id of the account's config entry, not from the account (a user id or an
+        e-mail address). None while the account has no entry (a config flow's login).
+        """
+        entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, self.account_id)
+        return None if entry is None else issues.issue_id("easee_blocked", entry)
 
     async def async_ensure_loaded(self) -> None:
         """Load the saved state once."""
@@ -141,17 +147,27 @@ class EaseeAccount:
         """Return when the next read may go out."""
         return max(self.pause_until(now) or now, self.window.next_available(now, READ_RESERVE))
 
-    def gate(self, kind: RequestKind) -> None:
-        """Count a request that is about to go out, or refuse it with OverBudgetError."""
+    def gate(self, kind: RequestKind) -> Callable[[], None]:
+        """Count a request that is about to go out, or refuse it with OverBudgetError.
+
+        Return what gives the request's place in the window back when it never reached
+        Easee (no connection was made): that one place, no other.
+        """
         now = _now()
         if self.blocked_until is not None and now < self.blocked_until:
             raise OverBudgetError(self.blocked_until, blocked=True)
         if self.backoff_until is not None and now < self.backoff_until:
             raise OverBudgetError(self.backoff_until)
         reserve = READ_RESERVE if kind == "read" else 0
-        if not self.window.try_take(now, reserve):
+        if (taken := self.window.take(now, reserve)) is None:
             raise OverBudgetError(self.window.next_available(now, reserve))
         self.async_schedule_save()
+
+        def never_left() -> None:
+            self.window.give_back(taken)
+            self.async_schedule_save()
+
+        return never_left
 
     @callback
     def async_record(self, sent: Iterable[float]) -> None:
@@ -192,12 +208,12 @@ class EaseeAccount:
 
     @callback
     def _async_show_blocked_issue(self) -> None:
-        if self.blocked_until is None:
+        if self.blocked_until is None or (repair := self.issue_id) is None:
             return
         ir.async_create_issue(
             self.hass,
             DOMAIN,
-            self.issue_id,
+            repair,
             is_fixable=False,
             severity=ir.IssueSeverity.ERROR,
             translation_key="easee_blocked",
@@ -213,7 +229,8 @@ class EaseeAccount:
         """Forget a block that ran out once a request went through again."""
         if self.blocked_until is not None and self.blocked_until <= _now():
             self.blocked_until = None
-            ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+            if (repair := self.issue_id) is not None:
+                ir.async_delete_issue(self.hass, DOMAIN, repair)
             self.async_schedule_save()
 
     # Flash

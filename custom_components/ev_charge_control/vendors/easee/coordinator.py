@@ -883,10 +883,12 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
             return plan_value(data.basic_plan, data.weekly_plan)
         return None
 
-    def expected(self, parameter: str) -> EaseeValue | None:
-        """Return the value asked for while its write waits, else what the charger shows."""
-        if (value := self.queue.expected_value(parameter)) is not None:
-            return value
+    def shown(self, parameter: str) -> EaseeValue | None:
+        """Return what the charger has, as the newest read shows it.
+
+        Not the request: a write may wait for the account's budget or its spacing, and the
+        charger keeps what it has meanwhile; the Pending command sensor shows the wait.
+        """
         return self.value_in(self.data, parameter)
 
     def effective_limit(self) -> EffectiveLimit | None:

@@ -137,7 +137,7 @@ def _flash_attributes(coordinator: EaseeChargerCoordinator) -> Mapping[str, Any]
 
 def _switch_value(parameter: str) -> Callable[[EaseeChargerCoordinator], bool | None]:
     def read(coordinator: EaseeChargerCoordinator) -> bool | None:
-        value = coordinator.expected(parameter)
+        value = coordinator.shown(parameter)
         return None if value is None else bool(value)
 
     return read
@@ -152,7 +152,7 @@ def _switch_setter(parameter: str) -> Callable[[EaseeChargerCoordinator, bool], 
 
 def _current(parameter: str) -> Callable[[EaseeChargerCoordinator], float | None]:
     def read(coordinator: EaseeChargerCoordinator) -> float | None:
-        value = coordinator.expected(parameter)
+        value = coordinator.shown(parameter)
         # Currents are stored as int; only the charging plan's value is a str.
         return value if isinstance(value, int) else None
 
@@ -272,7 +272,8 @@ def _car_connected(op_mode: int | None) -> bool:
     return op_mode is not None and op_mode not in (0, DISCONNECTED)
 
 
-# Chargers and circuits alike: the write that goes out next and when.
+# Chargers and circuits alike: the write that goes out next and when. Not a diagnostic: it
+# sits beside the controls, which show what the charger has while a write waits.
 PENDING_COMMAND: Final[
     EvSensorEntityDescription[EaseeChargerCoordinator | EaseeCircuitCoordinator]
 ] = EvSensorEntityDescription(
@@ -291,7 +292,6 @@ PENDING_COMMAND: Final[
             PARAM_CIRCUIT,
         )
     ),
-    entity_category=EntityCategory.DIAGNOSTIC,
     always_available=True,
     value_fn=lambda coordinator: coordinator.pending_command(),
     attributes_fn=lambda coordinator: coordinator.pending_attributes(),
@@ -511,7 +511,7 @@ def _phase_number(index: int) -> EvNumberEntityDescription[EaseeCircuitCoordinat
         await coordinator.async_set_phase(index - 1, whole_amperes(value))
 
     def value(coordinator: EaseeCircuitCoordinator) -> float | None:
-        phases = coordinator.expected_phases()
+        phases = coordinator.shown_phases()
         return None if phases is None else phases[index - 1]
 
     return EvNumberEntityDescription(

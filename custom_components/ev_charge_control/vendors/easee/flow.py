@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 import math
 import time
 from typing import TYPE_CHECKING, Any
@@ -105,10 +105,19 @@ class EaseeFlow(ConfigFlow):
         account = await self._async_easee_account(username, known)
         sent: list[float] = []
 
-        def count(kind: RequestKind) -> None:
-            if account is not None:
-                account.gate(kind)  # raises OverBudgetError: nothing is sent
-            sent.append(time.time())
+        def count(kind: RequestKind) -> Callable[[], None]:
+            # Raises OverBudgetError: nothing is sent.
+            give_back = account.gate(kind) if account is not None else None
+            moment = time.time()
+            sent.append(moment)
+
+            def never_left() -> None:
+                # No connection was made: Easee saw nothing, the window counts nothing.
+                sent.remove(moment)
+                if give_back is not None:
+                    give_back()
+
+            return never_left
 
         client = EaseeClient(
             async_get_session(self.hass),

@@ -31,6 +31,7 @@ from ...api.errors import (
 from ...budget import OverBudgetError
 from ...const import CONF_BASE_URL, DOMAIN, LOGGER
 from ...errors import not_ready, read_failure
+from ...issues import async_delete_legacy_issues
 from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
 from ...session import async_get_session, async_user_agent
 from .account import EaseeAccount, async_get_easee_account
@@ -663,5 +664,6 @@ class EaseeRuntime(VendorRuntime):
 
 async def async_setup_easee(hass: HomeAssistant, entry: EvChargeConfigEntry) -> EaseeRuntime:
     """Build the runtime of an Easee config entry."""
+    async_delete_legacy_issues(hass, f"easee_{entry.unique_id}_blocked")
     account = await async_get_easee_account(hass, str(entry.unique_id))
     return EaseeRuntime(hass, entry, account)

@@ -22,6 +22,7 @@ import orjson
 
 from ...api.errors import (
     AuthenticationError,
+    CommandRefusedError,
     EvChargeControlError,
     NotSentError,
     RateLimitedError,
@@ -38,8 +39,10 @@ from ...budget import (
 from ...const import DOMAIN, LOGGER
 from ...coordinator import EvChargeCoordinator
 from ...errors import read_failure
+from ...events import CommandResult
+from ...issues import device_url, issue_id
 from ...runtime import EvChargeConfigEntry
-from ...writer import NotSent, QueuedWriter, ResultValue, WriterHooks
+from ...writer import NotSent, QueuedWriter, Refusal, ResultValue, WriterHooks
 
 # The documented limits, per charger: /api_status on average once per 15 minutes,
 # /api_command at most once per 15 minutes.
@@ -317,6 +320,10 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
         self.writer = QueuedWriter(self, self, budget.commands, f"go-e {self.serial}")
         self._unsub_read: CALLBACK_TYPE | None = None
         self._last_read: float | None = None
+        # Commands sent so far, and the number of each parameter's latest: a read verifies
+        # only commands that went out before it left.
+        self._sends = 0
+        self._send_number: dict[str, int] = {}
         if budget.last_status is not None:
             self._track_energy(budget.last_status)
 
@@ -356,6 +363,7 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
         if self._unsub_read is not None:
             self._unsub_read()
             self._unsub_read = None
+        sends_before = self._sends
         now = _now()
         bucket = self.budget.status
         if not await self.budget.async_take_read(now):
@@ -389,7 +397,7 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
             raise read_failure(err) from err
         except EvChargeControlError as err:
             raise read_failure(err) from err
-        return self._accept(status, _now())
+        return self._accept(status, _now(), sends_before=sends_before)
 
     def _track_energy(self, status: GoeStatus) -> None:
         total = status.kwh_total
@@ -404,14 +412,25 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
             return
         self.energy_total = total
 
-    def _accept(self, status: GoeStatus, fetched_at: float, *, answer: bool = False) -> GoeData:
-        """Take a new status: remember it and verify the commands it can speak for."""
+    def _accept(
+        self, status: GoeStatus, fetched_at: float, *, sends_before: int | None = None
+    ) -> GoeData:
+        """Take a new status: remember it and verify the commands it can speak for.
+
+        ``sends_before``: the commands sent when the read left (None: the status is a
+        command's own answer, which shows the charger after the command).
+        """
         data = GoeData(status, fetched_at)
         self.budget.remember(status, fetched_at)
         self._track_energy(status)
-        # A command's own status answer shows the charger after the command.
-        seen_at = float("inf") if answer else data.data_time
-        self.writer.verify(status.value_of, seen_at)
+        if sends_before is None:
+            self.writer.verify(status.value_of, float("inf"))
+            return data
+        # A command that went out while the read was on its way may have reached the cloud
+        # after the status was made, even when the status looks newer than the command: the
+        # next read verifies it.
+        before = [p for p in self.queue.awaiting if self._send_number.get(p, 0) <= sends_before]
+        self.writer.verify(status.value_of, data.data_time, before)
         return data
 
     def _schedule_read(self, at: float) -> None:
@@ -441,9 +460,11 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
 
     async def async_send_command(self, sent: SentCommand[int]) -> None:
         """Send one command; its status answer (when the cloud waited for one) verifies it."""
+        self._sends += 1
+        self._send_number[sent.parameter] = self._sends
         answer = await self.client.command(sent.parameter, sent.value)
         if answer is not None:
-            self.async_set_updated_data(self._accept(answer, _now(), answer=True))
+            self.async_set_updated_data(self._accept(answer, _now()))
         else:
             self._schedule_verification(sent.sent_at)
 
@@ -451,8 +472,19 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
         """Save the charger's budget, its queue with it."""
         await self.budget.async_save()
 
-    def send_failed(self, sent: SentCommand[int], err: Exception) -> NotSent:
-        """Every failure waits for the next slot; a refused token asks the user for a new one."""
+    def send_failed(self, sent: SentCommand[int], err: Exception) -> NotSent | Refusal:
+        """Drop a command the cloud refuses; the rest waits for the next slot.
+
+        A refused token asks the user for a new one.
+        """
+        if isinstance(err, CommandRefusedError):
+            command = self.describe_command(sent.parameter, sent.value)
+            LOGGER.error(
+                "go-e %s: the cloud refused %s; it is not sent again: %s", self.serial, command, err
+            )
+            return Refusal(
+                CommandResult.REFUSED, "write_refused", {"command": command, "error": str(err)}
+            )
         if isinstance(err, AuthenticationError):
             LOGGER.warning("go-e %s: the grid token was refused; the command waits", self.serial)
             self.config_entry.async_start_reauth(self.hass)
@@ -481,19 +513,19 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
     def command_verified(self, result: Verification[int]) -> None:
         """Show a repair while the charger keeps refusing a command; clear it once applied."""
         command = result.command
-        issue_id = f"goe_{self.serial}_{command.parameter}_failed"
+        repair = issue_id("command_failed", self.config_entry, command.parameter)
         if result.applied:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            ir.async_delete_issue(self.hass, DOMAIN, repair)
         elif result.gave_up:
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
-                issue_id,
+                repair,
                 is_fixable=False,
                 severity=ir.IssueSeverity.WARNING,
                 translation_key="command_failed",
                 translation_placeholders={
-                    "serial": self.serial,
+                    "device_url": device_url(self.hass, self.config_entry, self.unique_id_prefix),
                     "parameter": command.parameter,
                     "value": str(command.value),
                     "attempts": str(command.attempt),

@@ -12,10 +12,11 @@ from homeassistant.util import dt as dt_util
 
 from ...api.goe import GoeClient
 from ...const import CONF_BASE_URL
+from ...issues import async_delete_legacy_issues
 from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
 from ...session import async_get_session
 from .const import CONF_GRID_TOKEN, CONF_SERIAL
-from .coordinator import GoeCoordinator, async_get_goe_budget
+from .coordinator import PARAMETER_ALLOW, PARAMETER_CURRENT, GoeCoordinator, async_get_goe_budget
 from .descriptions import DESCRIPTIONS
 
 
@@ -61,6 +62,10 @@ class GoeRuntime(VendorRuntime):
 async def async_setup_goe(hass: HomeAssistant, entry: EvChargeConfigEntry) -> GoeRuntime:
     """Build the runtime of a go-e config entry."""
     serial: str = entry.data[CONF_SERIAL]
+    async_delete_legacy_issues(
+        hass,
+        *(f"goe_{serial}_{parameter}_failed" for parameter in (PARAMETER_CURRENT, PARAMETER_ALLOW)),
+    )
     client = GoeClient(
         async_get_session(hass),
         serial,

@@ -33,8 +33,10 @@ from homeassistant.util import dt as dt_util
 
 from ...api.errors import (
     AuthenticationError,
+    CommandRefusedError,
     EvChargeControlError,
     ExternalLimitsNotAllowedError,
+    NotFoundError,
     RateLimitedError,
 )
 from ...api.viriciti import (
@@ -49,6 +51,7 @@ from ...const import DOMAIN, LOGGER
 from ...coordinator import EvChargeCoordinator
 from ...errors import read_failure
 from ...events import CommandResult
+from ...issues import device_url, issue_id
 from ...runtime import EvChargeConfigEntry
 from ...writer import NotSent, QueuedWriter, Refusal, ResultValue, WriterHooks
 
@@ -394,12 +397,28 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
         await self.store.async_save()
 
     def send_failed(self, sent: SentCommand[LimitRequest], err: Exception) -> NotSent | Refusal:
-        """Drop a limit the group refuses for good; anything else waits for a slot."""
+        """Drop a limit the group refuses (a 4xx): it is not sent again; 5xx, timeouts wait.
+
+        A refused key waits for the user's new one, a rate limit for a whole slot.
+        """
         group_id = self.client.group_id
         if isinstance(err, ExternalLimitsNotAllowedError):
             self._raise_refusal_issue()
             return Refusal(
                 CommandResult.REFUSED, "external_limits_not_allowed", {"group": self._title()}
+            )
+        if isinstance(err, CommandRefusedError | NotFoundError):
+            command = sent.value.describe(self.zone)
+            LOGGER.error(
+                "ViriCiti %s refused the limit %s; it is not sent again: %s",
+                group_id,
+                command,
+                err,
+            )
+            if isinstance(err, NotFoundError):
+                return Refusal(CommandResult.REFUSED, "group_not_found")
+            return Refusal(
+                CommandResult.REFUSED, "write_refused", {"command": command, "error": str(err)}
             )
         if isinstance(err, AuthenticationError):
             LOGGER.warning("ViriCiti %s: the API key was refused; the limit waits", group_id)
@@ -443,7 +462,7 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
 
     @property
     def _refusal_issue_id(self) -> str:
-        return f"viriciti_{self.client.group_id}_external_limits"
+        return issue_id("external_limits_not_allowed", self.config_entry)
 
     def _raise_refusal_issue(self) -> None:
         LOGGER.warning(
@@ -457,7 +476,9 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
             is_fixable=False,
             severity=ir.IssueSeverity.ERROR,
             translation_key="external_limits_not_allowed",
-            translation_placeholders={"group": self._title()},
+            translation_placeholders={
+                "device_url": device_url(self.hass, self.config_entry, self.unique_id_prefix)
+            },
         )
 
     async def async_start(self) -> None:

@@ -18,6 +18,7 @@ from ...api.viriciti import (
     ViricitiGroupLimit,
 )
 from ...const import CONF_BASE_URL, DOMAIN, LOGGER
+from ...issues import async_delete_legacy_issues
 from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
 from ...session import async_get_session
 from .const import CONF_DEFAULT_DURATION, CONF_GROUP_ID, CONF_TIME_ZONE, DEFAULT_LIMIT_DURATION
@@ -192,6 +193,7 @@ def group_zone(hass: HomeAssistant, options: Mapping[str, Any]) -> ZoneInfo:
 
 async def async_setup_viriciti(hass: HomeAssistant, entry: EvChargeConfigEntry) -> ViricitiRuntime:
     """Build the runtime of a ViriCiti config entry."""
+    async_delete_legacy_issues(hass, f"viriciti_{entry.data[CONF_GROUP_ID]}_external_limits")
     client = ViricitiClient(
         async_get_session(hass),
         entry.data[CONF_API_KEY],
