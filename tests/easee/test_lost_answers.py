@@ -85,7 +85,8 @@ async def test_a_write_taken_whose_answer_was_lost_is_applied_by_the_next_read(
 
     assert answers == [202]
     assert writes(easee_sim) == [(path, body)]
-    assert state(hass, entity_id) == "10"
+    # The number shows what the charger was read with; the write awaits its read.
+    assert state(hass, entity_id) == "32"
     assert attributes(hass, PENDING)["awaiting_confirmation"] == {parameter: 10}
     assert attributes(hass, PENDING)["queued"] == {}
     assert events == []
@@ -104,6 +105,7 @@ async def test_a_write_taken_whose_answer_was_lost_is_applied_by_the_next_read(
     ]
     assert_command_results(events)
     assert attributes(hass, PENDING)["awaiting_confirmation"] == {}
+    assert state(hass, entity_id) == "10"
 
     await travel(hass, freezer, timedelta(minutes=5), step=STEP)
     assert writes(easee_sim) == [(path, body)]
