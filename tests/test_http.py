@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 import pytest
 from yarl import URL
 
-from custom_components.ev_charge_control.api.errors import ApiError, NotSentError
+from custom_components.ev_charge_control.api.errors import AnswerLostError, ApiError, NotSentError
 from custom_components.ev_charge_control.api.http import HttpAnswer, send
 from tests.leaks import assert_no_secrets, free_port
 
@@ -166,7 +166,8 @@ async def test_timeout_is_an_api_error(
             headers={"x-api-key": SECRET},
         )
     assert str(err.value) == f"{WHERE}: no answer in time"
-    assert type(err.value) is ApiError
+    # It went out: the vendor may have acted on it.
+    assert type(err.value) is AnswerLostError
     assert_nothing_of_the_request(err.value)
 
 
@@ -215,8 +216,8 @@ async def test_dropped_connection_is_an_api_error(
             session, "POST", with_secret(base), request_timeout=TIMEOUT, where=WHERE, redact=redact
         )
     assert seen == ["/thing"]
-    # The vendor saw it: it counts.
-    assert type(err.value) is ApiError
+    # The vendor saw it: it counts, and may have acted on it.
+    assert type(err.value) is AnswerLostError
     assert_nothing_of_the_request(err.value)
 
 

@@ -15,6 +15,7 @@ import pytest
 from custom_components.ev_charge_control.api import errors
 from custom_components.ev_charge_control.api.errors import (
     AccountBlockedError,
+    AnswerLostError,
     ApiError,
     AuthenticationError,
     ChargerOfflineError,
@@ -169,6 +170,14 @@ CASES = [
         {"error": "no connection"},
         None,
         id="not_sent",
+    ),
+    pytest.param(
+        AnswerLostError("no answer in time"),
+        {},
+        "api_error",
+        {"error": "no answer in time"},
+        None,
+        id="answer_lost",
     ),
     pytest.param(
         CommandRefusedError("refused", 3),

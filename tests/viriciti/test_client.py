@@ -19,6 +19,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.ev_charge_control.api.errors import (
+    AnswerLostError,
     ApiError,
     AuthenticationError,
     CommandRefusedError,
@@ -810,21 +811,25 @@ async def test_retry_after(
 
 
 @pytest.mark.parametrize(
-    ("fault", "message"),
+    ("fault", "message", "error"),
     [
-        ("http_500", "HTTP 500$"),
-        ("non_json", "not JSON"),
-        ("wrong_shape", "not a JSON object"),
-        ("drop", "connection failed"),
+        ("http_500", "HTTP 500$", ApiError),
+        ("non_json", "not JSON", ApiError),
+        ("wrong_shape", "not a JSON object", ApiError),
+        ("drop", "connection failed", AnswerLostError),
     ],
 )
 async def test_simulated_faults(
-    client: ViricitiClient, sim: ViricitiSimulator, fault: str, message: str
+    client: ViricitiClient,
+    sim: ViricitiSimulator,
+    fault: str,
+    message: str,
+    error: type[ApiError],
 ) -> None:
     sim.inject_fault(fault)
     with pytest.raises(ApiError, match=message) as err:
         await client.get_group()
-    assert type(err.value) is ApiError
+    assert type(err.value) is error
     assert_no_secret(err.value)
     assert len(sim.requests) == 1  # nothing sent twice
 

@@ -38,6 +38,13 @@ class NotSentError(ApiError):
     """
 
 
+class AnswerLostError(ApiError):
+    """The request went out but its answer never came (a timeout, a dropped connection).
+
+    The vendor may have acted on it: only a later read tells.
+    """
+
+
 class ChargerOfflineError(ChargerUnreachableError):
     """The vendor knows the charger is offline and passes nothing on (Easee: errorCode 410)."""
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import aiohttp
 from yarl import URL
 
-from .errors import ApiError, NotSentError
+from .errors import AnswerLostError, NotSentError
 
 # 4xx statuses that do not refuse the request itself: who is asking (401, 403, 407), or not
 # now (408 timeout, 425 too early, 429 too many). Any other 4xx hears the same when sent again.
@@ -47,7 +47,8 @@ async def send(
 ) -> HttpAnswer:
     """Send one request and return its answer, whatever its status.
 
-    A timeout or connection failure raises ``ApiError("{where}: …")``. The request's URL
+    A timeout or connection failure raises ``AnswerLostError("{where}: …")``, or
+    ``NotSentError`` when no connection was made (the request never left). The request's URL
     and headers may hold secrets and aiohttp's exceptions know both, so the only thing of
     one that travels on is its class name and its text after ``redact``, and the error is
     raised outside the ``except`` block, so aiohttp's exception is not its ``__context__``.
@@ -77,5 +78,5 @@ async def send(
     except aiohttp.ClientError as err:
         failure = f"connection failed ({type(err).__name__}: {redact(str(err))})"
     if failure is not None:
-        raise (ApiError if sent else NotSentError)(f"{where}: {failure}")
+        raise (AnswerLostError if sent else NotSentError)(f"{where}: {failure}")
     return answer

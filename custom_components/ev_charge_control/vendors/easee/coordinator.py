@@ -29,6 +29,7 @@ from ...api.easee import (
     EaseeWeeklyChargePlan,
 )
 from ...api.errors import (
+    AnswerLostError,
     ApiError,
     ChargerOfflineError,
     CommandRefusedError,
@@ -398,9 +399,28 @@ class _EaseeWrites[V: CommandValue](WriterHooks[V]):
         return self.runtime.account.pause_until(now)
 
     async def async_send_command(self, sent: SentCommand[V]) -> None:
-        """Send one write; Easee answers 202, so a later read verifies it."""
-        await self._async_send(sent)
-        self.runtime.account.async_request_succeeded()
+        """Send one write; Easee answers 202, so a later read verifies it.
+
+        A write whose answer was lost may have reached the cloud: the next read tells, as
+        for any write, whether it is applied or goes out again. Sending it again at once
+        would spend an attempt, and the budget, on what is likely done.
+        """
+        try:
+            await self._async_send(sent)
+        except AnswerLostError as err:
+            if sent.parameter in UNVERIFIED_PARAMS:
+                raise  # no read shows a command: it is sent again, as any failed write
+            self.runtime.async_handle_write_error(err)
+            LOGGER.warning(
+                "Easee %s: the answer to %s was lost (%s); the next read tells whether it arrived",
+                self.unique_id_prefix,
+                self.describe_command(sent.parameter, sent.value),
+                err,
+            )
+            # The cloud may have taken it until now: only a read after that says anything.
+            sent.sent_at = max(sent.sent_at, _now())
+        else:
+            self.runtime.account.async_request_succeeded()
         self._after_send(sent)
 
     async def _async_send(self, sent: SentCommand[V]) -> None:

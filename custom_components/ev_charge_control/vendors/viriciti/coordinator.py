@@ -170,9 +170,7 @@ class ViricitiGroupCoordinator(_ViricitiCoordinator[ViricitiGroup]):
 
     def _evaluate(self) -> None:
         """Work out the schedule now and wake up at its next change."""
-        if self._unsub_change is not None:
-            self._unsub_change()
-            self._unsub_change = None
+        self._cancel_change()
         if self.schedule is None:
             return
         self.now = self.schedule.at(dt_util.utcnow())
@@ -217,11 +215,24 @@ class ViricitiGroupCoordinator(_ViricitiCoordinator[ViricitiGroup]):
             for tf in self.data.timeframes
         ]
 
-    async def async_stop(self) -> None:
-        """Cancel the change timer."""
+    @callback
+    def _cancel_change(self) -> None:
         if self._unsub_change is not None:
             self._unsub_change()
             self._unsub_change = None
+
+    async def async_shutdown(self) -> None:
+        """Stop with the entry: Home Assistant calls this on unload and on a failed set-up.
+
+        The change timer arms itself again at every change: left behind by a set-up that
+        failed after the group read, it would live as long as Home Assistant.
+        """
+        await super().async_shutdown()
+        self._cancel_change()
+
+    async def async_stop(self) -> None:
+        """Cancel the change timer."""
+        self._cancel_change()
 
 
 class ViricitiLimitStore:
@@ -474,12 +485,21 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
         """Resume a waiting limit (its slot may still be taken)."""
         self.writer.schedule()
 
-    async def async_stop(self) -> None:
-        """Cancel the timers and save the queue."""
+    @callback
+    def _cancel_timers(self) -> None:
         self.writer.cancel()
         if self._unsub_moment is not None:
             self._unsub_moment()
         self._unsub_moment = None
+
+    async def async_shutdown(self) -> None:
+        """Stop with the entry: on unload, and on a failed set-up (a read may arm a timer)."""
+        await super().async_shutdown()
+        self._cancel_timers()
+
+    async def async_stop(self) -> None:
+        """Cancel the timers and save the queue."""
+        self._cancel_timers()
         await self.store.async_save()
 
 
