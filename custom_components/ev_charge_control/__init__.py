@@ -28,7 +28,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvChargeConfigEntry) -> 
     # No update listener: the options flow reloads the entry itself (OptionsFlowWithReload),
     # reauth and reconfigure through async_update_reload_and_abort, and a vendor's fresh
     # tokens saved in the entry's data need no reload at all.
-    await hass.config_entries.async_forward_entry_setups(entry, runtime.platforms)
+    try:
+        await hass.config_entries.async_forward_entry_setups(entry, runtime.platforms)
+    except Exception:
+        # A set-up that fails after the start leaves no timer of the runtime behind.
+        await runtime.async_stop()
+        raise
     return True
 
 

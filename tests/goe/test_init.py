@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from unittest.mock import AsyncMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -13,6 +14,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_charge_control.const import CONF_VENDOR, DOMAIN
+from custom_components.ev_charge_control.vendors.goe.runtime import GoeRuntime
 from simulators.goe import GoeSimulator
 from tests.conftest import setup_entry, travel
 from tests.goe.fixtures import GOE_OTHER_TOKEN, GOE_SERIAL
@@ -43,6 +45,34 @@ async def test_setup_unload_reload(
     assert init_goe.state is ConfigEntryState.LOADED
     assert hass.states.get(POWER).state == "11040"
     assert len(goe_sim.status_requests()) == 1
+
+
+async def test_a_set_up_failing_after_the_start_leaves_no_timer(
+    hass: HomeAssistant,
+    goe_entry: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The platforms fail after the first read armed the read timer: the runtime stops."""
+    goe_entry.add_to_hass(hass)
+    with (
+        patch.object(
+            hass.config_entries,
+            "async_forward_entry_setups",
+            AsyncMock(side_effect=RuntimeError("platforms")),
+        ),
+        patch.object(
+            GoeRuntime, "async_stop", autospec=True, side_effect=GoeRuntime.async_stop
+        ) as stop,
+    ):
+        assert not await hass.config_entries.async_setup(goe_entry.entry_id)
+        await hass.async_block_till_done()
+
+    assert goe_entry.state is ConfigEntryState.SETUP_ERROR
+    stop.assert_awaited_once()
+    reads = len(goe_sim.status_requests())
+    await travel(hass, freezer, QUARTER * 4, step=QUARTER)
+    assert len(goe_sim.status_requests()) == reads  # no timer read on
 
 
 async def test_unknown_vendor_is_a_setup_error(
