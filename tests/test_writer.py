@@ -303,6 +303,29 @@ async def test_a_send_that_made_no_connection_spends_no_slot(
     assert vendor.queue.last_sent == _at(120)
 
 
+async def test_a_network_that_is_down_uses_up_no_attempt(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, vendor: FakeVendor
+) -> None:
+    """Ten minutes without a connection: the command waits, then goes out on its first attempt.
+
+    send_failed calls every ApiError a failed attempt (NotSentError is one): the writer knows
+    better, the vendor never saw it.
+    """
+    events = async_capture_events(hass, EVENT_COMMAND_RESULT)
+    vendor.failures = [NotSentError("no connection")] * 10
+
+    await vendor.writer.async_request("current", 10, current=16)
+    await travel(hass, freezer, timedelta(minutes=9), step=STEP)
+    assert vendor.sent == []
+    assert events == []
+    assert vendor.writer.pending_command() == "current"
+    await travel(hass, freezer, timedelta(minutes=2), step=STEP)
+
+    assert vendor.failures == []
+    assert [parameter for parameter, _, _ in vendor.sent] == ["current"]
+    assert events == []  # no attempt failed: no "failed", no "will retry"
+
+
 async def test_a_rate_limit_waits_a_whole_slot_and_a_later_retry_at(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, vendor: FakeVendor
 ) -> None:

@@ -261,11 +261,15 @@ class QueuedWriter[V]:
     def _not_sent(self, sent: SentCommand[V], outcome: NotSent, err: Exception) -> float | None:
         """Queue a command again that did not get through; return when it may go."""
         if isinstance(err, NotSentError):
-            # The vendor saw nothing: the slot is not spent, but the next try waits a little,
-            # so a network that is down is not asked again in a loop.
+            # The vendor saw nothing: neither the slot nor an attempt is spent (a network
+            # that is down for an hour does not use up the command), but the next try waits a
+            # little, so the network is not asked again in a loop.
             self.queue.never_left(sent)
             outcome = replace(
-                outcome, retry_at=max(outcome.retry_at or 0.0, _now() + NOT_SENT_RETRY)
+                outcome,
+                attempt_failed=False,
+                give_up=False,
+                retry_at=max(outcome.retry_at or 0.0, _now() + NOT_SENT_RETRY),
             )
         elif outcome.rate_limited:
             self.queue.rate_limited(sent, _now())
