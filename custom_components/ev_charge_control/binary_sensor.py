@@ -14,10 +14,11 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import HA_2026_10
 from .entity import CoordinatorT_contra, EvChargeEntity, EvChargeEntityDescription
 from .runtime import EvChargeConfigEntry
 
-if TYPE_CHECKING:
+if TYPE_CHECKING and HA_2026_10:
     # Defined in .const since Home Assistant 2026.10 (and no longer exported beside the
     # entity); 2026.8 and 2026.9 have it only in the package, where 2026.10 still has it too.
     from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass

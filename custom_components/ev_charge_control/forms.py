@@ -10,9 +10,9 @@ from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, Tex
 from homeassistant.util import dt as dt_util
 from yarl import URL
 
-from .const import CONF_BASE_URL
+from .const import CONF_BASE_URL, HA_2026_9
 
-if TYPE_CHECKING:
+if TYPE_CHECKING and HA_2026_9:
     # Home Assistant 2026.9 and newer validate with probatio, installed under voluptuous's
     # name at run time; its types are what their signatures ask for.
     import probatio as vol

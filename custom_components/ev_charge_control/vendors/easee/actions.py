@@ -10,18 +10,18 @@ from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
-if TYPE_CHECKING:
+from ...actions import action_error, device_identifiers, loaded_runtimes
+from ...api.easee import EaseeBasicChargePlan
+from ...const import DOMAIN, HA_2026_9
+from ...entity import whole_amperes
+from .coordinator import EaseeChargerCoordinator, EaseeCircuitCoordinator
+from .runtime import EaseeRuntime
+
+if TYPE_CHECKING and HA_2026_9:
     # As in config_flow: probatio's types, voluptuous's name at run time.
     import probatio as vol
 else:
     import voluptuous as vol
-
-from ...actions import action_error, device_identifiers, loaded_runtimes
-from ...api.easee import EaseeBasicChargePlan
-from ...const import DOMAIN
-from ...entity import whole_amperes
-from .coordinator import EaseeChargerCoordinator, EaseeCircuitCoordinator
-from .runtime import EaseeRuntime
 
 SERVICE_SET_DYNAMIC_CIRCUIT_CURRENT: Final = "set_dynamic_circuit_current"
 SERVICE_SET_CHARGE_PLAN: Final = "set_charge_plan"

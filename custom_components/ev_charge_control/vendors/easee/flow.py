@@ -30,7 +30,7 @@ from ...api.easee import (
 )
 from ...api.errors import AccountBlockedError, ApiError, AuthenticationError, RateLimitedError
 from ...budget import OverBudgetError
-from ...const import CONF_BASE_URL, CONF_VENDOR, LOGGER
+from ...const import CONF_BASE_URL, CONF_VENDOR, HA_2026_9, LOGGER
 from ...forms import (
     ADVANCED,
     PASSWORD,
@@ -59,7 +59,7 @@ from .const import (
     VENDOR_EASEE,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING and HA_2026_9:
     import probatio as vol
 else:
     import voluptuous as vol

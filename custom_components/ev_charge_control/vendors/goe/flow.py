@@ -18,7 +18,7 @@ from ...api.errors import (
     RateLimitedError,
 )
 from ...api.goe import DEFAULT_BASE_URL, GoeClient, is_valid_grid_token, normalize_serial
-from ...const import CONF_BASE_URL, CONF_VENDOR, LOGGER
+from ...const import CONF_BASE_URL, CONF_VENDOR, HA_2026_9, LOGGER
 from ...forms import (
     ADVANCED,
     PASSWORD,
@@ -31,7 +31,7 @@ from ...session import async_get_session
 from .const import CONF_GRID_TOKEN, CONF_SERIAL, VENDOR_GOE
 from .coordinator import async_get_goe_budget
 
-if TYPE_CHECKING:
+if TYPE_CHECKING and HA_2026_9:
     import probatio as vol
 else:
     import voluptuous as vol

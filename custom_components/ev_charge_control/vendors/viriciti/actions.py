@@ -10,17 +10,17 @@ from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
-if TYPE_CHECKING:
+from ...actions import action_error, device_identifiers, loaded_runtimes
+from ...const import DOMAIN, HA_2026_9
+from .coordinator import ViricitiLimitCoordinator
+from .descriptions import positive_kw
+from .runtime import ViricitiRuntime
+
+if TYPE_CHECKING and HA_2026_9:
     # As in config_flow: probatio's types, voluptuous's name at run time.
     import probatio as vol
 else:
     import voluptuous as vol
-
-from ...actions import action_error, device_identifiers, loaded_runtimes
-from ...const import DOMAIN
-from .coordinator import ViricitiLimitCoordinator
-from .descriptions import positive_kw
-from .runtime import ViricitiRuntime
 
 SERVICE_SET_GROUP_LIMIT: Final = "set_group_limit"
 

@@ -17,7 +17,7 @@ from homeassistant.helpers.selector import DurationSelector, DurationSelectorCon
 
 from ...api.errors import ApiError, AuthenticationError, NotFoundError, RateLimitedError
 from ...api.viriciti import DEFAULT_BASE_URL as VIRICITI_BASE_URL, ViricitiClient, ViricitiGroup
-from ...const import CONF_BASE_URL, CONF_VENDOR, LOGGER
+from ...const import CONF_BASE_URL, CONF_VENDOR, HA_2026_9, LOGGER
 from ...forms import (
     ADVANCED,
     PASSWORD,
@@ -37,7 +37,7 @@ from .const import (
     VENDOR_VIRICITI,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING and HA_2026_9:
     import probatio as vol
 else:
     import voluptuous as vol
