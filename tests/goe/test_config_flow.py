@@ -25,7 +25,10 @@ from custom_components.ev_charge_control.vendors.goe.const import (
     CONF_SERIAL,
     VENDOR_GOE,
 )
-from custom_components.ev_charge_control.vendors.goe.coordinator import async_get_goe_budget
+from custom_components.ev_charge_control.vendors.goe.coordinator import (
+    STATUS_BURST,
+    async_get_goe_budget,
+)
 from simulators.goe import GoeSimulator
 from tests.conftest import travel
 from tests.flow import (
@@ -243,7 +246,9 @@ async def test_cannot_connect_to_base_url(hass: HomeAssistant, goe_sim: GoeSimul
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
-@pytest.mark.parametrize("base_url", ["ftp://x", "not an address", "http://", ""])
+@pytest.mark.parametrize(
+    "base_url", ["ftp://x", "not an address", "http://", "", "http://[::1", "http://a:99999"]
+)
 async def test_invalid_base_url(hass: HomeAssistant, goe_sim: GoeSimulator, base_url: str) -> None:
     """Only an http(s) address is accepted in the advanced section, before any request."""
     result = await start_flow(hass)
@@ -543,6 +548,26 @@ async def test_reauth_rate_limited_says_how_long(
     assert_error(result, "base", "rate_limited")
     assert result["description_placeholders"]["serial"] == GOE_SERIAL
     assert result["description_placeholders"]["minutes"] == "15"
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reauth_with_the_budget_spent_says_how_long_without_a_request(
+    hass: HomeAssistant, goe_sim: GoeSimulator, goe_entry: MockConfigEntry
+) -> None:
+    """A reauth cannot be left unchecked: with the reads spent, the form says when, asks nothing."""
+    goe_entry.add_to_hass(hass)
+    result = await start_reauth(hass, goe_entry)
+    for _ in range(STATUS_BURST):  # each refused, each spending a read
+        result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN)
+        assert_error(result, "base", "invalid_auth")
+    reads = len(goe_sim.status_requests())
+    assert reads == STATUS_BURST
+
+    result = await submit(hass, result, grid_token=GOE_TOKEN)
+
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"]["minutes"] == "15"
+    assert len(goe_sim.status_requests()) == reads
 
 
 async def test_reauth_of_a_loaded_entry(
