@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
@@ -44,3 +45,18 @@ async def async_unload_entry(hass: HomeAssistant, entry: EvChargeConfigEntry) ->
     if unloaded:
         await runtime.async_stop()
     return unloaded
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: EvChargeConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete a device only once its vendor no longer reports it."""
+    if entry.state is not ConfigEntryState.LOADED:
+        # Without the running entry nothing tells whether the vendor still reports the device.
+        return False
+    identifiers = {value for domain, value in device.identifiers if domain == DOMAIN}
+    runtime = entry.runtime_data
+    if runtime.device_is_current(identifiers):
+        return False
+    runtime.async_forget_device(identifiers)
+    return True

@@ -53,6 +53,18 @@ class VendorRuntime(ABC):
     async def async_stop(self) -> None:
         """Cancel timers and save what must survive the unload."""
 
+    def device_is_current(self, identifiers: set[str]) -> bool:
+        """Tell whether the vendor still reports the device with these identifiers (ours).
+
+        False lets the user delete the device. By default every device is current: a vendor
+        that cannot tell a gone device from one it merely did not read refuses every deletion.
+        """
+        return True
+
+    @callback  # noqa: B027 (optional: a vendor that keeps nothing of a gone device)
+    def async_forget_device(self, identifiers: set[str]) -> None:
+        """Forget a device the user deletes, so that it is added again should it come back."""
+
     @abstractmethod
     def diagnostics(self) -> dict[str, Any]:
         """Return the vendor's state for a diagnostics dump (redacted by the caller)."""

@@ -117,6 +117,15 @@ class EaseeSiteReader:
                 await charger.async_read_plan()
 
 
+def _identifiers(chargers: set[str], circuits: set[int], sites: set[int]) -> set[str]:
+    """Return the device identifiers (ours) of these chargers, circuits and sites."""
+    return (
+        {f"easee_{c}" for c in chargers}
+        | {f"easee_circuit_{c}" for c in circuits}
+        | {f"easee_site_{s}" for s in sites}
+    )
+
+
 class EaseeRuntime(VendorRuntime):
     """The running side of one Easee config entry (one account, all its chargers)."""
 
@@ -411,15 +420,17 @@ class EaseeRuntime(VendorRuntime):
             self.entry.async_create_background_task(
                 self.hass, circuit.async_stop(), f"{DOMAIN} stop circuit {circuit_id}"
             )
-        keep = (
-            {(DOMAIN, f"easee_{c}") for c in chargers}
-            | {(DOMAIN, f"easee_circuit_{c}") for c in circuits}
-            | {(DOMAIN, f"easee_site_{s}") for s in sites}
-        )
+        keep = {(DOMAIN, value) for value in _identifiers(chargers, circuits, sites)}
         registry = dr.async_get(self.hass)
         for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
             if not device.identifiers & keep:
                 registry.async_remove_device(device.id)
+
+    def device_is_current(self, identifiers: set[str]) -> bool:
+        """Tell whether the account's structure, as last read, still holds the device."""
+        return bool(
+            identifiers & _identifiers(set(self.chargers), set(self.circuits), set(self.sites))
+        )
 
     def _restore_structure(self) -> bool:
         """Build chargers and circuits from the saved structure; False when there is none."""

@@ -3,7 +3,9 @@
 One config entry is one charger group. Three coordinators read it at the cadence the issue
 sets: the group (title, default limit, timeframes) every 15 minutes, the group limit every
 5 minutes and the power-limit time series every 5 minutes, asking only for what is new.
-Each charge station found in the time series becomes a child device of the group.
+Each charge station found in the time series becomes a child device of the group; one absent
+from every sample for a day (and from at least an hour of samples) has left the group and its
+device is removed.
 
 External limits go through a ``CommandQueue``: the newest request wins and at most one POST
 leaves per 5 minutes (the document asks not to change the limit too often); what waits and
@@ -13,7 +15,7 @@ when it goes out is shown by two diagnostic sensors, as for go-e.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import datetime as dt
 import time
 from typing import Any, Final
@@ -67,6 +69,12 @@ SERIES_LOOKBACK: Final = dt.timedelta(hours=1)
 UPCOMING_LOOKAHEAD: Final = dt.timedelta(minutes=15)
 # A waiting limit that would end this soon after it goes out is not worth sending.
 MIN_REMAINING: Final = 60.0
+# A station absent from every sample for this long, and from at least this many samples in a
+# row, has left the group (the API has no list of a group's stations). Measured in the series'
+# own time: a day without samples (the cloud or our network down) removes nothing, and the
+# count keeps one sample after a long gap from removing a station.
+STATION_GONE_AFTER: Final = dt.timedelta(hours=24)
+STATION_GONE_SAMPLES: Final = 12
 MAX_GROUP_LIMIT: Final = 100_000  # kW: the API only asks for a positive integer
 PARAMETER_LIMIT: Final = "group_limit"
 STORE_VERSION: Final = 1
@@ -555,6 +563,39 @@ class ViricitiSeriesCoordinator(_ViricitiCoordinator[ViricitiSeries]):
         self.stations: dict[str, ViricitiStationCoordinator] = {}
         # Called with the stations and connector positions seen for the first time.
         self.on_new: Callable[[dict[str, list[int]]], None] | None = None
+        # Called with the stations that have left the group (see STATION_GONE_AFTER).
+        self.on_gone: Callable[[list[str]], None] | None = None
+        # Each station's newest sample, and how many samples since have not listed it.
+        self.last_seen: dict[str, dt.datetime] = {}
+        self._missed: dict[str, int] = {}
+        # The stations the newest sample lists.
+        self._listed: frozenset[str] = frozenset()
+
+    @callback
+    def watch(self, station_ids: list[str], since: dt.datetime) -> None:
+        """Count stations not seen yet (devices of an earlier run) as seen at ``since``."""
+        for station_id in station_ids:
+            if station_id not in self.last_seen:
+                self.last_seen[station_id] = since
+                self._missed[station_id] = 0
+
+    @callback
+    def forget(self, station_id: str) -> None:
+        """Drop a station: should it come back, it is found as new."""
+        self.last_seen.pop(station_id, None)
+        self._missed.pop(station_id, None)
+        self.stations.pop(station_id, None)
+        if self.data is not None and station_id in self.data.stations:
+            stations = {
+                key: value for key, value in self.data.stations.items() if key != station_id
+            }
+            self.data = replace(self.data, stations=stations)
+
+    def is_current(self, station_id: str) -> bool:
+        """Tell whether the newest sample lists the station (True while there is no sample)."""
+        if self.data is None or self.data.last_time is None:
+            return True
+        return station_id in self._listed
 
     async def _async_update_data(self) -> ViricitiSeries:
         previous = self.data
@@ -592,14 +633,42 @@ class ViricitiSeriesCoordinator(_ViricitiCoordinator[ViricitiSeries]):
                     if connector.position not in positions:
                         new.setdefault(connector.chargestation, []).append(connector.position)
                     positions[connector.position] = connector.limit
+                self._note_listed(sample)
+        gone = self._gone(last_time)
+        for station_id in gone:
+            stations.pop(station_id, None)
         series = ViricitiSeries(last_time, group_limit, stations)
         if new and self.on_new is not None:
             self.on_new(new)
+        if gone and self.on_gone is not None:
+            self.on_gone(gone)
         for station_id, limits in stations.items():
             station = self.stations.get(station_id)
             if station is not None and (station.data != limits or not station.last_update_success):
                 station.async_set_updated_data(dict(limits))
         return series
+
+    def _note_listed(self, sample: ViricitiSample) -> None:
+        listed = self._listed = frozenset(connector.chargestation for connector in sample.limits)
+        for station_id in listed:
+            self.last_seen[station_id] = sample.time
+            self._missed[station_id] = 0
+        for station_id in self.last_seen.keys() - listed:
+            self._missed[station_id] += 1
+
+    def _gone(self, last_time: dt.datetime | None) -> list[str]:
+        """Return the stations that have left the group; they are forgotten."""
+        if last_time is None:
+            return []
+        gone = [
+            station_id
+            for station_id, seen in self.last_seen.items()
+            if last_time - seen >= STATION_GONE_AFTER
+            and self._missed[station_id] >= STATION_GONE_SAMPLES
+        ]
+        for station_id in gone:
+            del self.last_seen[station_id], self._missed[station_id]
+        return gone
 
 
 # Entity descriptions

@@ -18,11 +18,13 @@ from ...api.viriciti import (
     ViricitiGroupLimit,
 )
 from ...const import CONF_BASE_URL, DOMAIN, LOGGER
+from ...coordinator import async_device_id
 from ...issues import async_delete_legacy_issues
 from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
 from ...session import async_get_session
 from .const import CONF_DEFAULT_DURATION, CONF_GROUP_ID, CONF_TIME_ZONE, DEFAULT_LIMIT_DURATION
 from .coordinator import (
+    STATION_GONE_AFTER,
     ViricitiGroupCoordinator,
     ViricitiLimitCoordinator,
     ViricitiLimitStore,
@@ -60,6 +62,48 @@ class ViricitiRuntime(VendorRuntime):
         self.positions: dict[str, list[int]] = {}
         self._unsub_series: CALLBACK_TYPE | None = None
         self.series.on_new = self._add_connectors
+        self.series.on_gone = self._remove_stations
+
+    @property
+    def _station_prefix(self) -> str:
+        """Return what a station's identifier starts with (the station's id follows)."""
+        return f"{self.group.unique_id_prefix}_"
+
+    def _station_ids(self, identifiers: set[str]) -> list[str]:
+        prefix = self._station_prefix
+        return [value.removeprefix(prefix) for value in identifiers if value.startswith(prefix)]
+
+    @callback
+    def _forget_station(self, station_id: str) -> None:
+        self.series.forget(station_id)
+        self.positions.pop(station_id, None)
+
+    @callback
+    def _remove_stations(self, gone: list[str]) -> None:
+        """Remove the devices (and so the entities) of stations that have left the group."""
+        registry = dr.async_get(self.hass)
+        for station_id in gone:
+            LOGGER.info(
+                "ViriCiti %s: charge station %s has been absent from the time series for %s; "
+                "removing its device",
+                self.group.client.group_id,
+                station_id,
+                STATION_GONE_AFTER,
+            )
+            self._forget_station(station_id)
+            device_id = async_device_id(self.hass, self.entry, self._station_prefix + station_id)
+            if device_id is not None:
+                registry.async_remove_device(device_id)
+
+    def device_is_current(self, identifiers: set[str]) -> bool:
+        """Tell whether the group's newest sample lists the station (the group always is)."""
+        return all(self.series.is_current(station) for station in self._station_ids(identifiers))
+
+    @callback
+    def async_forget_device(self, identifiers: set[str]) -> None:
+        """Forget a station the user deletes; found in a sample again, it is added again."""
+        for station_id in self._station_ids(identifiers):
+            self._forget_station(station_id)
 
     @callback
     def _add_connectors(self, new: dict[str, list[int]]) -> None:
@@ -112,6 +156,18 @@ class ViricitiRuntime(VendorRuntime):
         await self.limit.store.async_load()
         await self.limit.async_config_entry_first_refresh()
         await self.series.async_config_entry_first_refresh()
+        # Stations of an earlier run the newest samples no longer list: their clock starts now.
+        registry = dr.async_get(self.hass)
+        self.series.watch(
+            [
+                station_id
+                for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id)
+                for station_id in self._station_ids(
+                    {value for domain, value in device.identifiers if domain == DOMAIN}
+                )
+            ],
+            dt_util.utcnow(),
+        )
         # The series' entities listen to their stations, not to it: without a listener of
         # its own a coordinator stops polling, and new stations would never be found.
         self._unsub_series = self.series.async_add_listener(lambda: None)
