@@ -8,6 +8,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
+from .issues import async_delete_entry_issues
 from .runtime import EvChargeConfigEntry
 from .services import async_setup_services
 from .vendors import vendor_of
@@ -45,6 +46,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: EvChargeConfigEntry) ->
     if unloaded:
         await runtime.async_stop()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: EvChargeConfigEntry) -> None:
+    """Forget a deleted entry's repair issues: nothing is left to repair."""
+    async_delete_entry_issues(hass, entry)
 
 
 async def async_remove_config_entry_device(

@@ -36,3 +36,11 @@ def async_delete_legacy_issues(hass: HomeAssistant, *issue_ids: str) -> None:
     """Delete the issues an older version raised under ids that named a serial or an account."""
     for legacy in issue_ids:
         ir.async_delete_issue(hass, DOMAIN, legacy)
+
+
+@callback
+def async_delete_entry_issues(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Delete every repair issue of a config entry (their ids hold its id): it is removed."""
+    for domain, found in list(ir.async_get(hass).issues):
+        if domain == DOMAIN and entry.entry_id in found:
+            ir.async_delete_issue(hass, DOMAIN, found)

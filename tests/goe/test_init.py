@@ -9,11 +9,13 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_charge_control.const import CONF_VENDOR, DOMAIN
+from custom_components.ev_charge_control.issues import issue_id
 from custom_components.ev_charge_control.vendors.goe.runtime import GoeRuntime
 from simulators.goe import GoeSimulator
 from tests.conftest import setup_entry, travel
@@ -306,3 +308,26 @@ async def test_switch_turns_charging_back_on(
     await travel(hass, freezer, timedelta(minutes=16), step=timedelta(minutes=1))
     assert [r.params.get("set_allow") for r in goe_sim.command_requests()] == ["0", "1"]
     assert goe_sim.chargers[GOE_SERIAL].charging_enabled is True
+
+
+async def test_a_deleted_entry_leaves_no_repair_issue(
+    hass: HomeAssistant, init_goe: MockConfigEntry
+) -> None:
+    """Its issues' ids hold its id: they go with it; another entry's stay."""
+    other = MockConfigEntry(domain=DOMAIN, data={CONF_VENDOR: "goe"}, title="other")
+    for entry in (init_goe, other):
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue_id("command_failed", entry, "set_current"),
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="command_failed",
+        )
+
+    assert await hass.config_entries.async_remove(init_goe.entry_id)
+    await hass.async_block_till_done()
+
+    assert [found for _, found in ir.async_get(hass).issues] == [
+        issue_id("command_failed", other, "set_current")
+    ]
