@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
@@ -14,6 +15,7 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.ev_charge_control.api.easee import EaseeClient
 from custom_components.ev_charge_control.const import DOMAIN
 from custom_components.ev_charge_control.diagnostics import async_get_config_entry_diagnostics
 from custom_components.ev_charge_control.vendors.easee.const import (
@@ -147,6 +149,26 @@ async def test_a_site_chosen_from_the_start_is_the_only_one_read(
     assert not [p for p in paths if any(c in p for c in ("EH000001", "EH000002", "EH000003"))]
     _assert_devices(hass, OFFICE, HOME)
     assert set(easee_entry.runtime_data.chargers) == {"EH000004", "EH000005"}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("chosen", "followed"), [([], True), (["1"], False)])
+async def test_a_charger_on_no_site_is_followed_only_with_every_site(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    easee_sim: EaseeSimulator,
+    easee_entry: MockConfigEntry,
+    chosen: list[str],
+    followed: bool,
+) -> None:
+    """The account lists chargers on no site it names: read one by one only without a choice."""
+    easee_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(easee_entry, options={**OTHERS, CONF_SITE_IDS: chosen})
+    with patch.object(EaseeClient, "get_site_names", return_value={1: "Home"}):
+        await setup_entry(hass, easee_entry)
+        await travel(hass, freezer, timedelta(minutes=5), step=timedelta(seconds=30))
+    assert bool(_office_paths(easee_sim)) is followed
+    assert (find_device(hass, "easee_EH000004") is not None) is followed
+    _assert_devices(hass, HOME, ())
 
 
 @pytest.mark.parametrize("options", [{}, {CONF_SITE_IDS: []}], ids=["no key", "empty"])
