@@ -1105,6 +1105,13 @@ async def test_get_site_ids(cloud: FakeEasee, client: EaseeClient) -> None:
         await client.get_site_ids()
 
 
+async def test_get_site_names(cloud: FakeEasee, client: EaseeClient) -> None:
+    """The account's sites by name, in one request (a site without a name is named by its id)."""
+    cloud.answers["GET", "/api/accounts/products"] = Reply(200, [SITE, {"id": 11, "name": " "}])
+    assert await client.get_site_names() == {10: SITE["name"], 11: "11"}
+    assert cloud.paths() == ["GET /api/accounts/products"]
+
+
 async def test_get_site(cloud: FakeEasee, client: EaseeClient) -> None:
     """A site in detail: circuits with their chargers, gaps filled from the site."""
     cloud.answers["GET", "/api/sites/10"] = Reply(200, SITE)

@@ -29,6 +29,7 @@ from custom_components.ev_charge_control.vendors.easee.account import DATA_EASEE
 from custom_components.ev_charge_control.vendors.easee.const import (
     CONF_DYNAMIC_CURRENT_TTL,
     CONF_KEEP_DYNAMIC_LIMITS,
+    CONF_SITE_IDS,
     CONF_STATE_INTERVAL,
     CONF_TOKENS,
     VENDOR_EASEE,
@@ -793,6 +794,7 @@ async def test_options_defaults(hass: HomeAssistant, init_easee: MockConfigEntry
         CONF_STATE_INTERVAL: 60,
         CONF_KEEP_DYNAMIC_LIMITS: False,
         CONF_DYNAMIC_CURRENT_TTL: 0,
+        CONF_SITE_IDS: [],  # every site
     }
     assert init_easee.runtime_data.state_interval == 60
 
@@ -832,6 +834,7 @@ async def test_options_are_saved_and_reload_the_entry(
         CONF_STATE_INTERVAL: 120,
         CONF_KEEP_DYNAMIC_LIMITS: True,
         CONF_DYNAMIC_CURRENT_TTL: 30,
+        CONF_SITE_IDS: [],
     }
 
 
@@ -856,7 +859,7 @@ async def test_saving_unchanged_options_does_not_reload(
     setups.reset_mock()
 
     result = await start_options(hass, easee_entry)
-    assert form_defaults(result) == options
+    assert form_defaults(result) == {**options, CONF_SITE_IDS: []}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], form_defaults(result)
     )

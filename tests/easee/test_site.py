@@ -133,7 +133,7 @@ async def test_a_charger_on_no_readable_site_is_read_on_its_own(
     easee_entry: MockConfigEntry,
 ) -> None:
     """Chargers the account lists but whose site it does not: state and config one by one."""
-    with patch.object(EaseeClient, "get_site_ids", return_value=[1]):
+    with patch.object(EaseeClient, "get_site_names", return_value={1: "Home"}):
         await setup_entry(hass, easee_entry)
         await travel(hass, freezer, timedelta(minutes=5), step=timedelta(seconds=30))
     assert _gets(easee_sim, "/api/sites/2/state") == 0

@@ -752,14 +752,18 @@ class EaseeClient:
 
     async def get_site_ids(self) -> list[int]:
         """Return the ids of the account's sites."""
+        return list(await self.get_site_names())
+
+    async def get_site_names(self) -> dict[int, str]:
+        """Return the account's sites, id to name, in the order Easee lists them (one request)."""
         where = "Easee GET /api/accounts/products"
-        site_ids: list[int] = []
+        sites: dict[int, str] = {}
         for item in _array(await self._read("/api/accounts/products"), where):
             site_id = _as_int(item.get("id")) if isinstance(item, dict) else None
-            if site_id is None:
+            if site_id is None or not isinstance(item, dict):
                 raise ApiError(f"{where}: a site without an id")
-            site_ids.append(site_id)
-        return site_ids
+            sites[site_id] = _as_str(item.get("name")) or str(site_id)
+        return sites
 
     async def get_site(self, site_id: int) -> EaseeSite:
         """Return a site with its circuits and the chargers on them."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
@@ -19,6 +20,9 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
 )
 
 from ...api.easee import (
@@ -51,6 +55,7 @@ from .account import (
 from .const import (
     CONF_DYNAMIC_CURRENT_TTL,
     CONF_KEEP_DYNAMIC_LIMITS,
+    CONF_SITE_IDS,
     CONF_STATE_INTERVAL,
     CONF_TOKENS,
     DEFAULT_STATE_INTERVAL,
@@ -58,6 +63,7 @@ from .const import (
     MIN_STATE_INTERVAL,
     VENDOR_EASEE,
 )
+from .runtime import EaseeRuntime, followed_sites
 
 if TYPE_CHECKING and HA_2026_9:
     import probatio as vol
@@ -279,49 +285,87 @@ class EaseeFlow(ConfigFlow):
 
 
 class EaseeOptionsFlow(OptionsFlowWithReload):
-    """Options of an Easee account: how often states are read, and the dynamic limits."""
+    """Options of an Easee account: how often states are read, the dynamic limits, the sites."""
+
+    def _account_sites(self) -> dict[int, str] | None:
+        """Return the account's sites as the running entry knows them; None when it is not.
+
+        The form asks Easee nothing: a request here would spend the account's budget.
+        """
+        entry = self.config_entry
+        if entry.state is not ConfigEntryState.LOADED:
+            return None
+        runtime = getattr(entry, "runtime_data", None)
+        return runtime.account_sites if isinstance(runtime, EaseeRuntime) else None
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show and save the account's options."""
-        if user_input is not None:
-            return self.async_create_entry(
-                data={
-                    CONF_STATE_INTERVAL: int(user_input[CONF_STATE_INTERVAL]),
-                    CONF_KEEP_DYNAMIC_LIMITS: bool(user_input[CONF_KEEP_DYNAMIC_LIMITS]),
-                    CONF_DYNAMIC_CURRENT_TTL: int(user_input[CONF_DYNAMIC_CURRENT_TTL]),
-                }
-            )
         options = self.config_entry.options
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_STATE_INTERVAL,
-                    default=options.get(CONF_STATE_INTERVAL, DEFAULT_STATE_INTERVAL),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=MIN_STATE_INTERVAL,
-                        max=MAX_STATE_INTERVAL,
-                        step=1,
-                        unit_of_measurement="s",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                vol.Required(
-                    CONF_KEEP_DYNAMIC_LIMITS,
-                    default=options.get(CONF_KEEP_DYNAMIC_LIMITS, False),
-                ): BooleanSelector(),
-                vol.Required(
-                    CONF_DYNAMIC_CURRENT_TTL,
-                    default=options.get(CONF_DYNAMIC_CURRENT_TTL, 0),
-                ): NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=_MAX_TTL_MINUTES,
-                        step=1,
-                        unit_of_measurement="min",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
+        account_sites = self._account_sites()
+        if user_input is not None:
+            data: dict[str, Any] = {
+                CONF_STATE_INTERVAL: int(user_input[CONF_STATE_INTERVAL]),
+                CONF_KEEP_DYNAMIC_LIMITS: bool(user_input[CONF_KEEP_DYNAMIC_LIMITS]),
+                CONF_DYNAMIC_CURRENT_TTL: int(user_input[CONF_DYNAMIC_CURRENT_TTL]),
             }
-        )
-        return self.async_show_form(step_id="init", data_schema=schema)
+            # Not loaded, the sites were not in the form: the choice stays as it was.
+            chosen = (
+                user_input.get(CONF_SITE_IDS, [])
+                if account_sites is not None
+                else options.get(CONF_SITE_IDS, [])
+            )
+            # None chosen is every site (no key): a site added later is followed too.
+            if site_ids := sorted({str(site_id) for site_id in chosen}, key=int):
+                data[CONF_SITE_IDS] = site_ids
+            return self.async_create_entry(data=data)
+        fields: dict[vol.Marker, Any] = {
+            vol.Required(
+                CONF_STATE_INTERVAL,
+                default=options.get(CONF_STATE_INTERVAL, DEFAULT_STATE_INTERVAL),
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=MIN_STATE_INTERVAL,
+                    max=MAX_STATE_INTERVAL,
+                    step=1,
+                    unit_of_measurement="s",
+                    mode=NumberSelectorMode.BOX,
+                )
+            ),
+            vol.Required(
+                CONF_KEEP_DYNAMIC_LIMITS,
+                default=options.get(CONF_KEEP_DYNAMIC_LIMITS, False),
+            ): BooleanSelector(),
+            vol.Required(
+                CONF_DYNAMIC_CURRENT_TTL,
+                default=options.get(CONF_DYNAMIC_CURRENT_TTL, 0),
+            ): NumberSelector(
+                NumberSelectorConfig(
+                    min=0,
+                    max=_MAX_TTL_MINUTES,
+                    step=1,
+                    unit_of_measurement="min",
+                    mode=NumberSelectorMode.BOX,
+                )
+            ),
+        }
+        errors: dict[str, str] = {}
+        if account_sites is None:
+            errors["base"] = "easee_sites_unknown"
+        else:
+            # A chosen site the account no longer has is not offered (and not kept).
+            chosen = [
+                str(site_id)
+                for site_id in sorted(followed_sites(options) or ())
+                if site_id in account_sites
+            ]
+            fields[vol.Optional(CONF_SITE_IDS, default=chosen)] = SelectSelector(
+                SelectSelectorConfig(
+                    options=[
+                        SelectOptionDict(value=str(site_id), label=name)
+                        for site_id, name in account_sites.items()
+                    ],
+                    # No mode: the frontend ticks boxes for a few sites, a dropdown for many.
+                    multiple=True,
+                )
+            )
+        return self.async_show_form(step_id="init", data_schema=vol.Schema(fields), errors=errors)

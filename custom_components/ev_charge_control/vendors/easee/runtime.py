@@ -38,6 +38,7 @@ from .account import EaseeAccount, async_get_easee_account
 from .const import (
     CONF_DYNAMIC_CURRENT_TTL,
     CONF_KEEP_DYNAMIC_LIMITS,
+    CONF_SITE_IDS,
     CONF_STATE_INTERVAL,
     CONF_TOKENS,
     DEFAULT_STATE_INTERVAL,
@@ -160,7 +161,9 @@ class EaseeRuntime(VendorRuntime):
         )
         self.chargers: dict[str, EaseeChargerCoordinator] = {}
         self.circuits: dict[int, EaseeCircuitCoordinator] = {}
+        # The followed sites in detail; every site of the account by name (the options' list).
         self.sites: dict[int, EaseeSite] = {}
+        self.account_sites: dict[int, str] = {}
         self.site_readers: dict[int, EaseeSiteReader] = {}
         # The entity keys each circuit was given: a master found later adds only what is new.
         self._circuit_keys: dict[int, set[str]] = {}
@@ -175,6 +178,16 @@ class EaseeRuntime(VendorRuntime):
     def state_interval(self) -> float:
         """Return how often each charger's state is read, in seconds."""
         return float(self.options.get(CONF_STATE_INTERVAL, DEFAULT_STATE_INTERVAL))
+
+    @property
+    def followed_sites(self) -> frozenset[int] | None:
+        """Return the ids of the sites the entry follows; None: every site, new ones too."""
+        return followed_sites(self.options)
+
+    def follows(self, site_id: int) -> bool:
+        """Tell whether the entry follows a site."""
+        chosen = self.followed_sites
+        return chosen is None or site_id in chosen
 
     @callback
     def _save_tokens(self, tokens: EaseeTokens) -> None:
@@ -251,12 +264,18 @@ class EaseeRuntime(VendorRuntime):
 
     # Structure
 
-    async def _async_read_structure(self) -> tuple[list[EaseeCharger], list[EaseeSite]]:
+    async def _async_read_structure(
+        self,
+    ) -> tuple[list[EaseeCharger], list[EaseeSite], dict[int, str]]:
         chargers = await self.client.get_chargers()
+        account_sites = await self.client.get_site_names()
+        # Only the followed sites in detail: a partner account with many sites stays in budget.
         sites = [
-            await self.client.get_site(site_id) for site_id in await self.client.get_site_ids()
+            await self.client.get_site(site_id)
+            for site_id in account_sites
+            if self.follows(site_id)
         ]
-        return chargers, sites
+        return chargers, sites, account_sites
 
     def _structure_attempts(self, now: float) -> list[float]:
         """Return when the structure was read (or tried) within the last hour."""
@@ -285,24 +304,41 @@ class EaseeRuntime(VendorRuntime):
         attempts = [*self._structure_attempts(now), now]
         self.account.structure = {**self.account.structure, "attempts": attempts}
         self.account.async_schedule_save()
-        chargers, sites = await self._async_read_structure()
+        chargers, sites, account_sites = await self._async_read_structure()
         self.structure_at = _now()
         self.account.structure = {
             "attempts": attempts,
             "at": self.structure_at,
             "chargers": [asdict(charger) for charger in chargers],
             "sites": [asdict(site) for site in sites],
+            "account_sites": [{"id": key, "name": name} for key, name in account_sites.items()],
         }
         self.account.async_schedule_save()
-        self._apply_structure(chargers, sites)
+        self._apply_structure(chargers, sites, account_sites)
 
-    def _apply_structure(self, chargers: list[EaseeCharger], sites: list[EaseeSite]) -> None:
+    def _apply_structure(
+        self,
+        chargers: list[EaseeCharger],
+        sites: list[EaseeSite],
+        account_sites: dict[int, str],
+    ) -> None:
         registry = dr.async_get(self.hass)
+        self.account_sites = account_sites
+        sites = [site for site in sites if site.id in account_sites and self.follows(site.id)]
+        if missing := (self.followed_sites or frozenset()) - account_sites.keys():
+            LOGGER.warning(
+                "Easee: %s of the sites chosen in the options are no longer in the account",
+                len(missing),
+            )
         placed: dict[str, tuple[EaseeSite, EaseeCircuit]] = {}
         for site in sites:
             for circuit in site.circuits:
                 for charger_id in circuit.charger_ids:
                     placed[charger_id] = (site, circuit)
+        if self.followed_sites is not None:
+            # Chosen sites: a charger on no followed site is not followed, one on no site at
+            # all neither (each would cost its own reads, the budget the choice is made for).
+            chargers = [charger for charger in chargers if charger.id in placed]
         new_chargers: list[EaseeChargerCoordinator] = []
         for charger in chargers:
             coordinator = self.chargers.get(charger.id)
@@ -424,6 +460,8 @@ class EaseeRuntime(VendorRuntime):
         registry = dr.async_get(self.hass)
         for device in dr.async_entries_for_config_entry(registry, self.entry.entry_id):
             if not device.identifiers & keep:
+                # Gone, or on a site no longer followed: its entities go with it. (Not
+                # remove_config_entry_id: deprecated, a device belongs to one entry now.)
                 registry.async_remove_device(device.id)
 
     def device_is_current(self, identifiers: set[str]) -> bool:
@@ -432,8 +470,12 @@ class EaseeRuntime(VendorRuntime):
             identifiers & _identifiers(set(self.chargers), set(self.circuits), set(self.sites))
         )
 
-    def _restore_structure(self) -> bool:
-        """Build chargers and circuits from the saved structure; False when there is none."""
+    def _restore_structure(self, *, partial: bool = False) -> bool:
+        """Build chargers and circuits from the saved structure; False when there is none.
+
+        Saved with other sites chosen, it may lack a followed site's details: then it is not
+        used unless ``partial`` (nothing better now); the structure is read when it may be.
+        """
         saved = self.account.structure
         try:
             at = float(saved["at"])
@@ -449,11 +491,22 @@ class EaseeRuntime(VendorRuntime):
                 )
                 for item in saved["sites"]
             ]
+            # Saved before the sites could be chosen, every site was read in detail.
+            account_sites = (
+                {int(item["id"]): str(item["name"]) for item in saved["account_sites"]}
+                if "account_sites" in saved
+                else {site.id: site.name for site in sites}
+            )
         except KeyError, TypeError, ValueError:
+            return False
+        detailed = {site.id for site in sites}
+        complete = all(site_id in detailed for site_id in account_sites if self.follows(site_id))
+        if not complete and not partial:
             return False
         # Saved before the sites named their masters (master_id): the next read tells.
         self.structure_at = at
-        self._apply_structure(chargers, sites)
+        self.structure_wanted = not complete
+        self._apply_structure(chargers, sites, account_sites)
         return True
 
     # Polling
@@ -496,7 +549,7 @@ class EaseeRuntime(VendorRuntime):
         ):
             if not self._structure_allowed(now):
                 # Read a moment ago (a set-up retried): the sites' limit says wait.
-                if not self._restore_structure():
+                if not self._restore_structure(partial=True):
                     raise ConfigEntryNotReady(
                         translation_domain=DOMAIN,
                         translation_key="structure_spacing",
@@ -519,13 +572,13 @@ class EaseeRuntime(VendorRuntime):
         try:
             await self.async_refresh_structure()
         except OverBudgetError as err:
-            if not self._restore_structure():
+            if not self._restore_structure(partial=True):
                 raise not_ready(read_failure(err)) from err
         except EvChargeControlError as err:
             failure = self.async_handle_read_error(err)
             if isinstance(failure, ConfigEntryAuthFailed):
                 raise failure from err
-            if not self._restore_structure():
+            if not self._restore_structure(partial=True):
                 raise not_ready(failure) from err
 
     async def async_poll(self) -> None:
@@ -630,6 +683,12 @@ class EaseeRuntime(VendorRuntime):
                 "flash_written": list(self.account.flash_written.values()),
             },
             "structure_at": self.structure_at,
+            # Counts only: the ids are the customer's (and redacted wherever they stand).
+            "followed_sites": {
+                "chosen": "all" if self.followed_sites is None else len(self.followed_sites),
+                "followed": len(self.sites),
+                "in_account": len(self.account_sites),
+            },
             "sites": [asdict(site) for site in self.sites.values()],
             "chargers": [
                 {
@@ -671,6 +730,15 @@ class EaseeRuntime(VendorRuntime):
                 CONF_DYNAMIC_CURRENT_TTL: self.options.get(CONF_DYNAMIC_CURRENT_TTL, 0),
             },
         }
+
+
+def followed_sites(options: Mapping[str, Any]) -> frozenset[int] | None:
+    """Return the ids of the sites an entry's options choose; None: every site."""
+    chosen = options.get(CONF_SITE_IDS)
+    ids = frozenset(
+        int(item) for item in (chosen if isinstance(chosen, list) else []) if str(item).isdigit()
+    )
+    return ids or None
 
 
 async def async_setup_easee(hass: HomeAssistant, entry: EvChargeConfigEntry) -> EaseeRuntime:
