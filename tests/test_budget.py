@@ -15,7 +15,7 @@ from custom_components.ev_charge_control.budget import (
     SlidingWindow,
     TokenBucket,
 )
-from custom_components.ev_charge_control.vendors.goe.coordinator import _command_priority
+from custom_components.ev_charge_control.vendors.goe.budget import _command_priority
 
 INTERVAL = 900.0
 SPACING = 902.0

@@ -16,7 +16,7 @@ import orjson
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ev_charge_control.vendors.goe.coordinator import (
+from custom_components.ev_charge_control.vendors.goe.budget import (
     DATA_GOE_BUDGETS,
     LEGACY_STORE_KEY,
     STORE_KEY,

@@ -20,14 +20,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ev_charge_control.api.goe import GoeClient
 from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
 from custom_components.ev_charge_control.forms import ADVANCED
+from custom_components.ev_charge_control.vendors.goe.budget import (
+    STATUS_BURST,
+    async_get_goe_budget,
+)
 from custom_components.ev_charge_control.vendors.goe.const import (
     CONF_GRID_TOKEN,
     CONF_SERIAL,
     VENDOR_GOE,
-)
-from custom_components.ev_charge_control.vendors.goe.coordinator import (
-    STATUS_BURST,
-    async_get_goe_budget,
 )
 from simulators.goe import GoeSimulator
 from tests.conftest import travel

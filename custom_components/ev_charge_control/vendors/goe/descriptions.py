@@ -26,7 +26,8 @@ from ...entity import EvChargeEntityDescription, whole_amperes
 from ...number import EvNumberEntityDescription
 from ...sensor import EvSensorEntityDescription, queue_sensors
 from ...switch import EvSwitchEntityDescription
-from .coordinator import MAX_CURRENT_FALLBACK, PARAMETER_ALLOW, PARAMETER_CURRENT, GoeCoordinator
+from .budget import PARAMETER_ALLOW, PARAMETER_CURRENT
+from .coordinator import MAX_CURRENT_FALLBACK, GoeCoordinator
 
 
 async def _async_set_current(coordinator: GoeCoordinator, value: float) -> None:

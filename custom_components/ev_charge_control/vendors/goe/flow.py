@@ -28,8 +28,8 @@ from ...forms import (
     with_sections,
 )
 from ...session import async_get_session
+from .budget import async_get_goe_budget
 from .const import CONF_GRID_TOKEN, CONF_SERIAL, VENDOR_GOE
-from .coordinator import async_get_goe_budget
 
 if TYPE_CHECKING and HA_2026_9:
     import probatio as vol

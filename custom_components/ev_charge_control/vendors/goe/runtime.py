@@ -15,8 +15,9 @@ from ...const import CONF_BASE_URL
 from ...issues import async_delete_legacy_issues
 from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
 from ...session import async_get_session
+from .budget import PARAMETER_ALLOW, PARAMETER_CURRENT, async_get_goe_budget
 from .const import CONF_GRID_TOKEN, CONF_SERIAL
-from .coordinator import PARAMETER_ALLOW, PARAMETER_CURRENT, GoeCoordinator, async_get_goe_budget
+from .coordinator import GoeCoordinator
 from .descriptions import DESCRIPTIONS
 
 
