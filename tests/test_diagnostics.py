@@ -50,7 +50,9 @@ type Known = tuple[MockConfigEntry, Callable[[], set[str]], set[int], list[str]]
 @contextlib.asynccontextmanager
 async def _goe(goe_entry: MockConfigEntry) -> AsyncIterator[Known]:
     legacy = [f"goe_{GOE_SERIAL}_set_current_failed", f"goe_{GOE_SERIAL}_set_allow_failed"]
-    yield goe_entry, lambda: {GOE_SERIAL, GOE_TOKEN}, set(), legacy
+    # Saved by version 1 (which raised those issues): the update to version 2 deletes them.
+    entry = goe_fixtures.goe_v1_entry(goe_entry.data[CONF_BASE_URL], GOE_SERIAL, GOE_TOKEN)
+    yield entry, lambda: {GOE_SERIAL, GOE_TOKEN}, set(), legacy
 
 
 @contextlib.asynccontextmanager

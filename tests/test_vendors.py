@@ -73,7 +73,8 @@ def _code_words(path: Path) -> set[str]:
 def test_every_step_of_a_vendor_is_its_own(vendor: Vendor) -> None:
     """A vendor's flow has its menu step, reauth and reconfigure, all prefixed by its key."""
     steps = _steps(vendor.flow)
-    assert {vendor.key, vendor.reauth_step, vendor.reconfigure_step} <= steps
+    assert {vendor.key, vendor.reconfigure_step} <= steps
+    assert (vendor.reauth_step in steps) is vendor.reauth
     assert all(step == vendor.key or step.startswith(f"{vendor.key}_") for step in steps)
     # A ConfigFlow mixin: only the integration's class names the domain.
     assert getattr(vendor.flow, "domain", None) is None
@@ -84,7 +85,8 @@ def test_every_form_of_every_vendor_is_translated() -> None:
     """The menu offers every vendor, and each form a vendor shows has its texts."""
     assert list(STRINGS["config"]["step"]["user"]["menu_options"]) == list(VENDORS)
     for vendor in VENDORS.values():
-        assert {vendor.key, vendor.reauth_step, vendor.reconfigure_step} <= set(CONFIG_STEPS)
+        assert {vendor.key, vendor.reconfigure_step} <= set(CONFIG_STEPS)
+        assert (vendor.reauth_step in CONFIG_STEPS) is vendor.reauth
     # No vendor owns a generic step id any more: the core dispatches reauth and reconfigure.
     assert not {"reauth_confirm", "reconfigure"} & set(CONFIG_STEPS)
 

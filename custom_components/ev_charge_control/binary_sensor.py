@@ -46,12 +46,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the binary sensors of a config entry."""
     entry.runtime_data.async_register_platform(
-        Platform.BINARY_SENSOR,
-        lambda specs: async_add_entities(
-            EvBinarySensor(coordinator, description)
-            for coordinator, description in specs
-            if isinstance(description, EvBinarySensorEntityDescription)
-        ),
+        Platform.BINARY_SENSOR, async_add_entities, EvBinarySensor, EvBinarySensorEntityDescription
     )
 
 

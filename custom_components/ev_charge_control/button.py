@@ -34,12 +34,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the buttons of a config entry."""
     entry.runtime_data.async_register_platform(
-        Platform.BUTTON,
-        lambda specs: async_add_entities(
-            EvButton(coordinator, description)
-            for coordinator, description in specs
-            if isinstance(description, EvButtonEntityDescription)
-        ),
+        Platform.BUTTON, async_add_entities, EvButton, EvButtonEntityDescription
     )
 
 

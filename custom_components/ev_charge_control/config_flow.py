@@ -9,7 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    OptionsFlow,
+)
 from homeassistant.core import callback
 
 from .const import DOMAIN
@@ -19,7 +24,8 @@ from .vendors import VENDORS, VendorFlows, vendor_of
 class EvChargeConfigFlow(VendorFlows, domain=DOMAIN):
     """Set up a charger (or account, or group) of one of the supported vendors."""
 
-    VERSION = 1
+    # 2: go-e chargers and ViriCiti groups are subentries of one entry per access.
+    VERSION = 2
 
     @staticmethod
     @callback
@@ -29,6 +35,14 @@ class EvChargeConfigFlow(VendorFlows, domain=DOMAIN):
         if options_flow is None:  # pragma: no cover - Home Assistant asks supports first
             raise ValueError(f"{config_entry.data} has no options")
         return options_flow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Return the subentries (chargers, groups) the entry's vendor adds through flows."""
+        return dict(vendor_of(config_entry).subentry_flows)
 
     @classmethod
     @callback
@@ -43,6 +57,8 @@ class EvChargeConfigFlow(VendorFlows, domain=DOMAIN):
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """Start re-authentication when the vendor refused the credentials."""
         vendor = vendor_of(self._get_reauth_entry())
+        if vendor.reauth_step is None:  # pragma: no cover - such a vendor starts no reauth
+            return self.async_abort(reason="reauth_not_supported")
         step = getattr(self, f"async_step_{vendor.reauth_step}")
         result: ConfigFlowResult = await step()
         return result

@@ -31,6 +31,8 @@ class EvChargeCoordinator[DataT](DataUpdateCoordinator[DataT]):
     config_entry: ConfigEntry
     device_info: DeviceInfo
     unique_id_prefix: str
+    # The subentry that holds the coordinator's device (None: the entry itself holds it).
+    subentry_id: str | None = None
 
     def async_run_at(
         self, at: datetime, job: Callable[[], Coroutine[Any, Any, Any]], name: str

@@ -51,6 +51,14 @@ async def async_get_config_entry_diagnostics(
                 "title": entry.title,
                 "data": dict(entry.data),
                 "options": dict(entry.options),
+                "subentries": [
+                    {
+                        "subentry_type": subentry.subentry_type,
+                        "title": subentry.title,
+                        "data": dict(subentry.data),
+                    }
+                    for subentry in entry.subentries.values()
+                ],
             },
             "runtime": entry.runtime_data.diagnostics(),
         }

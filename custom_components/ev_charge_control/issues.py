@@ -39,8 +39,17 @@ def async_delete_legacy_issues(hass: HomeAssistant, *issue_ids: str) -> None:
 
 
 @callback
-def async_delete_entry_issues(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """Delete every repair issue of a config entry (their ids hold its id): it is removed."""
+def async_delete_entry_issues(
+    hass: HomeAssistant, entry: ConfigEntry, subentry_id: str | None = None
+) -> None:
+    """Delete every repair issue of a config entry, or of one of its subentries: it is removed.
+
+    Their ids hold the entry's id (and the subentry's, for an issue of a subentry's device).
+    """
     for domain, found in list(ir.async_get(hass).issues):
-        if domain == DOMAIN and entry.entry_id in found:
+        if (
+            domain == DOMAIN
+            and entry.entry_id in found
+            and (subentry_id is None or subentry_id in found)
+        ):
             ir.async_delete_issue(hass, DOMAIN, found)

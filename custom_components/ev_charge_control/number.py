@@ -37,12 +37,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the numbers of a config entry."""
     entry.runtime_data.async_register_platform(
-        Platform.NUMBER,
-        lambda specs: async_add_entities(
-            EvNumber(coordinator, description)
-            for coordinator, description in specs
-            if isinstance(description, EvNumberEntityDescription)
-        ),
+        Platform.NUMBER, async_add_entities, EvNumber, EvNumberEntityDescription
     )
 
 

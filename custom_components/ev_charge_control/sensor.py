@@ -75,12 +75,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the sensors of a config entry."""
     entry.runtime_data.async_register_platform(
-        Platform.SENSOR,
-        lambda specs: async_add_entities(
-            EvSensor(coordinator, description)
-            for coordinator, description in specs
-            if isinstance(description, EvSensorEntityDescription)
-        ),
+        Platform.SENSOR, async_add_entities, EvSensor, EvSensorEntityDescription
     )
 
 

@@ -35,12 +35,7 @@ async def async_setup_entry(
 ) -> None:
     """Add the switches of a config entry."""
     entry.runtime_data.async_register_platform(
-        Platform.SWITCH,
-        lambda specs: async_add_entities(
-            EvSwitch(coordinator, description)
-            for coordinator, description in specs
-            if isinstance(description, EvSwitchEntityDescription)
-        ),
+        Platform.SWITCH, async_add_entities, EvSwitch, EvSwitchEntityDescription
     )
 
 

@@ -7,11 +7,11 @@ the registry in ``vendors/__init__.py`` and names no vendor. A vendor is a packa
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import ConfigFlow, OptionsFlow
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigSubentryFlow, OptionsFlow
 from homeassistant.core import HomeAssistant
 
 if TYPE_CHECKING:
@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 
 def _no_actions(hass: HomeAssistant) -> None:
     """Register nothing: the vendor has no actions of its own."""
+
+
+async def _same_shape(hass: HomeAssistant, entries: list[ConfigEntry]) -> None:
+    """Take entries of version 1 as they are: the vendor's entries kept their shape."""
+    for entry in entries:
+        hass.config_entries.async_update_entry(entry, version=2)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -41,11 +47,18 @@ class Vendor:
     async_register_actions: Callable[[HomeAssistant], None] = _no_actions
     # The keys the diagnostics dump redacts for this vendor, besides the shared ones in const.
     redact: frozenset[str] = field(default_factory=frozenset)
+    # False: the entry holds no credentials (they are its subentries'), so it has no reauth.
+    reauth: bool = True
+    # The subentry types of the vendor's entries and their flows (a charger, a group).
+    subentry_flows: Mapping[str, type[ConfigSubentryFlow]] = field(default_factory=dict)
+    # Bring the vendor's entries of version 1 to version 2, all at once (entries may merge),
+    # before any entry is set up.
+    async_migrate: Callable[[HomeAssistant, list[ConfigEntry]], Awaitable[None]] = _same_shape
 
     @property
-    def reauth_step(self) -> str:
-        """Return the step that asks for new credentials."""
-        return f"{self.key}_reauth_confirm"
+    def reauth_step(self) -> str | None:
+        """Return the step that asks for the entry's new credentials (None: it holds none)."""
+        return f"{self.key}_reauth_confirm" if self.reauth else None
 
     @property
     def reconfigure_step(self) -> str:

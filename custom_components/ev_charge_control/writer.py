@@ -107,6 +107,10 @@ class WriterHooks[V]:
         """Tell whether a waiting command is no longer worth sending."""
         return False
 
+    def writes_blocked(self) -> bool:
+        """Tell whether nothing may go out until the user acts (a refused token)."""
+        return False
+
     def command_verified(self, result: Verification[V]) -> None:
         """Vendor side effects of a read that checked a command (a repair issue)."""
 
@@ -181,7 +185,7 @@ class QueuedWriter[V]:
         """Set the timer of the next waiting command (not before ``at``), or cancel it."""
         self.cancel()
         when = self.next_send_at(_now())
-        if when is None:
+        if when is None or self._hooks.writes_blocked():
             return
         if at is not None:
             when = max(when, at)
@@ -202,6 +206,8 @@ class QueuedWriter[V]:
     async def _async_send_due(self) -> tuple[str, Refusal] | None:
         """Send what is due; return the parameter the vendor refused for good, if any."""
         hooks, queue = self._hooks, self.queue
+        if hooks.writes_blocked():
+            return None
         async with self.lock:
             now = _now()
             expired = self._drop_expired(now)

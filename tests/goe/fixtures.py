@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
+from homeassistant.config_entries import ConfigSubentry, ConfigSubentryData
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -16,6 +17,8 @@ from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR
 from custom_components.ev_charge_control.vendors.goe.const import (
     CONF_GRID_TOKEN,
     CONF_SERIAL,
+    DEFAULT_TITLE,
+    SUBENTRY_CHARGER,
     VENDOR_GOE,
 )
 from simulators.goe import GoeSimulator
@@ -39,20 +42,53 @@ async def goe_sim(socket_enabled: None) -> AsyncGenerator[GoeSimulator]:
     await sim.stop()
 
 
-@pytest.fixture
-def goe_entry(goe_sim: GoeSimulator) -> MockConfigEntry:
-    """Return a go-e config entry pointing at the simulator."""
+def charger_subentry(serial: str, token: str) -> ConfigSubentryData:
+    """Return the subentry of a go-e charger as the "Add charger" flow makes it."""
+    return ConfigSubentryData(
+        data={CONF_SERIAL: serial, CONF_GRID_TOKEN: token},
+        subentry_type=SUBENTRY_CHARGER,
+        title=f"go-e {serial}",
+        unique_id=serial,
+    )
+
+
+def goe_fleet_entry(base_url: str, *chargers: tuple[str, str]) -> MockConfigEntry:
+    """Return a go-e entry (version 2) holding ``chargers`` (serial, token) as subentries."""
     return MockConfigEntry(
         domain=DOMAIN,
-        title=f"go-e {GOE_SERIAL}",
-        unique_id=GOE_SERIAL,
+        title=DEFAULT_TITLE,
+        version=2,
+        data={CONF_VENDOR: VENDOR_GOE, CONF_BASE_URL: base_url},
+        subentries_data=[charger_subentry(serial, token) for serial, token in chargers],
+    )
+
+
+def goe_v1_entry(base_url: str, serial: str, token: str) -> MockConfigEntry:
+    """Return a go-e entry as version 1 saved it: one charger, its serial the unique id."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"go-e {serial}",
+        unique_id=serial,
+        version=1,
         data={
             CONF_VENDOR: VENDOR_GOE,
-            CONF_SERIAL: GOE_SERIAL,
-            CONF_GRID_TOKEN: GOE_TOKEN,
-            CONF_BASE_URL: goe_sim.base_url,
+            CONF_SERIAL: serial,
+            CONF_GRID_TOKEN: token,
+            CONF_BASE_URL: base_url,
         },
     )
+
+
+def only_charger(entry: MockConfigEntry) -> ConfigSubentry:
+    """Return the one charger subentry of a go-e entry."""
+    (subentry,) = entry.subentries.values()
+    return subentry
+
+
+@pytest.fixture
+def goe_entry(goe_sim: GoeSimulator) -> MockConfigEntry:
+    """Return a go-e config entry pointing at the simulator, with its one charger."""
+    return goe_fleet_entry(goe_sim.base_url, (GOE_SERIAL, GOE_TOKEN))
 
 
 @pytest.fixture

@@ -39,10 +39,10 @@ from yarl import URL
 from custom_components.ev_charge_control.api.goe import GoeClient, GoeStatus
 from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
 from simulators.goe import GoeSimulator
-from tests.conftest import find_device, travel
+from tests.conftest import find_device, secret, travel
 from tests.dumps import download_diagnostics, issue_ids, leaked
 from tests.events import assert_command_results
-from tests.goe.fixtures import GOE_SERIAL, GOE_TOKEN
+from tests.goe.fixtures import GOE_SERIAL, GOE_TOKEN, only_charger
 
 NUMBER = "number.go_echarger_000123_charge_current"
 SWITCH = "switch.go_echarger_000123_allow_charging"
@@ -252,7 +252,9 @@ async def test_failed_command_is_retried_then_raises_a_repair(
     ]
     assert events[0].data["actual"] == 16
     assert_command_results(events)
-    issue_id = f"command_failed_{init_goe.entry_id}_set_current"
+    issue_id = (
+        f"command_failed_{init_goe.entry_id}_{only_charger(init_goe).subentry_id}_set_current"
+    )
     issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_placeholders["value"] == "20"
@@ -306,19 +308,39 @@ async def test_undelivered_command_is_retried_next_slot(
     assert_spacing(goe_sim)
 
 
-async def test_refused_token_on_command_starts_reauth(
+async def test_refused_token_on_command_keeps_it_until_a_new_token(
     hass: HomeAssistant,
     init_goe: MockConfigEntry,
     goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """A token refused while sending keeps the command and asks the user for a new token."""
-    goe_sim.chargers[GOE_SERIAL].token = "x" * 32
+    """A token refused while sending keeps the command, asks for a new token, sends no more."""
+    new_token = secret("x" * 32)
+    goe_sim.chargers[GOE_SERIAL].token = new_token
     await set_current(hass, 12)
     await hass.async_block_till_done()
     assert _pending(hass) == ("set_current", "12 A")
-    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
-    assert flows[0]["context"]["entry_id"] == init_goe.entry_id
+    # The charger's own repair asks for the token; no reauth stops the entry's other chargers.
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+    subentry = only_charger(init_goe)
+    repair = ir.async_get(hass).async_get_issue(
+        DOMAIN, f"goe_token_refused_{init_goe.entry_id}_{subentry.subentry_id}"
+    )
+    assert repair is not None
+    # Nothing more goes out with the refused token, however long it waits.
+    commands = len(goe_sim.command_requests())
+    await travel(hass, freezer, timedelta(hours=2), step=timedelta(minutes=15))
+    assert len(goe_sim.command_requests()) == commands == 1
+    assert _pending(hass) == ("set_current", "12 A")
+
+    # The new token: the command goes out in its slot and is applied.
+    hass.config_entries.async_update_subentry(
+        init_goe, subentry, data={**subentry.data, "grid_token": new_token}
+    )
+    await travel(hass, freezer, timedelta(minutes=30), step=timedelta(minutes=5))
+    assert len(goe_sim.command_requests()) == 2
+    assert goe_sim.chargers[GOE_SERIAL].set_current == 12
+    assert ir.async_get(hass).async_get_issue(DOMAIN, repair.issue_id) is None
 
 
 async def test_pending_command_survives_a_reload(
@@ -578,7 +600,7 @@ async def test_a_command_without_an_answer_in_time_is_sent_again(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """A timeout is no refusal: the command waits, visibly, and goes out in the next slot."""
-    client = init_goe.runtime_data.coordinator.client  # type: ignore[attr-defined]
+    client = next(iter(init_goe.runtime_data.coordinators.values())).client  # type: ignore[attr-defined]
     session = client._session = _TimingOut(client._session)
     events = async_capture_events(hass, EVENT_COMMAND_RESULT)
     await set_current(hass, 11)
@@ -609,7 +631,7 @@ async def test_a_read_on_its_way_when_a_command_leaves_does_not_verify_it(
 
     The clock does not move while the read is out, so its answer looks as new as the command.
     """
-    coordinator = init_goe.runtime_data.coordinator  # type: ignore[attr-defined]
+    coordinator = next(iter(init_goe.runtime_data.coordinators.values()))  # type: ignore[attr-defined]
     real_status = GoeClient.status
     commanded = False
 

@@ -30,10 +30,12 @@ async def test_diagnostics_redact_the_token_and_the_serial(
     assert GOE_TOKEN not in text
     assert GOE_SERIAL not in text
     entry = diagnostics["entry"]
-    assert entry["data"]["grid_token"] == REDACTED
-    assert entry["data"]["serial"] == REDACTED
-    assert entry["title"] == REDACTED  # "go-e <serial>"
-    runtime = diagnostics["runtime"]
+    assert entry["title"] == REDACTED  # the user may name it after a customer
+    (charger,) = entry["subentries"]
+    assert charger["data"]["grid_token"] == REDACTED
+    assert charger["data"]["serial"] == REDACTED
+    assert charger["title"] == REDACTED  # "go-e <serial>"
+    (runtime,) = diagnostics["runtime"]["chargers"]
     assert runtime["status"]["serial"] == REDACTED
     assert runtime["client"] == REDACTED  # its repr names the serial
     assert runtime["status"]["set_current"] == 16

@@ -16,10 +16,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ev_charge_control.const import CONF_VENDOR, DOMAIN
 from custom_components.ev_charge_control.issues import issue_id
+from custom_components.ev_charge_control.vendors.goe.const import CONF_GRID_TOKEN
 from custom_components.ev_charge_control.vendors.goe.runtime import GoeRuntime
 from simulators.goe import GoeSimulator
-from tests.conftest import setup_entry, travel
-from tests.goe.fixtures import GOE_OTHER_TOKEN, GOE_SERIAL
+from tests.conftest import secret, setup_entry, travel
+from tests.goe.fixtures import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN, goe_fleet_entry
 
 POWER = "sensor.go_echarger_000123_power"
 ENERGY = "sensor.go_echarger_000123_total_energy"
@@ -86,30 +87,75 @@ async def test_unknown_vendor_is_a_setup_error(
     assert entry.state is ConfigEntryState.SETUP_ERROR
 
 
-async def test_refused_token_at_setup_asks_for_a_new_one(
-    hass: HomeAssistant, goe_entry: MockConfigEntry, goe_sim: GoeSimulator
-) -> None:
-    """A token go-e refuses makes setup fail with a reauth flow, not a retry loop."""
-    goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
-    await setup_entry(hass, goe_entry)
-    assert goe_entry.state is ConfigEntryState.SETUP_ERROR
-    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
-    assert len(goe_sim.status_requests()) == 1
+SECOND = "000124"
+SECOND_POWER = "sensor.go_echarger_000124_power"
 
 
-async def test_refused_token_while_running_asks_for_a_new_one(
+@pytest.fixture
+def fleet_entry(goe_sim: GoeSimulator) -> MockConfigEntry:
+    """Return a go-e entry with two chargers."""
+    goe_sim.add_charger(SECOND, GOE_OTHER_TOKEN, car_connected=True, set_current=10)
+    return goe_fleet_entry(goe_sim.base_url, (GOE_SERIAL, GOE_TOKEN), (SECOND, GOE_OTHER_TOKEN))
+
+
+def _token_issue(hass: HomeAssistant, entry: MockConfigEntry, serial: str) -> ir.IssueEntry | None:
+    (subentry_id,) = (s.subentry_id for s in entry.subentries.values() if s.unique_id == serial)
+    return ir.async_get(hass).async_get_issue(
+        DOMAIN, issue_id("goe_token_refused", entry, subentry_id)
+    )
+
+
+async def test_refused_token_at_setup_stops_that_charger_alone(
     hass: HomeAssistant,
-    init_goe: MockConfigEntry,
+    fleet_entry: MockConfigEntry,
     goe_sim: GoeSimulator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """A token revoked later makes the entities unavailable and starts reauth."""
-    goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
+    """A token go-e refuses: that charger asks for a new one; the fleet is set up and runs."""
+    goe_sim.chargers[GOE_SERIAL].token = secret("R3v0kedR3v0kedR3v0kedR3v0kedR3v0")
+    await setup_entry(hass, fleet_entry)
+    assert fleet_entry.state is ConfigEntryState.LOADED
+    assert hass.states.get(POWER).state == STATE_UNAVAILABLE
+    assert hass.states.get(SECOND_POWER).state != STATE_UNAVAILABLE
+    issue = _token_issue(hass, fleet_entry, GOE_SERIAL)
+    assert issue is not None
+    assert issue.translation_key == "goe_token_refused"
+    assert _token_issue(hass, fleet_entry, SECOND) is None
+    # No reauth of the entry: the other charger's token is fine.
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+    # The refused charger asks go-e nothing more; the other goes on reading.
+    refused_reads = len(goe_sim.status_requests(GOE_SERIAL))
+    other_reads = len(goe_sim.status_requests(SECOND))
+    await travel(hass, freezer, QUARTER * 4, step=QUARTER)
+    assert len(goe_sim.status_requests(GOE_SERIAL)) == refused_reads == 1
+    assert len(goe_sim.status_requests(SECOND)) > other_reads
+
+
+async def test_refused_token_while_running_then_a_new_one(
+    hass: HomeAssistant,
+    fleet_entry: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """A token revoked later: that charger unavailable with a repair; a new token resumes it."""
+    await setup_entry(hass, fleet_entry)
+    new_token = secret("N3wT0kenN3wT0kenN3wT0kenN3wT0ken")
+    goe_sim.chargers[GOE_SERIAL].token = new_token
     await travel(hass, freezer, QUARTER)
     assert hass.states.get(POWER).state == STATE_UNAVAILABLE
-    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+    assert hass.states.get(SECOND_POWER).state != STATE_UNAVAILABLE
+    assert _token_issue(hass, fleet_entry, GOE_SERIAL) is not None
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+
+    # The charger's Reconfigure saves the new token: no reload, the charger reads again.
+    (subentry,) = (s for s in fleet_entry.subentries.values() if s.unique_id == GOE_SERIAL)
+    hass.config_entries.async_update_subentry(
+        fleet_entry, subentry, data={**subentry.data, CONF_GRID_TOKEN: new_token}
+    )
+    await hass.async_block_till_done()
+    assert fleet_entry.state is ConfigEntryState.LOADED
+    assert _token_issue(hass, fleet_entry, GOE_SERIAL) is None
+    assert hass.states.get(POWER).state == "11040"
 
 
 @pytest.mark.parametrize("fault", ["error_getting_data", "http_500", "non_json", "drop"])

@@ -189,6 +189,16 @@ class GoeClient:
     def __repr__(self) -> str:
         return f"GoeClient(serial={self.serial!r}, base_url={str(self._base_url)!r})"
 
+    def with_token(self, grid_token: str) -> GoeClient:
+        """Return a client of the same charger and address that sends another grid token."""
+        return GoeClient(
+            self._session,
+            self.serial,
+            grid_token,
+            base_url=str(self._base_url),
+            request_timeout=self._timeout.total or DEFAULT_TIMEOUT,
+        )
+
     async def status(self, *, wait: bool = False) -> GoeStatus:
         """Read the charger's status; ``wait`` asks the cloud to ping the charger first."""
         params = {"wait": "1"} if wait else {}

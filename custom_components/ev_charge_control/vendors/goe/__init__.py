@@ -1,12 +1,13 @@
-"""go-e grid-operator chargers: one entry per charger, reached with its serial and grid token."""
+"""go-e grid-operator chargers: an entry per API access, a subentry per charger (serial, token)."""
 
 from __future__ import annotations
 
 from typing import Final
 
 from ...vendor import Vendor
-from .const import CONF_GRID_TOKEN, CONF_SERIAL, VENDOR_GOE
-from .flow import GoeFlow
+from .const import CONF_GRID_TOKEN, CONF_SERIAL, SUBENTRY_CHARGER, VENDOR_GOE
+from .flow import GoeChargerFlow, GoeFlow
+from .migrate import async_migrate_goe
 from .runtime import async_setup_goe
 
 GOE: Final = Vendor(
@@ -14,4 +15,8 @@ GOE: Final = Vendor(
     flow=GoeFlow,
     async_setup_entry=async_setup_goe,
     redact=frozenset({CONF_GRID_TOKEN, "gridtoken", CONF_SERIAL}),
+    # A refused grid token is one charger's: its own repair issue and Reconfigure ask for it.
+    reauth=False,
+    subentry_flows={SUBENTRY_CHARGER: GoeChargerFlow},
+    async_migrate=async_migrate_goe,
 )

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from homeassistant.const import STATE_OFF, STATE_ON, UnitOfElectricCurrent
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import CONF_NAME, STATE_OFF, STATE_ON, UnitOfElectricCurrent
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from ...api.errors import (
@@ -67,11 +68,13 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
     """Reads one go-e charger within its budget and sends its commands through the queue."""
 
     config_entry: EvChargeConfigEntry
+    subentry_id: str
 
     def __init__(
         self,
         hass: HomeAssistant,
         entry: EvChargeConfigEntry,
+        subentry: ConfigSubentry,
         client: GoeClient,
         budget: GoeChargerBudget,
     ) -> None:
@@ -85,14 +88,17 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
         self.client = client
         self.budget = budget
         self.serial = client.serial
+        self.subentry_id = subentry.subentry_id
         self.unique_id_prefix = f"goe_{self.serial}"
         self.device_info = DeviceInfo(
             identifiers={(DOMAIN, self.unique_id_prefix)},
             manufacturer="go-e",
             model="go-eCharger",
-            name=f"go-eCharger {self.serial}",
+            name=subentry.data.get(CONF_NAME) or f"go-eCharger {self.serial}",
             serial_number=self.serial,
         )
+        # go-e refused the grid token: no request goes out until the user enters a new one.
+        self.token_refused = False
         self.energy_total: int | None = None
         self.writer = QueuedWriter(self, self, budget.commands, f"go-e {self.serial}")
         self._unsub_read: CALLBACK_TYPE | None = None
@@ -122,8 +128,42 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
             self.async_set_updated_data(cached)
         else:
             await self.async_refresh()
-            if isinstance(self.last_exception, ConfigEntryAuthFailed):
-                raise self.last_exception
+        self.writer.schedule()
+
+    @property
+    def token_issue_id(self) -> str:
+        """Return the id of the repair issue that asks for this charger's new grid token."""
+        return issue_id("goe_token_refused", self.config_entry, self.subentry_id)
+
+    @callback
+    def _async_token_refused(self) -> None:
+        """Stop asking go-e with a refused token; ask the user for this charger's new one.
+
+        Only this charger waits: the entry's other chargers go on (a reauth of the entry
+        would stop the fleet).
+        """
+        self.token_refused = True
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self.token_issue_id,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="goe_token_refused",
+            translation_placeholders={
+                "device_url": device_url(self.hass, self.config_entry, self.unique_id_prefix),
+            },
+            data={"entry_id": self.config_entry.entry_id, "subentry_id": self.subentry_id},
+        )
+
+    async def async_new_token(self, token: str) -> None:
+        """Take the charger's new grid token: read with it (budget allowing), resume commands."""
+        self.client = self.client.with_token(token)
+        if self.token_refused:
+            self.token_refused = False
+            ir.async_delete_issue(self.hass, DOMAIN, self.token_issue_id)
+            await self.async_refresh()
         self.writer.schedule()
 
     async def async_stop(self) -> None:
@@ -140,6 +180,9 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
         if self._unsub_read is not None:
             self._unsub_read()
             self._unsub_read = None
+        if self.token_refused:
+            # A read with the refused token would only spend the charger's budget.
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key="goe_token_refused")
         sends_before = self._sends
         now = _now()
         bucket = self.budget.status
@@ -172,6 +215,11 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
             # No connection was made: go-e never saw the read, so its budget is whole again.
             await self.budget.async_give_back_read(_now())
             raise read_failure(err) from err
+        except AuthenticationError as err:
+            self._async_token_refused()
+            raise UpdateFailed(
+                translation_domain=DOMAIN, translation_key="goe_token_refused"
+            ) from err
         except EvChargeControlError as err:
             raise read_failure(err) from err
         return self._accept(status, _now(), sends_before=sends_before)
@@ -264,7 +312,7 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
             )
         if isinstance(err, AuthenticationError):
             LOGGER.warning("go-e %s: the grid token was refused; the command waits", self.serial)
-            self.config_entry.async_start_reauth(self.hass)
+            self._async_token_refused()
             return NotSent()
         LOGGER.warning(
             "go-e %s: %s=%s %s; it waits for the next slot",
@@ -276,6 +324,10 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
             else f"was not delivered ({err})",
         )
         return NotSent(rate_limited=isinstance(err, RateLimitedError))
+
+    def writes_blocked(self) -> bool:
+        """Send nothing with a refused token: the commands wait for the new one."""
+        return self.token_refused
 
     def result_value(self, value: int) -> ResultValue:
         """Return a command value as the result event carries it."""
@@ -290,7 +342,7 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
     def command_verified(self, result: Verification[int]) -> None:
         """Show a repair while the charger keeps refusing a command; clear it once applied."""
         command = result.command
-        repair = issue_id("command_failed", self.config_entry, command.parameter)
+        repair = issue_id("command_failed", self.config_entry, self.subentry_id, command.parameter)
         if result.applied:
             ir.async_delete_issue(self.hass, DOMAIN, repair)
         elif result.gave_up:
