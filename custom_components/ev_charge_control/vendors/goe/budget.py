@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import timedelta
+import logging
 import time
 from typing import Any, Final
+import zlib
 
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.json import json_bytes
 from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
@@ -27,11 +30,17 @@ STATUS_BURST: Final = 2
 COMMAND_SPACING: Final = STATUS_INTERVAL.total_seconds() + 2
 MAX_COMMAND_ATTEMPTS: Final = 3
 STORE_VERSION: Final = 1
-# Every charger's budget in one file. Before it, each charger had a file of its own
-# (``LEGACY_STORE_KEY``): read once when a charger is first seen, then removed.
+# Every charger's budget in one of SHARDS files of a folder of its own in `.storage`, so a
+# write touches a sixty-fourth of the fleet. Before them, every charger was in one file
+# (``STORE_KEY``), and before that each charger had a file of its own (``LEGACY_STORE_KEY``):
+# both are read once and then removed.
+SHARDS: Final = 64
+SHARD_STORE_KEY: Final = DOMAIN + "/goe_budgets.{index:02d}"
 STORE_KEY: Final = f"{DOMAIN}.goe_budgets"
 LEGACY_STORE_KEY: Final = DOMAIN + ".goe_{serial}"
 DATA_GOE_BUDGETS: HassKey[GoeBudgetStore] = HassKey(f"{DOMAIN}_goe_budgets")
+
+_LOGGER = logging.getLogger(__name__)
 
 PARAMETER_CURRENT: Final = "set_current"
 PARAMETER_ALLOW: Final = "set_allow"
@@ -39,6 +48,36 @@ PARAMETER_ALLOW: Final = "set_allow"
 
 def _now() -> float:
     return time.time()
+
+
+def shard_of(serial: str) -> int:
+    """Return the number of the file that holds a charger's budget: the same in every run."""
+    return zlib.crc32(serial.encode()) % SHARDS
+
+
+async def _async_load_records(store: Store[dict[str, Any]]) -> dict[str, Mapping[str, Any]] | None:
+    """Return the records of one file, None without a file; a file that cannot be read is empty.
+
+    Home Assistant sets a file that is not JSON aside (and raises a repair issue); whatever else
+    is wrong with one file costs the budgets in it, never those in the other files.
+    """
+    try:
+        data = await store.async_load()
+    except (HomeAssistantError, NotImplementedError, OSError) as err:
+        _LOGGER.warning(
+            "go-e budgets in %s cannot be read, starting them afresh: %s", store.key, err
+        )
+        return {}
+    if data is None:
+        return None
+    chargers = data.get("chargers") if isinstance(data, Mapping) else None
+    if not isinstance(chargers, Mapping):
+        return {}
+    return {
+        serial: record
+        for serial, record in chargers.items()
+        if isinstance(serial, str) and isinstance(record, Mapping)
+    }
 
 
 def _command_priority(command: QueuedCommand[int]) -> int:
@@ -125,11 +164,14 @@ class GoeChargerBudget:
 
 
 class GoeBudgetStore:
-    """Every go-e charger's budget, in one file that many concurrent saves write once.
+    """Every go-e charger's budget, in shard files that many concurrent saves write once.
 
-    A save returns when a write holding every budget as it was at the call has finished:
+    A charger's record lives in one of ``SHARDS`` files, picked by a stable hash of its serial,
+    and a write rewrites only the files holding a record that changed: a save costs a
+    sixty-fourth of the fleet's records, not the whole fleet, however many chargers there are.
+    A save returns when a write holding its budget as it was at the call has finished:
     the promise "saved before the request leaves" holds for each charger, while a thousand
-    chargers reading in the same second cost one or two file writes, not a thousand.
+    chargers reading in the same second share the same few writes, not a thousand.
     A charger without a config entry in this run keeps its saved record until the record
     says nothing any more (full budget, no command), so removing and re-adding a charger
     buys no request either.
@@ -137,13 +179,17 @@ class GoeBudgetStore:
 
     def __init__(self, hass: HomeAssistant) -> None:
         self._hass = hass
-        self._store: Store[dict[str, Any]] = Store(hass, STORE_VERSION, STORE_KEY)
+        self._shards: list[Store[dict[str, Any]]] = [
+            Store(hass, STORE_VERSION, SHARD_STORE_KEY.format(index=index))
+            for index in range(SHARDS)
+        ]
         self.budgets: dict[str, GoeChargerBudget] = {}
         self._others: dict[str, GoeChargerBudget] = {}
-        # Each charger's record as JSON, redone only for a charger that saved since the last
-        # write: a write costs the file, not a thousand records made again.
-        self._records: dict[str, orjson.Fragment] = {}
+        # Each charger's record as JSON, by shard, redone only for a charger that saved since
+        # the last write: a write costs its shards' files, not their records made again.
+        self._records: list[dict[str, orjson.Fragment]] = [{} for _ in range(SHARDS)]
         self._dirty: set[str] = set()
+        self._dirty_shards: set[int] = set()
         self._migrations: dict[str, asyncio.Task[None]] = {}
         self._load_lock = asyncio.Lock()
         self._loaded = False
@@ -155,16 +201,46 @@ class GoeBudgetStore:
         async with self._load_lock:
             if self._loaded:
                 return
-            data = await self._store.async_load() or {}
-            chargers = data.get("chargers")
+            seen: set[str] = set()
+            single: Store[dict[str, Any]] = Store(self._hass, STORE_VERSION, STORE_KEY)
+            # Every file at once, each read in an executor thread and taken in as it comes:
+            # the event loop handles one file's records at a time, never the whole fleet's.
+            *_, old = await asyncio.gather(
+                *(self._async_load_shard(index, seen) for index in range(SHARDS)),
+                _async_load_records(single),
+            )
+            # The one file of the version before, if still there: what a shard holds is
+            # newer (the file goes only once its records are in their shards).
+            moved = False
             now = _now()
-            for serial, record in (chargers if isinstance(chargers, Mapping) else {}).items():
-                if isinstance(serial, str) and isinstance(record, Mapping):
-                    budget = GoeChargerBudget(self, serial)
-                    budget.restore(record, now)
-                    self._others[serial] = budget
-                    self._records[serial] = orjson.Fragment(json_bytes(budget.as_dict()))
+            for serial, record in (old or {}).items():
+                if serial not in seen and self._take(serial, record, now):
+                    self._dirty_shards.add(shard_of(serial))
+                    moved = True
             self._loaded = True
+        if moved:
+            await self._async_flush()
+        if old is not None:
+            await single.async_remove()
+
+    async def _async_load_shard(self, index: int, seen: set[str]) -> None:
+        records = await _async_load_records(self._shards[index])
+        now = _now()
+        for serial, record in (records or {}).items():
+            # A record in a file not its own is no one's: the next write of that file drops it.
+            if shard_of(serial) == index:
+                seen.add(serial)
+                self._take(serial, record, now)
+
+    def _take(self, serial: str, record: Mapping[str, Any], now: float) -> bool:
+        """Keep a saved record that still says something; tell whether it was kept."""
+        budget = GoeChargerBudget(self, serial)
+        budget.restore(record, now)
+        if budget.idle(now):
+            return False
+        self._others[serial] = budget
+        self._records[shard_of(serial)][serial] = orjson.Fragment(json_bytes(budget.as_dict()))
+        return True
 
     async def async_budget(self, serial: str) -> GoeChargerBudget:
         """Return the one budget of a charger, loading it on first use."""
@@ -200,8 +276,13 @@ class GoeBudgetStore:
             del self._migrations[budget.serial]
 
     async def async_save(self, budget: GoeChargerBudget) -> None:
-        """Return once ``budget``, as it is now, is in the file."""
+        """Return once ``budget``, as it is now, is in its file."""
         self._dirty.add(budget.serial)
+        self._dirty_shards.add(shard_of(budget.serial))
+        await self._async_flush()
+
+    async def _async_flush(self) -> None:
+        """Return once every change asked for until now is written."""
         self._changes += 1
         wanted = self._changes
         while self._saved < wanted:
@@ -215,21 +296,37 @@ class GoeBudgetStore:
     async def _async_write(self) -> None:
         try:
             covered = self._changes
-            await self._store.async_save(self._data())
+            shards = self._take_dirty_shards()
+            try:
+                await asyncio.gather(
+                    *(self._shards[index].async_save(data) for index, data in shards.items())
+                )
+            except BaseException:
+                # Not written: the next write tries these files again.
+                self._dirty_shards.update(shards)
+                raise
             self._saved = covered
         finally:
             self._writing = None
 
-    def _data(self) -> dict[str, Any]:
+    def _take_dirty_shards(self) -> dict[int, dict[str, Any]]:
+        """Return the content of every file to write, and mark them clean."""
         for serial in self._dirty:
-            self._records[serial] = orjson.Fragment(json_bytes(self.budgets[serial].as_dict()))
+            self._records[shard_of(serial)][serial] = orjson.Fragment(
+                json_bytes(self.budgets[serial].as_dict())
+            )
         self._dirty.clear()
         now = _now()
-        for serial, budget in list(self._others.items()):
-            if budget.idle(now):
-                del self._others[serial], self._records[serial]
-        # A copy: the write runs in an executor thread while chargers go on saving.
-        return {"chargers": dict(self._records)}
+        shards: dict[int, dict[str, Any]] = {}
+        for index in self._dirty_shards:
+            records = self._records[index]
+            for serial in [serial for serial in records if serial in self._others]:
+                if self._others[serial].idle(now):
+                    del self._others[serial], records[serial]
+            # A copy: the file is written in an executor thread while chargers go on saving.
+            shards[index] = {"chargers": dict(records)}
+        self._dirty_shards.clear()
+        return shards
 
 
 async def async_get_goe_budget(hass: HomeAssistant, serial: str) -> GoeChargerBudget:
