@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
-from homeassistant.config_entries import ConfigSubentry, ConfigSubentryData
+from homeassistant.config_entries import ConfigEntryDisabler, ConfigSubentry, ConfigSubentryData
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -63,11 +63,19 @@ def goe_fleet_entry(base_url: str, *chargers: tuple[str, str]) -> MockConfigEntr
     )
 
 
-def goe_v1_entry(base_url: str, serial: str, token: str) -> MockConfigEntry:
+def goe_v1_entry(
+    base_url: str,
+    serial: str,
+    token: str,
+    *,
+    title: str | None = None,
+    disabled_by: ConfigEntryDisabler | None = None,
+) -> MockConfigEntry:
     """Return a go-e entry as version 1 saved it: one charger, its serial the unique id."""
     return MockConfigEntry(
         domain=DOMAIN,
-        title=f"go-e {serial}",
+        title=title or f"go-e {serial}",
+        disabled_by=disabled_by,
         unique_id=serial,
         version=1,
         data={
