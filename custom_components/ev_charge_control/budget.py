@@ -357,6 +357,11 @@ class CommandQueue[V]:
             results.append(Verification(sent, False, actual, retry, superseded))
         return results
 
+    def drop(self) -> None:
+        """Forget every waiting and unconfirmed command (its device is deleted); the slot stays."""
+        self.pending.clear()
+        self.awaiting.clear()
+
     def as_dict(self) -> dict[str, object]:
         """Return what must survive a restart."""
         return {

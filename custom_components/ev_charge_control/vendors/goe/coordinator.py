@@ -166,6 +166,14 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
             await self.async_refresh()
         self.writer.schedule()
 
+    async def async_remove(self) -> None:
+        """Stop for good (the user deleted the charger): its waiting commands are dropped.
+
+        Its budget stays (saved by serial): adding the charger again buys no request.
+        """
+        self.queue.drop()
+        await self.async_stop()
+
     async def async_stop(self) -> None:
         """Cancel the timers and save the queue."""
         self.writer.cancel()

@@ -107,7 +107,7 @@ class GoeRuntime(VendorRuntime):
             del self._built_from[subentry_id]
             async_delete_entry_issues(self._hass, entry, subentry_id)
             if (coordinator := self.coordinators.pop(subentry_id, None)) is not None:
-                await coordinator.async_stop()
+                await coordinator.async_remove()
         for subentry_id, subentry in chargers.items():
             built_from = self._built_from.get(subentry_id)
             if built_from is subentry.data:
