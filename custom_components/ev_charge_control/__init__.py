@@ -83,8 +83,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: EvChargeConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: EvChargeConfigEntry) -> None:
-    """Forget a deleted entry's repair issues: nothing is left to repair."""
+    """Forget a deleted entry's repair issues and what it left waiting to go out."""
     async_delete_entry_issues(hass, entry)
+    if (vendor := VENDORS.get(str(entry.data.get(CONF_VENDOR)))) is not None:
+        await vendor.async_remove_entry(hass, entry)
 
 
 async def async_remove_config_entry_device(

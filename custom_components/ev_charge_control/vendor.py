@@ -22,6 +22,10 @@ def _no_actions(hass: HomeAssistant) -> None:
     """Register nothing: the vendor has no actions of its own."""
 
 
+async def _nothing_to_forget(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Keep nothing of a deleted entry: the vendor saves nothing that would act later."""
+
+
 async def _same_shape(hass: HomeAssistant, entries: list[ConfigEntry]) -> None:
     """Take entries of version 1 as they are: the vendor's entries kept their shape."""
     for entry in entries:
@@ -47,6 +51,8 @@ class Vendor:
     async_register_actions: Callable[[HomeAssistant], None] = _no_actions
     # The keys the diagnostics dump redacts for this vendor, besides the shared ones in const.
     redact: frozenset[str] = field(default_factory=frozenset)
+    # Forget what a deleted entry left that would still act (commands waiting to go out).
+    async_remove_entry: Callable[[HomeAssistant, ConfigEntry], Awaitable[None]] = _nothing_to_forget
     # False: the entry holds no credentials (they are its subentries'), so it has no reauth.
     reauth: bool = True
     # The subentry types of the vendor's entries and their flows (a charger, a group).

@@ -21,8 +21,8 @@ from custom_components.ev_charge_control.vendors.goe.const import (
 )
 from custom_components.ev_charge_control.vendors.goe.runtime import GoeRuntime
 from simulators.goe import GoeSimulator
-from tests.conftest import find_device, secret, travel
-from tests.goe.fixtures import GOE_SERIAL, only_charger
+from tests.conftest import find_device, secret, setup_entry, travel
+from tests.goe.fixtures import GOE_SERIAL, GOE_TOKEN, goe_fleet_entry, only_charger
 
 QUARTER = timedelta(minutes=15)
 MANY = 50
@@ -186,3 +186,30 @@ def only_charger_of(entry: MockConfigEntry, serial: str) -> ConfigSubentry:
     """Return the charger subentry of ``serial``."""
     (subentry,) = (s for s in entry.subentries.values() if s.unique_id == serial)
     return subentry
+
+
+async def test_a_deleted_entry_drops_its_chargers_waiting_commands(
+    hass: HomeAssistant,
+    init_goe: MockConfigEntry,
+    goe_sim: GoeSimulator,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The README promises it: deleting the entry drops what waits; adding it back sends none."""
+    for value in (10, 12):
+        await hass.services.async_call(
+            "number",
+            "set_value",
+            {"entity_id": "number.go_echarger_000123_charge_current", "value": value},
+            blocking=True,
+        )
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_remove(init_goe.entry_id)
+    await hass.async_block_till_done()
+
+    again = goe_fleet_entry(goe_sim.base_url, (GOE_SERIAL, GOE_TOKEN))
+    await setup_entry(hass, again)
+    pending = hass.states.get("sensor.go_echarger_000123_pending_command")
+    assert pending is not None
+    assert pending.state == "none"
+    await travel(hass, freezer, QUARTER * 2, step=QUARTER)
+    assert len(goe_sim.command_requests(GOE_SERIAL)) == 1

@@ -8,7 +8,7 @@ from ...vendor import Vendor
 from .const import CONF_GRID_TOKEN, CONF_SERIAL, SUBENTRY_CHARGER, VENDOR_GOE
 from .flow import GoeChargerFlow, GoeFlow
 from .migrate import async_migrate_goe
-from .runtime import async_setup_goe
+from .runtime import async_remove_goe_entry, async_setup_goe
 
 GOE: Final = Vendor(
     key=VENDOR_GOE,
@@ -19,4 +19,5 @@ GOE: Final = Vendor(
     reauth=False,
     subentry_flows={SUBENTRY_CHARGER: GoeChargerFlow},
     async_migrate=async_migrate_goe,
+    async_remove_entry=async_remove_goe_entry,
 )

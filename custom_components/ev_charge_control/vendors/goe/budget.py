@@ -334,3 +334,12 @@ async def async_get_goe_budget(hass: HomeAssistant, serial: str) -> GoeChargerBu
     if (store := hass.data.get(DATA_GOE_BUDGETS)) is None:
         store = hass.data[DATA_GOE_BUDGETS] = GoeBudgetStore(hass)
     return await store.async_budget(serial)
+
+
+async def async_drop_commands(hass: HomeAssistant, serials: list[str]) -> None:
+    """Drop the waiting commands of deleted chargers; their budgets stay (saved by serial)."""
+    for serial in serials:
+        budget = await async_get_goe_budget(hass, serial)
+        if budget.commands.pending or budget.commands.awaiting:
+            budget.commands.drop()
+            await budget.async_save()

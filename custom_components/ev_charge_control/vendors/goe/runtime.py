@@ -16,7 +16,7 @@ from ...const import CONF_BASE_URL
 from ...issues import async_delete_entry_issues
 from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
 from ...session import async_get_session
-from .budget import async_get_goe_budget
+from .budget import async_drop_commands, async_get_goe_budget
 from .const import CONF_GRID_TOKEN, CONF_SERIAL, SUBENTRY_CHARGER
 from .coordinator import GoeCoordinator
 from .descriptions import DESCRIPTIONS
@@ -159,3 +159,18 @@ class GoeRuntime(VendorRuntime):
 async def async_setup_goe(hass: HomeAssistant, entry: EvChargeConfigEntry) -> GoeRuntime:
     """Build the runtime of a go-e config entry (its chargers start in ``async_start``)."""
     return GoeRuntime(hass, entry)
+
+
+async def async_remove_goe_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Drop what the deleted entry's chargers left waiting; their budgets stay."""
+    if entry.version < 2:
+        # Merged into another entry by the move to version 2 (migrate.py): it lives on there.
+        return
+    await async_drop_commands(
+        hass,
+        [
+            subentry.data[CONF_SERIAL]
+            for subentry in entry.subentries.values()
+            if subentry.subentry_type == SUBENTRY_CHARGER
+        ],
+    )
