@@ -14,6 +14,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers.entity_platform import MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -21,6 +22,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.ev_charge_control.vendors.goe.descriptions import ENABLED_PER_CHARGER
 from simulators.goe import GoeSimulator
 from tests.conftest import find_device, setup_entry, snapshot_entities, travel
 from tests.goe.fixtures import GOE_SERIAL
@@ -48,6 +50,7 @@ async def test_entities(
         await snapshot_entities(hass, freezer, entity_registry, snapshot, goe_entry.entry_id)
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_no_planned_charge_has_no_duration(
     hass: HomeAssistant, goe_entry: MockConfigEntry, goe_sim: GoeSimulator
 ) -> None:
@@ -78,8 +81,10 @@ async def test_device(
 async def test_diagnostics_are_off_by_default(
     hass: HomeAssistant, entity_registry: er.EntityRegistry, init_goe: MockConfigEntry
 ) -> None:
-    """Per-phase readings, the phases available and the data age are diagnostics to turn on;
-    the maximum allowed current is the charging current number's upper bound already."""
+    """Per-phase readings, the phases available, the data age and the command slot are
+    diagnostics to turn on; the maximum allowed current is the charging current number's upper
+    bound already; the phases charging and the planned duration are off too, so that a fleet of
+    1,000 chargers fits in one entry (Home Assistant: 10,000 enabled entities per entry)."""
     entries = er.async_entries_for_config_entry(entity_registry, init_goe.entry_id)
     off = {entry.unique_id for entry in entries if entry.disabled_by is not None}
     diagnostics = {
@@ -88,9 +93,16 @@ async def test_diagnostics_are_off_by_default(
             *(f"{kind}_phase_{index}" for kind in ("current", "voltage") for index in (1, 2, 3)),
             "phases_available",
             "data_age",
+            "next_command_slot",
         )
     }
-    assert off == {*diagnostics, f"goe_{GOE_SERIAL}_max_allowed_current"}
+    assert off == {
+        *diagnostics,
+        *(
+            f"goe_{GOE_SERIAL}_{key}"
+            for key in ("max_allowed_current", "phases_charging", "planned_charge_duration")
+        ),
+    }
     for entry in entries:
         if entry.unique_id in off:
             assert entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
@@ -100,7 +112,8 @@ async def test_diagnostics_are_off_by_default(
             assert hass.states.get(entry.entity_id) is None
         else:
             assert hass.states.get(entry.entity_id) is not None
-    assert len(entries) - len(off) == 12
+    assert len(entries) - len(off) == ENABLED_PER_CHARGER == 9
+    assert MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY // ENABLED_PER_CHARGER >= 1_000
     number = hass.states.get(f"number.go_echarger_{GOE_SERIAL}_charge_current")
     assert number is not None
     assert number.attributes["max"] == 32

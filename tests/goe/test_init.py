@@ -201,6 +201,7 @@ async def test_rate_limited_read_keeps_the_last_values(
     assert len(goe_sim.status_requests()) == reads + 1
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_offline_charger_at_setup_loads_and_recovers(
     hass: HomeAssistant,
     goe_entry: MockConfigEntry,

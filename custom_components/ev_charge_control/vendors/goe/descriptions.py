@@ -157,6 +157,9 @@ SENSORS: Final[tuple[EvSensorEntityDescription[GoeCoordinator], ...]] = (
         key="phases_charging",
         translation_key="phases_charging",
         state_class=SensorStateClass.MEASUREMENT,
+        # Off by default, as are the planned duration and the command slot: Home Assistant
+        # takes at most 10,000 enabled entities per entry (ENABLED_PER_CHARGER below).
+        entity_registry_enabled_default=False,
         value_fn=_status(lambda s: s.phase_charging),
     ),
     EvSensorEntityDescription(
@@ -168,6 +171,7 @@ SENSORS: Final[tuple[EvSensorEntityDescription[GoeCoordinator], ...]] = (
     EvSensorEntityDescription(
         key="planned_charge_duration",
         translation_key="planned_charge_duration",
+        entity_registry_enabled_default=False,
         device_class=SensorDeviceClass.DURATION,
         native_unit_of_measurement=UnitOfTime.SECONDS,
         suggested_unit_of_measurement=UnitOfTime.MINUTES,
@@ -186,10 +190,12 @@ SENSORS: Final[tuple[EvSensorEntityDescription[GoeCoordinator], ...]] = (
     ),
     # The command that waits for go-e's slot sits beside the controls, which show what the
     # charger has: not a diagnostic here.
+    # The command slot is off by default: the Pending command's attributes say when the next
+    # command goes out.
     *(
         replace(description, entity_category=None)
         if description.key == "pending_command"
-        else description
+        else replace(description, entity_registry_enabled_default=False)
         for description in queue_sensors((PARAMETER_CURRENT, PARAMETER_ALLOW))
     ),
 )
@@ -246,3 +252,14 @@ DESCRIPTIONS: Final[Mapping[Platform, tuple[EvChargeEntityDescription[GoeCoordin
     Platform.SENSOR: SENSORS,
     Platform.SWITCH: SWITCHES,
 }
+
+# The entities a charger has enabled when it is added. Home Assistant adds at most 10,000
+# enabled entities to one config entry (entity_platform.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY;
+# only protocol integrations such as zha are exempt) and refuses the rest with a warning: a
+# go-e entry holds at most 10,000 // ENABLED_PER_CHARGER chargers (1,111 at 9), and the
+# forms that add chargers refuse those beyond.
+ENABLED_PER_CHARGER: Final = sum(
+    description.entity_registry_enabled_default
+    for descriptions in DESCRIPTIONS.values()
+    for description in descriptions
+)
