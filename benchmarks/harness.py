@@ -13,13 +13,14 @@ from pytest_homeassistant_custom_component import patch_time  # type: ignore[imp
 # isort: split
 
 import asyncio
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 import cProfile
 from dataclasses import dataclass
 from datetime import timedelta
 import gc
+import json
 import logging
 import multiprocessing
 from multiprocessing.connection import Connection
@@ -27,19 +28,24 @@ import os
 from pathlib import Path
 import resource
 import statistics
+import sys
 import tempfile
 import time
+import types
 from typing import Any, Final, Protocol, cast
 from unittest.mock import patch
 
+from aiohttp import ClientSession
 from aiohttp.resolver import ThreadedResolver
 import freezegun
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant import loader
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry, ConfigSubentryData
 from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
 from homeassistant.core import Event, EventStateReportedData, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, frame
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import EntityPlatform
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
     MockConfigEntry,
@@ -94,6 +100,9 @@ class Scenario:
     hours: float
     step: float
     latency_samples: int
+    # The scaled fleet's layout in config entries: one of its ``layouts``, or None for its
+    # vendor's ``entries`` (the layout the targets are measured on).
+    layout: str | None = None
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> Scenario:
@@ -103,6 +112,7 @@ class Scenario:
             float(spec["hours"]),
             float(spec["step"]),
             int(spec["latency_samples"]),
+            spec.get("layout"),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -112,6 +122,7 @@ class Scenario:
             "hours": self.hours,
             "step": self.step,
             "latency_samples": self.latency_samples,
+            "layout": self.layout,
         }
 
 
@@ -128,6 +139,56 @@ def peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+# Where the walk of the integration's objects stops: Home Assistant's (the entry, the entities,
+# the entity platforms the runtime adds entities through, the event loop), and what every
+# integration shares (modules, classes, functions' globals).
+_NOT_OWN: Final = (
+    HomeAssistant,
+    ConfigEntry,
+    ConfigSubentry,
+    Entity,
+    EntityPlatform,
+    asyncio.AbstractEventLoop,
+    ClientSession,
+    logging.Logger,
+    types.ModuleType,
+    type,
+)
+
+
+# Set to a file name: the integration's own objects after the scaled fleet's set-up, bytes by
+# type, are written into it (JSON), to see where its memory goes.
+OWN_TYPES: Final = os.environ.get("EV_BENCH_OWN_TYPES")
+
+
+def own_bytes(roots: list[object], by_type: Counter[str] | None = None) -> int:
+    """Return the bytes of the objects reachable from ``roots``, each counted once.
+
+    The integration's own objects: what its entries' runtimes hold (coordinators, clients,
+    budgets, command queues, their data), walked through ``gc.get_referents`` and summed with
+    ``sys.getsizeof``. The walk stops at Home Assistant's objects (``_NOT_OWN``: their memory is
+    Home Assistant's bookkeeping) and does not enter a function (its globals are its module's).
+    """
+    seen: set[int] = set()
+    total = 0
+    stack: list[tuple[object, str]] = [(root, "") for root in roots]
+    while stack:
+        obj, holder = stack.pop()
+        if id(obj) in seen or isinstance(obj, _NOT_OWN):
+            continue
+        seen.add(id(obj))
+        size = sys.getsizeof(obj)
+        total += size
+        name = type(obj).__qualname__
+        if by_type is not None:
+            by_type[f"{name} in {holder}"] += size
+        if not isinstance(obj, types.FunctionType | types.BuiltinFunctionType):
+            # What holds a dict, tuple or list is what it belongs to.
+            holds = holder if name in {"dict", "tuple", "list"} else name
+            stack.extend((referent, holds) for referent in gc.get_referents(obj))
+    return total
+
+
 def quantiles(values: list[float]) -> dict[str, float | int]:
     """Return p50, p99 and max of samples (in the samples' unit)."""
     if not values:
@@ -139,6 +200,29 @@ def quantiles(values: list[float]) -> dict[str, float | int]:
         "p99": cuts[98] if cuts else values[0],
         "max": max(values),
     }
+
+
+class GcMeter:
+    """Wall time the garbage collector ran (its collections by generation), in s."""
+
+    def __init__(self) -> None:
+        self.seconds: defaultdict[int, float] = defaultdict(float)
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: Mapping[str, int]) -> None:
+        if phase == "start":
+            self._started = real_now()
+        else:
+            self.seconds[info["generation"]] += real_now() - self._started
+
+    @contextmanager
+    def measure(self) -> Iterator[None]:
+        """Count the collections inside."""
+        gc.callbacks.append(self._callback)
+        try:
+            yield
+        finally:
+            gc.callbacks.remove(self._callback)
 
 
 @dataclass(slots=True)
@@ -285,6 +369,8 @@ class Bench:
         entries: list[MockConfigEntry],
         chargers: int,
         setup: Callable[[], Coroutine[Any, Any, object]],
+        *,
+        count_own_types: bool = False,
     ) -> None:
         gc.collect()
         before = rss_kb()
@@ -302,6 +388,12 @@ class Bench:
         ]
         gc.collect()
         added = max(0, rss_kb() - before)
+        by_type: Counter[str] = Counter()
+        loaded = [e.runtime_data for e in entries if e.state.value == "loaded"]
+        own = own_bytes(loaded, by_type) / 1024
+        if OWN_TYPES is not None and count_own_types:
+            text = json.dumps(by_type.most_common(60))
+            await self.hass.async_add_executor_job(Path(OWN_TYPES).write_text, text)
         # The bench's own bookkeeping, after the measurement: not the integration's memory.
         for entity in entities:
             self.writes.describe[entity.entity_id] = (
@@ -319,6 +411,8 @@ class Bench:
             "rss_added_kb": added,
             "kb_per_charger": added / max(1, chargers),
             "kb_per_entity": added / max(1, len(entities)),
+            "own_kb": own,
+            "own_kb_per_charger": own / max(1, chargers),
             "without_state": len(missing),
             "unavailable": len(unavailable),
             "entries_not_loaded": not_loaded,
@@ -331,15 +425,28 @@ class Bench:
         start does; a vendor without entries is left out.
         """
         count = self.scenario.fleet[vendor.key]
+        make = vendor.bench.entries
+        if vendor.bench.scaled is not None and self.scenario.layout is not None:
+            make = vendor.bench.scaled.layouts[self.scenario.layout].entries
         entries = [
             MockConfigEntry(
                 domain=DOMAIN,
                 title=entry.title,
                 unique_id=entry.unique_id,
+                version=entry.version,
                 data={CONF_VENDOR: vendor.key, **entry.data},
                 options=entry.options,
+                subentries_data=[
+                    ConfigSubentryData(
+                        subentry_type=subentry.subentry_type,
+                        title=subentry.title,
+                        unique_id=subentry.unique_id,
+                        data=subentry.data,
+                    )
+                    for subentry in entry.subentries
+                ],
             )
-            for entry in vendor.bench.entries(count, self.urls[vendor.key])
+            for entry in make(count, self.urls[vendor.key])
         ]
         if vendor.bench.scaled is not None:
             for entry in entries:
@@ -348,7 +455,7 @@ class Bench:
             async def setup() -> bool:
                 return await async_setup_component(self.hass, DOMAIN, {})
 
-            await self._measure_setup(vendor.key, entries, count, setup)
+            await self._measure_setup(vendor.key, entries, count, setup, count_own_types=True)
         elif entries:
             await self._measure_setup(
                 vendor.key, entries, count, lambda: self._setup_entries(entries)
@@ -371,7 +478,12 @@ class Bench:
             changed_before = Counter(self.writes.changed_by)
             requests = self.ask("count")
             meter = Meter()
-            with meter.measure(), _profiled(PROFILE_CYCLE if cycles else None):
+            collections = GcMeter()
+            with (
+                meter.measure(),
+                collections.measure(),
+                _profiled(PROFILE_CYCLE if cycles else None),
+            ):
                 await self.travel(interval + SPREAD)
             after = self.writes.snapshot()
             cycles.append(
@@ -379,6 +491,7 @@ class Bench:
                     "cpu_s": meter.cpu,
                     "loop_cpu_s": meter.loop_cpu,
                     "wall_s": meter.wall,
+                    "gc_wall_s": {str(k): v for k, v in sorted(collections.seconds.items())},
                     "requests": self.ask("count") - requests,
                     "writes_attempted": after[0] - before[0],
                     "writes": after[1] - before[1] + after[2] - before[2],

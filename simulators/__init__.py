@@ -124,13 +124,25 @@ class VendorDemo:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BenchSubentry:
+    """A subentry of a benchmark's config entry (a charger or a group of an entry's fleet)."""
+
+    subentry_type: str
+    title: str
+    unique_id: str
+    data: dict[str, object]
+
+
+@dataclass(frozen=True, kw_only=True)
 class BenchEntry:
     """A config entry the benchmark adds for a vendor (the harness adds domain and vendor)."""
 
     title: str
-    unique_id: str
+    unique_id: str | None
     data: dict[str, object]
     options: dict[str, object] = field(default_factory=dict)
+    version: int = 1
+    subentries: tuple[BenchSubentry, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +154,14 @@ class BenchFarm:
 
 
 @dataclass(frozen=True, kw_only=True)
+class BenchLayout:
+    """Another layout of the scaled fleet in config entries (e.g. one entry per charger)."""
+
+    marked: str  # what the table adds to the fleet size of its rows
+    entries: Callable[[int, str], list[BenchEntry]]  # (count, base URL)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ScaledBench:
     """The fleet `scripts/bench` scales: set up first, its poll cycles timed, targets on it."""
 
@@ -149,6 +169,11 @@ class ScaledBench:
     reads: str  # the endpoint whose reads per charger and day the table shows
     reads_label: str  # and what the table calls them
     intro: str  # the table's opening sentence
+    # Other ways to lay the same fleet out in config entries, compared in the full run: name
+    # -> how the table marks its rows and the entries, (count, base URL) -> entries. The
+    # vendor's ``entries`` is the layout measured against the targets.
+    layouts: Mapping[str, BenchLayout] = field(default_factory=dict)
+    compare: tuple[int, ...] = ()  # the full run's sizes that also run in every other layout
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,6 +12,8 @@ from aiohttp import web
 from simulators import (
     BenchEntry,
     BenchFarm,
+    BenchLayout,
+    BenchSubentry,
     DemoAutomation,
     DemoCheck,
     DemoEntry,
@@ -283,28 +285,78 @@ def _command_key(request: web.Request) -> str | None:
     return request.query.get("serial") if request.path == COMMAND_PATH else None
 
 
-def _bench_entries(count: int, url: str) -> list[BenchEntry]:
-    """One entry per charger."""
+def _bench_subentries(count: int) -> list[BenchSubentry]:
+    """Each charger as the "Add charger" flow makes it: a subentry, its serial the unique id."""
     # The integration's keys, in one place for this vendor; imported late, as they bring
     # Home Assistant, which only the benchmark's measuring process has loaded.
-    from custom_components.ev_charge_control.const import CONF_BASE_URL  # noqa: PLC0415
     from custom_components.ev_charge_control.vendors.goe.const import (  # noqa: PLC0415
         CONF_GRID_TOKEN,
         CONF_SERIAL,
+        SUBENTRY_CHARGER,
     )
 
     return [
-        BenchEntry(
+        BenchSubentry(
+            subentry_type=SUBENTRY_CHARGER,
             title=f"go-e {bench_serial(index)}",
             unique_id=bench_serial(index),
-            data={
-                CONF_SERIAL: bench_serial(index),
-                CONF_GRID_TOKEN: bench_token(index),
-                CONF_BASE_URL: url,
-            },
+            data={CONF_SERIAL: bench_serial(index), CONF_GRID_TOKEN: bench_token(index)},
         )
         for index in range(count)
     ]
+
+
+def _bench_entry(url: str, subentries: Sequence[BenchSubentry]) -> BenchEntry:
+    from custom_components.ev_charge_control.const import CONF_BASE_URL  # noqa: PLC0415
+    from custom_components.ev_charge_control.vendors.goe.const import (  # noqa: PLC0415
+        DEFAULT_TITLE,
+    )
+
+    return BenchEntry(
+        title=DEFAULT_TITLE,
+        unique_id=None,
+        version=2,
+        data={CONF_BASE_URL: url},
+        subentries=tuple(subentries),
+    )
+
+
+def chargers_per_entry() -> int:
+    """Return the most chargers one entry holds with all their entities.
+
+    Home Assistant adds at most ``MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY`` (10,000) enabled
+    entities to one config entry and refuses the rest with a warning; a go-e charger has 12
+    enabled by default (an upper bound: the descriptions enabled by default), so 833.
+    """
+    from homeassistant.helpers.entity_platform import (  # noqa: PLC0415
+        MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY,
+    )
+
+    from custom_components.ev_charge_control.vendors.goe.descriptions import (  # noqa: PLC0415
+        DESCRIPTIONS,
+    )
+
+    enabled = sum(
+        description.entity_registry_enabled_default
+        for descriptions in DESCRIPTIONS.values()
+        for description in descriptions
+    )
+    return MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY // enabled
+
+
+def _bench_entries(count: int, url: str) -> list[BenchEntry]:
+    """Return the chargers as subentries of as few entries as Home Assistant allows."""
+    subentries = _bench_subentries(count)
+    entries = -(-count // chargers_per_entry())
+    size = -(-count // entries) if entries else 0
+    return [
+        _bench_entry(url, subentries[index * size : (index + 1) * size]) for index in range(entries)
+    ]
+
+
+def _bench_entry_per_charger(count: int, url: str) -> list[BenchEntry]:
+    """Return one entry per charger (each with its one subentry), as version 1 had them."""
+    return [_bench_entry(url, [subentry]) for subentry in _bench_subentries(count)]
 
 
 def _latency(count: int, samples: int) -> list[tuple[str, str, float]]:
@@ -333,7 +385,7 @@ def _budget(
 BENCH: Final = VendorBench(
     metavar="N",
     help="go-e fleet sizes",
-    full=(20, 200, 1000),
+    full=(20, 200, 1000, 5000),
     quick=(20,),
     unit="chargers",
     described="go-e chargers",
@@ -346,7 +398,17 @@ BENCH: Final = VendorBench(
         cycle=INTERVAL,
         reads="api_status",
         reads_label="status reads",
-        intro="go-e, one config entry per charger.",
+        intro="go-e: the chargers are subentries of an entry for the grid operator's access, "
+        "in as few entries as Home Assistant allows: it adds at most 10,000 enabled entities "
+        "to one config entry, 833 go-e chargers, so 1,000 chargers take two entries and "
+        '5,000 seven (rows marked "an entry each": one config entry per charger, each with its '
+        "one subentry, as version 1 had them).",
+        layouts={
+            "entry_per_charger": BenchLayout(
+                marked="an entry each", entries=_bench_entry_per_charger
+            )
+        },
+        compare=(1000,),
     ),
 )
 

@@ -109,14 +109,22 @@ def test_viriciti_two_limits_within_five_minutes() -> None:
     assert violations == ["ViriCiti depot: two limits 200 s apart"]
 
 
-def _result(requests: dict[str, Any], *, kb: float = 140.0, cpu: float = 0.5) -> dict[str, Any]:
+def _result(
+    requests: dict[str, Any],
+    *,
+    kb: float = 120.0,
+    cpu: float = 1.0,
+    chargers: int = 5000,
+    layout: str | None = None,
+) -> dict[str, Any]:
     return {
-        "scenario": {"goe": 1000},
+        "scenario": {"goe": chargers, "layout": layout},
         "requests": requests,
         "setup": {
             "goe": {
-                "wall_s": 6.0,
+                "wall_s": 30.0,
                 "kb_per_charger": kb,
+                "own_kb_per_charger": 4.0,
                 "without_state": 0,
                 "entries_not_loaded": [],
             }
@@ -131,14 +139,39 @@ def _result(requests: dict[str, Any], *, kb: float = 140.0, cpu: float = 0.5) ->
 def test_a_violation_fails_the_run_and_the_targets() -> None:
     """The run's problems list every violation; the targets say which one missed."""
     broken = _check(goe=_status_reads("000001", [0.0, 1.0, 2.0]))
-    result = _result(broken, kb=151.0)
+    result = _result(broken, kb=131.0)
     assert problems(result) == [
         "goe: go-e 000001: status reads beyond the token bucket",
     ]
     checked = targets([result])
     assert checked["requests_within_budgets"]["holds"] is False
-    assert checked["under_150_kb_per_charger"]["holds"] is False
-    assert checked["cycle_under_1_s_cpu"]["holds"] is True
+    assert checked["at_most_130_kb_per_charger"]["holds"] is False
+    assert checked["read_at_most_0_3_ms_cpu"] == {"value": 0.2, "holds": True}
+    assert checked["own_at_most_5_kb_per_charger"]["holds"] is True
 
     assert problems(_result(_check())) == []
     assert targets([_result(_check())])["requests_within_budgets"]["holds"] is True
+
+
+def test_targets_are_measured_on_the_vendors_own_layout() -> None:
+    """A larger fleet in another layout (one entry per charger) is for comparison only."""
+    own = _result(_check(), cpu=1.0, chargers=5000)
+    other = _result(_check(), cpu=9.0, chargers=6000, layout="entry_per_charger")
+    checked = targets([own, other])
+    assert checked["measured_on_goe_chargers"] == 5000
+    assert checked["read_at_most_0_3_ms_cpu"]["holds"] is True
+    # Too slow a read misses it.
+    assert targets([_result(_check(), cpu=1.6)])["read_at_most_0_3_ms_cpu"]["holds"] is False
+    # Below the target's size, the scale targets do not apply.
+    assert targets([_result(_check(), chargers=1000)])["setup_under_60_s"]["holds"] is None
+
+
+def test_entities_home_assistant_refused_fail_the_run() -> None:
+    """Beyond 10,000 enabled entities in one config entry Home Assistant adds no more."""
+    result = _result(_check())
+    result["warnings"] = {
+        "WARNING homeassistant.components.sensor: Reached the maximum of %s enabled entities "
+        "for config entry %s; not adding more entities": 1
+    }
+    (problem,) = problems(result)
+    assert problem.startswith("Home Assistant refused entities: ")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from benchmarks.harness import Scenario
+from benchmarks.harness import Scenario, own_bytes
 from benchmarks.scale import README, RESULTS, TABLE_END, TABLE_START, main, render
 
 
@@ -30,3 +32,37 @@ def test_every_vendor_has_its_option(capsys: pytest.CaptureFixture[str]) -> None
     for option in ("--goe N [N ...]", "--easee M", "--viriciti K"):
         assert option in out
     assert "CI size: go-e 20, Easee 10, ViriCiti 2, 24 h travelled" in out
+
+
+def test_a_layout_reads_back_and_marks_its_rows() -> None:
+    """A run of the fleet in another layout keeps it, and the table says so."""
+    report = json.loads(RESULTS.read_text(encoding="utf-8"))
+    (other,) = [r for r in report["results"] if r["scenario"]["layout"] is not None]
+    assert Scenario.from_dict(other["scenario"]).layout == "entry_per_charger"
+    assert "| 1,000 (an entry each) | 1,000 |" in render(report)
+
+
+def test_the_layout_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--layout {entry_per_charger}" in out
+    assert "the full run compares 1,000 in each" in out
+
+
+def test_own_objects_stop_at_home_assistant_and_count_once() -> None:
+    """What the runtime holds counts, each object once; Home Assistant's objects do not."""
+
+    class Runtime:
+        def __init__(self, shared: list[int], entry: object) -> None:
+            self.shared = shared
+            self.entry = entry
+
+    entry = MockConfigEntry(domain="ev_charge_control")  # one of Home Assistant's objects
+    shared = list(range(100))
+    one = own_bytes([Runtime(shared, entry)])
+    two = own_bytes([Runtime(shared, entry), Runtime(shared, entry)])
+    # The second runtime adds itself (and its attributes' dict), not the shared list again.
+    assert 0 < two - one < sys.getsizeof(shared)
+    assert one >= sys.getsizeof(shared)
+    assert own_bytes([entry]) == 0

@@ -7,10 +7,15 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp.test_utils import make_mocked_request
 from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.helpers.entity_platform import MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
 import pytest
 
 from custom_components.ev_charge_control.const import CONF_BASE_URL
-from custom_components.ev_charge_control.vendors.goe.const import CONF_GRID_TOKEN, CONF_SERIAL
+from custom_components.ev_charge_control.vendors.goe.const import (
+    CONF_GRID_TOKEN,
+    CONF_SERIAL,
+    SUBENTRY_CHARGER,
+)
 from custom_components.ev_charge_control.vendors.viriciti.const import (
     CONF_DEFAULT_DURATION,
     CONF_GROUP_ID,
@@ -20,7 +25,7 @@ from simulators import VENDORS, DemoProbe
 from simulators.easee import EaseeRequest, EaseeSimulator
 from simulators.easee_vendor import check_command as check_easee_command
 from simulators.goe import GoeRequest, GoeSimulator
-from simulators.goe_vendor import check_command as check_goe_command
+from simulators.goe_vendor import chargers_per_entry, check_command as check_goe_command
 from simulators.viriciti import ViricitiRequest, ViricitiSimulator
 from simulators.viriciti_vendor import check_limit
 
@@ -48,17 +53,31 @@ def test_go_e_bench_fleet_entries_and_log() -> None:
     assert bench.command_key(make_mocked_request("GET", "/api_command?serial=000002")) == "000002"
     assert bench.command_key(make_mocked_request("GET", "/api_status?serial=000002")) is None
 
-    (entry, _) = bench.entries(2, URL)
-    assert entry.unique_id == "000001"
-    assert entry.data == {
-        CONF_SERIAL: "000001",
-        CONF_GRID_TOKEN: chargers["000001"].token,
-        CONF_BASE_URL: URL,
-    }
+    # One entry (version 2), each charger a subentry as the "Add charger" flow makes it.
+    (entry,) = bench.entries(2, URL)
+    assert (entry.version, entry.unique_id, entry.data) == (2, None, {CONF_BASE_URL: URL})
+    first, second = entry.subentries
+    assert (first.subentry_type, first.unique_id) == (SUBENTRY_CHARGER, "000001")
+    assert first.data == {CONF_SERIAL: "000001", CONF_GRID_TOKEN: chargers["000001"].token}
+    assert second.unique_id == "000002"
+    assert bench.entries(0, URL) == []
+    # Or one entry per charger, each with its one subentry.
+    assert bench.scaled is not None
+    per_charger = bench.scaled.layouts["entry_per_charger"].entries(2, URL)
+    assert [[s.unique_id for s in e.subentries] for e in per_charger] == [["000001"], ["000002"]]
     assert bench.latency(4, 2) == [
         ("000001", "goe_000001_charging_current", 10),
         ("000002", "goe_000002_charging_current", 10),
     ]
+
+
+def test_go_e_bench_entries_stay_within_home_assistants_entity_limit() -> None:
+    """Home Assistant adds at most 10,000 enabled entities to a config entry: 833 chargers."""
+    assert chargers_per_entry() == MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY // 12 == 833
+    entries = VENDORS["goe"].bench.entries(5000, URL)
+    assert [len(entry.subentries) for entry in entries] == [715] * 6 + [710]
+    assert [len(entry.subentries) for entry in VENDORS["goe"].bench.entries(833, URL)] == [833]
+    assert [len(entry.subentries) for entry in VENDORS["goe"].bench.entries(834, URL)] == [417] * 2
 
 
 def test_easee_bench_account_circuits_of_five_and_endpoints() -> None:
