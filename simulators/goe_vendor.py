@@ -325,23 +325,18 @@ def chargers_per_entry() -> int:
     """Return the most chargers one entry holds with all their entities.
 
     Home Assistant adds at most ``MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY`` (10,000) enabled
-    entities to one config entry and refuses the rest with a warning; a go-e charger has 12
-    enabled by default (an upper bound: the descriptions enabled by default), so 833.
+    entities to one config entry and refuses the rest with a warning; a go-e charger has
+    ``ENABLED_PER_CHARGER`` (9) enabled by default, so 1,111.
     """
     from homeassistant.helpers.entity_platform import (  # noqa: PLC0415
         MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY,
     )
 
     from custom_components.ev_charge_control.vendors.goe.descriptions import (  # noqa: PLC0415
-        DESCRIPTIONS,
+        ENABLED_PER_CHARGER,
     )
 
-    enabled = sum(
-        description.entity_registry_enabled_default
-        for descriptions in DESCRIPTIONS.values()
-        for description in descriptions
-    )
-    return MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY // enabled
+    return MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY // ENABLED_PER_CHARGER
 
 
 def _bench_entries(count: int, url: str) -> list[BenchEntry]:
@@ -400,8 +395,8 @@ BENCH: Final = VendorBench(
         reads_label="status reads",
         intro="go-e: the chargers are subentries of an entry for the grid operator's access, "
         "in as few entries as Home Assistant allows: it adds at most 10,000 enabled entities "
-        "to one config entry, 833 go-e chargers, so 1,000 chargers take two entries and "
-        '5,000 seven (rows marked "an entry each": one config entry per charger, each with its '
+        "to one config entry, 1,111 go-e chargers (9 enabled entities each), so 1,000 chargers "
+        'take one entry and 5,000 five (rows marked "an entry each": one config entry per charger, each with its '
         "one subentry, as version 1 had them).",
         layouts={
             "entry_per_charger": BenchLayout(

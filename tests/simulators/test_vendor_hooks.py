@@ -72,12 +72,12 @@ def test_go_e_bench_fleet_entries_and_log() -> None:
 
 
 def test_go_e_bench_entries_stay_within_home_assistants_entity_limit() -> None:
-    """Home Assistant adds at most 10,000 enabled entities to a config entry: 833 chargers."""
-    assert chargers_per_entry() == MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY // 12 == 833
+    """Home Assistant adds at most 10,000 enabled entities to a config entry: 1,111 chargers."""
+    assert chargers_per_entry() == MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY // 9 == 1111
     entries = VENDORS["goe"].bench.entries(5000, URL)
-    assert [len(entry.subentries) for entry in entries] == [715] * 6 + [710]
-    assert [len(entry.subentries) for entry in VENDORS["goe"].bench.entries(833, URL)] == [833]
-    assert [len(entry.subentries) for entry in VENDORS["goe"].bench.entries(834, URL)] == [417] * 2
+    assert [len(entry.subentries) for entry in entries] == [1000] * 5
+    assert [len(entry.subentries) for entry in VENDORS["goe"].bench.entries(1111, URL)] == [1111]
+    assert [len(entry.subentries) for entry in VENDORS["goe"].bench.entries(1112, URL)] == [556] * 2
 
 
 def test_easee_bench_account_circuits_of_five_and_endpoints() -> None:
