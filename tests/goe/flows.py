@@ -96,3 +96,11 @@ async def submit_charger(
     result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
     assert_form_translated(result, CHARGER_STRINGS)
     return result
+
+
+def suggested_lines(result: SubentryFlowResult) -> str | None:
+    """Return the list the bulk form shows filled in, from what the user sent."""
+    for field in result["data_schema"].schema:
+        if str(field) == "lines":
+            return (field.description or {}).get("suggested_value")
+    return None

@@ -67,8 +67,9 @@ class ChargerList:
 
 
 def _fields(line: str) -> list[str]:
-    """Split a line at its separator: a semicolon, else a comma, else a tab (quotes allowed)."""
-    separator = next((sep for sep in ";,\t" if sep in line), ";")
+    """Split a line at its first separator, a semicolon, comma or tab (quotes allowed)."""
+    # The first separator of the line is its separator: a name may hold another one.
+    separator = min(";,\t", key=lambda sep: line.find(sep) % (len(line) + 1))
     fields = [value.strip() for value in next(csv.reader([line], delimiter=separator))]
     # Spreadsheets add empty columns at the end of a row.
     while len(fields) > 1 and not fields[-1]:

@@ -362,33 +362,40 @@ class GoeChargerFlow(ConfigSubentryFlow):
                 seen.add(line.serial)
                 new.append(line)
 
-        slots = asyncio.Semaphore(BULK_PARALLEL_READS)
+        # A few workers share the list: the reads in flight stay bounded, and a thousand
+        # lines do not become a thousand tasks started at once.
+        errors: dict[int, str | None] = {}
+        waiting = iter(enumerate(new))
 
-        async def validate(line: ChargerLine) -> str | None:
-            async with slots:
-                error, _ = await async_validate_charger(
+        async def worker() -> None:
+            for index, line in waiting:
+                errors[index], _ = await async_validate_charger(
                     self.hass, line.serial, line.token, base_url, may_defer=True
                 )
-            return error
 
-        errors = await asyncio.gather(*(validate(line) for line in new))
+        await asyncio.gather(*(worker() for _ in range(min(BULK_PARALLEL_READS, len(new)))))
 
-        # Another flow may have added some while these were read: checked again, no await
-        # between the check and the adding.
-        configured = configured_serials(self.hass)
-        added: list[ChargerLine] = []
-        for line, error in zip(new, errors, strict=True):
-            if line.serial in configured:
-                outcome["configured"].append(line)
-            elif error in (None, UNCHECKED, "rate_limited"):
+        good: list[ChargerLine] = []
+        for index, line in enumerate(new):
+            error = errors[index]
+            if error in (None, UNCHECKED, "rate_limited"):
                 # Unchecked (go-e's budget for it is spent): its first read checks the token.
                 if error is not None:
                     outcome["unchecked"].append(line)
-                added.append(line)
+                good.append(line)
             else:
                 outcome[error if error in outcome else "unknown"].append(line)
-        for line in added:
-            # Each addition calls the runtime's update listener: it starts the charger.
+        added: list[ChargerLine] = []
+        for line in good:
+            # Each addition calls the runtime's update listener at once: it starts the charger
+            # and adds its entities; the event loop goes on between two of them.
+            await asyncio.sleep(0)
+            # Another flow may have added it meanwhile (no await between check and adding).
+            if line.serial in configured_serials(self.hass):
+                outcome["configured"].append(line)
+                if line in outcome["unchecked"]:
+                    outcome["unchecked"].remove(line)
+                continue
             self.hass.config_entries.async_add_subentry(
                 entry,
                 ConfigSubentry(
@@ -398,6 +405,7 @@ class GoeChargerFlow(ConfigSubentryFlow):
                     unique_id=line.serial,
                 ),
             )
+            added.append(line)
         LOGGER.info(
             "go-e bulk add: %s of %s chargers added (%s)",
             len(added),
