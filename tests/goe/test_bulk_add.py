@@ -27,6 +27,7 @@ from custom_components.ev_charge_control.vendors.goe.budget import (
     STATUS_BURST,
     async_get_goe_budget,
 )
+from custom_components.ev_charge_control.vendors.goe.bulk import read_chargers
 from custom_components.ev_charge_control.vendors.goe.const import (
     CONF_GRID_TOKEN,
     CONF_SERIAL,
@@ -450,3 +451,46 @@ async def test_a_thousand_chargers(
     assert max(gaps) < 0.2, f"the event loop was held up {max(gaps):.3f} s"
     assert took < 30, took
     assert not any(token(n) in caplog.text for n in range(0, count, 7))
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("000123;TOKEN;Garage", ("000123", "Garage")),
+        ("123,TOKEN,", ("000123", "")),
+        ("123\tTOKEN", ("000123", "")),
+        ('123;TOKEN;"Hall; left"', ("000123", "Hall; left")),
+        ('123,TOKEN,"Hall, left"', ("000123", "Hall, left")),
+        ("123;TOKEN;Garage;;", ("000123", "Garage")),
+        (" 12 3 ; TOKEN ; Garage ", ("000123", "Garage")),
+    ],
+)
+def test_a_line_is_read_as_the_single_form_reads_its_fields(
+    line: str, expected: tuple[str, str]
+) -> None:
+    """Separators, quotes, spaces and empty columns as spreadsheets make them."""
+    found = read_chargers([("", line.replace("TOKEN", GOE_TOKEN))])
+    assert found.malformed_count == 0
+    (charger,) = found.chargers
+    assert (charger.serial, charger.name) == expected
+    assert charger.token == GOE_TOKEN
+    # Where it stands and its serial; never its token.
+    assert str(charger) == f"1 ({expected[0]})"
+    assert GOE_TOKEN not in repr(charger)
+
+
+def test_only_a_first_line_may_be_a_header() -> None:
+    """A header is skipped once per source; a later line like it is malformed; labels say where."""
+    found = read_chargers(
+        [
+            ("", f"# fleet\nserial;token\n{A};{A_TOKEN}\nserial;token"),
+            ("f.csv:", f"Seriennummer,Token\n{B},{B_TOKEN}"),
+        ]
+    )
+    assert [(c.label, c.serial) for c in found.chargers] == [("3", A), ("f.csv:2", B)]
+    assert found.malformed == {
+        "invalid_serial": ["4"],
+        "invalid_grid_token": ["4"],
+        "invalid_fields": [],
+    }
+    assert found.malformed_count == 1
