@@ -23,7 +23,14 @@ from custom_components.ev_charge_control.vendors import VENDORS, vendor_of
 PACKAGE = Path(config_flow.__file__).parent
 STRINGS = json.loads((PACKAGE / "strings.json").read_text(encoding="utf-8"))
 # The core: what a new vendor must not have to edit.
-CORE = ("__init__.py", "config_flow.py", "services.py", "diagnostics.py", "const.py")
+CORE = (
+    "__init__.py",
+    "config_flow.py",
+    "services.py",
+    "diagnostics.py",
+    "const.py",
+    "repairs.py",
+)
 CONFIG_STEPS = STRINGS["config"]["step"]
 
 

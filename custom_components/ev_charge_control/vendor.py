@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigSubentryFlow, OptionsFlow
 from homeassistant.core import HomeAssistant
 
 if TYPE_CHECKING:
+    from homeassistant.components.repairs import RepairsFlow
+
     from .runtime import EvChargeConfigEntry, VendorRuntime
 
 
@@ -60,6 +62,11 @@ class Vendor:
     # Bring the vendor's entries of version 1 to version 2, all at once (entries may merge),
     # before any entry is set up.
     async_migrate: Callable[[HomeAssistant, list[ConfigEntry]], Awaitable[None]] = _same_shape
+    # The fix flows of the vendor's fixable repair issues, by the issue's translation key;
+    # each is built from the issue's data.
+    repair_flows: Mapping[str, Callable[[Mapping[str, Any] | None], RepairsFlow]] = field(
+        default_factory=dict
+    )
 
     @property
     def reauth_step(self) -> str | None:

@@ -1,8 +1,8 @@
-"""Adding, re-authenticating and reconfiguring a go-e charger, against the simulator."""
+"""Adding a go-e access with its first charger, adding chargers, new tokens, a new address."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator
 from datetime import timedelta
 import json
 from pathlib import Path
@@ -10,9 +10,11 @@ from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult, ConfigSubentry
+from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -27,66 +29,54 @@ from custom_components.ev_charge_control.vendors.goe.budget import (
 from custom_components.ev_charge_control.vendors.goe.const import (
     CONF_GRID_TOKEN,
     CONF_SERIAL,
+    DEFAULT_TITLE,
+    SUBENTRY_CHARGER,
     VENDOR_GOE,
 )
 from simulators.goe import GoeSimulator
-from tests.conftest import travel
+from tests.conftest import secret, setup_entry, travel
 from tests.flow import (
     assert_advanced_section,
-    assert_form_translated,
     at,
     closed_port_url,
     form_defaults,
-    start_reauth_form,
     start_reconfigure_form,
     start_vendor_flow,
     submit_form,
     suggested,
 )
-from tests.goe.fixtures import GOE_OTHER_TOKEN, GOE_SERIAL, GOE_TOKEN
+from tests.goe import flows
+from tests.goe.fixtures import (
+    GOE_OTHER_TOKEN,
+    GOE_SERIAL,
+    GOE_TOKEN,
+    goe_fleet_entry,
+    only_charger,
+)
+from tests.goe.flows import (
+    CHARGER_STRINGS,
+    STRINGS,
+    assert_error,
+    start_charger_flow,
+    start_charger_reconfigure,
+    submit_charger,
+)
 
-STRINGS: dict[str, Any] = json.loads(
-    (Path(__file__).parents[2] / "custom_components" / DOMAIN / "strings.json").read_text(
-        encoding="utf-8"
-    )
-)["config"]
+goe_cloud = flows.goe_cloud
+real_cloud = flows.real_cloud
+
 QUARTER = timedelta(minutes=15)
 # go-e's grid-operator cloud: the address the form offers unless the user changes it.
 CLOUD = "https://api-grid-operator.go-e.co"
-
-
-# The steps of an entry's reauth and reconfigure flows.
-REAUTH = "goe_reauth_confirm"
-RECONFIGURE = "goe_reconfigure"
-
-
-def assert_translated(result: ConfigFlowResult) -> None:
-    """Fail when the user would see a raw key or an unfilled {placeholder}."""
-    assert_form_translated(result, STRINGS)
-
-
-@pytest.fixture
-def real_cloud() -> None:
-    """Keep go-e's real address in the form (the test sends nothing there)."""
-
-
-@pytest.fixture(autouse=True)
-def goe_cloud(request: pytest.FixtureRequest, goe_sim: GoeSimulator) -> Generator[GoeSimulator]:
-    """Make the simulator the go-e cloud a form offers when its advanced section is left alone."""
-    if "real_cloud" in request.fixturenames:
-        yield goe_sim
-        return
-    with patch(
-        "custom_components.ev_charge_control.vendors.goe.flow.DEFAULT_BASE_URL", goe_sim.base_url
-    ):
-        yield goe_sim
+SECOND = "000456"
+SECOND_TOKEN = secret("Sec0ndT0kenSec0ndT0kenSec0ndT0ke")
 
 
 @pytest.fixture
 async def other_goe_sim(socket_enabled: None) -> AsyncGenerator[GoeSimulator]:
     """Start a second go-e API (a test system) with the same charger, charging at 10 A."""
     sim = GoeSimulator(latency_scale=0)
-    sim.add_charger(GOE_SERIAL, GOE_OTHER_TOKEN, car_connected=True, set_current=10)
+    sim.add_charger(GOE_SERIAL, GOE_TOKEN, car_connected=True, set_current=10)
     await sim.start()
     yield sim
     await sim.stop()
@@ -97,16 +87,6 @@ async def start_flow(hass: HomeAssistant) -> ConfigFlowResult:
     return await start_vendor_flow(hass, VENDOR_GOE, STRINGS)
 
 
-async def start_reauth(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFlowResult:
-    """Start the entry's reauth and return its form."""
-    return await start_reauth_form(hass, entry, REAUTH, STRINGS)
-
-
-async def start_reconfigure(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFlowResult:
-    """Start the entry's reconfigure flow and return its form."""
-    return await start_reconfigure_form(hass, entry, RECONFIGURE, STRINGS)
-
-
 async def submit(
     hass: HomeAssistant, result: ConfigFlowResult, **user_input: Any
 ) -> ConfigFlowResult:
@@ -115,38 +95,58 @@ async def submit(
 
 
 def assert_created(
-    result: ConfigFlowResult, *, token: str = GOE_TOKEN, base_url: str | None = None
-) -> None:
-    """Check the new entry: the go-e charger 000123 with the given token."""
+    result: ConfigFlowResult,
+    *,
+    token: str = GOE_TOKEN,
+    base_url: str | None = None,
+    name: str | None = None,
+) -> ConfigSubentry:
+    """Check the new entry: go-e's access with the charger 000123 and the given token."""
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == f"go-e {GOE_SERIAL}"
-    assert result["result"].unique_id == GOE_SERIAL
-    data = result["data"]
-    assert data[CONF_VENDOR] == VENDOR_GOE
-    assert data[CONF_SERIAL] == GOE_SERIAL
-    assert data[CONF_GRID_TOKEN] == token
+    entry = result["result"]
+    assert entry.title == DEFAULT_TITLE
+    assert entry.version == 2
+    assert set(entry.data) == {CONF_VENDOR, CONF_BASE_URL}
+    assert entry.data[CONF_VENDOR] == VENDOR_GOE
     if base_url is not None:
-        assert data[CONF_BASE_URL] == base_url
+        assert entry.data[CONF_BASE_URL] == base_url
+    charger = only_charger(entry)
+    assert charger.subentry_type == SUBENTRY_CHARGER
+    assert charger.unique_id == GOE_SERIAL
+    assert charger.title == (name or f"go-e {GOE_SERIAL}")
+    assert dict(charger.data) == {CONF_SERIAL: GOE_SERIAL, CONF_GRID_TOKEN: token} | (
+        {CONF_NAME: name} if name else {}
+    )
+    return charger
 
 
-def assert_error(result: ConfigFlowResult, field: str, error: str) -> None:
-    """Check the form came back with one error."""
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {field: error}
+def fleet(goe_sim: GoeSimulator) -> MockConfigEntry:
+    """Return a go-e entry at the simulator with the charger 000123."""
+    return goe_fleet_entry(goe_sim.base_url, (GOE_SERIAL, GOE_TOKEN))
 
 
-# Adding a charger
+# The entry: go-e's access and its first charger
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
 async def test_user_flow_creates_entry(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
-    """Serial and token are checked with one status read and become the entry."""
+    """Serial and token are checked with one status read and become the entry's charger."""
     result = await start_flow(hass)
     result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
     assert_created(result, base_url=goe_sim.base_url)
     [request] = goe_sim.status_requests()
     assert request.token_ok
     assert goe_sim.command_requests() == []
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_the_first_charger_may_have_a_name(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """A name given is the charger's title (and kept in its data); spaces around it go."""
+    result = await start_flow(hass)
+    result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN, name="  Garage ")
+    assert_created(result, name="Garage")
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
@@ -268,11 +268,12 @@ async def test_invalid_base_url(hass: HomeAssistant, goe_sim: GoeSimulator, base
 
 @pytest.mark.usefixtures("real_cloud")
 async def test_base_url_is_in_a_collapsed_advanced_section(hass: HomeAssistant) -> None:
-    """The form asks for serial and token; the API address waits, folded, in 'Advanced'."""
+    """The form asks for the charger; the API address waits, folded, in 'Advanced'."""
     result = await start_flow(hass)
     assert [str(field) for field in result["data_schema"].schema] == [
         CONF_SERIAL,
         CONF_GRID_TOKEN,
+        CONF_NAME,
         ADVANCED,
     ]
     assert_advanced_section(result, CLOUD)
@@ -311,10 +312,10 @@ async def test_two_mistyped_tokens_do_not_lock_the_charger_out(
     The "added" dialog says when the first read, which checks the token, goes out.
     """
     result = await start_flow(hass)
-    for _ in range(2):
+    for _ in range(STATUS_BURST):
         result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_OTHER_TOKEN)
         assert_error(result, "base", "invalid_auth")
-    assert len(goe_sim.status_requests()) == 2
+    assert len(goe_sim.status_requests()) == STATUS_BURST
 
     freezer.tick(timedelta(seconds=30))
     result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
@@ -323,20 +324,20 @@ async def test_two_mistyped_tokens_do_not_lock_the_charger_out(
     # The bucket earns a read every 15 minutes from the last try on: 12:00:30 + 15 min, local.
     first_read = dt_util.as_local(dt_util.utcnow() + QUARTER - timedelta(seconds=30))
     assert result["description_placeholders"] == {"time": first_read.strftime("%H:%M")}
-    assert len(goe_sim.status_requests()) == 2
+    assert len(goe_sim.status_requests()) == STATUS_BURST
 
 
-@pytest.mark.parametrize(("token", "loaded"), [(GOE_TOKEN, True), (GOE_OTHER_TOKEN, False)])
+@pytest.mark.parametrize(("token", "refused"), [(GOE_TOKEN, False), (GOE_OTHER_TOKEN, True)])
 async def test_an_unchecked_charger_is_checked_by_its_first_allowed_read(
     hass: HomeAssistant,
     goe_sim: GoeSimulator,
     freezer: FrozenDateTimeFactory,
     token: str,
-    loaded: bool,
+    refused: bool,
 ) -> None:
-    """The entry added without a read waits for go-e's slot; a refused token asks again then."""
+    """The charger added without a read waits for go-e's slot; a refused token raises its repair."""
     result = await start_flow(hass)
-    for _ in range(2):
+    for _ in range(STATUS_BURST):
         result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_OTHER_TOKEN)
     result = await submit(hass, result, serial=GOE_SERIAL, grid_token=token)
     assert result["description"] == "unchecked"
@@ -344,20 +345,23 @@ async def test_an_unchecked_charger_is_checked_by_its_first_allowed_read(
     entry = result["result"]
     assert entry.state is ConfigEntryState.LOADED
     # Nothing is read before the slot, however the entry starts.
-    assert len(goe_sim.status_requests()) == 2
+    assert len(goe_sim.status_requests()) == STATUS_BURST
 
     await travel(hass, freezer, QUARTER, step=timedelta(minutes=1))
-    assert len(goe_sim.status_requests()) == 3
-    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-    if loaded:
-        assert entry.state is ConfigEntryState.LOADED
-        assert not flows
-    else:
-        # go-e refused the token at the first read: the user is asked for it again.
-        assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+    assert len(goe_sim.status_requests()) == STATUS_BURST + 1
+    assert entry.state is ConfigEntryState.LOADED
+    # No reauth of the entry: a refused token is the charger's own repair issue.
+    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+    issues = [
+        issue
+        for (domain, _), issue in ir.async_get(hass).issues.items()
+        if domain == DOMAIN and issue.translation_key == "goe_token_refused"
+    ]
+    assert len(issues) == refused
+    assert all(issue.is_fixable for issue in issues)
     await travel(hass, freezer, timedelta(hours=1), step=timedelta(minutes=1))
     # Within go-e's budget all along: one read per 15 minutes at most after the burst.
-    assert len(goe_sim.status_requests()) <= 2 + 1 + 4
+    assert len(goe_sim.status_requests()) <= STATUS_BURST + 1 + 4
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
@@ -407,8 +411,10 @@ async def test_charger_offline_still_creates_entry(
 
 @pytest.mark.usefixtures("mock_setup_entry")
 async def test_already_configured(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
-    """A charger that is already set up is not added twice, nor asked for anything."""
-    MockConfigEntry(domain=DOMAIN, unique_id=GOE_SERIAL, data={}).add_to_hass(hass)
+    """A charger of any go-e entry (here one at another address) is not added twice."""
+    goe_fleet_entry(
+        "http://127.0.0.1:9", (SECOND, SECOND_TOKEN), (GOE_SERIAL, GOE_TOKEN)
+    ).add_to_hass(hass)
     result = await start_flow(hass)
     result = await submit(hass, result, serial=" 123", grid_token=GOE_TOKEN)
     assert result["type"] is FlowResultType.ABORT
@@ -419,12 +425,24 @@ async def test_already_configured(hass: HomeAssistant, goe_sim: GoeSimulator) ->
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
+async def test_a_serial_of_another_vendor_is_no_go_e_charger(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """Only go-e chargers count: an entry of another vendor with the same id blocks nothing."""
+    MockConfigEntry(domain=DOMAIN, unique_id=GOE_SERIAL, data={CONF_VENDOR: "easee"}).add_to_hass(
+        hass
+    )
+    result = await submit(hass, await start_flow(hass), serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert_created(result)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
 async def test_a_form_left_open_does_not_block_the_charger(
     hass: HomeAssistant, goe_sim: GoeSimulator
 ) -> None:
     """A form left with an error (a reloaded page) does not stop a new one adding the charger.
 
-    Whichever finishes first adds it; Home Assistant then closes the other.
+    Whichever finishes first adds it; the other is told it is set up, before any request.
     """
     first = await start_flow(hass)
     first = await submit(hass, first, serial=GOE_SERIAL, grid_token=GOE_OTHER_TOKEN)
@@ -434,12 +452,14 @@ async def test_a_form_left_open_does_not_block_the_charger(
     second = await submit(hass, second, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
     assert_created(second)
 
-    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
-    # A third window is told the charger is set up, before any request.
+    first = await submit(hass, first, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
+    assert first["type"] is FlowResultType.ABORT
+    assert first["reason"] == "already_configured"
     third = await submit(hass, await start_flow(hass), serial=GOE_SERIAL, grid_token=GOE_TOKEN)
     assert third["type"] is FlowResultType.ABORT
     assert third["reason"] == "already_configured"
     assert len(goe_sim.status_requests()) == 2
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
@@ -449,12 +469,18 @@ async def test_what_was_typed_stays_after_an_error(
     """After a refused token the form keeps the serial, the token and the address typed."""
     result = await start_flow(hass)
     result = await submit(
-        hass, result, serial=GOE_SERIAL, grid_token=GOE_OTHER_TOKEN, advanced=at(goe_sim.base_url)
+        hass,
+        result,
+        serial=GOE_SERIAL,
+        grid_token=GOE_OTHER_TOKEN,
+        name="Garage",
+        advanced=at(goe_sim.base_url),
     )
     assert_error(result, "base", "invalid_auth")
     assert suggested(result) == {
         CONF_SERIAL: GOE_SERIAL,
         CONF_GRID_TOKEN: GOE_OTHER_TOKEN,
+        CONF_NAME: "Garage",
         ADVANCED: {CONF_BASE_URL: goe_sim.base_url},
     }
     # A fresh form suggests nothing.
@@ -475,7 +501,7 @@ async def test_validation_spends_the_shared_budget(
     assert budget.last_status.set_current == 16
 
 
-async def test_adding_a_charger_costs_one_read(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
+async def test_adding_the_entry_costs_one_read(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
     """The new entry starts from the status the flow read, without a second request."""
     result = await start_flow(hass)
     result = await submit(hass, result, serial=GOE_SERIAL, grid_token=GOE_TOKEN)
@@ -486,189 +512,29 @@ async def test_adding_a_charger_costs_one_read(hass: HomeAssistant, goe_sim: Goe
     assert hass.states.get("sensor.go_echarger_000123_power").state == "11040"
 
 
-# Re-authentication
-
-
-@pytest.mark.usefixtures("mock_setup_entry")
-async def test_reauth(
-    hass: HomeAssistant, goe_sim: GoeSimulator, goe_entry: MockConfigEntry
-) -> None:
-    """A refused token is replaced: a wrong one is refused, the new one is saved."""
-    goe_entry.add_to_hass(hass)
-    goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
-
-    result = await start_reauth(hass, goe_entry)
-    # Home Assistant adds the entry's title as "name" to every reauth form.
-    assert result["description_placeholders"] == {
-        "serial": GOE_SERIAL,
-        "name": goe_entry.title,
-    }
-    assert [str(field) for field in result["data_schema"].schema] == [CONF_GRID_TOKEN, ADVANCED]
-    # The address the entry has now is offered, folded away.
-    assert_advanced_section(result, goe_sim.base_url)
-
-    result = await submit(hass, result, grid_token=GOE_TOKEN)
-    assert_error(result, "base", "invalid_auth")
-    assert result["description_placeholders"]["serial"] == GOE_SERIAL
-
-    result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reauth_successful"
-    assert goe_entry.data[CONF_GRID_TOKEN] == GOE_OTHER_TOKEN
-    assert goe_entry.data[CONF_SERIAL] == GOE_SERIAL
-    assert goe_entry.data[CONF_BASE_URL] == goe_sim.base_url
-    assert [r.token_ok for r in goe_sim.status_requests()] == [False, True]
-
-
-@pytest.mark.usefixtures("mock_setup_entry")
-async def test_reauth_invalid_token_shape(
-    hass: HomeAssistant, goe_sim: GoeSimulator, goe_entry: MockConfigEntry
-) -> None:
-    """A token of the wrong shape is refused on the reauth form, before any request."""
-    goe_entry.add_to_hass(hass)
-    result = await start_reauth(hass, goe_entry)
-    result = await submit(hass, result, grid_token="x" * 33)
-    assert_error(result, CONF_GRID_TOKEN, "invalid_grid_token")
-    assert goe_sim.requests == []
-
-    result = await submit(hass, result, grid_token=GOE_TOKEN)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reauth_successful"
-
-
-@pytest.mark.usefixtures("mock_setup_entry")
-async def test_reauth_rate_limited_says_how_long(
-    hass: HomeAssistant, goe_sim: GoeSimulator, goe_entry: MockConfigEntry
-) -> None:
-    """The reauth form shows the wait, with the serial still in its title."""
-    goe_entry.add_to_hass(hass)
-    goe_sim.inject_fault("rate_limiting")
-    result = await start_reauth(hass, goe_entry)
-    result = await submit(hass, result, grid_token=GOE_TOKEN)
-    assert_error(result, "base", "rate_limited")
-    assert result["description_placeholders"]["serial"] == GOE_SERIAL
-    assert result["description_placeholders"]["minutes"] == "15"
-
-
-@pytest.mark.usefixtures("mock_setup_entry")
-async def test_reauth_with_the_budget_spent_says_how_long_without_a_request(
-    hass: HomeAssistant, goe_sim: GoeSimulator, goe_entry: MockConfigEntry
-) -> None:
-    """A reauth cannot be left unchecked: with the reads spent, the form says when, asks nothing."""
-    goe_entry.add_to_hass(hass)
-    result = await start_reauth(hass, goe_entry)
-    for _ in range(STATUS_BURST):  # each refused, each spending a read
-        result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN)
-        assert_error(result, "base", "invalid_auth")
-    reads = len(goe_sim.status_requests())
-    assert reads == STATUS_BURST
-
-    result = await submit(hass, result, grid_token=GOE_TOKEN)
-
-    assert_error(result, "base", "rate_limited")
-    assert result["description_placeholders"]["minutes"] == "15"
-    assert len(goe_sim.status_requests()) == reads
-
-
-async def test_reauth_of_a_loaded_entry(
-    hass: HomeAssistant, goe_sim: GoeSimulator, init_goe: MockConfigEntry
-) -> None:
-    """After reauth the entry reloads with the new token, reusing the validating read."""
-    before = init_goe.runtime_data
-    goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
-    result = await start_reauth(hass, init_goe)
-    result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN)
-    await hass.async_block_till_done()
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reauth_successful"
-    assert init_goe.state is ConfigEntryState.LOADED
-    assert init_goe.runtime_data is not before
-    assert init_goe.data[CONF_GRID_TOKEN] == GOE_OTHER_TOKEN
-    # One read at setup, one to validate; the reload shows the validated status.
-    assert len(goe_sim.status_requests()) == 2
-
-
-@pytest.mark.usefixtures("mock_setup_entry")
-async def test_reauth_base_url(
-    hass: HomeAssistant,
-    goe_sim: GoeSimulator,
-    other_goe_sim: GoeSimulator,
-    goe_entry: MockConfigEntry,
-) -> None:
-    """The reauth form's advanced section moves the entry; a bad address is refused first."""
-    goe_entry.add_to_hass(hass)
-    result = await start_reauth(hass, goe_entry)
-    result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN, advanced=at("ftp://x"))
-    assert_error(result, ADVANCED, "invalid_base_url")
-    assert result["description_placeholders"]["serial"] == GOE_SERIAL
-    assert goe_sim.requests == []
-    assert other_goe_sim.requests == []
-
-    result = await submit(
-        hass, result, grid_token=GOE_OTHER_TOKEN, advanced=at(f"{other_goe_sim.base_url}/")
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reauth_successful"
-    assert goe_entry.data[CONF_BASE_URL] == other_goe_sim.base_url
-    assert goe_entry.data[CONF_GRID_TOKEN] == GOE_OTHER_TOKEN
-    assert goe_sim.requests == []
-    assert [r.token_ok for r in other_goe_sim.status_requests()] == [True]
-
-
-# Reconfiguration
-
-
-@pytest.mark.usefixtures("mock_setup_entry")
-async def test_reconfigure(
-    hass: HomeAssistant, goe_sim: GoeSimulator, goe_entry: MockConfigEntry
-) -> None:
-    """A new token is checked and saved; a token of the wrong shape is refused first."""
-    goe_entry.add_to_hass(hass)
-    goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
-
-    result = await start_reconfigure(hass, goe_entry)
-    assert result["description_placeholders"] == {"serial": GOE_SERIAL}
-    assert [str(field) for field in result["data_schema"].schema] == [CONF_GRID_TOKEN, ADVANCED]
-    assert_advanced_section(result, goe_sim.base_url)
-
-    result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN[:-1] + "!")
-    assert_error(result, CONF_GRID_TOKEN, "invalid_grid_token")
-    assert goe_sim.requests == []
-
-    result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN)
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    assert goe_entry.data[CONF_GRID_TOKEN] == GOE_OTHER_TOKEN
-    assert goe_entry.data[CONF_BASE_URL] == goe_sim.base_url
+# The entry's Reconfigure: the API address of all its chargers
 
 
 @pytest.mark.usefixtures("mock_setup_entry", "socket_enabled")
-async def test_reconfigure_base_url(
-    hass: HomeAssistant, goe_sim: GoeSimulator, goe_entry: MockConfigEntry
-) -> None:
-    """The advanced section changes the API address; a bad or dead one is refused."""
-    goe_entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(
-        goe_entry, data={**goe_entry.data, CONF_BASE_URL: closed_port_url()}
-    )
-    result = await start_reconfigure(hass, goe_entry)
+async def test_reconfigure_base_url(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
+    """The address is all the entry's form asks; a bad one is refused, nothing is read."""
+    entry = goe_fleet_entry(closed_port_url(), (GOE_SERIAL, GOE_TOKEN))
+    entry.add_to_hass(hass)
+    result = await start_reconfigure_form(hass, entry, "goe_reconfigure", STRINGS)
+    assert [str(field) for field in result["data_schema"].schema] == [ADVANCED]
     # The form offers the address the entry has now.
-    assert_advanced_section(result, goe_entry.data[CONF_BASE_URL])
+    assert_advanced_section(result, entry.data[CONF_BASE_URL])
 
-    result = await submit(hass, result, grid_token=GOE_TOKEN, advanced=at("ftp://x"))
+    result = await submit(hass, result, advanced=at("ftp://x"))
     assert_error(result, ADVANCED, "invalid_base_url")
-    assert goe_sim.requests == []
 
-    result = await submit(hass, result, grid_token=GOE_TOKEN, advanced=at(closed_port_url()))
-    assert_error(result, "base", "cannot_connect")
-    assert goe_sim.requests == []
-
-    result = await submit(hass, result, grid_token=GOE_TOKEN, advanced=at(goe_sim.base_url))
+    result = await submit(hass, result, advanced=at(f"{goe_sim.base_url}/"))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert goe_entry.data[CONF_BASE_URL] == goe_sim.base_url
-    assert goe_entry.data[CONF_GRID_TOKEN] == GOE_TOKEN
-    assert len(goe_sim.status_requests()) == 1
+    assert dict(entry.data) == {CONF_VENDOR: VENDOR_GOE, CONF_BASE_URL: goe_sim.base_url}
+    # The chargers and their tokens stay.
+    assert only_charger(entry).data[CONF_GRID_TOKEN] == GOE_TOKEN
+    assert goe_sim.requests == []
 
 
 async def test_reconfigure_of_a_loaded_entry(
@@ -676,41 +542,240 @@ async def test_reconfigure_of_a_loaded_entry(
     freezer: FrozenDateTimeFactory,
     goe_sim: GoeSimulator,
     other_goe_sim: GoeSimulator,
-    init_goe: MockConfigEntry,
 ) -> None:
-    """Moved to another API with its token, the entry reloads and reads from there."""
-    before = init_goe.runtime_data
+    """Moved to another API, the entry is set up again and reads from there only."""
+    entry = await setup_entry(hass, fleet(goe_sim))
+    before = entry.runtime_data
     assert hass.states.get("sensor.go_echarger_000123_power").state == "11040"
-    result = await start_reconfigure(hass, init_goe)
-    assert_advanced_section(result, goe_sim.base_url)
-
-    result = await submit(hass, result, grid_token=GOE_OTHER_TOKEN, advanced=at("not an address"))
+    result = await start_reconfigure_form(hass, entry, "goe_reconfigure", STRINGS)
+    result = await submit(hass, result, advanced=at("not an address"))
     assert_error(result, ADVANCED, "invalid_base_url")
-    assert other_goe_sim.requests == []
-    assert init_goe.runtime_data is before
+    assert entry.runtime_data is before
 
-    result = await submit(
-        hass, result, grid_token=GOE_OTHER_TOKEN, advanced=at(other_goe_sim.base_url)
-    )
+    result = await submit(hass, result, advanced=at(other_goe_sim.base_url))
     await hass.async_block_till_done()
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data is not before
+    await travel(hass, freezer, QUARTER)
+    assert hass.states.get("sensor.go_echarger_000123_power").state == "6900"
+    assert len(goe_sim.status_requests()) == 1
+    assert other_goe_sim.status_requests()
+
+
+# Add charger: one charger
+
+
+async def add_one(hass: HomeAssistant, entry: MockConfigEntry, **user_input: Any) -> Any:
+    """Open Add charger > One charger and submit the form."""
+    return await submit_charger(hass, await start_charger_flow(hass, entry), **user_input)
+
+
+def assert_charger_added(result: Any, entry: MockConfigEntry, serial: str, token: str) -> None:
+    """Check the flow added the charger to the entry, its serial the unique id."""
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["unique_id"] == serial
+    (charger,) = (s for s in entry.subentries.values() if s.unique_id == serial)
+    assert charger.subentry_type == SUBENTRY_CHARGER
+    assert charger.title == f"go-e {serial}"
+    assert dict(charger.data) == {CONF_SERIAL: serial, CONF_GRID_TOKEN: token}
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_add_charger(hass: HomeAssistant, goe_sim: GoeSimulator) -> None:
+    """Add charger reads the new charger once, at the entry's address, and adds it."""
+    goe_sim.add_charger(SECOND, SECOND_TOKEN)
+    entry = fleet(goe_sim)
+    entry.add_to_hass(hass)
+    result = await start_charger_flow(hass, entry)
+    assert [str(field) for field in result["data_schema"].schema] == [
+        CONF_SERIAL,
+        CONF_GRID_TOKEN,
+        CONF_NAME,
+    ]
+    result = await submit_charger(hass, result, serial="456", grid_token=SECOND_TOKEN, name="")
+    assert_charger_added(result, entry, SECOND, SECOND_TOKEN)
+    assert [r.serial for r in goe_sim.status_requests()] == [SECOND]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_add_charger_every_error_then_recovery(
+    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """Shapes first (no request), then go-e's answers, each translated; then it is added."""
+    goe_sim.add_charger(SECOND, SECOND_TOKEN)
+    entry = fleet(goe_sim)
+    entry.add_to_hass(hass)
+    result = await start_charger_flow(hass, entry)
+    result = await submit_charger(hass, result, serial="45a", grid_token="short")
+    assert result["errors"] == {
+        CONF_SERIAL: "invalid_serial",
+        CONF_GRID_TOKEN: "invalid_grid_token",
+    }
+    assert suggested(result)[CONF_SERIAL] == "45a"
+    assert goe_sim.requests == []
+
+    goe_sim.inject_fault("http_500")
+    result = await submit_charger(hass, result, serial=SECOND, grid_token=SECOND_TOKEN)
+    assert_error(result, "base", "cannot_connect")
+
+    with patch.object(GoeClient, "status", side_effect=RuntimeError("boom")):
+        result = await submit_charger(hass, result, serial=SECOND, grid_token=SECOND_TOKEN)
+    assert_error(result, "base", "unknown")
+
+    # Each try spent a read of the charger's budget; go-e gives one back a quarter later.
+    freezer.tick(QUARTER)
+    result = await submit_charger(hass, result, serial=SECOND, grid_token=GOE_OTHER_TOKEN)
+    assert_error(result, "base", "invalid_auth")
+    assert result["description_placeholders"] == {}
+
+    # Its budget is spent now: go-e's first read of the charger checks the token.
+    freezer.tick(timedelta(minutes=1))
+    result = await submit_charger(hass, result, serial=SECOND, grid_token=SECOND_TOKEN)
+    assert_charger_added(result, entry, SECOND, SECOND_TOKEN)
+    assert result["description"] == "unchecked"
+    assert set(result["description_placeholders"]) == {"time"}
+    assert len(goe_sim.status_requests(SECOND)) == STATUS_BURST
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_add_charger_rate_limited_by_the_cloud(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """go-e's 'rate limiting' says how long to wait, in minutes."""
+    goe_sim.add_charger(SECOND, SECOND_TOKEN)
+    entry = fleet(goe_sim)
+    entry.add_to_hass(hass)
+    goe_sim.inject_fault("rate_limiting")
+    result = await add_one(hass, entry, serial=SECOND, grid_token=SECOND_TOKEN)
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"] == {"minutes": "15"}
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_add_charger_already_configured_in_any_entry(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """A charger of this entry or of another go-e entry is not added again, nor read."""
+    entry = fleet(goe_sim)
+    entry.add_to_hass(hass)
+    other = goe_fleet_entry("http://127.0.0.1:9", (SECOND, SECOND_TOKEN))
+    other.add_to_hass(hass)
+    for serial, token in ((GOE_SERIAL, GOE_TOKEN), (SECOND, SECOND_TOKEN)):
+        result = await add_one(hass, entry, serial=serial, grid_token=token)
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "already_configured"
+    assert goe_sim.requests == []
+    assert len(entry.subentries) == 1
+
+
+async def test_an_added_charger_starts_without_a_reload(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """The running entry takes the new charger in: its entities appear, the others stay."""
+    goe_sim.add_charger(SECOND, SECOND_TOKEN, car_connected=True, set_current=10)
+    entry = await setup_entry(hass, fleet(goe_sim))
+    before = entry.runtime_data
+    result = await add_one(hass, entry, serial=SECOND, grid_token=SECOND_TOKEN, name="Garage")
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.runtime_data is before
+    assert hass.states.get("sensor.garage_power") is not None
+    assert hass.states.get("sensor.go_echarger_000123_power").state == "11040"
+    # The flow's read is the new charger's first status: no second request.
+    assert len(goe_sim.status_requests(SECOND)) == 1
+
+
+# A charger's Reconfigure: its new grid token
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reconfigure_charger_every_error_then_recovery(
+    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """A new token: its shape, then go-e's answer; the good one is saved, the serial kept."""
+    entry = fleet(goe_sim)
+    entry.add_to_hass(hass)
+    charger = only_charger(entry)
+    goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
+    result = await start_charger_reconfigure(hass, entry, charger.subentry_id)
+    assert result["description_placeholders"] == {"serial": GOE_SERIAL}
+    assert [str(field) for field in result["data_schema"].schema] == [CONF_GRID_TOKEN]
+
+    result = await submit_charger(hass, result, grid_token=GOE_OTHER_TOKEN[:-1] + "!")
+    assert_error(result, CONF_GRID_TOKEN, "invalid_grid_token")
+    assert goe_sim.requests == []
+
+    goe_sim.inject_fault("drop")
+    result = await submit_charger(hass, result, grid_token=GOE_OTHER_TOKEN)
+    assert_error(result, "base", "cannot_connect")
+
+    with patch.object(GoeClient, "status", side_effect=RuntimeError("boom")):
+        result = await submit_charger(hass, result, grid_token=GOE_OTHER_TOKEN)
+    assert_error(result, "base", "unknown")
+
+    # Each try spent a read of the charger's budget; go-e gives one back a quarter later.
+    freezer.tick(QUARTER)
+    result = await submit_charger(hass, result, grid_token=GOE_TOKEN)
+    assert_error(result, "base", "invalid_auth")
+    assert result["description_placeholders"]["serial"] == GOE_SERIAL
+
+    freezer.tick(QUARTER)
+    result = await submit_charger(hass, result, grid_token=f" {GOE_OTHER_TOKEN} ")
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert dict(init_goe.data) == {
-        CONF_VENDOR: VENDOR_GOE,
+    assert dict(only_charger(entry).data) == {
         CONF_SERIAL: GOE_SERIAL,
         CONF_GRID_TOKEN: GOE_OTHER_TOKEN,
-        CONF_BASE_URL: other_goe_sim.base_url,
     }
-    assert init_goe.state is ConfigEntryState.LOADED
-    assert init_goe.runtime_data is not before
-    # The reload shows what the validating read found there (10 A), without reading again.
-    assert [r.token_ok for r in other_goe_sim.status_requests()] == [True]
-    assert hass.states.get("sensor.go_echarger_000123_power").state == "6900"
+    assert [r.token_ok for r in goe_sim.status_requests()][-2:] == [False, True]
 
-    # From now on the entry reads from the new address only.
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_reconfigure_charger_with_the_budget_spent_says_how_long(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """A new token cannot be left unchecked: with the reads spent, the form says when."""
+    entry = fleet(goe_sim)
+    entry.add_to_hass(hass)
+    result = await start_charger_reconfigure(hass, entry, only_charger(entry).subentry_id)
+    for _ in range(STATUS_BURST):
+        result = await submit_charger(hass, result, grid_token=GOE_OTHER_TOKEN)
+        assert_error(result, "base", "invalid_auth")
+    result = await submit_charger(hass, result, grid_token=GOE_TOKEN)
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"] == {"serial": GOE_SERIAL, "minutes": "15"}
+    assert len(goe_sim.status_requests()) == STATUS_BURST
+
+    goe_sim.inject_fault("rate_limiting")
+    budget = await async_get_goe_budget(hass, GOE_SERIAL)
+    budget.status.tokens = budget.status.capacity
+    result = await submit_charger(hass, result, grid_token=GOE_TOKEN)
+    assert_error(result, "base", "rate_limited")
+    assert result["description_placeholders"]["minutes"] == "15"
+
+
+async def test_reconfigure_of_a_running_charger_keeps_the_others_going(
+    hass: HomeAssistant, goe_sim: GoeSimulator, freezer: FrozenDateTimeFactory
+) -> None:
+    """The new token reaches the running charger without a reload of the fleet."""
+    goe_sim.add_charger(SECOND, SECOND_TOKEN, car_connected=True, set_current=10)
+    entry = await setup_entry(
+        hass, goe_fleet_entry(goe_sim.base_url, (GOE_SERIAL, GOE_TOKEN), (SECOND, SECOND_TOKEN))
+    )
+    before = entry.runtime_data
+    (charger,) = (s for s in entry.subentries.values() if s.unique_id == GOE_SERIAL)
+    goe_sim.chargers[GOE_SERIAL].token = GOE_OTHER_TOKEN
     await travel(hass, freezer, QUARTER)
-    assert len(other_goe_sim.status_requests()) == 2
-    assert len(goe_sim.status_requests()) == 1
+    result = await start_charger_reconfigure(hass, entry, charger.subentry_id)
+    result = await submit_charger(hass, result, grid_token=GOE_OTHER_TOKEN)
+    await hass.async_block_till_done()
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.runtime_data is before
+    assert entry.state is ConfigEntryState.LOADED
+    await travel(hass, freezer, QUARTER)
+    assert hass.states.get("sensor.go_echarger_000123_power").state == "11040"
+    assert goe_sim.status_requests(GOE_SERIAL)[-1].token_ok
 
 
 def test_strings_and_english_translation_agree() -> None:
@@ -721,3 +786,4 @@ def test_strings_and_english_translation_agree() -> None:
         ).read_text(encoding="utf-8")
     )
     assert english["config"] == STRINGS
+    assert english["config_subentries"][SUBENTRY_CHARGER] == CHARGER_STRINGS

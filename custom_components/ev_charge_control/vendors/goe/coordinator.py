@@ -147,7 +147,7 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
             self.hass,
             DOMAIN,
             self.token_issue_id,
-            is_fixable=False,
+            is_fixable=True,
             is_persistent=False,
             severity=ir.IssueSeverity.ERROR,
             translation_key="goe_token_refused",
