@@ -13,7 +13,7 @@ from typing import Any
 from unittest.mock import patch
 from uuid import uuid4
 
-from homeassistant.config_entries import SubentryFlowResult
+from homeassistant.config_entries import SOURCE_USER, SubentryFlowResult
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -33,6 +33,7 @@ from custom_components.ev_charge_control.vendors.goe.const import (
     CONF_SERIAL,
     SUBENTRY_CHARGER,
 )
+from custom_components.ev_charge_control.vendors.goe.descriptions import ENABLED_PER_CHARGER
 from custom_components.ev_charge_control.vendors.goe.flow import (
     BULK_PARALLEL_READS,
     MAX_BULK_LINES,
@@ -47,7 +48,8 @@ from tests.goe.flows import CHARGER_STRINGS, start_charger_flow, submit_charger
 goe_cloud = flows.goe_cloud
 
 FILE_ID = uuid4().hex
-UPLOAD = "custom_components.ev_charge_control.vendors.goe.flow.process_uploaded_file"
+FLOW = "custom_components.ev_charge_control.vendors.goe.flow"
+UPLOAD = f"{FLOW}.process_uploaded_file"
 
 
 def token(number: int) -> str:
@@ -109,6 +111,7 @@ NOTHING = {
     "invalid_auth": "-",
     "cannot_connect": "-",
     "unknown": "-",
+    "full": "-",
 }
 
 
@@ -230,6 +233,30 @@ async def test_duplicates_and_configured_chargers_are_reported_not_added(
     )
     assert sorted(chargers(entry)) == [GOE_SERIAL, A]
     assert [r.serial for r in goe_sim.status_requests()] == [A]
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_chargers_beyond_home_assistants_entity_limit_are_not_added_nor_read(
+    hass: HomeAssistant, goe_sim: GoeSimulator, entry: MockConfigEntry
+) -> None:
+    """Home Assistant adds at most 10,000 enabled entities to an entry (here: room for three
+    chargers of 9). The lines beyond are reported, not read; a full entry says so at once."""
+    with patch(f"{FLOW}.MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY", 3 * ENABLED_PER_CHARGER):
+        lines = "\n".join([f"{A};{A_TOKEN}", f"{B};{B_TOKEN}", f"{C};{C_TOKEN}"])
+        result = await bulk(hass, entry, lines=lines)
+        assert_done(result, added="2", total="3", full=f"3 ({C})")
+        assert sorted(chargers(entry)) == sorted([GOE_SERIAL, A, B])
+        assert sorted(r.serial for r in goe_sim.status_requests()) == [A, B]
+
+        result = await hass.config_entries.subentries.async_init(
+            (entry.entry_id, SUBENTRY_CHARGER), context={"source": SOURCE_USER}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "entry_full"
+        assert result["description_placeholders"] == {
+            "chargers": "3",
+            "max": str(3 * ENABLED_PER_CHARGER),
+        }
 
 
 @pytest.mark.usefixtures("mock_setup_entry")

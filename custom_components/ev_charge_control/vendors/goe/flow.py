@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.components.file_upload import process_uploaded_file
 from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
 from homeassistant.config_entries import (
+    ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentry,
@@ -21,6 +22,8 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.entity_platform import MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY
 from homeassistant.helpers.selector import (
     FileSelector,
     FileSelectorConfig,
@@ -49,6 +52,7 @@ from ...session import async_get_session
 from .budget import async_get_goe_budget
 from .bulk import ChargerLine, clean_serial, clean_token, listing, read_chargers
 from .const import CONF_GRID_TOKEN, CONF_SERIAL, DEFAULT_TITLE, SUBENTRY_CHARGER, VENDOR_GOE
+from .descriptions import ENABLED_PER_CHARGER
 
 if TYPE_CHECKING and HA_2026_9:
     import probatio as vol
@@ -83,6 +87,7 @@ BULK_REASONS: Final = (
     "invalid_auth",
     "cannot_connect",
     "unknown",
+    "full",
 )
 
 
@@ -262,11 +267,40 @@ class GoeFlow(ConfigFlow):
         )
 
 
+def charger_room(hass: HomeAssistant, entry: ConfigEntry[Any]) -> int:
+    """Return how many more chargers the entry takes with their entities enabled.
+
+    Home Assistant adds at most 10,000 enabled entities to one entry and refuses the rest: a
+    charger beyond would have none. The chargers added whose entities are not registered yet
+    (they are on their way) count as well.
+    """
+    registry = er.async_get(hass)
+    enabled = registry.entities.get_enabled_count_for_config_entry_id(entry.entry_id)
+    registered = {
+        entity.config_subentry_id
+        for entity in er.async_entries_for_config_entry(registry, entry.entry_id)
+    }
+    coming = sum(
+        subentry.subentry_type == SUBENTRY_CHARGER and subentry.subentry_id not in registered
+        for subentry in entry.subentries.values()
+    )
+    free = MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY - enabled
+    return max(0, free // ENABLED_PER_CHARGER - coming)
+
+
+def _full(entry: ConfigEntry[Any]) -> dict[str, str]:
+    chargers = sum(s.subentry_type == SUBENTRY_CHARGER for s in entry.subentries.values())
+    return {"chargers": str(chargers), "max": str(MAX_ENABLED_ENTITIES_PER_CONFIG_ENTRY)}
+
+
 class GoeChargerFlow(ConfigSubentryFlow):
     """Add go-e chargers to an entry, one or a whole list; give a charger a new grid token."""
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """Let the user add one charger or a list of them."""
+        """Let the user add one charger or a list of them, while the entry has room."""
+        entry = self._get_entry()
+        if charger_room(self.hass, entry) < 1:
+            return self.async_abort(reason="entry_full", description_placeholders=_full(entry))
         return self.async_show_menu(step_id="user", menu_options=["one", "bulk"])
 
     async def async_step_one(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
@@ -361,6 +395,10 @@ class GoeChargerFlow(ConfigSubentryFlow):
             else:
                 seen.add(line.serial)
                 new.append(line)
+        # No read for a charger the entry has no room for: it could not be added.
+        room = charger_room(self.hass, entry)
+        outcome["full"].extend(new[room:])
+        new = new[:room]
 
         # A few workers share the list: the reads in flight stay bounded, and a thousand
         # lines do not become a thousand tasks started at once.
