@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
-from homeassistant.config_entries import ConfigEntry, ConfigSubentry, ConfigSubentryData
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryDisabler,
+    ConfigSubentry,
+    ConfigSubentryData,
+)
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 import pytest
@@ -117,6 +122,7 @@ def v1_entry(
     title: str = "ViriCiti Depot North",
     *,
     api_key: str = VIRICITI_KEY,
+    disabled_by: ConfigEntryDisabler | None = None,
     **options: object,
 ) -> MockConfigEntry:
     """Return a ViriCiti entry as version 1 saved it: one group, its id the unique id."""
@@ -125,6 +131,7 @@ def v1_entry(
         title=title,
         unique_id=group_id,
         version=1,
+        disabled_by=disabled_by,
         data={
             CONF_VENDOR: VENDOR_VIRICITI,
             CONF_API_KEY: api_key,

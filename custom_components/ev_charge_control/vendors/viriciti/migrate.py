@@ -99,17 +99,19 @@ def _move_group(
     hass.config_entries.async_add_subentry(parent, subentry)
     device_registry = dr.async_get(hass)
     entity_registry = er.async_get(hass)
-    for device in dr.async_entries_for_config_entry(device_registry, entry.entry_id):
-        device_registry.async_update_device(
-            device.id,
-            new_config_entry_id=parent.entry_id,
-            new_config_subentry_id=subentry.subentry_id,
-            disabled_by=dr.DeviceEntryDisabler.USER if moved_disabled else UNDEFINED,
-        )
+    # Entities first: a device moved before them made the entity registry remove those
+    # still in the old place (seen moving a disabled entry into itself).
     for entity in er.async_entries_for_config_entry(entity_registry, entry.entry_id):
         entity_registry.async_update_entity(
             entity.entity_id,
             config_entry_id=parent.entry_id,
             config_subentry_id=subentry.subentry_id,
             disabled_by=er.RegistryEntryDisabler.DEVICE if moved_disabled else UNDEFINED,
+        )
+    for device in dr.async_entries_for_config_entry(device_registry, entry.entry_id):
+        device_registry.async_update_device(
+            device.id,
+            new_config_entry_id=parent.entry_id,
+            new_config_subentry_id=subentry.subentry_id,
+            disabled_by=dr.DeviceEntryDisabler.USER if moved_disabled else UNDEFINED,
         )

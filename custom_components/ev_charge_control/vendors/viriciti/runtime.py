@@ -246,6 +246,8 @@ class ViricitiGroup:
             self.zone = zone
             for coordinator in (self.group, self.limit, self.series):
                 coordinator.set_zone(zone)
+        # The number shows the duration as an attribute.
+        self.limit.async_update_listeners()
 
     def diagnostics(self) -> dict[str, Any]:
         """Return the group, its limits, the newest samples and the queue."""
