@@ -6,6 +6,7 @@ from collections.abc import Generator
 from datetime import timedelta
 import json
 from pathlib import Path
+import time
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -426,3 +427,42 @@ async def test_reauth_of_an_entry_whose_set_up_failed_sets_it_up(
     assert result["reason"] == "reauth_successful"
     assert entry.state is ConfigEntryState.LOADED
     assert state(hass, "sensor.depot_north_default_limit") == "400.0"
+
+
+async def test_a_failed_set_up_keeps_the_saved_queue(
+    hass: HomeAssistant, hass_storage: dict[str, Any], viriciti_sim: ViricitiSimulator
+) -> None:
+    """A group whose first read fails saves nothing over its waiting limit and last slot."""
+    saved = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.viriciti_{GROUP}",
+        "data": {
+            "commands": {
+                "last_sent": time.time() - 60,
+                "pending": [
+                    {
+                        "parameter": "group_limit",
+                        "value": {"limit": 120, "end": round(time.time()) + 3600},
+                        "requested_at": time.time() - 30,
+                        "attempt": 1,
+                    }
+                ],
+                "awaiting": [],
+            }
+        },
+    }
+    hass_storage[saved["key"]] = saved
+    viriciti_sim.add_station(OTHER_GROUP, "CS-S1", [30])
+    viriciti_sim.inject_fault("http_500", path_contains=f"chargergroup/{GROUP}")
+    entry = await setup_entry(
+        hass,
+        key_entry(
+            viriciti_sim,
+            group_subentry(OTHER_GROUP, "Depot South"),
+            group_subentry(GROUP, "Depot North"),
+        ),
+    )
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    await hass.async_block_till_done()
+    assert hass_storage[saved["key"]]["data"] == saved["data"]
