@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Generator
 from datetime import timedelta
 import json
 from pathlib import Path
 import time
+from types import MappingProxyType
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
@@ -15,6 +17,7 @@ from homeassistant.config_entries import (
     SOURCE_USER,
     ConfigEntryState,
     ConfigFlowResult,
+    ConfigSubentry,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -466,3 +469,78 @@ async def test_a_failed_set_up_keeps_the_saved_queue(
     assert entry.state is ConfigEntryState.SETUP_RETRY
     await hass.async_block_till_done()
     assert hass_storage[saved["key"]]["data"] == saved["data"]
+
+
+# Actions on the groups of one key
+
+
+async def test_the_action_limits_the_group_whose_device_it_names(
+    hass: HomeAssistant, viriciti_sim: ViricitiSimulator
+) -> None:
+    """Each group of a key has its own slot: one limit per 5 minutes per group."""
+    viriciti_sim.set_accepts_external_limits(OTHER_GROUP, True)
+    await setup_entry(
+        hass,
+        key_entry(
+            viriciti_sim,
+            group_subentry(GROUP, "Depot North"),
+            group_subentry(OTHER_GROUP, "Depot South", default_duration=30),
+        ),
+    )
+
+    def posts(group: str) -> list[object]:
+        return [r.body for r in viriciti_sim.requests_to("POST", f"{PREFIX}/grouplimit/{group}")]
+
+    for group, limit in ((OTHER_GROUP, 70), (GROUP, 90)):
+        device = find_device(hass, f"viriciti_{group}")
+        assert device is not None
+        await hass.services.async_call(
+            DOMAIN,
+            "set_group_limit",
+            {"device_id": device.id, "limit": limit},
+            blocking=True,
+        )
+    # South's own default duration (30 minutes), north's (an hour); 13:00 in Amsterdam.
+    assert posts(OTHER_GROUP) == [{"groupLimit": 70, "endTime": "2026-11-21T13:30:00.000+01:00"}]
+    assert posts(GROUP) == [{"groupLimit": 90, "endTime": "2026-11-21T14:00:00.000+01:00"}]
+    assert state(hass, "sensor.depot_south_active_limit") == "70.0"
+    assert state(hass, "sensor.depot_north_active_limit") == "90.0"
+
+
+async def test_a_group_removed_while_it_starts_stays_stopped(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    viriciti_sim: ViricitiSimulator,
+    init_viriciti: MockConfigEntry,
+) -> None:
+    """Removed during its first read, a group leaves no entity, timer or request behind."""
+    release = asyncio.Event()
+    real_get_group = ViricitiClient.get_group
+
+    async def slow(self: ViricitiClient) -> Any:
+        if self.group_id == OTHER_GROUP:
+            await release.wait()
+        return await real_get_group(self)
+
+    with patch.object(ViricitiClient, "get_group", slow):
+        subentry = ConfigSubentry(
+            data=MappingProxyType(
+                {CONF_GROUP_ID: OTHER_GROUP, CONF_TIME_ZONE: ZONE, CONF_DEFAULT_DURATION: 60}
+            ),
+            subentry_type=SUBENTRY_GROUP,
+            title="Depot South",
+            unique_id=OTHER_GROUP,
+        )
+        hass.config_entries.async_add_subentry(init_viriciti, subentry)
+        await asyncio.sleep(0)
+        assert hass.config_entries.async_remove_subentry(init_viriciti, subentry.subentry_id)
+        await asyncio.sleep(0)
+        release.set()
+        await hass.async_block_till_done()
+    assert running_group(init_viriciti).group_id == GROUP
+    assert hass.states.get("sensor.depot_south_default_limit") is None
+    assert find_device(hass, f"viriciti_{OTHER_GROUP}") is None
+
+    viriciti_sim.requests.clear()
+    await travel(hass, freezer, timedelta(minutes=31), step=timedelta(minutes=5))
+    assert requests_for(viriciti_sim, OTHER_GROUP) == []

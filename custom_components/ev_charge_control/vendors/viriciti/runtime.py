@@ -188,6 +188,8 @@ class ViricitiGroup:
         """Read the group, its limit and the newest samples; name the group's device."""
         async_delete_legacy_issues(self.hass, f"viriciti_{self.group_id}_external_limits")
         await self._async_first(self.group, setting_up=setting_up)
+        if self.subentry_id not in self.entry.subentries:
+            return  # removed while it read: it has no place for a device any more
         group = self.group.data
         device_info = DeviceInfo(
             identifiers={(DOMAIN, self.group.unique_id_prefix)},
@@ -412,7 +414,10 @@ class ViricitiRuntime(VendorRuntime):
         group = self.groups[subentry_id] = self._group(subentry)
         await group.async_start(setting_up=False)
         if self.groups.get(subentry_id) is not group:
-            return  # removed (and stopped) while it read for the first time
+            # Removed while it read for the first time: the start may have armed a timer
+            # after the removal stopped it.
+            await group.async_shutdown()
+            return
         if self._built_from[subentry_id] is not subentry.data:
             # New settings came while it started.
             group.async_settings(self._built_from[subentry_id])
