@@ -32,7 +32,7 @@ from tests.dumps import download_diagnostics, issue_ids
 from tests.easee.conftest import CHARGERS, EASEE_PASSWORD, EASEE_USERNAME, USER_ID, running_account
 from tests.goe import fixtures as goe_fixtures
 from tests.goe.fixtures import GOE_SERIAL, GOE_TOKEN
-from tests.viriciti.conftest import GROUP, STATIONS, VIRICITI_KEY, build_groups, make_entry
+from tests.viriciti.conftest import GROUP, STATIONS, VIRICITI_KEY, build_groups, v1_entry
 
 REDACTED = "**REDACTED**"
 
@@ -84,8 +84,14 @@ async def _viriciti(goe_entry: MockConfigEntry) -> AsyncIterator[Known]:
     build_groups(sim)
     await sim.start()
     try:
-        legacy = [f"viriciti_{GROUP}_external_limits"]
-        yield make_entry(sim), lambda: {VIRICITI_KEY, GROUP, *STATIONS}, set(), legacy
+        # Saved by version 1, whose issues named the group or had no subentry in their id:
+        # the update to version 2 deletes them.
+        entry = v1_entry(sim)
+        legacy = [
+            f"viriciti_{GROUP}_external_limits",
+            f"external_limits_not_allowed_{entry.entry_id}",
+        ]
+        yield entry, lambda: {VIRICITI_KEY, GROUP, *STATIONS}, set(), legacy
     finally:
         await sim.stop()
 

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryDisabler,
+    ConfigSubentry,
+    ConfigSubentryData,
+)
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 import pytest
@@ -14,7 +20,13 @@ from custom_components.ev_charge_control.vendors.viriciti.const import (
     CONF_DEFAULT_DURATION,
     CONF_GROUP_ID,
     CONF_TIME_ZONE,
+    DEFAULT_TITLE,
+    SUBENTRY_GROUP,
     VENDOR_VIRICITI,
+)
+from custom_components.ev_charge_control.vendors.viriciti.runtime import (
+    ViricitiGroup,
+    ViricitiRuntime,
 )
 from simulators.viriciti import ViricitiSimulator
 from tests.clock import freeze_at
@@ -72,22 +84,68 @@ async def viriciti_sim(socket_enabled: None) -> AsyncGenerator[ViricitiSimulator
     await sim.stop()
 
 
-def make_entry(
-    sim: ViricitiSimulator, group_id: str = GROUP, title: str = "Depot North", **options: object
+def group_subentry(
+    group_id: str = GROUP, title: str = "Depot North", **settings: object
+) -> ConfigSubentryData:
+    """Return the subentry of a group as the "Add group" flow makes it (``settings`` win)."""
+    return ConfigSubentryData(
+        data={CONF_GROUP_ID: group_id, CONF_TIME_ZONE: ZONE, CONF_DEFAULT_DURATION: 60, **settings},
+        subentry_type=SUBENTRY_GROUP,
+        title=title,
+        unique_id=group_id,
+    )
+
+
+def key_entry(
+    sim: ViricitiSimulator, *groups: ConfigSubentryData, api_key: str = VIRICITI_KEY
 ) -> MockConfigEntry:
-    """Return a ViriCiti config entry for one group of the simulator."""
+    """Return a ViriCiti entry (version 2): one API key, ``groups`` as its subentries."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=DEFAULT_TITLE,
+        version=2,
+        data={CONF_VENDOR: VENDOR_VIRICITI, CONF_API_KEY: api_key, CONF_BASE_URL: sim.base_url},
+        subentries_data=list(groups),
+    )
+
+
+def make_entry(
+    sim: ViricitiSimulator, group_id: str = GROUP, title: str = "Depot North", **settings: object
+) -> MockConfigEntry:
+    """Return a ViriCiti entry with one group of the simulator (``settings``: its data)."""
+    return key_entry(sim, group_subentry(group_id, title, **settings))
+
+
+def v1_entry(
+    sim: ViricitiSimulator,
+    group_id: str = GROUP,
+    title: str = "ViriCiti Depot North",
+    *,
+    api_key: str = VIRICITI_KEY,
+    disabled_by: ConfigEntryDisabler | None = None,
+    **options: object,
+) -> MockConfigEntry:
+    """Return a ViriCiti entry as version 1 saved it: one group, its id the unique id."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=title,
         unique_id=group_id,
+        version=1,
+        disabled_by=disabled_by,
         data={
             CONF_VENDOR: VENDOR_VIRICITI,
-            CONF_API_KEY: VIRICITI_KEY,
+            CONF_API_KEY: api_key,
             CONF_GROUP_ID: group_id,
             CONF_BASE_URL: sim.base_url,
         },
         options={CONF_TIME_ZONE: ZONE, CONF_DEFAULT_DURATION: 60, **options},
     )
+
+
+def only_group(entry: ConfigEntry) -> ConfigSubentry:
+    """Return the one group subentry of a ViriCiti entry."""
+    (subentry,) = entry.subentries.values()
+    return subentry
 
 
 @pytest.fixture
@@ -110,3 +168,11 @@ def assert_key_never_in_a_url(sim: ViricitiSimulator) -> None:
         url = request.path + "?" + "&".join(f"{k}={v}" for k, v in request.query.items())
         for key in (VIRICITI_KEY, VIRICITI_OTHER_KEY):
             assert key not in url, request
+
+
+def running_group(entry: ConfigEntry, group_id: str = GROUP) -> ViricitiGroup:
+    """Return the running side of one group of a loaded ViriCiti entry."""
+    runtime = entry.runtime_data
+    assert isinstance(runtime, ViricitiRuntime)
+    (group,) = [g for g in runtime.groups.values() if g.group_id == group_id]
+    return group

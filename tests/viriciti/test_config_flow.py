@@ -1,4 +1,4 @@
-"""Adding, re-authenticating, reconfiguring and tuning a ViriCiti group, against the simulator."""
+"""Adding a ViriCiti key and its groups, re-authenticating, reconfiguring, against the simulator."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
-from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult
-from homeassistant.const import CONF_API_KEY
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlowResult,
+)
+from homeassistant.const import CONF_API_KEY, CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
@@ -23,6 +27,8 @@ from custom_components.ev_charge_control.vendors.viriciti.const import (
     CONF_DEFAULT_DURATION,
     CONF_GROUP_ID,
     CONF_TIME_ZONE,
+    DEFAULT_TITLE,
+    SUBENTRY_GROUP,
     VENDOR_VIRICITI,
 )
 from simulators.viriciti import ViricitiSimulator
@@ -48,6 +54,7 @@ from tests.viriciti.conftest import (
     assert_key_never_in_a_url,
     build_groups,
     make_entry,
+    only_group,
 )
 
 _STRINGS_ROOT: dict[str, Any] = json.loads(
@@ -56,7 +63,7 @@ _STRINGS_ROOT: dict[str, Any] = json.loads(
     )
 )
 STRINGS: dict[str, Any] = _STRINGS_ROOT["config"]
-OPTION_STRINGS: dict[str, Any] = _STRINGS_ROOT["options"]
+GROUP_STRINGS: dict[str, Any] = _STRINGS_ROOT["config_subentries"][SUBENTRY_GROUP]
 CLOUD = "https://sdk.viriciti.com"
 NEW_KEY = "vc-ha-new-key-61c0d9e2a7b4"
 NUMBER = "number.depot_north_requested_limit"
@@ -155,20 +162,32 @@ def assert_created(
     base_url: str,
     *,
     group_id: str = GROUP,
-    title: str = "ViriCiti Depot North",
+    group_title: str = "Depot North",
     time_zone: str = ZONE,
+    title: str = DEFAULT_TITLE,
+    api_key: str = VIRICITI_KEY,
 ) -> None:
-    """Check the new entry: named after the group, keyed by its id, a default duration of 1 h."""
+    """Check the new entry: the key's, with the group as its one subentry (1 h by default)."""
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == title
-    assert result["result"].unique_id == group_id
+    entry: ConfigEntry = result["result"]
+    assert entry.unique_id is None
+    assert entry.version == 2
     assert result["data"] == {
         CONF_VENDOR: VENDOR_VIRICITI,
-        CONF_API_KEY: VIRICITI_KEY,
-        CONF_GROUP_ID: group_id,
+        CONF_API_KEY: api_key,
         CONF_BASE_URL: base_url,
     }
-    assert result["options"] == {CONF_TIME_ZONE: time_zone, CONF_DEFAULT_DURATION: 60}
+    assert result["options"] == {}
+    group = only_group(entry)
+    assert group.subentry_type == SUBENTRY_GROUP
+    assert group.title == group_title
+    assert group.unique_id == group_id
+    assert dict(group.data) == {
+        CONF_GROUP_ID: group_id,
+        CONF_TIME_ZONE: time_zone,
+        CONF_DEFAULT_DURATION: 60,
+    }
 
 
 # Adding a group
@@ -178,13 +197,14 @@ def assert_created(
 async def test_menu_offers_viriciti_and_the_group_is_added(
     hass: HomeAssistant, cloud: ViricitiSimulator
 ) -> None:
-    """One read of the group: the entry is named after its title and keyed by its id."""
+    """One read of the group: the key's entry holds it as a subentry named after its title."""
     result = await start_flow(hass)
     assert [str(field) for field in result["data_schema"].schema] == [
         CONF_GROUP_ID,
         CONF_API_KEY,
         ADVANCED,
         CONF_TIME_ZONE,
+        CONF_NAME,
     ]
     # The time zone is offered as Home Assistant's own.
     defaults = form_defaults(result, group_id=GROUP, api_key="x")
@@ -201,18 +221,39 @@ async def test_menu_offers_viriciti_and_the_group_is_added(
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
-async def test_a_second_group_with_the_same_key_is_a_second_entry(
+async def test_the_entry_takes_the_name_the_user_gives(
     hass: HomeAssistant, cloud: ViricitiSimulator
 ) -> None:
-    """One key may reach several groups: each is an entry of its own."""
-    make_entry(cloud).add_to_hass(hass)
-    result = await start_flow(hass)
-    result = await submit_group(hass, result, group_id=OTHER_GROUP)
-    assert_created(result, cloud.base_url, group_id=OTHER_GROUP, title="ViriCiti Depot South")
-    assert sorted(e.unique_id for e in hass.config_entries.async_entries(DOMAIN)) == [
-        GROUP,
-        OTHER_GROUP,
-    ]
+    """The entry's title is the name given; without one it is "ViriCiti"."""
+    result = await submit_group(hass, await start_flow(hass), name="  Depot fleet ")
+    assert_created(result, cloud.base_url, title="Depot fleet")
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_a_key_already_set_up_is_not_a_second_entry(
+    hass: HomeAssistant, cloud: ViricitiSimulator
+) -> None:
+    """One entry per key: another group of the same key is added to it; another key is its own."""
+    entry = make_entry(cloud)
+    entry.add_to_hass(hass)
+    result = await submit_group(hass, await start_flow(hass), group_id=OTHER_GROUP)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "viriciti_key_configured"
+    assert hass.config_entries.async_entries(DOMAIN) == [entry]
+    # Nothing was asked of ViriCiti.
+    assert cloud.requests == []
+
+    result = await submit_group(
+        hass, await start_flow(hass), group_id=OTHER_GROUP, api_key=VIRICITI_OTHER_KEY
+    )
+    assert_created(
+        result,
+        cloud.base_url,
+        group_id=OTHER_GROUP,
+        group_title="Depot South",
+        api_key=VIRICITI_OTHER_KEY,
+    )
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 2
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
@@ -377,11 +418,7 @@ async def test_reauth_of_a_loaded_entry(
     before = init_viriciti.runtime_data
 
     result = await start_reauth(hass, init_viriciti)
-    assert result["description_placeholders"] == {
-        "group": "Depot North",
-        "group_id": GROUP,
-        "name": "Depot North",
-    }
+    assert result["description_placeholders"] == {"entry": DEFAULT_TITLE, "name": DEFAULT_TITLE}
     # Only the key: the address is changed by reconfiguring, not here.
     assert [str(field) for field in result["data_schema"].schema] == [CONF_API_KEY]
 
@@ -396,7 +433,7 @@ async def test_reauth_of_a_loaded_entry(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     assert init_viriciti.data[CONF_API_KEY] == NEW_KEY
-    assert init_viriciti.data[CONF_GROUP_ID] == GROUP
+    assert only_group(init_viriciti).data[CONF_GROUP_ID] == GROUP
     assert init_viriciti.data[CONF_BASE_URL] == viriciti_sim.base_url
     # Reloaded with the new key: a fresh runtime that read the group once more.
     assert init_viriciti.state is ConfigEntryState.LOADED
@@ -418,7 +455,7 @@ async def test_reconfigure_key(hass: HomeAssistant, viriciti_sim: ViricitiSimula
     entry.add_to_hass(hass)
 
     result = await start_reconfigure(hass, entry)
-    assert result["description_placeholders"] == {"group": "Depot North", "group_id": GROUP}
+    assert result["description_placeholders"] == {"entry": DEFAULT_TITLE}
     assert [str(field) for field in result["data_schema"].schema] == [CONF_API_KEY, ADVANCED]
     assert_advanced_section(result, viriciti_sim.base_url)
 
@@ -431,10 +468,9 @@ async def test_reconfigure_key(hass: HomeAssistant, viriciti_sim: ViricitiSimula
     assert entry.data == {
         CONF_VENDOR: VENDOR_VIRICITI,
         CONF_API_KEY: NEW_KEY,
-        CONF_GROUP_ID: GROUP,
         CONF_BASE_URL: viriciti_sim.base_url,
     }
-    assert entry.unique_id == GROUP
+    assert only_group(entry).unique_id == GROUP
     assert_key_never_in_a_url(viriciti_sim)
 
 
@@ -498,7 +534,6 @@ async def test_reconfigure_of_a_loaded_entry(
     assert dict(init_viriciti.data) == {
         CONF_VENDOR: VENDOR_VIRICITI,
         CONF_API_KEY: NEW_KEY,
-        CONF_GROUP_ID: GROUP,
         CONF_BASE_URL: other_viriciti_sim.base_url,
     }
     assert init_viriciti.state is ConfigEntryState.LOADED
@@ -510,152 +545,22 @@ async def test_reconfigure_of_a_loaded_entry(
     assert_key_never_in_a_url(other_viriciti_sim)
 
 
-# Options
-
-
-async def start_options(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigFlowResult:
-    """Open the options of an entry and return the form."""
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "viriciti"
-    assert_translated(result, OPTION_STRINGS)
-    return result
-
-
-async def submit_options(
-    hass: HomeAssistant, result: ConfigFlowResult, **user_input: Any
-) -> ConfigFlowResult:
-    """Submit the options form and let a reload finish."""
-    result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
-    await hass.async_block_till_done()
-    assert_translated(result, OPTION_STRINGS)
-    return result
-
-
-async def test_options_are_saved_and_reload_the_entry(
-    hass: HomeAssistant, init_viriciti: MockConfigEntry, setups: AsyncMock
-) -> None:
-    """The zone and the number's duration are saved (in minutes) and the group runs with them."""
-    before = init_viriciti.runtime_data
-    result = await start_options(hass, init_viriciti)
-    assert form_defaults(result) == {
-        CONF_TIME_ZONE: ZONE,
-        CONF_DEFAULT_DURATION: {"hours": 1, "minutes": 0},
-    }
-    assert hass.states.get(NUMBER).attributes["duration_minutes"] == 60
-
-    result = await submit_options(
-        hass,
-        result,
-        time_zone=" Europe/Berlin ",
-        default_duration={"hours": 2, "minutes": 30},
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert init_viriciti.options == {CONF_TIME_ZONE: "Europe/Berlin", CONF_DEFAULT_DURATION: 150}
-    assert init_viriciti.state is ConfigEntryState.LOADED
-    assert init_viriciti.runtime_data is not before
-    assert hass.states.get(NUMBER).attributes["duration_minutes"] == 150
-    # Home Assistant reloads the entry once, after the flow saved the options.
-    assert setups.call_count == 1
-
-    # Opened again, the form shows what was saved.
-    result = await start_options(hass, init_viriciti)
-    assert form_defaults(result) == {
-        CONF_TIME_ZONE: "Europe/Berlin",
-        CONF_DEFAULT_DURATION: {"hours": 2, "minutes": 30},
-    }
-
-
-async def test_saving_unchanged_options_does_not_reload(
-    hass: HomeAssistant,
-    viriciti_sim: ViricitiSimulator,
-    init_viriciti: MockConfigEntry,
-    setups: AsyncMock,
-) -> None:
-    """Pressing submit without a change leaves the running group alone."""
-    before = init_viriciti.runtime_data
-    requests = len(viriciti_sim.requests)
-    result = await start_options(hass, init_viriciti)
-    result = await submit_options(hass, result, **form_defaults(result))
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert init_viriciti.options == {CONF_TIME_ZONE: ZONE, CONF_DEFAULT_DURATION: 60}
-    assert init_viriciti.state is ConfigEntryState.LOADED
-    assert init_viriciti.runtime_data is before
-    assert setups.call_count == 0
-    assert len(viriciti_sim.requests) == requests
-
-
-@pytest.mark.parametrize(
-    ("user_input", "field", "error"),
-    [
-        pytest.param({CONF_TIME_ZONE: "Mars/Base"}, CONF_TIME_ZONE, "invalid_time_zone", id="zone"),
-        pytest.param(
-            {CONF_DEFAULT_DURATION: {"hours": 0, "minutes": 0}},
-            CONF_DEFAULT_DURATION,
-            "invalid_duration",
-            id="zero",
-        ),
-        pytest.param(
-            {CONF_DEFAULT_DURATION: {"hours": 168, "minutes": 1}},
-            CONF_DEFAULT_DURATION,
-            "invalid_duration",
-            id="over_a_week",
-        ),
-        pytest.param(
-            {CONF_DEFAULT_DURATION: {"hours": 400}},
-            CONF_DEFAULT_DURATION,
-            "invalid_duration",
-            id="far_over_a_week",
-        ),
-    ],
-)
-async def test_options_refused(
-    hass: HomeAssistant,
-    init_viriciti: MockConfigEntry,
-    user_input: dict[str, Any],
-    field: str,
-    error: str,
-) -> None:
-    """An unknown zone, no duration or one over 7 days is named on the form; nothing changes."""
-    before = init_viriciti.runtime_data
-    result = await start_options(hass, init_viriciti)
-    result = await submit_options(hass, result, **{**form_defaults(result), **user_input})
-    assert_error(result, field, error)
-    assert init_viriciti.options == {CONF_TIME_ZONE: ZONE, CONF_DEFAULT_DURATION: 60}
-    assert init_viriciti.runtime_data is before
-
-    # The form is still open; exactly a week is the longest duration taken.
-    result = await submit_options(
-        hass, result, time_zone=ZONE, default_duration={"hours": 168, "minutes": 0}
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert init_viriciti.options == {CONF_TIME_ZONE: ZONE, CONF_DEFAULT_DURATION: 7 * 24 * 60}
-
-
-async def test_options_of_an_entry_set_up_before_options_existed(
-    hass: HomeAssistant, viriciti_sim: ViricitiSimulator
-) -> None:
-    """Without saved options the form offers Home Assistant's zone and one hour."""
-    entry = make_entry(viriciti_sim)
-    entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(entry, options={})
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    result = await start_options(hass, entry)
-    assert form_defaults(result) == {
-        CONF_TIME_ZONE: hass.config.time_zone,
-        CONF_DEFAULT_DURATION: {"hours": 1, "minutes": 0},
-    }
+# Groups: added and reconfigured as subentries (see test_subentries.py)
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
 async def test_a_form_left_open_does_not_block_the_group(
     hass: HomeAssistant, cloud: ViricitiSimulator
 ) -> None:
-    """A form left with an error does not stop a new one adding the group; it is closed then."""
+    """A form left with an error does not stop a new one adding the group, nor add it twice."""
     first = await submit_group(hass, await start_flow(hass), api_key="vc-wrong-key")
     assert_error(first, "base", "invalid_auth")
 
     second = await submit_group(hass, await start_flow(hass))
     assert_created(second, cloud.base_url)
-    assert hass.config_entries.flow.async_progress_by_handler(DOMAIN) == []
+
+    # Sent again, the form left open finds the group (and the key) set up.
+    first = await submit_group(hass, first)
+    assert first["type"] is FlowResultType.ABORT
+    assert first["reason"] == "already_configured"
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1

@@ -52,11 +52,14 @@ async def test_diagnostics_show_the_group_without_the_api_key(
     entry = diagnostics["entry"]
     assert entry["title"] == REDACTED
     assert entry["data"]["api_key"] == REDACTED
-    assert entry["data"]["group_id"] == REDACTED
     assert entry["data"]["base_url"] == viriciti_sim.base_url
-    assert entry["options"] == {"time_zone": ZONE, "default_duration": 60}
+    assert entry["options"] == {}
+    (group,) = entry["subentries"]
+    assert group["subentry_type"] == "group"
+    assert group["title"] == REDACTED  # the group's title
+    assert group["data"] == {"group_id": REDACTED, "time_zone": ZONE, "default_duration": 60}
 
-    runtime = diagnostics["runtime"]
+    (runtime,) = diagnostics["runtime"]["groups"]
     assert runtime["client"] == REDACTED  # its repr names the group
     assert runtime["time_zone"] == ZONE
     assert runtime["group"]["group_limit"] == 400

@@ -35,11 +35,16 @@ from tests.dumps import download_diagnostics, issue_ids, leaked
 from tests.events import assert_command_results
 from tests.viriciti.conftest import (
     GROUP,
+    OTHER_GROUP,
     REFUSING_GROUP,
     VIRICITI_KEY,
     ZONE,
     assert_key_never_in_a_url,
+    group_subentry,
+    key_entry,
     make_entry,
+    only_group,
+    running_group,
 )
 
 PREFIX = "/api/v1/smartcharging"
@@ -401,7 +406,7 @@ async def test_a_read_racing_a_post_does_not_make_it_fail(
 
     async def overtaken(self: ViricitiClient, limit: int, end_time: datetime) -> ViricitiGroupLimit:
         # The regular read leaves while the POST is on its way and is answered first.
-        await init_viriciti.runtime_data.limit.async_refresh()  # type: ignore[attr-defined]
+        await running_group(init_viriciti).limit.async_refresh()
         return await real_post(self, limit, end_time)
 
     monkeypatch.setattr(ViricitiClient, "set_group_limit", overtaken)
@@ -416,6 +421,37 @@ async def test_a_read_racing_a_post_does_not_make_it_fail(
 
 
 # Refusals and failures
+
+
+async def test_removing_a_group_deletes_its_repair_and_keeps_the_others(
+    hass: HomeAssistant, viriciti_sim: ViricitiSimulator, issue_registry: ir.IssueRegistry
+) -> None:
+    """A group removed from the entry takes its repair issue along; its siblings keep theirs."""
+    viriciti_sim.add_station(OTHER_GROUP, "CS-S1", [10])
+    entry = await setup_entry(
+        hass,
+        key_entry(
+            viriciti_sim,
+            group_subentry(REFUSING_GROUP, "Depot West"),
+            group_subentry(OTHER_GROUP, "Depot South"),
+        ),
+    )
+    for number in ("number.depot_west_requested_limit", "number.depot_south_requested_limit"):
+        with pytest.raises(HomeAssistantError):
+            await set_number(hass, 50, number)
+    west, south = (
+        next(s for s in entry.subentries.values() if s.unique_id == group)
+        for group in (REFUSING_GROUP, OTHER_GROUP)
+    )
+    ids = [f"external_limits_not_allowed_{entry.entry_id}_{s.subentry_id}" for s in (west, south)]
+    assert [issue_registry.async_get_issue(DOMAIN, i) is not None for i in ids] == [True, True]
+
+    assert hass.config_entries.async_remove_subentry(entry, west.subentry_id)
+    await hass.async_block_till_done()
+    assert [issue_registry.async_get_issue(DOMAIN, i) is not None for i in ids] == [False, True]
+    assert find_device(hass, f"viriciti_{REFUSING_GROUP}") is None
+    assert hass.states.get("number.depot_west_requested_limit") is None
+    assert state(hass, "number.depot_south_requested_limit") is not None
 
 
 async def test_a_group_refusing_external_limits_raises_a_repair_and_is_not_retried(
@@ -441,7 +477,8 @@ async def test_a_group_refusing_external_limits_raises_a_repair_and_is_not_retri
     assert err.value.translation_placeholders == {"group": "Depot West"}
     assert "Ask ViriCiti to enable external limits" in str(err.value)
 
-    issue_id = f"external_limits_not_allowed_{entry.entry_id}"
+    subentry_id = only_group(entry).subentry_id
+    issue_id = f"external_limits_not_allowed_{entry.entry_id}_{subentry_id}"
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_key == "external_limits_not_allowed"
@@ -778,7 +815,7 @@ async def test_a_post_without_an_answer_in_time_is_sent_again_in_the_next_slot(
     init_viriciti: MockConfigEntry,
 ) -> None:
     """A timeout is no refusal: the limit waits, visibly, and goes out 5 minutes later."""
-    client = init_viriciti.runtime_data.limit.client  # type: ignore[attr-defined]
+    client = running_group(init_viriciti).limit.client
     session = client._session = _TimingOut(client._session)
     events = async_capture_events(hass, EVENT_COMMAND_RESULT)
     await set_number(hass, 100)

@@ -42,8 +42,9 @@ SET_GROUP_LIMIT_SCHEMA: Final = vol.Schema(
 def _group(hass: HomeAssistant, device_id: str) -> ViricitiLimitCoordinator:
     identifiers = device_identifiers(hass, device_id)
     for runtime in loaded_runtimes(hass, ViricitiRuntime):
-        if runtime.limit.unique_id_prefix in identifiers:
-            return runtime.limit
+        for group in runtime.groups.values():
+            if group.limit.unique_id_prefix in identifiers:
+                return group.limit
     raise action_error("not_a_viriciti_group")
 
 

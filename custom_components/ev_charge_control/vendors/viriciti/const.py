@@ -11,3 +11,7 @@ CONF_DEFAULT_DURATION: Final = "default_duration"
 DEFAULT_LIMIT_DURATION: Final = 60
 MAX_LIMIT_DURATION: Final = 7 * 24 * 60
 VENDOR_VIRICITI: Final = "viriciti"
+# One subentry per charger group: group id, time zone and the default duration of a limit.
+SUBENTRY_GROUP: Final = "group"
+# The entry's title when the user gives none, and that of entries made from version 1.
+DEFAULT_TITLE: Final = "ViriCiti"

@@ -1,6 +1,6 @@
 """ViriCiti Smart Charging groups: coordinators and the external-limit queue.
 
-One config entry is one charger group. Three coordinators read it at the cadence the issue
+One subentry of a config entry (an API key) is one charger group. Three coordinators read it at the cadence the issue
 sets: the group (title, default limit, timeframes) every 15 minutes, the group limit every
 5 minutes and the power-limit time series every 5 minutes, asking only for what is new.
 Each charge station found in the time series becomes a child device of the group; one absent
@@ -122,6 +122,8 @@ class _ViricitiCoordinator[DataT](EvChargeCoordinator[DataT]):
     """A coordinator of one group: the client, the zone and error translation."""
 
     config_entry: EvChargeConfigEntry
+    # The group's subentry: it holds the group's device and its stations'.
+    subentry_id: str
 
     def __init__(
         self,
@@ -143,6 +145,12 @@ class _ViricitiCoordinator[DataT](EvChargeCoordinator[DataT]):
         self.zone = zone
         self.unique_id_prefix = f"viriciti_{client.group_id}"
         self.device_info = DeviceInfo(identifiers={(DOMAIN, self.unique_id_prefix)})
+
+    @callback
+    def set_zone(self, zone: ZoneInfo) -> None:
+        """Take the group's new time zone (the user changed it)."""
+        self.zone = zone
+        self.async_update_listeners()
 
     async def _async_read[T](self, read: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -175,6 +183,15 @@ class ViricitiGroupCoordinator(_ViricitiCoordinator[ViricitiGroup]):
         self.schedule = Schedule(group.timeframes, group.group_limit, self.zone)
         self._evaluate()
         return group
+
+    @callback
+    def set_zone(self, zone: ZoneInfo) -> None:
+        """Work the schedule out again in the group's new time zone."""
+        self.zone = zone
+        if self.data is not None:
+            self.schedule = Schedule(self.data.timeframes, self.data.group_limit, zone)
+            self._evaluate()
+        self.async_update_listeners()
 
     def _evaluate(self) -> None:
         """Work out the schedule now and wake up at its next change."""
@@ -253,16 +270,23 @@ class ViricitiLimitStore:
         self._store: Store[dict[str, Any]] = Store(
             hass, STORE_VERSION, f"{DOMAIN}.viriciti_{group_id}"
         )
+        self._loaded = False
 
     async def async_load(self) -> None:
         """Load the saved queue."""
         data = await self._store.async_load() or {}
         if isinstance(commands := data.get("commands"), Mapping):
             self.queue.restore(commands, _now())
+        self._loaded = True
 
     async def async_save(self) -> None:
-        """Save now: called before every POST, so a crash cannot forget one."""
-        await self._store.async_save({"commands": self.queue.as_dict()})
+        """Save now: called before every POST, so a crash cannot forget one.
+
+        Not before the saved queue was loaded: a group whose set-up failed before would
+        overwrite its waiting limit and the time of its last one with nothing.
+        """
+        if self._loaded:
+            await self._store.async_save({"commands": self.queue.as_dict()})
 
 
 class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[ViricitiGroupLimit]):
@@ -303,6 +327,12 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
             self._verify(limits, fetched_at)
         self._schedule_moment(limits)
         return limits
+
+    @callback
+    def set_zone(self, zone: ZoneInfo) -> None:
+        """Check the new time zone against the next answer; show the queue in it."""
+        self._zone_checked = False
+        super().set_zone(zone)
 
     def _check_zone(self, limits: ViricitiGroupLimit) -> None:
         """Warn once when the group's own answers show another offset than the zone option."""
@@ -470,7 +500,7 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
 
     @property
     def _refusal_issue_id(self) -> str:
-        return issue_id("external_limits_not_allowed", self.config_entry)
+        return issue_id("external_limits_not_allowed", self.config_entry, self.subentry_id)
 
     def _raise_refusal_issue(self) -> None:
         LOGGER.warning(
