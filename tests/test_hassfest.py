@@ -475,6 +475,59 @@ def _translated_calls(sources: Mapping[str, ast.Module]) -> Iterator[tuple[str, 
                     yield f"{name}:{node.lineno}", node
 
 
+def _error_helpers(sources: Mapping[str, ast.Module]) -> dict[str, int]:
+    """Return the functions that build a translated exception from (key, **placeholders).
+
+    ``def action_error(key, **placeholders)`` returning ``…Error(translation_domain=…,
+    translation_key=key, translation_placeholders=placeholders)``: by name, with the position
+    of the key among the arguments.
+    """
+    helpers: dict[str, int] = {}
+    for module in sources.values():
+        for function in ast.walk(module):
+            if not isinstance(function, ast.FunctionDef) or function.args.kwarg is None:
+                continue
+            params = [arg.arg for arg in function.args.args]
+            for node in ast.walk(function):
+                if not isinstance(node, ast.Call):
+                    continue
+                keywords = {keyword.arg: keyword.value for keyword in node.keywords}
+                key = keywords.get("translation_key")
+                given = keywords.get("translation_placeholders")
+                if (
+                    "translation_domain" in keywords
+                    and isinstance(key, ast.Name)
+                    and key.id in params
+                    and isinstance(given, ast.Name)
+                    and given.id == function.args.kwarg.arg
+                ):
+                    helpers[function.name] = params.index(key.id)
+    return helpers
+
+
+def _helper_calls(
+    sources: Mapping[str, ast.Module],
+) -> Iterator[tuple[str, str, set[str]]]:
+    """Yield where a helper of ``_error_helpers`` is called: the key and the placeholders."""
+    helpers = _error_helpers(sources)
+    for name, module in sources.items():
+        for node in ast.walk(module):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called not in helpers or len(node.args) <= helpers[called]:
+                continue
+            key = node.args[helpers[called]]
+            if (
+                isinstance(key, ast.Constant)
+                and isinstance(key.value, str)
+                and all(keyword.arg is not None for keyword in node.keywords)
+            ):
+                given = {str(keyword.arg) for keyword in node.keywords}
+                yield f"{name}:{node.lineno}", key.value, given
+
+
 def placeholder_errors(strings: Json, sources: Mapping[str, ast.Module]) -> list[str]:
     """Check each raise and repair issue names a message that exists, with its placeholders.
 
@@ -508,6 +561,13 @@ def placeholder_errors(strings: Json, sources: Mapping[str, ast.Module]) -> list
         if given is not None and given != wanted:
             errors.append(
                 f"{where}: {section}.{key} takes {sorted(wanted)}, the code gives {sorted(given)}"
+            )
+    for where, key, given in _helper_calls(sources):
+        if (entry := strings.get("exceptions", {}).get(key)) is None:
+            errors.append(f"{where}: exceptions.{key} is not in strings.json")
+        elif given != (wanted := placeholders(entry.get("message", ""))):
+            errors.append(
+                f"{where}: exceptions.{key} takes {sorted(wanted)}, the code gives {sorted(given)}"
             )
     return errors
 
@@ -949,6 +1009,7 @@ def test_the_checks_see_what_the_integration_has() -> None:
     assert _registered_services(sources) == set(files["services"]) != set()
     assert _flow_classes(sources)["config"] >= set(files["strings"]["config"]["step"])
     assert sum(1 for _ in _translated_calls(sources)) > 20
+    assert sum(1 for _ in _helper_calls(sources)) > 5
     assert files["strings"]["entity"]
     assert files["icons"]["entity"]
     assert _imported_components(sources["diagnostics.py"]) == {"diagnostics"}
@@ -1172,6 +1233,20 @@ def test_strings_check_sees_english_drift_apart() -> None:
         (
             "ir.async_create_issue(hass, DOMAIN, 'x', translation_key='not_an_issue')",
             "issues.not_an_issue is not in strings.json",
+        ),
+        (
+            "def refusal(key, **values):\n"
+            "    return ServiceValidationError(translation_domain=DOMAIN, translation_key=key,"
+            " translation_placeholders=values)\n"
+            "raise refusal('device_not_found', device=device_id)\n",
+            "exceptions.device_not_found takes ['device_id'], the code gives ['device']",
+        ),
+        (
+            "def refusal(key, **values):\n"
+            "    return ServiceValidationError(translation_domain=DOMAIN, translation_key=key,"
+            " translation_placeholders=values)\n"
+            "raise refusal('no_such_refusal')\n",
+            "exceptions.no_such_refusal is not in strings.json",
         ),
     ],
 )
