@@ -135,3 +135,31 @@ def test_the_known_limitations_are_documented_per_vendor() -> None:
     assert set(keys) == {"allvendors", *VENDORS}, list(subsections)
     for title, text in subsections.items():
         assert text.count("\n- **") >= 3, f"{title}: fewer than three limitations"
+
+
+# The README section each docs rule asks for.
+DOCS_SECTIONS = {
+    "docs-removal-instructions": "Removing the integration",
+    "docs-examples": "Examples",
+    "docs-troubleshooting": "Troubleshooting",
+    "docs-known-limitations": "Known limitations",
+    "docs-supported-devices": "Supported devices and functions",
+    "docs-supported-functions": "Supported devices and functions",
+    "docs-data-update": "How the data is updated",
+}
+
+
+@pytest.mark.parametrize("rule", DOCS_SECTIONS)
+def test_each_docs_rule_has_its_readme_section(rule: str) -> None:
+    """A docs rule marked done has its section, and a per-vendor one covers every vendor."""
+    assert _status(rule) == "done"
+    readme = (INTEGRATION.parents[1] / "README.md").read_text(encoding="utf-8")
+    body = _sections(readme, "## ")[DOCS_SECTIONS[rule]]
+    assert len(body.split()) >= 80, "a heading with next to nothing under it"
+    if rule in ("docs-supported-devices", "docs-data-update"):
+        rows = {
+            re.sub(r"[^a-z0-9]", "", line.split("|")[1].lower())
+            for line in body.splitlines()
+            if line.startswith("| ")
+        }
+        assert set(VENDORS) <= rows, f"{DOCS_SECTIONS[rule]}: a row per vendor"
