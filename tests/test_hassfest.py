@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterator, Mapping
 import copy
+import functools
 import itertools
 import json
 import logging
@@ -66,12 +67,20 @@ def _files() -> dict[str, Json]:
     }
 
 
-def _sources() -> dict[str, ast.Module]:
-    """Return every module of the integration, parsed, by its path inside the integration."""
+@functools.cache
+def _parsed() -> Mapping[str, ast.Module]:
     return {
         path.relative_to(INTEGRATION).as_posix(): ast.parse(path.read_text(encoding="utf-8"))
         for path in sorted(INTEGRATION.rglob("*.py"))
     }
+
+
+def _sources() -> dict[str, ast.Module]:
+    """Return every module of the integration, parsed, by its path inside the integration.
+
+    The trees are shared between tests: a test replaces a module, it never changes one.
+    """
+    return dict(_parsed())
 
 
 def _invalid(schema: Callable[[Any], Any], data: Any) -> list[str]:
@@ -961,45 +970,213 @@ def quality_scale_errors(data: Json) -> list[str]:
     return [f"quality_scale.yaml: {error}" for error in _invalid(QUALITY_SCALE_SCHEMA, data)]
 
 
+def _function(module: ast.Module, name: str) -> ast.AsyncFunctionDef | None:
+    return next(
+        (
+            node
+            for node in module.body
+            if isinstance(node, ast.AsyncFunctionDef) and node.name == name
+        ),
+        None,
+    )
+
+
+def _calls(module: ast.AST, name: str) -> bool:
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == name
+        for node in ast.walk(module)
+    )
+
+
+def _defines_anywhere(module: ast.AST, name: str) -> bool:
+    return any(
+        isinstance(node, ast.AsyncFunctionDef) and node.name == name for node in ast.walk(module)
+    )
+
+
+# Where hassfest looks for an entry argument typed ``<Something>ConfigEntry`` (strict-typing):
+# module -> function -> position of the entry among the arguments (1-based).
+_TYPED_ENTRY = {
+    "__init__.py": {
+        "async_setup_entry": 2,
+        "async_unload_entry": 2,
+        "async_remove_entry": 2,
+        "async_migrate_entry": 2,
+        "async_remove_config_entry_device": 2,
+    },
+    "diagnostics.py": {
+        "async_get_config_entry_diagnostics": 2,
+        "async_get_device_diagnostics": 2,
+    },
+    **{f"{platform}.py": {"async_setup_entry": 2} for platform in sorted(PLATFORMS)},
+}
+
+
+def _runtime_data_errors(sources: Mapping[str, ast.Module], rules_done: set[str]) -> list[str]:
+    setup = _function(sources["__init__.py"], "async_setup_entry")
+    if setup is None or len(setup.args.args) != 2:
+        return ["__init__.py has no async_setup_entry(hass, entry)"]
+    entry = setup.args.args[1].arg
+    errors = []
+    if not any(
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == entry
+        and node.attr == "runtime_data"
+        and isinstance(node.ctx, ast.Store)
+        for node in ast.walk(setup)
+    ):
+        errors.append("async_setup_entry does not set entry.runtime_data")
+    if "strict-typing" in rules_done:
+        for module_name, functions in _TYPED_ENTRY.items():
+            if module_name not in sources:
+                continue
+            for name, position in functions.items():
+                function = _function(sources[module_name], name)
+                if function is None:
+                    continue
+                args = function.args.args
+                annotation = args[position - 1].annotation if len(args) >= position else None
+                if not (
+                    isinstance(annotation, ast.Name)
+                    and re.fullmatch(r"[A-Za-z]+ConfigEntry", annotation.id)
+                ):
+                    errors.append(f"{module_name} {name}: the entry is not a typed ConfigEntry")
+    return errors
+
+
+def _flow_modules(sources: Mapping[str, ast.Module]) -> list[ast.Module]:
+    """Return config_flow.py and the modules of the flow classes it is made of (the vendors')."""
+    return [
+        module
+        for name, module in sources.items()
+        if name == "config_flow.py"
+        or any(
+            isinstance(node, ast.ClassDef)
+            and any(ast.unparse(base).endswith("ConfigFlow") for base in node.bases)
+            for node in module.body
+        )
+    ]
+
+
+def rule_errors(
+    manifest: Json, sources: Mapping[str, ast.Module], rules: Json
+) -> dict[str, list[str]]:
+    """Check what hassfest checks of the rules quality_scale.yaml marks done.
+
+    hassfest runs these for core integrations only; they hold here all the same. Unlike
+    hassfest, which reads config_flow.py alone, the flow is config_flow.py and the vendors'
+    flow classes it is made of.
+    """
+    init = sources["__init__.py"]
+    flows = _flow_modules(sources)
+    done = {
+        rule
+        for rule, value in rules.items()
+        if (value if isinstance(value, str) else value["status"]) == "done"
+    }
+    has_config_flow = manifest.get("config_flow") and "config_flow.py" in sources
+    raises = {"ConfigEntryNotReady", "ConfigEntryAuthFailed", "ConfigEntryError"}
+    checks: dict[str, Callable[[], list[str]]] = {
+        "config-flow": lambda: [] if has_config_flow else ["no config flow"],
+        "runtime-data": lambda: _runtime_data_errors(sources, done),
+        "test-before-setup": lambda: (
+            []
+            if (setup := _function(init, "async_setup_entry"))
+            and (
+                _calls(setup, "async_config_entry_first_refresh")
+                or any(
+                    isinstance(node, ast.Raise)
+                    and node.exc is not None
+                    and ast.unparse(node.exc).split("(")[0].split(".")[-1] in raises
+                    for module in sources.values()
+                    for node in ast.walk(module)
+                )
+            )
+            else ["set-up raises none of ConfigEntryNotReady, …AuthFailed, …Error"]
+        ),
+        "unique-config-entry": lambda: (
+            []
+            if manifest.get("single_config_entry")
+            or any(_calls(module, "_async_abort_entries_match") for module in flows)
+            or (
+                any(_calls(module, "async_set_unique_id") for module in flows)
+                and any(_calls(module, "_abort_if_unique_id_configured") for module in flows)
+            )
+            else ["the flow lets the same account or device be added twice"]
+        ),
+        "config-entry-unloading": lambda: (
+            [] if _function(init, "async_unload_entry") else ["no async_unload_entry"]
+        ),
+        "reauthentication-flow": lambda: (
+            []
+            if _defines_anywhere(sources["config_flow.py"], "async_step_reauth")
+            else ["config_flow.py has no async_step_reauth"]
+        ),
+        "reconfiguration-flow": lambda: (
+            []
+            if _defines_anywhere(sources["config_flow.py"], "async_step_reconfigure")
+            else ["config_flow.py has no async_step_reconfigure"]
+        ),
+        "diagnostics": lambda: (
+            []
+            if "diagnostics.py" in sources
+            and any(
+                _defines_anywhere(sources["diagnostics.py"], name)
+                for name in (
+                    "async_get_config_entry_diagnostics",
+                    "async_get_device_diagnostics",
+                )
+            )
+            else ["no diagnostics"]
+        ),
+        "parallel-updates": lambda: [
+            f"{platform}.py sets no PARALLEL_UPDATES"
+            for platform in sorted(PLATFORMS)
+            if f"{platform}.py" in sources
+            and not _defines(sources[f"{platform}.py"], "PARALLEL_UPDATES")
+        ],
+    }
+    return {rule: check() for rule, check in checks.items() if rule in done}
+
+
 # --- the integration as it is -------------------------------------------------------------
 
 
-def _all_errors(files: dict[str, Json], sources: Mapping[str, ast.Module]) -> dict[str, list[str]]:
-    manifest = files["manifest"]
-    return {
-        "manifest": manifest_errors(manifest, INTEGRATION.name),
-        "requirements": requirement_errors(manifest.get("requirements", [])),
-        "imports": import_errors(manifest, sources),
-        "translations": strings_errors(files["strings"], files["en"]),
-        "placeholders": placeholder_errors(files["strings"], sources),
-        "steps": step_errors(files["strings"], sources),
-        "services": services_errors(files["services"], files["en"], _registered_services(sources)),
-        "icons": icons_errors(files["icons"], files["strings"], files["services"]),
-        "config_schema": config_schema_errors(manifest, sources["__init__.py"]),
-        "config_flow": config_flow_errors(manifest, set(sources), sources),
-        "quality_scale": quality_scale_errors(files["quality_scale"]),
-    }
-
-
-@pytest.mark.parametrize(
-    "check",
-    [
-        "manifest",
-        "requirements",
-        "imports",
-        "translations",
-        "placeholders",
-        "steps",
-        "services",
-        "icons",
-        "config_schema",
-        "config_flow",
-        "quality_scale",
+CHECKS: dict[str, Callable[[dict[str, Json], Mapping[str, ast.Module]], list[str]]] = {
+    "manifest": lambda files, _: manifest_errors(files["manifest"], INTEGRATION.name),
+    "requirements": lambda files, _: requirement_errors(files["manifest"].get("requirements", [])),
+    "imports": lambda files, sources: import_errors(files["manifest"], sources),
+    "translations": lambda files, _: strings_errors(files["strings"], files["en"]),
+    "placeholders": lambda files, sources: placeholder_errors(files["strings"], sources),
+    "steps": lambda files, sources: step_errors(files["strings"], sources),
+    "services": lambda files, sources: services_errors(
+        files["services"], files["en"], _registered_services(sources)
+    ),
+    "icons": lambda files, _: icons_errors(files["icons"], files["strings"], files["services"]),
+    "config_schema": lambda files, sources: config_schema_errors(
+        files["manifest"], sources["__init__.py"]
+    ),
+    "config_flow": lambda files, sources: config_flow_errors(
+        files["manifest"], set(sources), sources
+    ),
+    "quality_scale": lambda files, _: quality_scale_errors(files["quality_scale"]),
+    "quality_scale_rules": lambda files, sources: [
+        f"[{rule}] {error}"
+        for rule, errors in rule_errors(
+            files["manifest"], sources, files["quality_scale"]["rules"]
+        ).items()
+        for error in errors
     ],
-)
+}
+
+
+@pytest.mark.parametrize("check", CHECKS)
 def test_the_integration_passes(check: str) -> None:
     """Nothing hassfest (or its rule, here) would find wrong."""
-    assert _all_errors(_files(), _sources())[check] == []
+    assert CHECKS[check](_files(), _sources()) == []
 
 
 def test_the_checks_see_what_the_integration_has() -> None:
@@ -1432,3 +1609,75 @@ def test_quality_scale_rules_are_hassfests() -> None:
     from tests.test_quality_scale import RULES as LISTED  # noqa: PLC0415
 
     assert {rule for tier in RULES.values() for rule in tier} == LISTED
+
+
+def test_the_rule_checks_run_for_the_rules_marked_done() -> None:
+    """Every check runs (the rules are done), and a rule not done is not checked."""
+    files = _files()
+    rules = files["quality_scale"]["rules"]
+    checked = rule_errors(files["manifest"], _sources(), rules)
+    assert set(checked) == {
+        "config-flow", "runtime-data", "test-before-setup", "unique-config-entry",
+        "config-entry-unloading", "reauthentication-flow", "reconfiguration-flow",
+        "diagnostics", "parallel-updates",
+    }  # fmt: skip
+    rules["diagnostics"] = "todo"
+    assert "diagnostics" not in rule_errors(files["manifest"], _sources(), rules)
+
+
+def _without(source: str, old: str, new: str) -> Callable[[dict[str, ast.Module]], object]:
+    def change(sources: dict[str, ast.Module]) -> None:
+        text = (INTEGRATION / source).read_text(encoding="utf-8")
+        assert old in text, old
+        sources[source] = ast.parse(text.replace(old, new))
+
+    return change
+
+
+RULE_BREAKAGES: dict[str, tuple[Callable[[dict[str, ast.Module]], object], str]] = {
+    "runtime-data": (_without("__init__.py", "entry.runtime_data = runtime", "runtime_data = runtime"), "does not set entry.runtime_data"),
+    "runtime-data, typed": (_without("diagnostics.py", "entry: EvChargeConfigEntry", "entry: ConfigEntry"), "not a typed ConfigEntry"),
+    "config-entry-unloading": (_without("__init__.py", "async def async_unload_entry(", "async def unload_entry("), "no async_unload_entry"),
+    "reauthentication-flow": (_without("config_flow.py", "async def async_step_reauth(", "async def reauth("), "no async_step_reauth"),
+    "reconfiguration-flow": (_without("config_flow.py", "async def async_step_reconfigure(", "async def reconfigure("), "no async_step_reconfigure"),
+    "diagnostics": (lambda sources: sources.pop("diagnostics.py"), "no diagnostics"),
+    "parallel-updates": (_without("sensor.py", "PARALLEL_UPDATES", "PARALLEL"), "sensor.py sets no PARALLEL_UPDATES"),
+    "unique-config-entry": (
+        lambda sources: [
+            sources.update({name: ast.parse(ast.unparse(module).replace("_abort_if_unique_id_configured", "_nothing"))})
+            for name, module in list(sources.items())
+        ],
+        "added twice",
+    ),
+    "test-before-setup": (
+        lambda sources: [
+            sources.update({name: ast.parse(ast.unparse(module).replace("ConfigEntry", "Entry"))})
+            for name, module in list(sources.items())
+        ],
+        "raises none of",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("breakage", RULE_BREAKAGES, ids=str)
+def test_rule_check_sees(breakage: str) -> None:
+    files = _files()
+    sources = dict(_sources())
+    change, words = RULE_BREAKAGES[breakage]
+    change(sources)
+    errors = [
+        error
+        for errors in rule_errors(
+            files["manifest"], sources, files["quality_scale"]["rules"]
+        ).values()
+        for error in errors
+    ]
+    assert any(words in error for error in errors), errors
+
+
+def test_config_flow_rule_check_sees_a_manifest_without_it() -> None:
+    files = _files()
+    manifest = {**files["manifest"], "config_flow": False}
+    assert rule_errors(manifest, _sources(), files["quality_scale"]["rules"])["config-flow"] == [
+        "no config flow"
+    ]
