@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 from pathlib import Path
+import re
 from typing import Any
 
 from homeassistant.const import Platform
@@ -13,6 +14,7 @@ import pytest
 
 from custom_components.ev_charge_control import entity as entity_module
 from custom_components.ev_charge_control.const import DOMAIN
+from custom_components.ev_charge_control.vendors import VENDORS
 
 INTEGRATION = Path(__file__).parents[1] / "custom_components" / DOMAIN
 # Every rule of the scale (Bronze, Silver, Gold, Platinum), as core's quality_scale.yaml files
@@ -114,3 +116,50 @@ def test_what_the_done_rules_need_is_there() -> None:
     readme = (INTEGRATION.parents[1] / "README.md").read_text(encoding="utf-8")
     for section in ("## Removing the integration", "## Examples", "## Troubleshooting"):
         assert section in readme
+
+
+def _sections(text: str, level: str) -> dict[str, str]:
+    """Return the README's sections of a heading level (``## ``, ``### ``): title -> body."""
+    parts = re.split(rf"^{level}(?!#)(.+)$", text, flags=re.MULTILINE)
+    return {title.strip(): body for title, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+def test_the_known_limitations_are_documented_per_vendor() -> None:
+    """The README says what the integration cannot do: for all vendors and for each one."""
+    assert _status("docs-known-limitations") == "done"
+    readme = (INTEGRATION.parents[1] / "README.md").read_text(encoding="utf-8")
+    body = _sections(readme, "## ")["Known limitations"]
+    subsections = _sections(body, "### ")
+    # A vendor's subsection is titled by its name: go-e for the key goe.
+    keys = {re.sub(r"[^a-z0-9]", "", title.lower()): title for title in subsections}
+    assert set(keys) == {"allvendors", *VENDORS}, list(subsections)
+    for title, text in subsections.items():
+        assert text.count("\n- **") >= 3, f"{title}: fewer than three limitations"
+
+
+# The README section each docs rule asks for.
+DOCS_SECTIONS = {
+    "docs-removal-instructions": "Removing the integration",
+    "docs-examples": "Examples",
+    "docs-troubleshooting": "Troubleshooting",
+    "docs-known-limitations": "Known limitations",
+    "docs-supported-devices": "Supported devices and functions",
+    "docs-supported-functions": "Supported devices and functions",
+    "docs-data-update": "How the data is updated",
+}
+
+
+@pytest.mark.parametrize("rule", DOCS_SECTIONS)
+def test_each_docs_rule_has_its_readme_section(rule: str) -> None:
+    """A docs rule marked done has its section, and a per-vendor one covers every vendor."""
+    assert _status(rule) == "done"
+    readme = (INTEGRATION.parents[1] / "README.md").read_text(encoding="utf-8")
+    body = _sections(readme, "## ")[DOCS_SECTIONS[rule]]
+    assert len(body.split()) >= 80, "a heading with next to nothing under it"
+    if rule in ("docs-supported-devices", "docs-data-update"):
+        rows = {
+            re.sub(r"[^a-z0-9]", "", line.split("|")[1].lower())
+            for line in body.splitlines()
+            if line.startswith("| ")
+        }
+        assert set(VENDORS) <= rows, f"{DOCS_SECTIONS[rule]}: a row per vendor"
