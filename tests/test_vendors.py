@@ -30,6 +30,7 @@ CORE = (
     "diagnostics.py",
     "const.py",
     "repairs.py",
+    "migration.py",
 )
 CONFIG_STEPS = STRINGS["config"]["step"]
 

@@ -168,6 +168,36 @@ async def test_chargers_at_one_address_become_subentries_of_one_entry(
         await elsewhere_sim.stop()
 
 
+async def test_disabled_entries_only_stay_disabled_and_keep_their_entities(
+    hass: HomeAssistant, goe_sim: GoeSimulator
+) -> None:
+    """Every entry at an address disabled: the merged entry is disabled, nothing is lost."""
+    url = goe_sim.base_url
+    first = goe_v1_entry(url, GOE_SERIAL, GOE_TOKEN, disabled_by=ConfigEntryDisabler.USER)
+    second = goe_v1_entry(url, SECOND, GOE_OTHER_TOKEN, disabled_by=ConfigEntryDisabler.USER)
+    for entry in (first, second):
+        entry.add_to_hass(hass)
+    ids = {
+        GOE_SERIAL: _register(hass, first, GOE_SERIAL, "sensor.go_echarger_000123_power"),
+        SECOND: _register(hass, second, SECOND, "sensor.go_echarger_000124_power"),
+    }
+
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+
+    (merged,) = hass.config_entries.async_entries(DOMAIN)
+    assert merged.entry_id == first.entry_id
+    assert merged.disabled_by is ConfigEntryDisabler.USER
+    assert {s.unique_id for s in merged.subentries.values()} == {GOE_SERIAL, SECOND}
+    for device_id, entity_id in ids.values():
+        device = dr.async_get(hass).async_get(device_id)
+        entity = er.async_get(hass).async_get(entity_id)
+        assert device is not None
+        assert entity is not None
+        assert device.config_entry_id == entity.config_entry_id == merged.entry_id
+    assert goe_sim.status_requests() == []
+
+
 async def test_a_version_1_entry_added_later_is_migrated_alone(
     hass: HomeAssistant, goe_sim: GoeSimulator
 ) -> None:

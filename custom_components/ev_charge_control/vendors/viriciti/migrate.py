@@ -16,12 +16,11 @@ from types import MappingProxyType
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
-from homeassistant.helpers.typing import UNDEFINED
 
 from ...api.viriciti import DEFAULT_BASE_URL
 from ...const import CONF_BASE_URL, CONF_VENDOR, LOGGER
 from ...issues import async_delete_entry_issues, async_delete_legacy_issues
+from ...migration import async_move_into_subentry
 from .const import (
     CONF_DEFAULT_DURATION,
     CONF_GROUP_ID,
@@ -75,11 +74,7 @@ async def async_migrate_viriciti(hass: HomeAssistant, entries: list[ConfigEntry]
 def _move_group(
     hass: HomeAssistant, entry: ConfigEntry, parent: ConfigEntry, *, moved_disabled: bool
 ) -> None:
-    """Make ``entry``'s group a subentry of ``parent``, its devices and entities with it.
-
-    ``moved_disabled``: the entry was disabled and the parent is not. The registries would
-    enable what moves to an enabled entry; it stays disabled instead (by the user).
-    """
+    """Make ``entry``'s group a subentry of ``parent``, its devices and entities with it."""
     group_id: str = entry.data[CONF_GROUP_ID]
     subentry = ConfigSubentry(
         data=MappingProxyType(
@@ -96,22 +91,4 @@ def _move_group(
         title=entry.title,
         unique_id=group_id,
     )
-    hass.config_entries.async_add_subentry(parent, subentry)
-    device_registry = dr.async_get(hass)
-    entity_registry = er.async_get(hass)
-    # Entities first: a device moved before them made the entity registry remove those
-    # still in the old place (seen moving a disabled entry into itself).
-    for entity in er.async_entries_for_config_entry(entity_registry, entry.entry_id):
-        entity_registry.async_update_entity(
-            entity.entity_id,
-            config_entry_id=parent.entry_id,
-            config_subentry_id=subentry.subentry_id,
-            disabled_by=er.RegistryEntryDisabler.DEVICE if moved_disabled else UNDEFINED,
-        )
-    for device in dr.async_entries_for_config_entry(device_registry, entry.entry_id):
-        device_registry.async_update_device(
-            device.id,
-            new_config_entry_id=parent.entry_id,
-            new_config_subentry_id=subentry.subentry_id,
-            disabled_by=dr.DeviceEntryDisabler.USER if moved_disabled else UNDEFINED,
-        )
+    async_move_into_subentry(hass, entry, parent, subentry, moved_disabled=moved_disabled)
