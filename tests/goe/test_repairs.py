@@ -92,12 +92,16 @@ def token_of(entry: MockConfigEntry, serial: str) -> str:
 async def test_the_issue_is_fixable_and_says_so(
     hass: HomeAssistant, fleet: MockConfigEntry
 ) -> None:
-    """The issue offers its fix; its text sends the user there, not to Reconfigure."""
+    """The issue offers its fix (its text is the fix flow's: an issue has one or the other)."""
     issue = ir.async_get(hass).async_get_issue(DOMAIN, token_issue_id(fleet))
     assert issue is not None
     assert issue.is_fixable
     assert issue.translation_key == "goe_token_refused"
-    assert "**Fix**" in ALL_STRINGS["issues"]["goe_token_refused"]["description"]
+    assert "description" not in ALL_STRINGS["issues"]["goe_token_refused"]
+    assert (
+        "{serial}"
+        in ALL_STRINGS["issues"]["goe_token_refused"]["fix_flow"]["step"]["token"]["description"]
+    )
     # Only the refused charger has one.
     assert ir.async_get(hass).async_get_issue(DOMAIN, token_issue_id(fleet, SECOND)) is None
 

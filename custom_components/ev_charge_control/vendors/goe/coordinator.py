@@ -150,10 +150,9 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
             is_fixable=True,
             is_persistent=False,
             severity=ir.IssueSeverity.ERROR,
+            # Fixable: its text is the fix flow's, which names the charger (Home Assistant shows
+            # an issue with a fix flow by its title alone).
             translation_key="goe_token_refused",
-            translation_placeholders={
-                "device_url": device_url(self.hass, self.config_entry, self.unique_id_prefix),
-            },
             data={"entry_id": self.config_entry.entry_id, "subentry_id": self.subentry_id},
         )
 
