@@ -494,3 +494,39 @@ def test_a_bulk_add_that_ends_otherwise_fails_the_demo() -> None:
     client = FakeFlows(["one", "bulk"], {"type": "form", "errors": {"lines": "invalid_lines"}})
     with pytest.raises(DemoError, match=r"did not end with 'bulk_done'.*invalid_lines"):
         asyncio.run(run.run_bulk_flow(client, "e1", bulk, lambda: None))  # type: ignore[arg-type]
+
+
+def test_the_check_counts_the_go_e_simulator_s_requests_against_the_budgets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three status reads of one charger within a minute break go-e's budget: the check fails."""
+    asked: list[str] = []
+    start = 1_800_000_000.0
+
+    def read(at: float) -> dict[str, object]:
+        return {
+            "time": at,
+            "endpoint": "api_status",
+            "serial": "100001",
+            "http_status": 200,
+            "result": "ok",
+        }
+
+    log = [read(start + 1), read(start + 2)]
+
+    async def sim_get(_session: object, url: str) -> object:
+        asked.append(url)
+        return log
+
+    monkeypatch.setattr(check, "_sim_get", sim_get)
+    monkeypatch.setattr(check.time, "time", lambda: start + 60)
+    said: list[str] = []
+    demo = _demo(FakeHass())
+    asyncio.run(check.check_budgets(demo, None, said.append, start))  # type: ignore[arg-type]
+    assert asked == ["http://g/_sim/requests"]  # the vendors that count theirs
+    assert said == ["ok: go-e: 2 requests, every budget kept"]
+    log.append(read(start + 3))
+    with pytest.raises(
+        DemoError, match=r"go-e: budgets broken: .*go-e 100001: status reads beyond"
+    ):
+        asyncio.run(check.check_budgets(demo, None, said.append, start))  # type: ignore[arg-type]
