@@ -12,8 +12,9 @@ import sys
 import time
 
 from demo.check import run_check
+from demo.fleet import bulks, how_to_add, how_to_add_bulk, spares
 from demo.processes import DemoError, free_port, kill_leftovers, port_is_free
-from demo.run import DEMO_DIR, PASSWORD, USERNAME, Demo, how_to_add, running_demo, spares
+from demo.run import DEMO_DIR, PASSWORD, USERNAME, Demo, running_demo
 from simulators import VENDORS
 
 DEFAULT_PORT = 8123
@@ -56,15 +57,7 @@ def describe(demo: Demo) -> str:
     for device in sorted(demo.devices, key=lambda d: d.identifier):
         model = f" ({device.model})" if device.model else ""
         lines.append(f"  {device.name}{model}: {url}/config/devices/device/{device.id}")
-    if extra := spares(demo.sims):
-        lines += [
-            "",
-            "Spares to add yourself (Settings > Devices & services > Add integration >",
-            "EV Charge Control): the simulators know them, the address goes into the form's",
-            "collapsed 'Advanced' section (without it the form asks the vendor's real cloud):",
-        ]
-        for entry in extra:
-            lines += [f"  {entry.name}", f"    {how_to_add(entry)}"]
+    lines += spares_text(demo)
     lines += [
         "",
         f"Energy dashboard:      {url}/energy",
@@ -80,6 +73,30 @@ def describe(demo: Demo) -> str:
             lines += [*vendor.demo.notes, ""]
     lines.append("Press Ctrl-C to stop Home Assistant and the simulators.")
     return "\n".join(lines)
+
+
+def spares_text(demo: Demo) -> list[str]:
+    """Return the lines that tell how to add what the simulators keep for the user."""
+    extra, many = spares(demo.sims), bulks()
+    if not extra and not many:
+        return []
+    lines = [
+        "",
+        "Spares to add yourself (the simulators know them). A new entry is added in Settings >",
+        "Devices & services > Add integration > EV Charge Control, with the address in the form's",
+        "collapsed 'Advanced' section (without it the form asks the vendor's real cloud); more",
+        "chargers of an entry are added on its page:",
+    ]
+    for vendor, entry in extra:
+        title = demo.entry(vendor).title if entry.subentry else ""
+        lines += [f"  {entry.name}", f"    {how_to_add(entry, title)}"]
+    for vendor, bulk in many:
+        file = demo.workdir / "config" / bulk.file
+        lines += [
+            f"  {bulk.name}, listed in {file}",
+            f"    {how_to_add_bulk(bulk, demo.entry(vendor).title)}",
+        ]
+    return lines
 
 
 async def serve(port: int) -> int:

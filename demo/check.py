@@ -3,23 +3,29 @@
 import asyncio
 from collections.abc import Awaitable, Callable
 import re
+import time
 
 import aiohttp
 from homeassistant.util.yaml import load_yaml_dict
 
-from demo.fleet import expected_devices
+from demo.fleet import bulks, expected_devices, spares
 from demo.hass import as_object, objects
 from demo.processes import DemoError, until
 from demo.run import (
     AUTOMATION_ID,
+    BULK_TIMEOUT,
     DOMAIN,
     REPO,
+    SETUP_TIMEOUT,
     Demo,
     Entity,
     energy_sensors,
+    run_bulk_flow,
     run_flow,
-    spares,
+    run_subentry_flow,
+    subentries,
     wait_loaded,
+    wait_subentry_devices,
 )
 from simulators import VENDORS, DemoCheck
 
@@ -285,11 +291,67 @@ async def check_repairs(demo: Demo, say: Callable[[str], None]) -> None:
 
 
 async def check_spares(demo: Demo, say: Callable[[str], None]) -> None:
-    """Add each spare the demo prints through the config flow, as the user would; each loads."""
-    for entry in spares(demo.sims):
-        entry_id = await run_flow(demo.hass, entry.step, entry.data)
-        await wait_loaded(demo.hass, [entry_id], demo.children.check_alive)
-        say(f"ok: the spare {entry.name} was added through the config flow and loaded")
+    """Add each spare the demo prints, as the user would: each loads, or gets its device."""
+    for vendor, entry in spares(demo.sims):
+        if entry.subentry is None:
+            added = await run_flow(demo.hass, entry.step, entry.data)
+            await wait_loaded(demo.hass, [added.entry_id], demo.children.check_alive)
+            say(f"ok: the spare {entry.name} was added through the config flow and loaded")
+            continue
+        parent = demo.entry(vendor)
+        before = await subentries(demo.hass, parent.entry_id)
+        await run_subentry_flow(demo.hass, parent.entry_id, entry.subentry, entry.step, entry.data)
+        new = set(await subentries(demo.hass, parent.entry_id)) - set(before)
+        if len(new) != 1:
+            raise DemoError(f"adding the spare {entry.name} made {len(new)} subentries, not 1")
+        await wait_subentry_devices(demo.hass, new, demo.children.check_alive, SETUP_TIMEOUT)
+        say(f"ok: the spare {entry.name} was added to {parent.title!r} and has its device")
+
+
+async def check_bulk(demo: Demo, say: Callable[[str], None]) -> None:
+    """Add each list of many items the demo prints at once, pasted into the bulk form.
+
+    Each line becomes a subentry of the vendor's entry, with its device.
+    """
+    for vendor, bulk in bulks():
+        parent = demo.entry(vendor)
+        before = await subentries(demo.hass, parent.entry_id)
+        started = time.monotonic()
+        result = await run_bulk_flow(demo.hass, parent.entry_id, bulk, demo.children.check_alive)
+        took = time.monotonic() - started
+        after = await subentries(demo.hass, parent.entry_id)
+        new = {key: unique_id for key, unique_id in after.items() if key not in before}
+        if sorted(map(str, new.values())) != sorted(bulk.unique_ids):
+            raise DemoError(
+                f"the {bulk.name} made {len(new)} new subentries, not {len(bulk.lines)} "
+                f"({len(set(bulk.unique_ids) - set(map(str, new.values())))} missing); "
+                f"the flow said {result.get('description_placeholders')}"
+            )
+        devices = await wait_subentry_devices(
+            demo.hass, new, demo.children.check_alive, BULK_TIMEOUT
+        )
+        if missing := set(bulk.devices) - {device.identifier for device in devices}:
+            raise DemoError(f"the {bulk.name} lacks {len(missing)} devices: {sorted(missing)[:5]}")
+        say(
+            f"ok: the {bulk.name} was added to {parent.title!r} from one pasted list in "
+            f"{took:.1f} s: {len(new)} new subentries, their {len(devices)} devices registered "
+            f"{time.monotonic() - started:.1f} s after the paste"
+        )
+
+
+async def check_budgets(
+    demo: Demo, session: aiohttp.ClientSession, say: Callable[[str], None], started: float
+) -> None:
+    """Count what each simulator received since `started` against the vendor's budgets."""
+    for key, vendor in VENDORS.items():
+        if vendor.demo.budget_violations is None:
+            continue
+        requests = objects(
+            await _sim_get(session, f"{demo.sims[key]}/_sim/requests"), f"{vendor.name} log"
+        )
+        if violations := vendor.demo.budget_violations(requests, started, time.time()):
+            raise DemoError(f"{vendor.name}: budgets broken: {'; '.join(violations[:10])}")
+        say(f"ok: {vendor.name}: {len(requests)} requests, every budget kept")
 
 
 async def run_check(demo: Demo, say: Callable[[str], None], passed: list[str]) -> None:
@@ -306,6 +368,9 @@ async def run_check(demo: Demo, say: Callable[[str], None], passed: list[str]) -
             ("actions listed for the frontend", lambda: check_actions(demo, say)),
             ("no repair issue", lambda: check_repairs(demo, say)),
             ("spares added through the config flow", lambda: check_spares(demo, say)),
+            ("a fleet added from one pasted list", lambda: check_bulk(demo, say)),
+            ("every budget kept", lambda: check_budgets(demo, session, say, demo.started)),
+            ("no repair issue after adding the fleet", lambda: check_repairs(demo, say)),
             ("Home Assistant's log", lambda: check_log(demo, say)),
         ]
         for name, run in checks:

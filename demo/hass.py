@@ -59,6 +59,7 @@ class HassClient:
         json: object = None,
         form: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (200, 201),
+        answer_within: aiohttp.ClientTimeout = REQUEST_TIMEOUT,
     ) -> object:
         """Call the API and return the decoded JSON answer; other statuses raise DemoError."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -69,7 +70,7 @@ class HassClient:
                 json=json,
                 data=form,
                 headers=headers,
-                timeout=REQUEST_TIMEOUT,
+                timeout=answer_within,
             ) as resp:
                 text = await resp.text()
                 if resp.status not in ok:
@@ -88,9 +89,11 @@ class HassClient:
         """GET path."""
         return await self.request("GET", path)
 
-    async def post(self, path: str, body: object) -> object:
+    async def post(
+        self, path: str, body: object, *, answer_within: aiohttp.ClientTimeout = REQUEST_TIMEOUT
+    ) -> object:
         """POST a JSON body to path."""
-        return await self.request("POST", path, json=body)
+        return await self.request("POST", path, json=body, answer_within=answer_within)
 
     async def is_up(self) -> bool:
         """Return whether Home Assistant's HTTP server answers at all."""

@@ -1,7 +1,7 @@
 """Bring the demo up: simulators, a fresh Home Assistant, onboarding, entries, energy, automation."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 import contextlib
 from dataclasses import dataclass, field
 import json
@@ -10,12 +10,13 @@ from pathlib import Path
 import re
 import shutil
 import sys
+import time
 
 import aiohttp
 from homeassistant.components.http import config as http
 from homeassistant.components.http.const import CONF_SERVER_HOST, CONF_SERVER_PORT
 
-from demo.fleet import SimulatorUrls, start_simulators
+from demo.fleet import SimulatorUrls, expected_devices, start_simulators, write_bulk_lists
 from demo.hass import (
     HassClient,
     HassWebsocket,
@@ -33,7 +34,7 @@ from demo.requirements import (
     turbojpeg_folder,
     unpinned_installs,
 )
-from simulators import VENDORS, DemoAutomation, DemoEntry, names, words
+from simulators import VENDORS, DemoAutomation, DemoBulk, names, words
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_DIR = REPO / ".demo"
@@ -42,6 +43,8 @@ USERNAME = "demo"
 PASSWORD = "demo"  # noqa: S105 - the demo's own, printed for the user
 START_TIMEOUT = 300.0  # Home Assistant's first start on a slow, busy machine
 SETUP_TIMEOUT = 120.0
+# Adding a list of many items: one read each at the vendor, a few at a time.
+BULK_TIMEOUT = 900.0
 
 CONFIGURATION = """\
 # Written by scripts/demo (a fresh copy on every run); see README.md.
@@ -97,7 +100,14 @@ ONBOARDING_STORE = {
     "key": "onboarding",
     "data": {"done": ["core_config"]},
 }
-TRANSLATIONS = REPO / "custom_components" / DOMAIN / "translations" / "en.json"
+
+
+@dataclass(frozen=True)
+class AddedEntry:
+    """A config entry the demo added through the config flow."""
+
+    entry_id: str
+    title: str
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,7 @@ class Device:
     identifier: str
     name: str
     model: str | None
+    subentry_id: str | None = None  # the config subentry it belongs to, if any
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,16 @@ class Demo:
     children: Children
     devices: list[Device] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
+    # The config entries the demo added, by vendor key; a vendor's subentries go to its first.
+    entries: dict[str, list[AddedEntry]] = field(default_factory=dict)
+    # When the simulators started (wall clock, as theirs): their budgets count from then.
+    started: float = field(default_factory=time.time)
+
+    def entry(self, vendor: str) -> AddedEntry:
+        """Return the vendor's entry, the one its subentries are added to."""
+        if not self.entries.get(vendor):
+            raise DemoError(f"the demo added no {vendor} entry")
+        return self.entries[vendor][0]
 
     def device(self, identifier: str) -> Device:
         """Return the device with that identifier of the integration."""
@@ -200,6 +221,7 @@ def write_configuration(config_dir: Path, port: int) -> None:
     (config_dir / ".storage").mkdir()
     (config_dir / ".storage" / "onboarding").write_text(json.dumps(ONBOARDING_STORE, indent=2))
     (config_dir / ".storage" / http.STORAGE_KEY).write_text(json.dumps(http_store(port), indent=2))
+    write_bulk_lists(config_dir)
     (config_dir / "custom_components").mkdir()
     # A link, not a copy: the demo runs the code of this working tree.
     (config_dir / "custom_components" / DOMAIN).symlink_to(
@@ -279,19 +301,26 @@ async def wait_running(client: HassClient, check: Callable[[], None]) -> None:
     await until("Home Assistant to finish starting", START_TIMEOUT, check, running)
 
 
-async def run_flow(client: HassClient, step: str, data: dict[str, object]) -> str:
-    """Add a config entry through the integration's own config flow; return its entry id."""
-    flow = as_object(
-        await client.post("/api/config/config_entries/flow", {"handler": DOMAIN}),
-        "config flow",
-    )
+FLOWS = "/api/config/config_entries/flow"
+SUBENTRY_FLOWS = "/api/config/config_entries/subentries/flow"
+
+
+async def _open_form(client: HassClient, flows: str, handler: object, step: str) -> str:
+    """Start a flow whose first step is a menu, choose `step`; return the flow's path."""
+    flow = as_object(await client.post(flows, {"handler": handler}), f"flow of {handler}")
     flow_id = as_str(flow.get("flow_id"), "flow_id")
     if flow.get("type") != "menu" or step not in as_list(flow.get("menu_options"), "menu"):
-        raise DemoError(f"the config flow offers no {step!r}: {flow}")
-    path = f"/api/config/config_entries/flow/{flow_id}"
-    form = as_object(await client.post(path, {"next_step_id": step}), "config flow")
+        raise DemoError(f"the flow of {handler} offers no {step!r}: {flow}")
+    path = f"{flows}/{flow_id}"
+    form = as_object(await client.post(path, {"next_step_id": step}), "flow")
     if form.get("type") != "form" or form.get("step_id") != step:
-        raise DemoError(f"config flow step {step!r}: expected its form, got {form}")
+        raise DemoError(f"flow step {step!r}: expected its form, got {form}")
+    return path
+
+
+async def run_flow(client: HassClient, step: str, data: dict[str, object]) -> AddedEntry:
+    """Add a config entry through the integration's own config flow."""
+    path = await _open_form(client, FLOWS, DOMAIN, step)
     result = as_object(await client.post(path, data), "config flow")
     if result.get("type") != "create_entry":
         raise DemoError(
@@ -299,41 +328,79 @@ async def run_flow(client: HassClient, step: str, data: dict[str, object]) -> st
             f"{result.get('type')} {result.get('errors') or result.get('reason')}"
         )
     entry = as_object(result.get("result"), "created entry")
-    return as_str(entry.get("entry_id"), "entry_id")
+    return AddedEntry(
+        as_str(entry.get("entry_id"), "entry_id"), as_str(entry.get("title"), "entry title")
+    )
 
 
-async def add_entries(client: HassClient, sims: SimulatorUrls) -> list[str]:
-    """Create every demo config entry through the config flow, against the simulators."""
-    return [
-        await run_flow(client, entry.step, entry.data)
+async def run_subentry_flow(
+    client: HassClient, entry_id: str, kind: str, step: str, data: dict[str, object]
+) -> None:
+    """Add a subentry of type `kind` to an entry through its subentry flow's menu option."""
+    path = await _open_form(client, SUBENTRY_FLOWS, [entry_id, kind], step)
+    result = as_object(await client.post(path, data), "subentry flow")
+    if result.get("type") != "create_entry":
+        raise DemoError(
+            f"subentry flow {kind} step {step!r} did not add a subentry: "
+            f"{result.get('type')} {result.get('errors') or result.get('reason')}"
+        )
+
+
+async def run_bulk_flow(
+    client: HassClient, entry_id: str, bulk: DemoBulk, check: Callable[[], None]
+) -> dict[str, object]:
+    """Paste a list of many items into the subentry flow's bulk form; return how it ended."""
+    path = await _open_form(client, SUBENTRY_FLOWS, [entry_id, bulk.subentry], bulk.step)
+    patience = aiohttp.ClientTimeout(total=BULK_TIMEOUT)
+    result = as_object(
+        await client.post(path, {bulk.lines_field: "\n".join(bulk.lines)}, answer_within=patience),
+        "bulk flow",
+    )
+    if result.get("type") == "progress":
+        # A flow may show its progress while it works; it goes on once told so.
+
+        async def progressed() -> dict[str, object] | None:
+            step = as_object(await client.get(path), "bulk flow")
+            return None if step.get("type") == "progress" else step
+
+        result = await until("the bulk add to finish", BULK_TIMEOUT, check, progressed)
+        if result.get("type") == "progress_done":
+            result = as_object(await client.post(path, {}, answer_within=patience), "bulk flow")
+    if result.get("type") != "abort" or result.get("reason") != bulk.done:
+        raise DemoError(
+            f"subentry flow {bulk.subentry} step {bulk.step!r} did not end with {bulk.done!r}: "
+            f"{result.get('type')} {result.get('errors') or result.get('reason')}"
+        )
+    return result
+
+
+async def add_entries(client: HassClient, sims: SimulatorUrls) -> dict[str, list[AddedEntry]]:
+    """Create every vendor's demo config entries through the config flow, against its simulator.
+
+    Their subentries wait for `add_subentries`, once the entries are loaded.
+    """
+    return {
+        key: [
+            await run_flow(client, entry.step, entry.data)
+            for entry in vendor.demo.entries(sims[key])
+            if entry.subentry is None
+        ]
         for key, vendor in VENDORS.items()
-        for entry in vendor.demo.entries(sims[key])
-    ]
+    }
 
 
-def spares(sims: SimulatorUrls) -> list[DemoEntry]:
-    """Return what the simulators keep for the user to add, every vendor's in turn."""
-    return [entry for key, vendor in VENDORS.items() for entry in vendor.demo.spares(sims[key])]
-
-
-def how_to_add(entry: DemoEntry) -> str:
-    """Return what to type into the config flow's form for `entry`, by the form's labels."""
-    translations = json.loads(TRANSLATIONS.read_text(encoding="utf-8"))
-    form = as_object(translations["config"]["step"][entry.step], entry.step)
-    labels = as_object(form.get("data"), "labels")
-    sections = as_object(form.get("sections", {}), "sections")
-    fields = []
-    for key, value in entry.data.items():
-        if isinstance(value, dict):  # a collapsed section of the form
-            section = as_object(sections.get(key), key)
-            inner = as_object(section.get("data"), "labels")
-            fields += [
-                f"{section.get('name')} > {inner.get(name, name)} {item}"
-                for name, item in value.items()
-            ]
-        else:
-            fields.append(f"{labels.get(key, key)} {value}")
-    return f"{form.get('title')}: " + ", ".join(fields)
+async def add_subentries(
+    client: HassClient, sims: SimulatorUrls, entries: dict[str, list[AddedEntry]]
+) -> int:
+    """Add every vendor's demo subentries to its entry, through the subentry flow; count them."""
+    added = 0
+    for key, vendor in VENDORS.items():
+        for entry in vendor.demo.entries(sims[key]):
+            if entry.subentry is not None:
+                parent = entries[key][0].entry_id
+                await run_subentry_flow(client, parent, entry.subentry, entry.step, entry.data)
+                added += 1
+    return added
 
 
 async def wait_loaded(client: HassClient, entry_ids: list[str], check: Callable[[], None]) -> None:
@@ -359,23 +426,44 @@ async def wait_loaded(client: HassClient, entry_ids: list[str], check: Callable[
     await until("the config entries to load", SETUP_TIMEOUT, check, all_loaded)
 
 
+async def subentries(client: HassClient, entry_id: str) -> dict[str, str | None]:
+    """Return an entry's subentries: the unique id of each, by subentry id."""
+    async with client.websocket() as ws:
+        listed = objects(
+            await ws.call("config_entries/subentries/list", entry_id=entry_id), "subentries"
+        )
+    return {
+        as_str(item.get("subentry_id"), "subentry_id"): (
+            None if item.get("unique_id") is None else str(item.get("unique_id"))
+        )
+        for item in listed
+    }
+
+
+async def wait_subentry_devices(
+    client: HassClient, subentry_ids: Iterable[str], check: Callable[[], None], seconds: float
+) -> list[Device]:
+    """Wait until each subentry has a device; return the devices of them all."""
+    wanted = set(subentry_ids)
+    missing: set[str] = set()
+
+    async def all_there() -> list[Device] | None:
+        async with client.websocket() as ws:
+            devices = await read_devices(ws)
+        mine = [device for device in devices if device.subentry_id in wanted]
+        missing.clear()
+        missing.update(wanted - {device.subentry_id for device in mine})
+        return None if missing else mine
+
+    try:
+        return await until("the subentries' devices", seconds, check, all_there, interval=2.0)
+    except DemoError as err:
+        raise DemoError(f"{err}; {len(missing)} subentries have none") from None
+
+
 async def read_registries(ws: HassWebsocket) -> tuple[list[Device], list[Entity]]:
     """Return the integration's devices and entities from Home Assistant's registries."""
-    devices = []
-    for device in objects(await ws.call("config/device_registry/list"), "devices"):
-        for pair in as_list(device.get("identifiers"), "identifiers"):
-            domain, identifier = as_list(pair, "identifier")
-            if domain == DOMAIN:
-                name = device.get("name_by_user") or device.get("name")
-                model = device.get("model")
-                devices.append(
-                    Device(
-                        as_str(device.get("id"), "device id"),
-                        str(identifier),
-                        str(name),
-                        None if model is None else str(model),
-                    )
-                )
+    devices = await read_devices(ws)
     entities = [
         Entity(
             as_str(entity.get("entity_id"), "entity_id"),
@@ -387,6 +475,48 @@ async def read_registries(ws: HassWebsocket) -> tuple[list[Device], list[Entity]
         if entity.get("platform") == DOMAIN
     ]
     return devices, entities
+
+
+async def read_devices(ws: HassWebsocket) -> list[Device]:
+    """Return the integration's devices from Home Assistant's device registry."""
+    devices = []
+    for device in objects(await ws.call("config/device_registry/list"), "devices"):
+        for pair in as_list(device.get("identifiers"), "identifiers"):
+            domain, identifier = as_list(pair, "identifier")
+            if domain == DOMAIN:
+                name = device.get("name_by_user") or device.get("name")
+                model = device.get("model")
+                subentry = device.get("config_subentry_id")
+                devices.append(
+                    Device(
+                        as_str(device.get("id"), "device id"),
+                        str(identifier),
+                        str(name),
+                        None if model is None else str(model),
+                        None if subentry is None else str(subentry),
+                    )
+                )
+    return devices
+
+
+async def wait_devices(
+    client: HassClient, identifiers: Iterable[str], check: Callable[[], None], seconds: float
+) -> tuple[list[Device], list[Entity]]:
+    """Wait until the device registry has every device named; return the registries then."""
+    wanted = set(identifiers)
+    missing: set[str] = set()
+
+    async def all_there() -> tuple[list[Device], list[Entity]] | None:
+        async with client.websocket() as ws:
+            devices, entities = await read_registries(ws)
+        missing.clear()
+        missing.update(wanted - {device.identifier for device in devices})
+        return None if missing else (devices, entities)
+
+    try:
+        return await until("the devices to be registered", seconds, check, all_there)
+    except DemoError as err:
+        raise DemoError(f"{err}; {len(missing)} missing, e.g. {sorted(missing)[:5]}") from None
 
 
 def energy_sensors(demo: Demo) -> list[str]:
@@ -494,6 +624,7 @@ async def running_demo(
     logs = workdir / "logs"
     async with Children() as children, aiohttp.ClientSession() as session:
         say(f"starting the {names()} simulators")
+        started = time.time()
         sims = await start_simulators(children, logs, REPO, default_ports=default_sim_ports)
         say(f"starting Home Assistant on http://127.0.0.1:{port} (log: {logs}/home-assistant.log)")
         await children.start(
@@ -519,10 +650,16 @@ async def running_demo(
         await wait_running(client, children.check_alive)
         say(f"adding {names()} through the config flow")
         entries = await add_entries(client, sims)
-        await wait_loaded(client, entries, children.check_alive)
-        demo = Demo(workdir, client, sims, children)
+        await wait_loaded(
+            client, [e.entry_id for es in entries.values() for e in es], children.check_alive
+        )
+        if await add_subentries(client, sims, entries):
+            say("added the further chargers to their entries (Add charger)")
+        demo = Demo(workdir, client, sims, children, entries=entries, started=started)
+        demo.devices, demo.entities = await wait_devices(
+            client, expected_devices(), children.check_alive, SETUP_TIMEOUT
+        )
         async with client.websocket() as ws:
-            demo.devices, demo.entities = await read_registries(ws)
             say("adding the chargers' energy sensors to the energy dashboard")
             await add_to_energy_dashboard(ws, energy_sensors(demo))
         say("adding the example automation (10 A from 17:00 to 20:00)")

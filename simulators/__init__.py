@@ -71,11 +71,37 @@ class DemoCheck:
 
 @dataclass(frozen=True, kw_only=True)
 class DemoEntry:
-    """A config entry the demo creates through the config flow: the menu step and its form."""
+    """A config entry the demo creates through the config flow: the menu step and its form.
+
+    With `subentry`, an item of the vendor's entry (the first of its `entries`) instead, added
+    through that entry's subentry flow of this type: `step` is the option of its menu.
+    """
 
     step: str
     data: dict[str, object]
     name: str = ""  # how the demo's start-up text names a spare, e.g. "go-e charger 000003"
+    subentry: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoBulk:
+    """Many items the simulator keeps for the user to add at once to the vendor's entry.
+
+    The demo writes `lines` into `file` in Home Assistant's configuration folder and prints how
+    to add them; its check pastes them into the form of the subentry flow's `step` (an option
+    of its menu), which ends with the abort `done`, and waits for `devices`.
+    """
+
+    name: str  # how the demo's start-up text names them, e.g. "go-e fleet of 1,000 chargers"
+    subentry: str  # the subentry type
+    step: str
+    lines_field: str  # the form's field the lines are pasted into
+    file_field: str  # and the one a file of them is uploaded in
+    file: str
+    lines: tuple[str, ...]
+    unique_ids: tuple[str, ...]  # the subentries' unique ids, one per line
+    devices: tuple[str, ...]  # the device identifiers the added items bring
+    done: str
 
 
 def no_entries(_url: str) -> list[DemoEntry]:
@@ -118,6 +144,12 @@ class VendorDemo:
     # identifier of the device it targets, its data).
     form_with_errors: Mapping[str, object] | None = None
     action_form: tuple[str, str, Mapping[str, object]] | None = None
+    bulk: DemoBulk | None = None
+    # The budgets the simulator's requests (GET /_sim/requests) broke between two times, as
+    # the benchmark's budget report finds them; None: the check does not count them.
+    budget_violations: (
+        Callable[[Sequence[Mapping[str, object]], float, float], list[str]] | None
+    ) = None
 
 
 # --- the benchmark ------------------------------------------------------------------------

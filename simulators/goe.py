@@ -76,6 +76,9 @@ DEMO_CHARGING_SERIAL = "000001"
 DEMO_CHARGING_TOKEN = "DemoGoeCharging00000000000000001"  # noqa: S105 - public demo token
 DEMO_IDLE_SERIAL = "000002"
 DEMO_IDLE_TOKEN = "DemoGoeIdle000000000000000000002"  # noqa: S105 - public demo token
+# And its fleet, for adding many chargers from one list: serials from 100001 on.
+DEMO_FLEET_SIZE = 1000
+DEMO_FLEET_FIRST = 100001
 
 
 @dataclass
@@ -593,3 +596,29 @@ def add_demo(sim: GoeSimulator) -> None:
     sim.add_charger(
         DEMO_IDLE_SERIAL, DEMO_IDLE_TOKEN, set_current=16, kwh_total=321.0, report_interval=60.0
     )
+
+
+def demo_fleet() -> list[tuple[str, str, str]]:
+    """Return the demo fleet's chargers: serial, grid token and name of each."""
+    return [
+        (serial, f"DemoGoeFleet{serial}".ljust(32, "0"), f"Fleet {index + 1:04d}")
+        for index in range(DEMO_FLEET_SIZE)
+        for serial in (f"{DEMO_FLEET_FIRST + index:06d}",)
+    ]
+
+
+def add_demo_fleet(sim: GoeSimulator) -> None:
+    """Load the demo fleet: every tenth charger charges a car, the rest stand idle.
+
+    They report every minute, like the demo's own chargers, so a status read never waits for
+    a ping. Each costs the simulator a few KB and no CPU until it is asked.
+    """
+    for index, (serial, token, _name) in enumerate(demo_fleet()):
+        sim.add_charger(
+            serial,
+            token,
+            car_connected=index % 10 == 0,
+            set_current=16,
+            kwh_total=float(100 + index),
+            report_interval=60.0,
+        )

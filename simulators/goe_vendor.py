@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from aiohttp import web
@@ -15,6 +15,7 @@ from simulators import (
     BenchLayout,
     BenchSubentry,
     DemoAutomation,
+    DemoBulk,
     DemoCheck,
     DemoEntry,
     DemoProbe,
@@ -30,6 +31,8 @@ from simulators.budget_report import SLACK, Report, bucket_overdrawn, min_gap
 from simulators.goe import (
     DEMO_CHARGING_SERIAL,
     DEMO_CHARGING_TOKEN,
+    DEMO_FLEET_FIRST,
+    DEMO_FLEET_SIZE,
     DEMO_IDLE_SERIAL,
     DEMO_IDLE_TOKEN,
     SERIAL_PATTERN,
@@ -37,6 +40,8 @@ from simulators.goe import (
     TOKEN_PATTERN,
     GoeSimulator,
     add_demo,
+    add_demo_fleet,
+    demo_fleet,
     validate_charger_fields,
 )
 
@@ -92,7 +97,9 @@ DEMO_HELP = f"""\
 --demo loads charger {DEMO_CHARGING_SERIAL} (grid token {DEMO_CHARGING_TOKEN}) charging a car
 at 16 A on three phases and charger {DEMO_IDLE_SERIAL} (grid token {DEMO_IDLE_TOKEN}) idle;
 both report every minute. Charger {SPARE_SERIAL} (grid token {SPARE_TOKEN}), idle too, is the
-spare that scripts/demo leaves for you to add.
+spare that scripts/demo leaves for you to add. So is a fleet of {DEMO_FLEET_SIZE:,} chargers,
+serials {DEMO_FLEET_FIRST:06d} to {DEMO_FLEET_FIRST + DEMO_FLEET_SIZE - 1:06d}, to add from one
+list (scripts/demo writes it: serial;token;name a line).
 """
 DEFAULT_PORT: Final = 8701
 
@@ -126,6 +133,7 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     serials = [serial for serial, _token, _options in args.charger]
     if args.demo:
         serials += [DEMO_CHARGING_SERIAL, DEMO_IDLE_SERIAL, SPARE_SERIAL]
+        serials += [serial for serial, _token, _name in demo_fleet()]
     for serial in serials:
         if serials.count(serial) > 1:
             parser.error(f"charger {serial} given more than once")
@@ -140,6 +148,7 @@ def build_simulator(args: argparse.Namespace) -> GoeSimulator:
         sim.add_charger(
             SPARE_SERIAL, SPARE_TOKEN, set_current=16, kwh_total=42.0, report_interval=60.0
         )
+        add_demo_fleet(sim)
     for serial, token, options in args.charger:
         sim.add_charger(serial, token, **options)
     return sim
@@ -163,26 +172,75 @@ DEMO_CHARGERS: Final = (
     (DEMO_IDLE_SERIAL, DEMO_IDLE_TOKEN, False),
 )
 TEST_CURRENT: Final = 10
+# The integration's subentry type of a charger, and the options of its flow's menu.
+CHARGER: Final = "charger"
+ADD_ONE: Final = "one"
+ADD_MANY: Final = "bulk"
 
 
 def _demo_entries(url: str) -> list[DemoEntry]:
+    """Return the entry, made with the first charger and the API address, and its subentries."""
+    (first, first_token, _), *others = DEMO_CHARGERS
     return [
         DemoEntry(
             step=KEY,
-            data={"serial": serial, "grid_token": token, "advanced": {"base_url": url}},
-        )
-        for serial, token, _charging in DEMO_CHARGERS
+            data={
+                "serial": first,
+                "grid_token": first_token,
+                "advanced": {"base_url": url},
+            },
+        ),
+        *(
+            DemoEntry(step=ADD_ONE, data={"serial": serial, "grid_token": token}, subentry=CHARGER)
+            for serial, token, _charging in others
+        ),
     ]
 
 
-def _spares(url: str) -> list[DemoEntry]:
+def _spares(_url: str) -> list[DemoEntry]:
     return [
         DemoEntry(
-            step=KEY,
-            data={"serial": SPARE_SERIAL, "grid_token": SPARE_TOKEN, "advanced": {"base_url": url}},
+            step=ADD_ONE,
+            data={"serial": SPARE_SERIAL, "grid_token": SPARE_TOKEN},
             name=f"go-e charger {SPARE_SERIAL}",
+            subentry=CHARGER,
         )
     ]
+
+
+def _fleet() -> DemoBulk:
+    fleet = demo_fleet()
+    return DemoBulk(
+        name=f"go-e fleet of {len(fleet):,} chargers",
+        subentry=CHARGER,
+        step=ADD_MANY,
+        lines_field="lines",
+        file_field="file",
+        file="goe-fleet.csv",
+        lines=tuple(f"{serial};{token};{name}" for serial, token, name in fleet),
+        unique_ids=tuple(serial for serial, _token, _name in fleet),
+        devices=tuple(f"goe_{serial}" for serial, _token, _name in fleet),
+        done="bulk_done",
+    )
+
+
+def _budget_violations(
+    requests: Sequence[Mapping[str, object]], start: float, end: float
+) -> list[str]:
+    """Count what the simulator received (/_sim/requests) against go-e's budgets."""
+    logged: list[Logged] = [
+        (
+            float(str(request["time"])),
+            str(request["endpoint"]),
+            str(request.get("serial") or ""),
+            int(str(request["http_status"])),
+            str(request["result"]),
+        )
+        for request in requests
+    ]
+    chargers = len({key for _time, _endpoint, key, _status, _result in logged})
+    violations: list[str] = _budget(logged, chargers, start, start, end)["violations"]
+    return violations
 
 
 async def check_command(probe: DemoProbe) -> None:
@@ -242,6 +300,8 @@ DEMO: Final = VendorDemo(
     screenshot=("goe-device.png", f"goe_{DEMO_CHARGERS[0][0]}"),
     # Letters in the serial, a token too short.
     form_with_errors={"serial": "12AB34", "grid_token": "tooShort"},
+    bulk=_fleet(),
+    budget_violations=_budget_violations,
 )
 
 # --- the benchmark ----------------------------------------------------------------------------
