@@ -243,12 +243,6 @@ def test_a_label_missing_from_the_translations_fails_naming_it(
         describe(_demo(FakeHass()))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DemoError,
-    reason="the charger subentry flow's menu (one, bulk) and its labels come with the bulk add "
-    "(vendors/goe/flow.py, strings.json): remove this mark once they are in",
-)
 def test_strings_have_every_label_the_demo_prints() -> None:
     """The real translations name every button and field the demo's text points to."""
     text = describe(_demo(FakeHass()))
