@@ -28,7 +28,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 # For tests whose every example runs Home Assistant code (a flow, an action): fewer examples.
-FUZZ_HA = settings(FUZZ, max_examples=_EXAMPLES or 40)
+FUZZ_HA = settings(FUZZ, max_examples=_EXAMPLES or 75)
 
 HUGE = 10**30
 # Strings that look like numbers, times or clock times to a lenient parser.
@@ -195,14 +195,34 @@ field_values = st.one_of(
 )
 
 
-def form(valid: Mapping[str, Any], *, extra: bool = False) -> st.SearchStrategy[dict[str, Any]]:
-    """Return form inputs: each field valid, junk or missing (``valid`` maps field to value)."""
-    fields = {key: st.one_of(st.just(value), field_values) for key, value in valid.items()}
-    base = st.fixed_dictionaries({}, optional=fields)
-    if not extra:
-        return base
-    return st.builds(
-        lambda given, more: {**more, **given},
-        base,
-        st.dictionaries(junk_text, field_values, max_size=1),
-    )
+# A valid strategy may draw OMIT: the field is left out (an optional field, valid without it).
+OMIT: Any = object()
+
+
+@st.composite
+def form(
+    draw: st.DrawFn,
+    valid: Mapping[str, st.SearchStrategy[Any]],
+    odd: Mapping[str, st.SearchStrategy[Any]] | None = None,
+    *,
+    extra: bool = False,
+) -> dict[str, Any]:
+    """Return form or action input: valid, except for one or two fields odd, junk or missing.
+
+    ``valid`` gives each field's valid values (so the input reaches the code behind the schema
+    and only the changed field is wrong); ``odd`` the edge values of a field (default: any
+    ``field_values``). With ``extra``, now and then a field nobody asked for.
+    """
+    data = {name: draw(strategy) for name, strategy in valid.items()}
+    # Mostly one field changed: a second one often hides the first behind its own refusal.
+    count = draw(st.sampled_from([1, 1, 1, 1, 1, 1, 0, 2]))
+    changed = draw(st.permutations(sorted(valid)))[:count]
+    for name in changed:
+        if draw(st.integers(min_value=0, max_value=5)) == 0:
+            data[name] = OMIT
+            continue
+        edge = (odd or {}).get(name)
+        data[name] = draw(field_values if edge is None else st.one_of(edge, edge, field_values))
+    if extra and draw(st.integers(min_value=0, max_value=9)) == 0:
+        data[draw(junk_text)] = draw(field_values)
+    return {name: value for name, value in data.items() if value is not OMIT}
