@@ -483,6 +483,45 @@ async def test_advanced_base_url_defaults_to_the_cloud(
 
 
 @pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [(" ", EASEE_PASSWORD), (EASEE_USERNAME, "")],
+    ids=["blank_username", "empty_password"],
+)
+async def test_missing_credentials_send_no_login(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, username: str, password: str
+) -> None:
+    """A blank user name or an empty password is refused before a login goes out.
+
+    Found by tests/fuzz: the login was sent, refused, and counted towards Easee's limit.
+    """
+    result = await start_flow(hass)
+    result = await submit_login(hass, result, password, username)
+    assert_error(result, "base", "credentials_missing")
+    assert easee_sim.requests == []
+
+    result = await submit_login(hass, result)
+    assert_created(result, easee_sim)
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+@pytest.mark.parametrize("flow", ["reauth", "reconfigure"])
+async def test_missing_password_on_update_sends_no_login(
+    hass: HomeAssistant, easee_sim: EaseeSimulator, easee_entry: MockConfigEntry, flow: str
+) -> None:
+    """Reauth and reconfigure refuse an empty password (or user name) before any request."""
+    easee_entry.add_to_hass(hass)
+    if flow == "reauth":
+        result = await start_reauth(hass, easee_entry)
+        result = await submit(hass, result, password="")
+    else:
+        result = await start_reconfigure(hass, easee_entry)
+        result = await submit_login(hass, result, EASEE_PASSWORD, "  ")
+    assert_error(result, "base", "credentials_missing")
+    assert easee_sim.requests == []
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
 @pytest.mark.parametrize("base_url", ["ftp://x", "not an address", "http://", ""])
 async def test_invalid_base_url(
     hass: HomeAssistant, easee_sim: EaseeSimulator, base_url: str
@@ -1065,3 +1104,29 @@ async def test_a_reauth_login_is_counted_once(
         assert len(account_window(hass)) == len(before) + 1
         # Unloaded while still patched: the reload set up no runtime to unload.
         await hass.config_entries.async_unload(init_easee.entry_id)
+
+
+@pytest.mark.parametrize("field", [CONF_STATE_INTERVAL, CONF_DYNAMIC_CURRENT_TTL])
+@pytest.mark.parametrize("value", [float("nan"), "nan"])
+async def test_options_refuse_nan(
+    hass: HomeAssistant, init_easee: MockConfigEntry, field: str, value: object
+) -> None:
+    """NaN passes the number selector's range; the form refuses it and nothing changes.
+
+    Found by tests/fuzz: ``int(nan)`` raised ValueError out of the options flow.
+    """
+    options = dict(init_easee.options)
+    result = await start_options(hass, init_easee)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_STATE_INTERVAL: 60,
+            CONF_KEEP_DYNAMIC_LIMITS: False,
+            CONF_DYNAMIC_CURRENT_TTL: 0,
+            field: value,
+        },
+    )
+    assert_translated(result, OPTION_STRINGS)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: "not_a_number"}
+    assert dict(init_easee.options) == options

@@ -23,6 +23,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+import voluptuous as vol
 from yarl import URL
 
 from custom_components.ev_charge_control.api.errors import NotFoundError
@@ -181,7 +182,7 @@ async def test_number_refuses_a_fraction_and_sends_nothing(
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "group_limit_invalid"
     assert err.value.translation_placeholders == {"value": "12.5"}
-    assert str(err.value).startswith("A group limit must be a whole number of kW above 0")
+    assert str(err.value).startswith("A group limit must be a whole number of kW from 1 to 100000")
     assert posts(viriciti_sim) == []
 
 
@@ -244,6 +245,24 @@ async def test_action_posts_the_limit_with_its_end(
         pytest.param({"limit": 0}, "group_limit_invalid", id="zero"),
         pytest.param({"limit": -5}, "group_limit_invalid", id="negative"),
         pytest.param({"limit": 12.5}, "group_limit_invalid", id="fraction"),
+        # Found by tests/fuzz: a huge limit escaped as TypeError (an int beyond 64 bits).
+        pytest.param({"limit": 100_001}, "group_limit_invalid", id="above_max"),
+        pytest.param({"limit": 10**30}, "group_limit_invalid", id="huge"),
+        pytest.param({"limit": 1e30}, "group_limit_invalid", id="huge_float"),
+        # ... and ends beyond the calendar escaped as OverflowError.
+        pytest.param(
+            {"limit": 50, "end_time": "9999-12-31T23:59:59"}, "end_time_out_of_range", id="y9999"
+        ),
+        pytest.param(
+            {"limit": 50, "end_time": "0001-01-01T00:00:00+05:00"},
+            "end_time_out_of_range",
+            id="year_1",
+        ),
+        pytest.param(
+            {"limit": 50, "duration": {"days": 999_999_999}},
+            "end_time_out_of_range",
+            id="millennia",
+        ),
         pytest.param(
             {"limit": 50, "end_time": "2026-11-21T12:59:00+01:00"},
             "end_time_in_past",
@@ -273,6 +292,17 @@ async def test_invalid_action_input_is_refused_and_nothing_is_sent(
     assert err.value.translation_key == key
     assert posts(viriciti_sim) == []
     assert state(hass, PENDING) == "none"
+
+
+@pytest.mark.usefixtures("init_viriciti")
+@pytest.mark.parametrize("duration", [1e15, {"days": 1e300}, "inf"])
+async def test_action_duration_beyond_a_timedelta_is_invalid(
+    hass: HomeAssistant, viriciti_sim: ViricitiSimulator, duration: object
+) -> None:
+    """A duration no timedelta holds is invalid data (found by tests/fuzz: OverflowError)."""
+    with pytest.raises(vol.Invalid):
+        await set_group_limit(hass, device_id=group_device(hass), limit=50, duration=duration)
+    assert posts(viriciti_sim) == []
 
 
 async def test_action_for_other_devices_is_refused(

@@ -7,7 +7,6 @@ import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 import datetime as dt
-import json
 import logging
 import math
 import re
@@ -32,7 +31,7 @@ from .errors import (
     parse_retry_after,
 )
 from .http import HttpAnswer, send
-from .values import as_bool, as_finite_float
+from .values import as_bool, as_finite_float, parse_json
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -173,7 +172,10 @@ def _as_utc(value: object) -> dt.datetime | None:
         return None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
+    try:
+        return moment.astimezone(dt.UTC)
+    except OverflowError:  # "0001-01-01T00:00:00+01:00" is no time in UTC
+        return None
 
 
 def _as_clock(value: object) -> dt.time | None:
@@ -195,7 +197,7 @@ def _jwt_claims(token: str) -> Mapping[str, object] | None:
         return None
     payload = parts[1]
     try:
-        claims: object = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims: object = parse_json(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except ValueError:  # bad base64, bad UTF-8 and bad JSON are all ValueErrors
         return None
     return claims if isinstance(claims, dict) else None
@@ -1145,7 +1147,7 @@ class EaseeClient:
     def _title(self, body: bytes) -> str | None:
         data: object = None
         try:
-            data = json.loads(body)
+            data = parse_json(body)
         except ValueError:
             return None
         title = _as_str(data.get("title")) if isinstance(data, dict) else None
@@ -1168,7 +1170,7 @@ def _json(answer: HttpAnswer, where: str) -> object:
     failure: str | None = None
     data: object = None
     try:
-        data = json.loads(answer.body)
+        data = parse_json(answer.body)
     except ValueError:
         # Neither the body (maybe a proxy page) nor the parser's message travels on.
         failure = f"answer is not JSON (HTTP {answer.status}, {len(answer.body)} bytes)"
@@ -1193,7 +1195,7 @@ def _error_code(body: bytes) -> int | str | None:
     """Return the Easee errorCode an error answer carries, None when it carries none."""
     data: object = None
     try:
-        data = json.loads(body)
+        data = parse_json(body)
     except ValueError:
         return None
     code = data.get("errorCode") if isinstance(data, dict) else None
@@ -1204,7 +1206,7 @@ def _names_error(body: bytes, name: str, code: int) -> bool:
     """Tell whether an Easee error body names this error, by its name or by its code."""
     data: object = None
     try:
-        data = json.loads(body)
+        data = parse_json(body)
     except ValueError:
         return False
     if not isinstance(data, dict):
@@ -1222,7 +1224,7 @@ def _answer_items(answer: HttpAnswer) -> list[Mapping[str, object]]:
         return []
     data: object = None
     try:
-        data = json.loads(answer.body)
+        data = parse_json(answer.body)
     except ValueError:
         return []
     items = data if isinstance(data, list) else [data]

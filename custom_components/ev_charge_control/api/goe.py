@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-import json
 import re
 from typing import Final
 
@@ -19,7 +18,7 @@ from .errors import (
     RateLimitedError,
 )
 from .http import HttpAnswer, send
-from .values import as_bool
+from .values import as_bool, as_finite_float, parse_json
 
 DEFAULT_BASE_URL: Final = "https://api-grid-operator.go-e.co"
 DEFAULT_TIMEOUT: Final = 15.0
@@ -66,25 +65,12 @@ def _as_int(value: object) -> int | None:
     return None
 
 
-def _as_float(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def _phases(value: object) -> tuple[float | None, float | None, float | None]:
     data = value if isinstance(value, Mapping) else {}
     return (
-        _as_float(data.get("phase_1")),
-        _as_float(data.get("phase_2")),
-        _as_float(data.get("phase_3")),
+        as_finite_float(data.get("phase_1")),
+        as_finite_float(data.get("phase_2")),
+        as_finite_float(data.get("phase_3")),
     )
 
 
@@ -248,7 +234,7 @@ class GoeClient:
         failure: str | None = None
         data: object = None
         try:
-            data = json.loads(body)
+            data = parse_json(body)
         except ValueError:
             # The body may be a proxy page quoting the URL: neither it nor the parser's
             # message travels on.

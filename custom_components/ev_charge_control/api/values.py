@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import math
+
+
+def parse_json(text: bytes | str) -> object:
+    """Read a JSON document; raise ValueError for one that is not JSON or too deep to read.
+
+    The parser raises RecursionError for an answer nested deeper than Python's stack (a few
+    thousand ``[``): for a client that is an unreadable answer like any other.
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deep") from None
 
 
 def as_finite_float(value: object) -> float | None:
@@ -10,8 +23,13 @@ def as_finite_float(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     number: float | None = None
-    if isinstance(value, int | float):
-        number = float(value)
+    if isinstance(value, float):
+        number = value
+    elif isinstance(value, int):
+        try:
+            number = float(value)
+        except OverflowError:  # JSON has no limit on digits; a float has
+            return None
     elif isinstance(value, str):
         try:
             number = float(value.strip())

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import datetime as dt
-import json
 import logging
 import re
 import time
@@ -26,7 +25,7 @@ from .errors import (
     parse_retry_after,
 )
 from .http import HttpAnswer, send
-from .values import as_bool, as_finite_float
+from .values import as_bool, as_finite_float, parse_json
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -450,7 +449,7 @@ class ViricitiClient:
         """Return the error text of a JSON answer (``error`` or ``message``), redacted."""
         data: object = None
         try:
-            data = json.loads(body)
+            data = parse_json(body)
         except ValueError:
             return None
         if not isinstance(data, dict):
@@ -469,7 +468,7 @@ class ViricitiClient:
         failure: str | None = None
         data: object = None
         try:
-            data = json.loads(answer.body)
+            data = parse_json(answer.body)
         except ValueError:
             # Neither the body (maybe a proxy page) nor the parser's message travels on.
             failure = f"answer is not JSON (HTTP {answer.status}, {len(answer.body)} bytes)"

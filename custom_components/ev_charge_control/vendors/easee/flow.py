@@ -186,6 +186,9 @@ class EaseeFlow(ConfigFlow):
             base_url = valid_base_url(str(user_input.get(CONF_BASE_URL, EASEE_BASE_URL)))
             if base_url is None:
                 errors[ADVANCED] = "invalid_base_url"
+            elif not username or not password:
+                # A login that cannot succeed would still count towards Easee's login limit.
+                errors["base"] = "credentials_missing"
             else:
                 error, placeholders, tokens = await self._async_login_easee(
                     username, password, base_url
@@ -232,6 +235,8 @@ class EaseeFlow(ConfigFlow):
             base_url = valid_base_url(str(values[CONF_BASE_URL]))
             if base_url is None:
                 errors[ADVANCED] = "invalid_base_url"
+            elif not username or not str(values[CONF_PASSWORD]):
+                errors["base"] = "credentials_missing"
             else:
                 error, extra, tokens = await self._async_login_easee(
                     username, str(values[CONF_PASSWORD]), base_url, entry.unique_id
@@ -302,7 +307,15 @@ class EaseeOptionsFlow(OptionsFlowWithReload):
         """Show and save the account's options."""
         options = self.config_entry.options
         account_sites = self._account_sites()
+        errors: dict[str, str] = {}
         if user_input is not None:
+            # The number selector lets NaN through: no comparison with its range refuses it.
+            errors = {
+                key: "not_a_number"
+                for key in (CONF_STATE_INTERVAL, CONF_DYNAMIC_CURRENT_TTL)
+                if not math.isfinite(float(user_input[key]))
+            }
+        if user_input is not None and not errors:
             data: dict[str, Any] = {
                 CONF_STATE_INTERVAL: int(user_input[CONF_STATE_INTERVAL]),
                 CONF_KEEP_DYNAMIC_LIMITS: bool(user_input[CONF_KEEP_DYNAMIC_LIMITS]),
@@ -348,7 +361,6 @@ class EaseeOptionsFlow(OptionsFlowWithReload):
                 )
             ),
         }
-        errors: dict[str, str] = {}
         if account_sites is None:
             errors["base"] = "easee_sites_unknown"
         else:

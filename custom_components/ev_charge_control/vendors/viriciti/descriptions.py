@@ -135,7 +135,7 @@ LIMIT_SENSORS: Final[tuple[EvSensorEntityDescription[ViricitiLimitCoordinator], 
 
 def positive_kw(value: float) -> int:
     """Return a limit as whole kW; raise a translated error unless a positive integer."""
-    if not float(value).is_integer() or value <= 0:
+    if not float(value).is_integer() or not 0 < value <= MAX_GROUP_LIMIT:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="group_limit_invalid",
