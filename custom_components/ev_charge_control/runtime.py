@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import Platform
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import EvChargeCoordinator
 from .entity import EvChargeEntity, EvChargeEntityDescription
+from .issues import async_delete_entry_issues
 
 type EntitySpec = tuple[EvChargeCoordinator[Any], EvChargeEntityDescription[Any]]
 type EntityClass = Callable[[EvChargeCoordinator[Any], Any], EvChargeEntity]
@@ -110,6 +111,83 @@ class VendorRuntime(ABC):
     @abstractmethod
     def diagnostics(self) -> dict[str, Any]:
         """Return the vendor's state for a diagnostics dump (redacted by the caller)."""
+
+
+class SubentryRuntime(VendorRuntime):
+    """A runtime whose entry holds a subentry per charger (or group), followed while it runs.
+
+    Subentries added, removed or changed reach ``async_entry_updated`` (one call per change,
+    as concurrent tasks: a bulk add is a thousand of them). Each change is claimed before the
+    first await, so nothing is started twice; a change of the entry's own data (its address
+    or key reaches every subentry) sets the entry up again.
+    """
+
+    follows_subentries = True
+    # The type of the subentries the runtime runs (others are left alone).
+    subentry_type: str
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+        super().__init__()
+        self._hass = hass
+        self._entry = entry
+        self._data = dict(entry.data)
+        # By subentry id: the subentry's data its runtime part was built or last updated with.
+        self._built_from: dict[str, Mapping[str, Any]] = {}
+
+    def subentries(self, entry: ConfigEntry[Any]) -> dict[str, ConfigSubentry]:
+        """Return the entry's subentries of the runtime's type, by id."""
+        return {
+            subentry_id: subentry
+            for subentry_id, subentry in entry.subentries.items()
+            if subentry.subentry_type == self.subentry_type
+        }
+
+    def claim(self, subentry: ConfigSubentry) -> None:
+        """Note that ``subentry``, as it is now, is built (at the start)."""
+        self._built_from[subentry.subentry_id] = subentry.data
+
+    def is_current(self, subentry_id: str) -> bool:
+        """Tell whether the subentry is still there (not removed while something awaited)."""
+        return subentry_id in self._built_from
+
+    def built_from(self, subentry_id: str) -> Mapping[str, Any]:
+        """Return the subentry's newest data (a change while it started comes after)."""
+        return self._built_from[subentry_id]
+
+    async def async_entry_updated(self, entry: ConfigEntry[Any]) -> None:
+        """Start the subentries added, stop the removed, hand changes to the changed."""
+        if dict(entry.data) != self._data:
+            self._hass.config_entries.async_schedule_reload(entry.entry_id)
+            return
+        current = self.subentries(entry)
+        for subentry_id in [s for s in self._built_from if s not in current]:
+            # Home Assistant has removed its devices and entities already.
+            del self._built_from[subentry_id]
+            async_delete_entry_issues(self._hass, entry, subentry_id)
+            await self.async_subentry_removed(subentry_id)
+        for subentry_id, subentry in current.items():
+            before = self._built_from.get(subentry_id)
+            if before is subentry.data:
+                continue
+            self._built_from[subentry_id] = subentry.data
+            if before is None:
+                await self.async_subentry_added(subentry)
+            else:
+                await self.async_subentry_changed(subentry, before)
+
+    @abstractmethod
+    async def async_subentry_added(self, subentry: ConfigSubentry) -> None:
+        """Build and start what runs the subentry; add its entities."""
+
+    @abstractmethod
+    async def async_subentry_removed(self, subentry_id: str) -> None:
+        """Stop for good what ran the subentry (if it got as far as running)."""
+
+    @abstractmethod
+    async def async_subentry_changed(
+        self, subentry: ConfigSubentry, before: Mapping[str, Any]
+    ) -> None:
+        """Take the subentry's new data (``before``: what it ran with)."""
 
 
 type EvChargeConfigEntry = ConfigEntry[VendorRuntime]

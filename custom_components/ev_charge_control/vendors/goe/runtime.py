@@ -13,8 +13,7 @@ from homeassistant.util import dt as dt_util
 
 from ...api.goe import GoeClient
 from ...const import CONF_BASE_URL
-from ...issues import async_delete_entry_issues
-from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
+from ...runtime import EntitySpec, EvChargeConfigEntry, SubentryRuntime
 from ...session import async_get_session
 from .budget import async_drop_commands, async_get_goe_budget
 from .const import CONF_GRID_TOKEN, CONF_SERIAL, SUBENTRY_CHARGER
@@ -22,7 +21,7 @@ from .coordinator import GoeCoordinator
 from .descriptions import DESCRIPTIONS
 
 
-class GoeRuntime(VendorRuntime):
+class GoeRuntime(SubentryRuntime):
     """The running side of one go-e config entry: a coordinator per charger subentry.
 
     Chargers added, removed or given a new token while the entry runs are followed here,
@@ -30,16 +29,12 @@ class GoeRuntime(VendorRuntime):
     """
 
     platforms = (Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH)
-    follows_subentries = True
+    subentry_type = SUBENTRY_CHARGER
 
     def __init__(self, hass: HomeAssistant, entry: EvChargeConfigEntry) -> None:
-        super().__init__()
-        self._hass = hass
-        self._entry = entry
-        self._data = dict(entry.data)
-        # By subentry id; the subentry's data each coordinator was built or last updated with.
+        super().__init__(hass, entry)
+        # By subentry id.
         self.coordinators: dict[str, GoeCoordinator] = {}
-        self._built_from: dict[str, Mapping[str, Any]] = {}
 
     def entity_specs(self, platform: Platform) -> list[EntitySpec]:
         """Return the entities of a platform, of every charger."""
@@ -68,71 +63,50 @@ class GoeRuntime(VendorRuntime):
         budget = await async_get_goe_budget(self._hass, serial)
         return GoeCoordinator(self._hass, self._entry, subentry, client, budget)
 
-    def _chargers(self, entry: ConfigEntry[Any]) -> dict[str, ConfigSubentry]:
-        return {
-            subentry_id: subentry
-            for subentry_id, subentry in entry.subentries.items()
-            if subentry.subentry_type == SUBENTRY_CHARGER
-        }
-
     async def async_start(self) -> None:
         """Build every charger's coordinator, then show or read each one's first status.
 
         The reads go out together (each within its own charger's budget): a fleet's set-up
         takes about as long as its slowest charger, not the sum of all.
         """
-        for subentry_id, subentry in self._chargers(self._entry).items():
+        for subentry_id, subentry in self.subentries(self._entry).items():
             self.coordinators[subentry_id] = await self._async_coordinator(subentry)
-            self._built_from[subentry_id] = subentry.data
+            self.claim(subentry)
         await asyncio.gather(*(c.async_start() for c in self.coordinators.values()))
 
     async def async_stop(self) -> None:
         """Cancel timers and save the queues."""
         await asyncio.gather(*(c.async_stop() for c in self.coordinators.values()))
 
-    async def async_entry_updated(self, entry: ConfigEntry[Any]) -> None:
-        """Follow the chargers: start the added, stop the removed, give new tokens.
+    async def async_subentry_removed(self, subentry_id: str) -> None:
+        """Stop a deleted charger for good: its waiting commands go with it."""
+        if (coordinator := self.coordinators.pop(subentry_id, None)) is not None:
+            await coordinator.async_remove()
 
-        Home Assistant calls this once per change, as concurrent tasks (a bulk add is a
-        thousand of them): each change is claimed before the first await, so no charger is
-        started twice.
-        """
-        if dict(entry.data) != self._data:
-            # A new API address reaches every charger: set the entry up again.
-            self._hass.config_entries.async_schedule_reload(entry.entry_id)
-            return
-        chargers = self._chargers(entry)
-        for subentry_id in [s for s in self._built_from if s not in chargers]:
-            # Home Assistant has removed the charger's device and entities already.
-            del self._built_from[subentry_id]
-            async_delete_entry_issues(self._hass, entry, subentry_id)
-            if (coordinator := self.coordinators.pop(subentry_id, None)) is not None:
-                await coordinator.async_remove()
-        for subentry_id, subentry in chargers.items():
-            built_from = self._built_from.get(subentry_id)
-            if built_from is subentry.data:
-                continue
-            self._built_from[subentry_id] = subentry.data
-            if built_from is None:
-                await self._async_add(subentry)
-            elif built_from.get(CONF_GRID_TOKEN) != subentry.data[CONF_GRID_TOKEN] and (
-                coordinator := self.coordinators.get(subentry_id)
-            ):
-                # (Not started yet: ``_async_add`` gives it the new token once it is.)
-                await coordinator.async_new_token(subentry.data[CONF_GRID_TOKEN])
+    async def async_subentry_changed(
+        self, subentry: ConfigSubentry, before: Mapping[str, Any]
+    ) -> None:
+        """Give a charger its new grid token (a new name is the user's to show)."""
+        token = subentry.data[CONF_GRID_TOKEN]
+        if before.get(CONF_GRID_TOKEN) != token and (
+            coordinator := self.coordinators.get(subentry.subentry_id)
+        ):
+            # (Not started yet: ``async_subentry_added`` gives it the new token once it is.)
+            await coordinator.async_new_token(token)
 
-    async def _async_add(self, subentry: ConfigSubentry) -> None:
+    async def async_subentry_added(self, subentry: ConfigSubentry) -> None:
+        """Start a charger added while the entry runs, then add its entities."""
         subentry_id = subentry.subentry_id
         coordinator = await self._async_coordinator(subentry)
-        if subentry_id not in self._built_from:
+        if not self.is_current(subentry_id):
             return  # removed while its budget loaded
         self.coordinators[subentry_id] = coordinator
         await coordinator.async_start()
         if self.coordinators.get(subentry_id) is not coordinator:
             return  # removed (and stopped) while it read its first status
-        if self._built_from[subentry_id] is not subentry.data:
+        if (newest := self.built_from(subentry_id)) is not subentry.data:
             # A new token came while it started: the flow that changed it checked it.
-            await coordinator.async_new_token(self._built_from[subentry_id][CONF_GRID_TOKEN])
+            await coordinator.async_new_token(newest[CONF_GRID_TOKEN])
         for platform in self.platforms:
             self.async_add_specs(platform, self._specs(coordinator, platform))
 

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_API_KEY, Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
@@ -19,8 +19,8 @@ from homeassistant.util import dt as dt_util
 from ...api.viriciti import ViricitiClient, ViricitiGroupLimit
 from ...const import CONF_BASE_URL, DOMAIN, LOGGER
 from ...coordinator import EvChargeCoordinator, async_device_id
-from ...issues import async_delete_entry_issues, async_delete_legacy_issues
-from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
+from ...issues import async_delete_legacy_issues
+from ...runtime import EntitySpec, EvChargeConfigEntry, SubentryRuntime
 from ...session import async_get_session
 from .const import (
     CONF_DEFAULT_DURATION,
@@ -300,7 +300,7 @@ class ViricitiGroup:
         }
 
 
-class ViricitiRuntime(VendorRuntime):
+class ViricitiRuntime(SubentryRuntime):
     """The running side of one ViriCiti entry (an API key): a ``ViricitiGroup`` per subentry.
 
     Groups added, removed or given new settings while the entry runs are followed here,
@@ -308,16 +308,12 @@ class ViricitiRuntime(VendorRuntime):
     """
 
     platforms = PLATFORMS
-    follows_subentries = True
+    subentry_type = SUBENTRY_GROUP
 
     def __init__(self, hass: HomeAssistant, entry: EvChargeConfigEntry) -> None:
-        super().__init__()
-        self._hass = hass
-        self._entry = entry
-        self._data = dict(entry.data)
-        # By subentry id; the subentry's data each group was built or last updated with.
+        super().__init__(hass, entry)
+        # By subentry id.
         self.groups: dict[str, ViricitiGroup] = {}
-        self._built_from: dict[str, Mapping[str, Any]] = {}
 
     def _group(self, subentry: ConfigSubentry) -> ViricitiGroup:
         group_id: str = subentry.data[CONF_GROUP_ID]
@@ -332,14 +328,6 @@ class ViricitiRuntime(VendorRuntime):
         return ViricitiGroup(
             self._hass, self._entry, subentry, client, store, self.async_add_specs, self._owner
         )
-
-    @staticmethod
-    def _subentries(entry: ConfigEntry[Any]) -> dict[str, ConfigSubentry]:
-        return {
-            subentry_id: subentry
-            for subentry_id, subentry in entry.subentries.items()
-            if subentry.subentry_type == SUBENTRY_GROUP
-        }
 
     def _owner(self, identifiers: set[str]) -> ViricitiGroup | None:
         """Return the group a device belongs to (the longest id wins: "a" and "a_b" differ)."""
@@ -363,9 +351,9 @@ class ViricitiRuntime(VendorRuntime):
 
     async def async_start(self) -> None:
         """Build every group and read each one (together: the set-up waits for the slowest)."""
-        for subentry_id, subentry in self._subentries(self._entry).items():
+        for subentry_id, subentry in self.subentries(self._entry).items():
             self.groups[subentry_id] = self._group(subentry)
-            self._built_from[subentry_id] = subentry.data
+            self.claim(subentry)
         results = await asyncio.gather(
             *(group.async_start(setting_up=True) for group in self.groups.values()),
             return_exceptions=True,
@@ -382,34 +370,20 @@ class ViricitiRuntime(VendorRuntime):
         """Cancel timers and save the queues."""
         await asyncio.gather(*(group.async_stop() for group in self.groups.values()))
 
-    async def async_entry_updated(self, entry: ConfigEntry[Any]) -> None:
-        """Follow the groups: start the added, stop the removed, take new settings.
+    async def async_subentry_removed(self, subentry_id: str) -> None:
+        """Stop a deleted group for good."""
+        if (group := self.groups.pop(subentry_id, None)) is not None:
+            await group.async_shutdown()
 
-        Home Assistant calls this once per change, as concurrent tasks: each change is
-        claimed before the first await, so no group is started twice.
-        """
-        if dict(entry.data) != self._data:
-            # A new API key or address reaches every group: set the entry up again.
-            self._hass.config_entries.async_schedule_reload(entry.entry_id)
-            return
-        subentries = self._subentries(entry)
-        for subentry_id in [s for s in self._built_from if s not in subentries]:
-            # Home Assistant has removed the group's devices and entities already.
-            del self._built_from[subentry_id]
-            async_delete_entry_issues(self._hass, entry, subentry_id)
-            if (group := self.groups.pop(subentry_id, None)) is not None:
-                await group.async_shutdown()
-        for subentry_id, subentry in subentries.items():
-            built_from = self._built_from.get(subentry_id)
-            if built_from is subentry.data:
-                continue
-            self._built_from[subentry_id] = subentry.data
-            if built_from is None:
-                await self._async_add(subentry)
-            elif (group := self.groups.get(subentry_id)) is not None:
-                group.async_settings(subentry.data)
+    async def async_subentry_changed(
+        self, subentry: ConfigSubentry, before: Mapping[str, Any]
+    ) -> None:
+        """Give a group its new settings (time zone, duration): no request, no reload."""
+        if (group := self.groups.get(subentry.subentry_id)) is not None:
+            group.async_settings(subentry.data)
 
-    async def _async_add(self, subentry: ConfigSubentry) -> None:
+    async def async_subentry_added(self, subentry: ConfigSubentry) -> None:
+        """Start a group added while the entry runs, then add its entities."""
         subentry_id = subentry.subentry_id
         group = self.groups[subentry_id] = self._group(subentry)
         await group.async_start(setting_up=False)
@@ -418,9 +392,9 @@ class ViricitiRuntime(VendorRuntime):
             # after the removal stopped it.
             await group.async_shutdown()
             return
-        if self._built_from[subentry_id] is not subentry.data:
+        if (newest := self.built_from(subentry_id)) is not subentry.data:
             # New settings came while it started.
-            group.async_settings(self._built_from[subentry_id])
+            group.async_settings(newest)
         for platform in self.platforms:
             self.async_add_specs(platform, group.entity_specs(platform))
 
