@@ -293,6 +293,16 @@ def shots(devices: dict[str, object]) -> list[Shot]:
             device = as_str(devices.get(identifier), f"{vendor.name} device")
             pictures.append(Shot(file, f"/config/devices/device/{device}", device_page, 1400, 1650))
     pictures.append(Shot("energy-dashboard.png", "/energy", ("ha-panel-energy",), 1400, 1100))
+    # The integration's page: its brand icon, the entries and the chargers and groups in them.
+    pictures.append(
+        Shot(
+            "integration-page.png",
+            f"/config/integrations/integration/{DOMAIN}",
+            ("ha-config-integration-page",),
+            1400,
+            1300,
+        )
+    )
     form = next(
         (
             (key, vendor.demo.form_with_errors)

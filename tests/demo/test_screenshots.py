@@ -35,6 +35,7 @@ def test_every_picture_the_readme_shows_is_taken() -> None:
             "easee-device.png",
             "viriciti-device.png",
             "energy-dashboard.png",
+            "integration-page.png",
             "config-form-error.png",
             "action-form.png",
         ]
