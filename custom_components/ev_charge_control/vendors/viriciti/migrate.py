@@ -18,9 +18,8 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 
 from ...api.viriciti import DEFAULT_BASE_URL
-from ...const import CONF_BASE_URL, CONF_VENDOR, LOGGER
-from ...issues import async_delete_entry_issues, async_delete_legacy_issues
-from ...migration import async_move_into_subentry
+from ...const import CONF_BASE_URL, CONF_VENDOR
+from ...migration import async_merge_into_subentries
 from .const import (
     CONF_DEFAULT_DURATION,
     CONF_GROUP_ID,
@@ -33,50 +32,29 @@ from .const import (
 
 async def async_migrate_viriciti(hass: HomeAssistant, entries: list[ConfigEntry]) -> None:
     """Merge version-1 ViriCiti entries into one version-2 entry per API key and address."""
-    keys: dict[tuple[str, str], list[ConfigEntry]] = {}
-    # Enabled entries first: a key's first entry becomes its parent.
-    for entry in sorted(entries, key=lambda e: e.disabled_by is not None):
-        key = (entry.data[CONF_API_KEY], entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL))
-        keys.setdefault(key, []).append(entry)
-    for (api_key, base_url), same_key in keys.items():
-        parent = same_key[0]
-        all_disabled = all(entry.disabled_by is not None for entry in same_key)
-        for entry in same_key:
-            _move_group(
-                hass,
-                entry,
-                parent,
-                moved_disabled=entry.disabled_by is not None and not all_disabled,
-            )
-        for entry in same_key:
-            # Issues under ids of the old layout: a group still refusing raises its own again.
-            async_delete_entry_issues(hass, entry)
-            async_delete_legacy_issues(
-                hass, f"viriciti_{entry.data[CONF_GROUP_ID]}_external_limits"
-            )
-        hass.config_entries.async_update_entry(
-            parent,
-            title=DEFAULT_TITLE,
-            data={
-                CONF_VENDOR: parent.data[CONF_VENDOR],
-                CONF_API_KEY: api_key,
-                CONF_BASE_URL: base_url,
-            },
-            options={},
-            unique_id=None,
-            version=2,
-        )
-        for entry in same_key[1:]:
-            await hass.config_entries.async_remove(entry.entry_id)
-        LOGGER.info("ViriCiti: %d group entries merged into one entry", len(same_key))
+    await async_merge_into_subentries(
+        hass,
+        entries,
+        key_of=lambda entry: (
+            str(entry.data[CONF_API_KEY]),
+            str(entry.data.get(CONF_BASE_URL, DEFAULT_BASE_URL)),
+        ),
+        subentry_of=lambda entry: _group(hass, entry),
+        legacy_issues_of=lambda entry: (f"viriciti_{entry.data[CONF_GROUP_ID]}_external_limits",),
+        data_of=lambda key, parent: {
+            CONF_VENDOR: parent.data[CONF_VENDOR],
+            CONF_API_KEY: key[0],
+            CONF_BASE_URL: key[1],
+        },
+        title=DEFAULT_TITLE,
+        name="ViriCiti",
+    )
 
 
-def _move_group(
-    hass: HomeAssistant, entry: ConfigEntry, parent: ConfigEntry, *, moved_disabled: bool
-) -> None:
-    """Make ``entry``'s group a subentry of ``parent``, its devices and entities with it."""
+def _group(hass: HomeAssistant, entry: ConfigEntry) -> ConfigSubentry:
+    """Return the subentry of a version-1 entry's group; its options become its data."""
     group_id: str = entry.data[CONF_GROUP_ID]
-    subentry = ConfigSubentry(
+    return ConfigSubentry(
         data=MappingProxyType(
             {
                 CONF_GROUP_ID: group_id,
@@ -91,4 +69,3 @@ def _move_group(
         title=entry.title,
         unique_id=group_id,
     )
-    async_move_into_subentry(hass, entry, parent, subentry, moved_disabled=moved_disabled)
