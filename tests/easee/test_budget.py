@@ -304,6 +304,28 @@ async def test_forty_chargers_each_get_their_config_read(
 
 
 @pytest.mark.day_long
+async def test_a_plan_read_is_never_cut_in_half_by_the_budget(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    big_sim: EaseeSimulator,
+    init_big: MockConfigEntry,
+) -> None:
+    """Both charge plans are read together or not at all, each at most every 15 minutes.
+
+    A basic plan read whose weekly read the budget refused used to be read again at the next
+    site read: Easee counted it twice within its 15 minutes (the benchmark's budget report).
+    """
+    await travel(hass, freezer, timedelta(hours=2), step=timedelta(seconds=30))
+
+    for charger in BIG_CHARGERS:
+        basic = times_of(big_sim, "GET", f"/api/chargers/{charger}/basic_charge_plan")
+        weekly = times_of(big_sim, "GET", f"/api/chargers/{charger}/weekly_charge_plan")
+        assert len(basic) == len(weekly), charger
+        gaps = [later - earlier for earlier, later in pairwise(basic)]
+        assert min(gaps) >= 15 * 60, f"{charger}: basic plan read again after {min(gaps)} s"
+
+
+@pytest.mark.day_long
 async def test_forty_chargers_leave_room_for_the_circuits(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

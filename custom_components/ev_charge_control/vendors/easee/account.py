@@ -139,9 +139,11 @@ class EaseeAccount:
         ends = [end for end in (self.blocked_until, self.backoff_until) if end and end > now]
         return max(ends) if ends else None
 
-    def can_read(self, now: float) -> bool:
-        """Tell whether a read may go out now."""
-        return self.pause_until(now) is None and self.window.available(now, READ_RESERVE)
+    def can_read(self, now: float, count: int = 1) -> bool:
+        """Tell whether ``count`` reads may go out now, one after the other."""
+        return self.pause_until(now) is None and self.window.available(
+            now, READ_RESERVE + count - 1
+        )
 
     def next_read(self, now: float) -> float:
         """Return when the next read may go out."""

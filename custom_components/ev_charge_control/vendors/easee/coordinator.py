@@ -73,6 +73,9 @@ STATE_PARAMS: Final = frozenset({PARAM_DYNAMIC, PARAM_SMART})
 CONFIG_PARAMS: Final = frozenset({PARAM_MAX, PARAM_ENABLED, PARAM_PLAN})
 # Nothing in a read shows that these happened.
 UNVERIFIED_PARAMS: Final = frozenset({PARAM_COMMAND, PARAM_OVERRIDE})
+# Requests of one plan read (basic and weekly) and of one config read (config and plans).
+PLAN_READS: Final = 2
+CONFIG_READS: Final = 1 + PLAN_READS
 # A plan value that means "no plan".
 NO_PLAN: Final = ""
 # Which charge plans are on, as the charge plan sensor shows it.
@@ -779,7 +782,8 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
         try:
             state = await client.get_state(self.charger_id)
             new = replace(new, state=state, state_at=_now())
-            if self._config_due(now):
+            # The config and both plans together or not at all: a part read is read again.
+            if self._config_due(now) and self.runtime.account.can_read(_now(), CONFIG_READS):
                 self.config_attempt = now
                 config = await client.get_config(self.charger_id)
                 new = await self._async_read_plan(new, config)

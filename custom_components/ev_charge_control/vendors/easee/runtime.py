@@ -43,7 +43,7 @@ from .const import (
     CONF_TOKENS,
     DEFAULT_STATE_INTERVAL,
 )
-from .coordinator import EaseeChargerCoordinator, EaseeCircuitCoordinator
+from .coordinator import PLAN_READS, EaseeChargerCoordinator, EaseeCircuitCoordinator
 from .descriptions import CHARGER_DESCRIPTIONS, CIRCUIT_DESCRIPTIONS
 
 STRUCTURE_INTERVAL: Final = timedelta(hours=6)
@@ -113,7 +113,8 @@ class EaseeSiteReader:
         # Charge plans are not in the site's state: each charger's is read on its own interval.
         for charger in chargers:
             if charger.plan_due(_now()):
-                if not runtime.account.can_read(_now()):
+                # Both plans or neither: a basic plan read alone would be read again.
+                if not runtime.account.can_read(_now(), PLAN_READS):
                     break
                 await charger.async_read_plan()
 
