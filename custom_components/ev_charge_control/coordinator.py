@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -14,6 +14,9 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .const import DOMAIN
+
+if TYPE_CHECKING:
+    from .entity import EvChargeEntity
 
 
 @callback
@@ -33,6 +36,33 @@ class EvChargeCoordinator[DataT](DataUpdateCoordinator[DataT]):
     unique_id_prefix: str
     # The subentry that holds the coordinator's device (None: the entry itself holds it).
     subentry_id: str | None = None
+    # The entities showing the data, behind one listener (None: none added yet).
+    _entities: list[EvChargeEntity] | None = None
+    _remove_listener: CALLBACK_TYPE | None = None
+
+    @callback
+    def async_add_entity(self, entity: EvChargeEntity) -> None:
+        """Show the data in ``entity`` too; the first entity starts the polling."""
+        if self._entities is None:
+            self._entities = []
+        self._entities.append(entity)
+        if self._remove_listener is None:
+            self._remove_listener = self.async_add_listener(self._async_update_entities)
+
+    @callback
+    def async_remove_entity(self, entity: EvChargeEntity) -> None:
+        """Stop showing the data in ``entity``; with the last one the polling stops."""
+        if self._entities is None or entity not in self._entities:
+            return
+        self._entities.remove(entity)
+        if not self._entities and self._remove_listener is not None:
+            self._remove_listener()
+            self._remove_listener = None
+
+    @callback
+    def _async_update_entities(self) -> None:
+        for entity in tuple(self._entities or ()):
+            entity.handle_coordinator_update()
 
     def async_run_at(
         self, at: datetime, job: Callable[[], Coroutine[Any, Any, Any]], name: str

@@ -8,8 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from homeassistant.core import callback
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers.entity import EntityDescription
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .const import DOMAIN
 from .coordinator import EvChargeCoordinator
@@ -42,10 +41,18 @@ class EvChargeEntityDescription(EntityDescription, Generic[CoordinatorT_contra])
     always_available: bool = False
 
 
-class EvChargeEntity(CoordinatorEntity[EvChargeCoordinator[Any]]):
-    """Base of every entity of the integration."""
+class EvChargeEntity(Entity):
+    """Base of every entity of the integration.
+
+    A coordinator entity, but not Home Assistant's ``CoordinatorEntity``: that one adds a
+    listener per entity to its coordinator (a bound method, a tuple, a removal callback and a
+    dict entry each). Here the coordinator holds its entities in one list behind one listener
+    of its own (``EvChargeCoordinator.async_add_entity``): in a fleet of thousands of chargers
+    that is about 0.7 KB less of the integration's own memory per charger (``scripts/bench``).
+    """
 
     _attr_has_entity_name = True
+    _attr_should_poll = False
     entity_description: EvChargeEntityDescription[Any]
 
     def __init__(
@@ -53,7 +60,7 @@ class EvChargeEntity(CoordinatorEntity[EvChargeCoordinator[Any]]):
         coordinator: EvChargeCoordinator[Any],
         description: EvChargeEntityDescription[Any],
     ) -> None:
-        super().__init__(coordinator)
+        self.coordinator = coordinator
         self.entity_description = description
         self._attr_unique_id = f"{coordinator.unique_id_prefix}_{description.key}"
         self._attr_device_info = coordinator.device_info
@@ -65,8 +72,11 @@ class EvChargeEntity(CoordinatorEntity[EvChargeCoordinator[Any]]):
         """Return whether the entity has something true to show."""
         if self.entity_description.always_available:
             return True
+        coordinator = self.coordinator
         return (
-            super().available and self.coordinator.reachable and self.coordinator.data is not None
+            coordinator.last_update_success
+            and coordinator.reachable
+            and coordinator.data is not None
         )
 
     def _shown(self) -> tuple[object, ...]:
@@ -82,12 +92,23 @@ class EvChargeEntity(CoordinatorEntity[EvChargeCoordinator[Any]]):
         )
 
     async def async_added_to_hass(self) -> None:
-        """Listen to the coordinator; Home Assistant writes the first state right after."""
+        """Join the coordinator's entities; Home Assistant writes the first state right after."""
         await super().async_added_to_hass()
+        self.coordinator.async_add_entity(self)
         self._written = self._shown()
 
+    async def async_will_remove_from_hass(self) -> None:
+        """Leave the coordinator's entities."""
+        self.coordinator.async_remove_entity(self)
+        await super().async_will_remove_from_hass()
+
+    async def async_update(self) -> None:
+        """Read again (Home Assistant's update_entity action), as a coordinator entity does."""
+        if self.enabled:
+            await self.coordinator.async_request_refresh()
+
     @callback
-    def _handle_coordinator_update(self) -> None:
+    def handle_coordinator_update(self) -> None:
         """Write the state only when something it shows changed.
 
         Home Assistant would keep an unchanged state too (moving only its last_reported), but
