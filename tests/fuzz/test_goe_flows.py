@@ -8,7 +8,7 @@ and a list the flow takes reads each new charger once at most.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +25,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
-from hypothesis import event, given, strategies as st
+from hypothesis import given, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -47,7 +47,8 @@ from custom_components.ev_charge_control.vendors.goe.const import (
 )
 from simulators.goe import GoeSimulator
 from tests.clock import freeze_at
-from tests.flow import assert_form_translated, placeholders_in, start_vendor_flow
+from tests.flow import placeholders_in, start_vendor_flow
+from tests.fuzz.flows import check_form, refused_by_schema, translated
 from tests.fuzz.strategies import FUZZ, FUZZ_HA, OMIT, TRICKY_STRINGS, field_values, form, junk_text
 from tests.goe import fixtures as goe_fixtures
 from tests.goe.conftest import START
@@ -93,29 +94,6 @@ def next_example(freezer: FrozenDateTimeFactory) -> None:
     freezer.tick(timedelta(hours=1))
 
 
-def outcome(result: Any) -> str:
-    """Return how a submission ended, for hypothesis' statistics (--hypothesis-show-statistics)."""
-    if result["type"] is FlowResultType.FORM:
-        return f"form {sorted(result['errors'].values())}"
-    return f"{result['type']} {result.get('reason', '')}".strip()
-
-
-def field_errors(result: Any) -> set[str]:
-    """Return the fields the form refused (an error on "base" is go-e's answer, not the input)."""
-    return {field for field in result["errors"] or {} if field != "base"}
-
-
-def check_form(result: Any, strings: dict[str, Any], requests: int, sim: GoeSimulator) -> None:
-    """A form came back: translated, with an error; a refused field sent no request."""
-    assert_form_translated(result, strings)
-    assert result["type"] is FlowResultType.FORM
-    errors = set((result["errors"] or {}).values())
-    assert errors, "a submitted form came back without an error"
-    assert "unknown" not in errors, "the flow met an exception (see the log)"
-    if field_errors(result):
-        assert len(sim.requests) == requests, f"a request went out for {result['errors']!r}"
-
-
 serials = st.one_of(
     st.sampled_from(["", " ", "0", "456", " 000 456 ", "0000456", "1234567", "٤٥٦", "45.6", "-1"]),
     st.from_regex(r"\A[0-9 ]{0,9}\Z"),
@@ -142,7 +120,6 @@ base_urls = st.one_of(
         ["", " ", "ftp://example.com", "http://", "https://exa mple.com", "//x", "http://[::1"]
     ),
     junk_text,
-    field_values,
 )
 
 
@@ -164,6 +141,11 @@ def charger_fields(*, url: str | None = None) -> st.SearchStrategy[dict[str, Any
             st.fixed_dictionaries({CONF_BASE_URL: base_urls}), st.just({}), field_values
         )
     return form(valid, odd, extra=True)
+
+
+def sent(sim: GoeSimulator) -> Callable[[], int]:
+    """Return what counts the requests go-e's simulator has had."""
+    return lambda: len(sim.requests)
 
 
 def assert_charger(data: Any, title: str) -> None:
@@ -191,14 +173,13 @@ async def test_add_entry(
     try:
         result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
     except InvalidData:
-        event("refused by Home Assistant's schema")
+        refused_by_schema()
         assert len(goe_sim.requests) == requests
         assert not hass.config_entries.async_entries(DOMAIN)
         return
-    assert_form_translated(result, STRINGS)
-    event(outcome(result))
+    translated(result, STRINGS)
     if result["type"] is FlowResultType.FORM:
-        check_form(result, STRINGS, requests, goe_sim)
+        check_form(result, requests, sent(goe_sim))
         assert not hass.config_entries.async_entries(DOMAIN)
         hass.config_entries.flow.async_abort(result["flow_id"])
         return
@@ -221,7 +202,7 @@ async def test_reconfigure_entry(
     user_input = data.draw(
         form(
             {ADVANCED: st.just({CONF_BASE_URL: goe_sim.base_url + "/"})},
-            {ADVANCED: st.one_of(st.fixed_dictionaries({CONF_BASE_URL: base_urls}), field_values)},
+            {ADVANCED: st.fixed_dictionaries({CONF_BASE_URL: base_urls})},
             extra=True,
         )
     )
@@ -231,14 +212,13 @@ async def test_reconfigure_entry(
     try:
         result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
     except InvalidData:
-        event("refused by Home Assistant's schema")
+        refused_by_schema()
         assert dict(added.data) == before
         return
-    assert_form_translated(result, STRINGS)
-    event(outcome(result))
+    translated(result, STRINGS)
     assert len(goe_sim.requests) == requests
     if result["type"] is FlowResultType.FORM:
-        check_form(result, STRINGS, requests, goe_sim)
+        check_form(result, requests, sent(goe_sim))
         assert dict(added.data) == before
         hass.config_entries.flow.async_abort(result["flow_id"])
         return
@@ -281,14 +261,13 @@ async def test_add_one_charger(
     try:
         result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
     except InvalidData:
-        event("refused by Home Assistant's schema")
+        refused_by_schema()
         assert len(goe_sim.requests) == requests
         assert len(added.subentries) == 1
         return
-    assert_form_translated(result, CHARGER_STRINGS)
-    event(outcome(result))
+    translated(result, CHARGER_STRINGS)
     if result["type"] is FlowResultType.FORM:
-        check_form(result, CHARGER_STRINGS, requests, goe_sim)
+        check_form(result, requests, sent(goe_sim))
         assert len(added.subentries) == 1
         hass.config_entries.subentries.async_abort(result["flow_id"])
         return
@@ -412,12 +391,11 @@ async def test_add_a_list(
                 result["flow_id"], user_input
             )
     except InvalidData:
-        event("refused by Home Assistant's schema")
+        refused_by_schema()
         assert len(goe_sim.requests) == requests
         assert len(added.subentries) == 1
         return
-    assert_form_translated(result, CHARGER_STRINGS)
-    event(outcome(result))
+    translated(result, CHARGER_STRINGS)
     new = len(added.subentries) - 1
     if result["type"] is FlowResultType.FORM:
         # The list is refused as a whole: nothing read, nothing added.
@@ -479,14 +457,13 @@ async def test_reconfigure_charger(
     try:
         result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
     except InvalidData:
-        event("refused by Home Assistant's schema")
+        refused_by_schema()
         assert len(goe_sim.requests) == requests
         assert charger_of(added).data == subentry.data
         return
-    assert_form_translated(result, CHARGER_STRINGS)
-    event(outcome(result))
+    translated(result, CHARGER_STRINGS)
     if result["type"] is FlowResultType.FORM:
-        check_form(result, CHARGER_STRINGS, requests, goe_sim)
+        check_form(result, requests, sent(goe_sim))
         assert charger_of(added).data == subentry.data
         hass.config_entries.subentries.async_abort(result["flow_id"])
         return
@@ -530,15 +507,14 @@ async def test_fix_a_refused_token(
     try:
         result = await manager.async_configure(result["flow_id"], user_input)
     except InvalidData:
-        event("refused by Home Assistant's schema")
+        refused_by_schema()
         assert len(goe_sim.requests) == requests
         assert charger_of(added).data == subentry.data
         manager.async_abort(result["flow_id"])
         return
-    assert_form_translated(result, FIX_STRINGS)
-    event(outcome(result))
+    translated(result, FIX_STRINGS)
     if result["type"] is FlowResultType.FORM:
-        check_form(result, FIX_STRINGS, requests, goe_sim)
+        check_form(result, requests, sent(goe_sim))
         assert charger_of(added).data == subentry.data
         manager.async_abort(result["flow_id"])
         return
