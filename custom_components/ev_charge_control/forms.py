@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from ipaddress import ip_address
+import re
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.data_entry_flow import section
@@ -24,6 +26,10 @@ URL_FIELD: Final = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 USERNAME: Final = TextSelector(
     TextSelectorConfig(type=TextSelectorType.EMAIL, autocomplete="username")
 )
+
+# A host name: dot-separated labels of letters, digits, hyphens (and underscores, which
+# container and test networks use); an international name arrives here IDNA-encoded.
+_HOST_NAME: Final = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?")
 
 # The form section that holds the API address, collapsed: only for simulators and test systems.
 ADVANCED: Final = "advanced"
@@ -51,17 +57,38 @@ def advanced_section(base_url: str) -> dict[vol.Marker, Any]:
 
 
 async def async_valid_time_zone(name: str) -> bool:
-    """Tell whether a time zone exists (its data is loaded off the event loop)."""
-    return bool(name) and await dt_util.async_get_time_zone(name) is not None
+    """Tell whether a time zone exists (its data is loaded off the event loop).
+
+    Home Assistant's lookup says "none" only for a name of no zone file; a name that is no
+    relative path (``../x``, ``/etc/x``, a NUL) or is too long for a file name raises instead.
+    """
+    if not name:
+        return False
+    try:
+        return await dt_util.async_get_time_zone(name) is not None
+    except ValueError, OSError:
+        return False
+
+
+def _valid_host(host: str) -> bool:
+    """Tell whether a URL's host (IDNA-encoded) is an IP address or a name a resolver takes."""
+    try:
+        ip_address(host)
+    except ValueError:
+        return _HOST_NAME.fullmatch(host) is not None
+    return True
 
 
 def valid_base_url(value: str) -> str | None:
     """Return the URL without a trailing slash, or None when it is no http(s) URL."""
     try:
         url = URL(value.strip())
+        # yarl checks the port only when asked, and takes a host with spaces in it.
+        if url.scheme not in ("http", "https") or not url.raw_host or url.port is None:
+            return None
     except ValueError:
         return None
-    if url.scheme not in ("http", "https") or not url.host:
+    if not _valid_host(url.raw_host):
         return None
     return str(url).rstrip("/")
 

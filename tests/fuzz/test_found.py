@@ -1,4 +1,4 @@
-"""The answers the fuzzing found escaping a client, each as a plain test of its own."""
+"""What the fuzzing found escaping a client or a flow, each as a plain test of its own."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from custom_components.ev_charge_control.api.easee import EaseeClient, EaseeToke
 from custom_components.ev_charge_control.api.errors import ApiError
 from custom_components.ev_charge_control.api.goe import GoeClient
 from custom_components.ev_charge_control.api.viriciti import ViricitiClient
+from custom_components.ev_charge_control.forms import async_valid_time_zone, valid_base_url
+from custom_components.ev_charge_control.vendors.goe.bulk import BAD_FIELDS, read_chargers
 from tests.fuzz.stand_ins import Answer, Session
 
 NOW = dt.datetime(2026, 11, 21, 12, tzinfo=dt.UTC).timestamp()
@@ -97,3 +99,52 @@ async def test_easee_huge_number() -> None:
     body = json.dumps({"chargerOpMode": 3, "totalPower": 10**400}).encode()
     state = await easee(Answer(200, body)).get_state("EH000001")
     assert state.total_power is None
+
+
+def test_goe_list_line_longer_than_the_csv_reader_takes() -> None:
+    """A pasted line with a field beyond the CSV reader's limit is a line of the wrong shape.
+
+    Found: a 200,000-character field raised ``_csv.Error`` out of the bulk step (the form
+    crashed with "Unknown error" instead of naming the line).
+    """
+    chargers = read_chargers([("", f"000456;{GOE_TOKEN}\n" + "x" * 200_000 + ";y\n")])
+    assert [line.serial for line in chargers.chargers] == ["000456"]
+    assert chargers.malformed[BAD_FIELDS] == ["2"]
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["https://exa mple.com", "http://a\x00b", "http://%41.com", "http://a:99999", "http://[::1"],
+)
+def test_no_api_address_with_a_host_no_resolver_takes(address: str) -> None:
+    """An API address whose host has spaces, NULs or escapes, or a port beyond 65535, is none.
+
+    Found: ``https://exa mple.com`` was saved by the go-e entry's Reconfigure (which sends no
+    request), and every read of every charger failed from then on.
+    """
+    assert valid_base_url(address) is None
+
+
+@pytest.mark.parametrize(
+    ("address", "taken"),
+    [
+        ("http://127.0.0.1:8123", "http://127.0.0.1:8123"),
+        ("https://sdk.viriciti.com/", "https://sdk.viriciti.com"),
+        ("http://[::1]:8080/", "http://[::1]:8080"),
+        ("http://go_e-sim.local.", "http://go_e-sim.local."),
+        ("https://bücher.de", "https://xn--bcher-kva.de"),
+    ],
+)
+def test_api_addresses_still_taken(address: str, taken: str) -> None:
+    """Names, IP addresses (v4 and v6) and international names are addresses."""
+    assert valid_base_url(address) == taken
+
+
+@pytest.mark.parametrize("name", ["../x", "/etc/localtime", "Europe/../UTC", "a\x00b", "x" * 300])
+async def test_time_zone_that_is_no_zone_file_name(name: str) -> None:
+    """A time zone that is no relative file name, or too long a one, is no time zone.
+
+    Found: ``../x`` raised ValueError and 300 letters OSError (file name too long) out of
+    the ViriCiti forms (the entry, "Add group" and the group's Reconfigure).
+    """
+    assert not await async_valid_time_zone(name)

@@ -282,6 +282,16 @@ async def test_the_same_group_is_not_added_twice(
             VIRICITI_KEY, "depot-9", "base", "group_not_found", "group_not_found", id="no_group"
         ),
         pytest.param("   ", GROUP, CONF_API_KEY, "invalid_api_key", None, id="empty_key"),
+        # Found by fuzzing: a key that cannot travel in a header crashed the form ("unknown").
+        pytest.param(
+            f"{VIRICITI_KEY}\r\nX-Other: 1",
+            GROUP,
+            CONF_API_KEY,
+            "invalid_api_key",
+            None,
+            id="key_with_a_line_break",
+        ),
+        pytest.param("\x08", GROUP, CONF_API_KEY, "invalid_api_key", None, id="control_key"),
         pytest.param(VIRICITI_KEY, " ", CONF_GROUP_ID, "group_not_found", None, id="empty_group"),
         pytest.param(VIRICITI_KEY, "..", CONF_GROUP_ID, "group_not_found", None, id="dot_dot"),
     ],

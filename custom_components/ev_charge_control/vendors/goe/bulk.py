@@ -67,10 +67,17 @@ class ChargerList:
 
 
 def _fields(line: str) -> list[str]:
-    """Split a line at its first separator, a semicolon, comma or tab (quotes allowed)."""
+    """Split a line at its first separator, a semicolon, comma or tab (quotes allowed).
+
+    A line the CSV reader cannot split (a field beyond its size limit) is one field: a line
+    of the wrong shape, said as such.
+    """
     # The first separator of the line is its separator: a name may hold another one.
     separator = min(";,\t", key=lambda sep: line.find(sep) % (len(line) + 1))
-    fields = [value.strip() for value in next(csv.reader([line], delimiter=separator))]
+    try:
+        fields = [value.strip() for value in next(csv.reader([line], delimiter=separator))]
+    except csv.Error:
+        return [line]
     # Spreadsheets add empty columns at the end of a row.
     while len(fields) > 1 and not fields[-1]:
         fields.pop()

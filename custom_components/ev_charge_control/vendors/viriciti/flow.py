@@ -94,9 +94,13 @@ def configured_groups(hass: HomeAssistant) -> set[str]:
 
 
 def check_api_key(value: object, errors: dict[str, str]) -> str:
-    """Return the API key without surrounding spaces; note the error when it is empty."""
+    """Return the API key without surrounding spaces; note the error when it can be none.
+
+    The key travels in a header: empty, or with a control character (a line break, a NUL),
+    it is no key, and the request would not even leave.
+    """
     api_key = str(value).strip()
-    if not api_key:
+    if not api_key or not api_key.isprintable():
         errors[CONF_API_KEY] = "invalid_api_key"
     return api_key
 
