@@ -113,8 +113,8 @@ async def test_goe_restart_storm(
     """A restart a minute buys no go-e read or command; the waiting current goes out once.
 
     10 A goes out at once; 12 A, asked for right after, waits for the next 15-minute slot
-    through the storm. Each is applied, sent and reported exactly once, and the number shows
-    the charger's current after the last restart without a read of its own.
+    through the storm. Each is sent, applied and reported exactly once, and after the last
+    restart the number shows the charger's 12 A (not a status saved before the commands).
     """
     async with home_assistant_instances() as instances:
         hass = await instances.async_start(goe_entry)
