@@ -10,7 +10,8 @@ import time
 from typing import Any, Final
 import zlib
 
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.json import json_bytes
 from homeassistant.helpers.storage import Store
@@ -128,9 +129,14 @@ class GoeChargerBudget:
         )
 
     def remember(self, status: GoeStatus, fetched_at: float) -> None:
-        """Keep the newest status so a restart shows it without a request."""
+        """Keep the newest status so a restart shows it without a request.
+
+        Written with the charger's next save, or when Home Assistant stops (which unloads no
+        entry); a read costs no write of its own.
+        """
         self.last_status = status
         self.fetched_at = fetched_at
+        self._store.save_at_stop(self)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the saved form."""
@@ -196,6 +202,18 @@ class GoeBudgetStore:
         self._changes = 0
         self._saved = 0
         self._writing: asyncio.Task[None] | None = None
+        # Chargers changed since their last save (a status read) and saved by nothing else
+        # before Home Assistant stops, which unloads no config entry: written at its
+        # final-write stage.
+        self._at_stop: set[str] = set()
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_FINAL_WRITE, self._async_final_write)
+
+    async def _async_final_write(self, _: Event) -> None:
+        for serial in self._at_stop & self.budgets.keys():
+            self._mark(serial)
+        self._at_stop.clear()
+        if self._dirty_shards:
+            await self._async_flush()
 
     async def _async_load(self) -> None:
         async with self._load_lock:
@@ -275,10 +293,18 @@ class GoeBudgetStore:
         finally:
             del self._migrations[budget.serial]
 
+    def save_at_stop(self, budget: GoeChargerBudget) -> None:
+        """Write ``budget`` with its next save, at the latest when Home Assistant stops."""
+        self._at_stop.add(budget.serial)
+
+    def _mark(self, serial: str) -> None:
+        self._dirty.add(serial)
+        self._dirty_shards.add(shard_of(serial))
+
     async def async_save(self, budget: GoeChargerBudget) -> None:
         """Return once ``budget``, as it is now, is in its file."""
-        self._dirty.add(budget.serial)
-        self._dirty_shards.add(shard_of(budget.serial))
+        self._at_stop.discard(budget.serial)
+        self._mark(budget.serial)
         await self._async_flush()
 
     async def _async_flush(self) -> None:

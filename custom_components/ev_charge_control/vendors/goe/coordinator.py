@@ -229,7 +229,7 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
             ) from err
         except EvChargeControlError as err:
             raise read_failure(err) from err
-        return self._accept(status, _now(), sends_before=sends_before)
+        return await self._async_accept(status, _now(), sends_before=sends_before)
 
     def _track_energy(self, status: GoeStatus) -> None:
         total = status.kwh_total
@@ -244,7 +244,7 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
             return
         self.energy_total = total
 
-    def _accept(
+    async def _async_accept(
         self, status: GoeStatus, fetched_at: float, *, sends_before: int | None = None
     ) -> GoeData:
         """Take a new status: remember it and verify the commands it can speak for.
@@ -256,13 +256,17 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
         self.budget.remember(status, fetched_at)
         self._track_energy(status)
         if sends_before is None:
-            self.writer.verify(status.value_of, float("inf"))
-            return data
-        # A command that went out while the read was on its way may have reached the cloud
-        # after the status was made, even when the status looks newer than the command: the
-        # next read verifies it.
-        before = [p for p in self.queue.awaiting if self._send_number.get(p, 0) <= sends_before]
-        self.writer.verify(status.value_of, data.data_time, before)
+            verified = self.writer.verify(status.value_of, float("inf"))
+        else:
+            # A command that went out while the read was on its way may have reached the
+            # cloud after the status was made, even when the status looks newer than the
+            # command: the next read verifies it.
+            before = [p for p in self.queue.awaiting if self._send_number.get(p, 0) <= sends_before]
+            verified = self.writer.verify(status.value_of, data.data_time, before)
+        if verified:
+            # Saved at once, not only when Home Assistant stops: after a crash a command must
+            # not come back as still to be checked (reported twice, or sent again).
+            await self.budget.async_save()
         return data
 
     def _schedule_read(self, at: float) -> None:
@@ -296,7 +300,7 @@ class GoeCoordinator(WriterHooks[int], EvChargeCoordinator[GoeData]):
         self._send_number[sent.parameter] = self._sends
         answer = await self.client.command(sent.parameter, sent.value)
         if answer is not None:
-            self.async_set_updated_data(self._accept(answer, _now()))
+            self.async_set_updated_data(await self._async_accept(answer, _now()))
         else:
             self._schedule_verification(sent.sent_at)
 
