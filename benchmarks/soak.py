@@ -175,7 +175,8 @@ def _vendor_table(result: Mapping[str, Any]) -> list[str]:
         ("Recoveries", f"{recovered} of {len(recoveries)}"),
         (
             "Worst recovery",
-            f"{_s(result.get('worst_recovery_s'))} (a read: {_s(result.get('read_interval_s'))})",
+            f"{_s(result.get('worst_recovery_s'))} (allowed: each entity's read interval, "
+            f"at most {_s(result.get('read_interval_s'))})",
         ),
         ("Memory", _memory(result)),
         ("Violations", _n(len(violations))),

@@ -150,14 +150,14 @@ class SoakFarm:
         for index, part in enumerate(self.parts):
             part.server.set_chaos(rates, seed * 100 + index)
 
-    def pause(self, paused: bool) -> None:  # noqa: FBT001 - one flag over the pipe
+    def pause(self, paused: bool) -> None:
         """Pause (or resume) the random faults."""
         for part in self.parts:
             if part.server.chaos is not None:
                 part.server.chaos.paused = paused
 
     def outage(self, seconds: float) -> None:
-        """The whole cloud answers 503 from now on for ``seconds``."""
+        """Make the whole cloud answer 503 from now on, for ``seconds``."""
         now = self.clock()
         for part in self.parts:
             part.server.add_outage(now, now + seconds)

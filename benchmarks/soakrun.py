@@ -17,12 +17,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 import gc
+import itertools
 import json
 import logging
 import math
 import multiprocessing
-import os
 from multiprocessing.connection import Connection
+import os
 from pathlib import Path
 import random
 import re
@@ -44,9 +45,10 @@ from homeassistant.config_entries import (
     ConfigSubentryData,
 )
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import Event, callback
 from homeassistant.helpers import entity_registry as er, frame, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import async_get_platforms
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
     MockConfigEntry,
@@ -60,7 +62,7 @@ from custom_components.ev_charge_control.const import (
     EVENT_COMMAND_RESULT,
 )
 from custom_components.ev_charge_control.diagnostics import async_get_config_entry_diagnostics
-from simulators import VENDORS, BenchEntry
+from simulators import VENDORS, BenchEntry, Logged
 from simulators.goe_vendor import _bench_entries as goe_entries, bench_token
 from simulators.server import TIMEOUT_HEADER
 from simulators.viriciti_vendor import BENCH_KEY, _bench_entries as viriciti_entries
@@ -83,10 +85,11 @@ RATES: Final = {
     "drop": 0.02,
     "rate_limit": 0.01,
 }
-# A read interval per vendor: how long entities may stay unavailable after a fault ends.
 # Set to a file name: the simulators' logs (every request) are written into it (JSON).
 DUMP: Final = os.environ.get("EV_SOAK_DUMP")
-READ_INTERVAL: Final = {"goe": 900.0, "easee": 60.0, "viriciti": 300.0}
+# The longest read interval of any vendor's data (go-e's status, Easee's settings and plans,
+# ViriCiti's group: 15 minutes); an entity whose coordinator has none is allowed this long.
+LONGEST_READ: Final = 900.0
 EASEE_BAN_FORMS: Final = ("blocked_403", "forbidden_403", "blocked_429")
 _JWT: Final = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 _UNHANDLED: Final = (
@@ -197,6 +200,7 @@ class LogWatch(logging.Handler):
         self.kept: set[str] = set()  # warnings and errors, checked against issued tokens later
 
     def emit(self, record: logging.LogRecord) -> None:
+        """Check one line."""
         try:
             text = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken log call is a finding too
@@ -233,6 +237,7 @@ class Commands:
     errors: Counter[str] = field(default_factory=Counter)
 
     def ask(self, entity_id: str, device_id: str, value: float) -> None:
+        """Note a value asked for; a value still waiting for the entity is replaced."""
         self.asked += 1
         if entity_id in self.pending:
             self.superseded += 1
@@ -240,12 +245,14 @@ class Commands:
         self.device_of[entity_id] = device_id
 
     def told_at_once(self, entity_id: str, value: float, err: BaseException) -> None:
+        """Note an action that raised: the user heard at once."""
         self.errors[f"{type(err).__name__}: {err}"] += 1
         if self.pending.get(entity_id) == value:
             del self.pending[entity_id]
             self.refused_at_once += 1
 
     def result(self, data: Mapping[str, Any]) -> None:
+        """Note a result event: a final one ends the waiting value it names."""
         if data.get("will_retry"):
             self.retries += 1
             return
@@ -306,6 +313,7 @@ class Soak:
         self.settling = False
 
     def farm(self, command: str, *args: object, **kwargs: object) -> None:
+        """Tell the simulators' process to play a fault (or pause the random ones)."""
         answer = self.bench.ask((command, args, kwargs))  # type: ignore[arg-type]
         if answer != "ok":
             self.farm_errors.append(f"{command}: {answer}")
@@ -313,6 +321,7 @@ class Soak:
     # Set-up
 
     async def setup(self, urls: list[str]) -> None:
+        """Add the vendor's entries and set the integration up, as Home Assistant's start does."""
         for made in _entries(self.vendor, urls):
             entry = MockConfigEntry(
                 domain=DOMAIN,
@@ -333,7 +342,8 @@ class Soak:
             )
             entry.add_to_hass(self.hass)
             self.entries.append(entry)
-        assert await async_setup_component(self.hass, DOMAIN, {})
+        if not await async_setup_component(self.hass, DOMAIN, {}):
+            raise RuntimeError("the integration did not set up")
         await self.hass.async_block_till_done(wait_background_tasks=True)
         # Set-up may migrate entries (ViriCiti's version-1 entries merge into one).
         self.entries = self.hass.config_entries.async_entries(DOMAIN)
@@ -392,6 +402,7 @@ class Soak:
                 self._check(f"state of {entity.domain}", text, self._secrets())
 
     async def check_diagnostics(self) -> None:
+        """Look for secrets and serials in every loaded entry's diagnostics."""
         for entry in self.entries:
             if entry.state is not ConfigEntryState.LOADED:
                 continue
@@ -433,24 +444,40 @@ class Soak:
             return
         if any(r.ends > now for r in self.recoveries if r.recovered_after is None):
             return  # another fault still runs
-        quiet = max(now - r.ends for r in waiting) <= 2 * READ_INTERVAL[self.vendor] + STEP
+        quiet = max(now - r.ends for r in waiting) <= 2 * LONGEST_READ + STEP
         if quiet != self.chaos_paused and not self.settling:
             self.farm("pause", quiet)
             self.chaos_paused = quiet
         unavailable = self._unavailable()
         if not unavailable and self.chaos_paused and not self.settling:
-            self.farm("pause", False)  # noqa: FBT003
+            self.farm("pause", False)
             self.chaos_paused = False
+        intervals = self._read_intervals() if unavailable else {}
         for recovery in waiting:
             if not unavailable:
                 recovery.recovered_after = now - recovery.ends
-            elif now - recovery.ends > READ_INTERVAL[self.vendor] + STEP and not any(
-                recovery.label in late for late in self.unavailable_late
-            ):
+                continue
+            late = [
+                entity_id
+                for entity_id in unavailable
+                if now - recovery.ends > intervals.get(entity_id, LONGEST_READ) + STEP
+            ]
+            if late and not any(recovery.label in text for text in self.unavailable_late):
                 self.unavailable_late.append(
-                    f"{recovery.label}: {len(unavailable)} entities unavailable "
-                    f"{now - recovery.ends:.0f} s after it ended ({unavailable[0]}, ...)"
+                    f"{recovery.label}: {len(late)} entities unavailable "
+                    f"{now - recovery.ends:.0f} s after it ended, longer than their read "
+                    f"interval ({late[0]}: {intervals.get(late[0], LONGEST_READ):.0f} s, ...)"
                 )
+
+    def _read_intervals(self) -> dict[str, float]:
+        """Return each entity's read interval: its coordinator's update interval, in s."""
+        intervals = {}
+        for platform in async_get_platforms(self.hass, DOMAIN):
+            for entity_id, entity in platform.entities.items():
+                interval = getattr(getattr(entity, "coordinator", None), "update_interval", None)
+                if interval is not None:
+                    intervals[entity_id] = interval.total_seconds()
+        return intervals
 
     def held_by_bans(self) -> list[str]:
         """Return the waiting commands of accounts a ban silences (its repair issue tells)."""
@@ -518,10 +545,12 @@ class Soak:
             self.commands.told_at_once(entity_id, value, err)
 
     async def reload(self) -> None:
+        """Reload every entry, one after another."""
         for entry in self.entries:
             await self.hass.config_entries.async_reload(entry.entry_id)
 
     async def change_options(self) -> None:
+        """Change the first entry's options once (go-e: rename a charger's subentry)."""
         entry = self.entries[0]
         if self.vendor == "easee":
             options = {**entry.options, "state_interval": 90}
@@ -539,6 +568,7 @@ class Soak:
     # The day
 
     async def day(self) -> None:
+        """Travel the day: faults, the user, reloads; then an hour to settle."""
         plan = self.plan
         self.farm("chaos", RATES, self.seed)
         self.started = time.time()
@@ -567,7 +597,7 @@ class Soak:
             self._follow_recoveries(time.time())
         # No new faults, no user: waiting commands end.
         self.settling = True
-        self.farm("pause", True)  # noqa: FBT003
+        self.farm("pause", True)
         settled = 0.0
         while settled < SETTLE - 1e-9:
             await self.bench.travel(STEP)
@@ -622,16 +652,22 @@ def _ban_requests(log: list[list[Any]]) -> int:
     return sum(1 for moment in banned if moment > banned[0]) if banned else 0
 
 
-def _for_budget(log: list[list[Any]]) -> list[list[Any]]:
-    """The log as the budget check reads it: faults the soak played are no rate-limit answers."""
+def _for_budget(log: list[list[Any]]) -> list[Logged]:
+    """Return the log as budgets read it: the soak's faults are no rate-limit answers."""
     return [
-        [*item[:3], 0, item[4]] if ":" in str(item[4]) or item[4] == "banned" else item
-        for item in log
+        (
+            float(at),
+            str(endpoint),
+            str(key),
+            0 if ":" in str(result) or result == "banned" else int(status),
+            str(result),
+        )
+        for at, endpoint, key, status, result in log
     ]
 
 
 def _without_setups(log: list[list[Any]], setups: list[float]) -> list[list[Any]]:
-    """The log without the requests of a set-up's step (its first reads)."""
+    """Return the log without the requests of a set-up's step (its first reads)."""
     return [item for item in log if not any(at <= float(item[0]) < at + STEP for at in setups)]
 
 
@@ -639,7 +675,7 @@ def _steady_rise(samples: list[tuple[float, int]]) -> dict[str, Any]:
     """Memory over the day: growth after the first hours, and whether it rises steadily."""
     warm = [kb for at, kb in samples if at >= 2 * 3600] or [kb for _, kb in samples]
     growth = warm[-1] - warm[0] if warm else 0
-    steps = list(zip(warm, warm[1:], strict=False))
+    steps = list(itertools.pairwise(warm))
     rising = sum(1 for a, b in steps if b > a)
     steady = len(steps) >= 6 and rising >= 0.8 * len(steps) and growth > 4096
     return {
@@ -702,7 +738,7 @@ async def _run(
                 loop.set_exception_handler(on_error)
                 hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)
                 frame.async_setup(hass)
-                scenario = Scenario({key: 0 for key in VENDORS}, hours, STEP, 0)
+                scenario = Scenario(dict.fromkeys(VENDORS, 0), hours, STEP, 0)
                 bench = Bench(hass, freezer, clock, conn, {}, scenario)
                 soak = Soak(bench, vendor, seed, plan, watch)
                 await soak.setup(urls)
@@ -721,7 +757,7 @@ async def _run(
         undo()
         logging.getLogger().removeHandler(watch)
     if DUMP is not None:
-        Path(DUMP).write_text(json.dumps(report, default=str), encoding="utf-8")
+        await asyncio.to_thread(Path(DUMP).write_text, json.dumps(report, default=str), "utf-8")
     issued = {secret for part in report["parts"] for secret in part["secrets"]}
     for text in watch.kept:
         for secret in leaked(text, issued):
@@ -837,7 +873,7 @@ def _result(
         },
         "recoveries": recoveries,
         "worst_recovery_s": max(times) if times else None,
-        "read_interval_s": READ_INTERVAL[vendor],
+        "read_interval_s": LONGEST_READ,
         "memory": _steady_rise(soak.memory),
         "violations": violations,
     }
