@@ -246,10 +246,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "results": results,
     }
     full = not args.quick and args.hours is None and args.vendor is None
-    if full and RESULTS.exists():
-        # The quick run's time, measured separately, stays with the full run's report.
-        report["quick_wall_s"] = json.loads(RESULTS.read_text(encoding="utf-8")).get("quick_wall_s")
-    report["problems"] = problems(report)
+    quick_problems: list[str] = []
+    if full:
+        # The full run also times CI's quick run, for the README.
+        began = time.monotonic()
+        quick = [_run_vendor(vendor, QUICK_HOURS, args.seed) for vendor in vendors]
+        report["quick_wall_s"] = round(time.monotonic() - began)
+        quick_problems = [
+            f"{r['name']} (quick): {v}" for r in quick for v in r.get("violations", [])
+        ]
+    report["problems"] = problems(report) + quick_problems
     body = render(report)
     sys.stdout.write(body + "\n")
     output = args.output or (RESULTS if full else None)
