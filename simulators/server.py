@@ -103,7 +103,12 @@ class Outage:
 
 
 class Chaos:
-    """Faults drawn at random, at a rate per kind, from a seeded generator."""
+    """Faults drawn at random, at a rate per kind, from seeded generators.
+
+    The n-th request about a subject (go-e: a serial; Easee, ViriCiti: a path) draws from a
+    generator seeded with the seed, the subject and n: the same requests meet the same faults
+    again, whatever order requests about different subjects arrive in.
+    """
 
     def __init__(self, rates: Mapping[str, float], seed: int) -> None:
         unknown = set(rates) - set(CHAOS_KINDS)
@@ -112,19 +117,32 @@ class Chaos:
         if any(not 0 <= rate <= 1 for rate in rates.values()) or sum(rates.values()) > 1:
             raise ValueError("rates must be between 0 and 1 and add up to at most 1")
         self.rates = {kind: rates[kind] for kind in CHAOS_KINDS if kind in rates}
-        self.random = random.Random(seed)
+        self.seed = seed
         self.injected: Counter[str] = Counter()
         self.paused = False
+        self._drawn: Counter[str | None] = Counter()
 
-    def draw(self) -> str | None:
-        """Return the kind of fault for the next request, or None."""
+    def draw(self, subject: str | None, rate_limit: str) -> str | None:
+        """Return the fault kind for the next request about ``subject``, or None.
+
+        A 5xx is one of 500, 502 and 503; a timeout loses the answer of a request the cloud
+        did ("timeout_lost") or the request itself ("timeout_unsent"); ``rate_limit`` is the
+        vendor's own answer.
+        """
         if self.paused:
             return None
-        roll = self.random.random()
+        count = self._drawn[subject]
+        self._drawn[subject] += 1
+        dice = random.Random(f"{self.seed}/{subject}/{count}")
+        roll = dice.random()
         for kind, rate in self.rates.items():
             if roll < rate:
                 self.injected[kind] += 1
-                return kind
+                if kind == "http_5xx":
+                    return dice.choice(("http_500", "http_502", "http_503"))
+                if kind == "timeout":
+                    return dice.choice(("timeout_lost", "timeout_unsent"))
+                return rate_limit if kind == "rate_limit" else kind
             roll -= rate
         return None
 
@@ -261,13 +279,10 @@ class SimulatorServer[RequestT: DataclassInstance](ABC):
                 outage.target is None or self._fault_picks(outage.target, subject)
             ):
                 return Fault(outage.kind, outage.target, 1, 0.0, 0, label=outage.label)
-        if self.chaos is not None and (kind := self.chaos.draw()) is not None:
-            if kind == "http_5xx":
-                kind = self.chaos.random.choice(("http_500", "http_502", "http_503"))
-            elif kind == "rate_limit":
-                kind = self.rate_limit_fault
-            elif kind == "timeout":
-                kind = self.chaos.random.choice(("timeout_lost", "timeout_unsent"))
+        if (
+            self.chaos is not None
+            and (kind := self.chaos.draw(subject, self.rate_limit_fault)) is not None
+        ):
             return Fault(kind, None, 1, 0.0, 60, label="chaos")
         return None
 

@@ -15,6 +15,7 @@ from benchmarks.soak import README, RESULTS, TABLE_END, TABLE_START, render
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.day_long
 @pytest.mark.usefixtures("socket_enabled")
 @pytest.mark.skipif(
     not hasattr(patch_time, "ha_get_module_attributes"),

@@ -172,3 +172,20 @@ async def test_an_outage_with_a_target_picks_its_requests_only(
         assert await get("other") == 200
     finally:
         await sim.stop()
+
+
+def test_each_subject_meets_the_same_faults_whatever_the_order() -> None:
+    """The n-th request about a subject draws the same, however the subjects interleave."""
+    rates = {"http_5xx": 0.3, "timeout": 0.2, "drop": 0.1}
+
+    def draws(order: list[str]) -> dict[str, list[str | None]]:
+        chaos = Chaos(rates, seed=3)
+        drawn: dict[str, list[str | None]] = {"a": [], "b": []}
+        for subject in order:
+            drawn[subject].append(chaos.draw(subject, "http_429"))
+        return drawn
+
+    first = draws(["a", "b"] * 50)
+    assert draws(["b"] * 50 + ["a"] * 50) == first
+    assert any(first["a"])
+    assert first["a"] != first["b"]
