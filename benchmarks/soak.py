@@ -142,8 +142,8 @@ def _vendor_table(result: Mapping[str, Any]) -> list[str]:
         ("Real time", _s(result.get("wall_s"))),
         (
             "Fleet",
-            f"{result.get('entries', 0)} entries, {result.get('devices', 0)} "
-            f"{VENDORS[result['vendor']].bench.unit}",
+            f"{result.get('entries', 0)} {'entry' if result.get('entries') == 1 else 'entries'}, "
+            f"{result.get('devices', 0)} {VENDORS[result['vendor']].bench.unit}",
         ),
         ("Requests", _n(result.get("requests", 0))),
         ("Faults injected", _faults(result)),
