@@ -44,7 +44,7 @@ from homeassistant.config_entries import (
     ConfigEntryState,
     ConfigSubentryData,
 )
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, STATE_UNAVAILABLE
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Event, callback
 from homeassistant.helpers import entity_registry as er, frame, issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -56,16 +56,13 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
 )
 
 from custom_components.ev_charge_control.const import (
-    CONF_BASE_URL,
     CONF_VENDOR,
     DOMAIN,
     EVENT_COMMAND_RESULT,
 )
 from custom_components.ev_charge_control.diagnostics import async_get_config_entry_diagnostics
-from simulators import VENDORS, BenchEntry, Logged
-from simulators.goe_vendor import _bench_entries as goe_entries, bench_token
+from simulators import VENDORS, Logged
 from simulators.server import TIMEOUT_HEADER
-from simulators.viriciti_vendor import BENCH_KEY, _bench_entries as viriciti_entries
 
 from . import soakfarm
 from .harness import START, Bench, Scenario, SharedClock, patch_freezegun, rss_kb
@@ -87,10 +84,9 @@ RATES: Final = {
 }
 # Set to a file name: the simulators' logs (every request) are written into it (JSON).
 DUMP: Final = os.environ.get("EV_SOAK_DUMP")
-# The longest read interval of any vendor's data (go-e's status, Easee's settings and plans,
-# ViriCiti's group: 15 minutes); an entity whose coordinator has none is allowed this long.
+# The longest read interval of any vendor's data (a status, settings, plans or a group read
+# every 15 minutes); an entity whose coordinator has none is allowed this long.
 LONGEST_READ: Final = 900.0
-EASEE_BAN_FORMS: Final = ("blocked_403", "forbidden_403", "blocked_429")
 _JWT: Final = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 _UNHANDLED: Final = (
     "Task exception was never retrieved",
@@ -131,48 +127,6 @@ class Plan:
             bans=tuple(h * 3600 * scale for h in (13, 15, 17)),
             ban_for=min(7200.0, seconds / 12),
         )
-
-
-def _easee_entries(urls: list[str]) -> list[BenchEntry]:
-    entries = []
-    for account, url in enumerate(urls):
-        user_id, username, password = soakfarm.easee_user(account)
-        entries.append(
-            BenchEntry(
-                title=f"Easee {username}",
-                unique_id=str(user_id),
-                data={CONF_USERNAME: username, CONF_PASSWORD: password, CONF_BASE_URL: url},
-            )
-        )
-    return entries
-
-
-def _entries(vendor: str, urls: list[str]) -> list[BenchEntry]:
-    if vendor == "goe":
-        return goe_entries(soakfarm.GOE_CHARGERS, urls[0])
-    if vendor == "easee":
-        return _easee_entries(urls)
-    return viriciti_entries(soakfarm.VIRICITI_GROUPS, urls[0])
-
-
-def _static_secrets(vendor: str) -> set[str]:
-    if vendor == "goe":
-        return {bench_token(index) for index in range(soakfarm.GOE_CHARGERS)}
-    if vendor == "easee":
-        return {soakfarm.easee_user(a)[2] for a in range(soakfarm.EASEE_ACCOUNTS)}
-    return {BENCH_KEY}
-
-
-def _serials(vendor: str) -> set[str]:
-    if vendor == "goe":
-        return {f"{index + 1:06d}" for index in range(soakfarm.GOE_CHARGERS)}
-    if vendor == "easee":
-        return {
-            soakfarm.easee_charger_id(a, i)
-            for a in range(soakfarm.EASEE_ACCOUNTS)
-            for i in range(soakfarm.EASEE_CHARGERS_PER_ACCOUNT)
-        }
-    return set()
 
 
 def leaked(text: str, secrets: Iterable[str]) -> set[str]:
@@ -257,7 +211,7 @@ class Commands:
             self.retries += 1
             return
         requested = data.get("requested")
-        # Easee's circuit limits carry their three phases: a phase's number set one of them.
+        # A limit of three phases (a circuit's) carries them all: a phase's number set one.
         values = requested if isinstance(requested, list) else [requested]
         for entity_id, value in self.pending.items():
             if self.device_of.get(entity_id) == data.get("device_id") and any(
@@ -295,6 +249,7 @@ class Soak:
         self.bench = bench
         self.hass = bench.hass
         self.vendor = vendor
+        self.soaked = VENDORS[vendor].soak
         self.seed = seed
         self.plan = plan
         self.watch = watch
@@ -322,7 +277,7 @@ class Soak:
 
     async def setup(self, urls: list[str]) -> None:
         """Add the vendor's entries and set the integration up, as Home Assistant's start does."""
-        for made in _entries(self.vendor, urls):
+        for made in self.soaked.entries(urls):
             entry = MockConfigEntry(
                 domain=DOMAIN,
                 title=made.title,
@@ -345,7 +300,7 @@ class Soak:
         if not await async_setup_component(self.hass, DOMAIN, {}):
             raise RuntimeError("the integration did not set up")
         await self.hass.async_block_till_done(wait_background_tasks=True)
-        # Set-up may migrate entries (ViriCiti's version-1 entries merge into one).
+        # Set-up may migrate entries (version-1 entries merge into one).
         self.entries = self.hass.config_entries.async_entries(DOMAIN)
         async_dispatcher_connect(self.hass, SIGNAL_CONFIG_ENTRY_CHANGED, self._on_entry)
         self.hass.bus.async_listen(EVENT_COMMAND_RESULT, self._on_result)
@@ -410,7 +365,7 @@ class Soak:
             self._check(
                 "diagnostics",
                 json.dumps(dump, default=str),
-                self._secrets() | _serials(self.vendor),
+                self._secrets() | self.soaked.serials,
             )
 
     def _blocked(self, entry: ConfigEntry[Any]) -> bool:
@@ -490,9 +445,10 @@ class Soak:
                 if entity is None or entity.config_entry_id is None
                 else self.hass.config_entries.async_get_entry(entity.config_entry_id)
             )
-            issue = None if entry is None else f"easee_blocked_{entry.entry_id}"
+            issue = None if entry is None else f"{self.soaked.ban_issue}_{entry.entry_id}"
             if (
                 entry is not None
+                and self.soaked.ban_issue
                 and self._blocked(entry)
                 and ir.async_get(self.hass).async_get_issue(DOMAIN, str(issue)) is not None
             ):
@@ -550,14 +506,10 @@ class Soak:
             await self.hass.config_entries.async_reload(entry.entry_id)
 
     async def change_options(self) -> None:
-        """Change the first entry's options once (go-e: rename a charger's subentry)."""
+        """Change the first entry's options once (or rename a subentry: its reconfigure)."""
         entry = self.entries[0]
-        if self.vendor == "easee":
-            options = {**entry.options, "state_interval": 90}
-        elif self.vendor == "viriciti":
-            options = {**entry.options, "default_duration": 90}
-        else:
-            # go-e has no options: a charger's subentry renamed (its reconfigure) instead.
+        options = self.soaked.options(entry.options)
+        if options is None:
             subentry = next(iter(entry.subentries.values()))
             self.hass.config_entries.async_update_subentry(
                 entry, subentry, title=f"{subentry.title} (garage)"
@@ -579,8 +531,8 @@ class Soak:
             (plan.options_at, "options"),
             *((at, "reload") for at in plan.reloads),
         ]
-        if self.vendor == "easee":
-            moments += [(at, f"ban {i}") for i, at in enumerate(plan.bans)]
+        # A ban in each of the vendor's forms, each on a cloud (an account) of its own.
+        moments += [(at, f"ban {i}") for i, at in enumerate(plan.bans[: len(self.soaked.bans)])]
         moments.sort()
         elapsed, next_user, next_hour = 0.0, USER_EVERY, 0.0
         while elapsed < plan.seconds - 1e-9:
@@ -630,7 +582,7 @@ class Soak:
             await self.reload()
         elif what.startswith("ban "):
             account = int(what.split()[1])
-            self.farm("ban", account, EASEE_BAN_FORMS[account], plan.ban_for)
+            self.farm("ban", account, self.soaked.bans[account], plan.ban_for)
 
 
 _TEXTS: dict[str, str] = {}
@@ -725,7 +677,7 @@ async def _run(
     resolver = patch(
         "homeassistant.helpers.aiohttp_client._async_make_resolver", return_value=threaded
     )
-    watch = LogWatch(_static_secrets(vendor))
+    watch = LogWatch(set(VENDORS[vendor].soak.secrets))
     own = logging.getLogger(f"custom_components.{DOMAIN}")
     own.setLevel(logging.DEBUG)
     logging.getLogger().addHandler(watch)
