@@ -685,9 +685,8 @@ async def _run_hass(
     return bench.result
 
 
-def run(scenario: Scenario) -> dict[str, Any]:
-    """Run one scenario: start the farm, Home Assistant on a frozen clock, measure, stop."""
-    # What the plugin does before each test: Home Assistant's datetimes under freezegun.
+def patch_freezegun() -> None:
+    """Do what the test plugin does before each test: Home Assistant's datetimes under freezegun."""
     freezegun.api.FakeDate = patch_time.HAFakeDate  # type: ignore[misc]
     freezegun.api.datetime_to_fakedatetime = patch_time.ha_datetime_to_fakedatetime
     freezegun.api.FakeDatetime = patch_time.HAFakeDatetime  # type: ignore[misc]
@@ -695,6 +694,11 @@ def run(scenario: Scenario) -> dict[str, Any]:
     freezegun.api._get_module_attributes_hash = patch_time.ha_get_module_attributes_hash  # noqa: SLF001
     freezegun.api._should_use_real_time = patch_time.ha_should_use_real_time  # noqa: SLF001
     freezegun.api.get_current_time = patch_time.ha_get_current_time
+
+
+def run(scenario: Scenario) -> dict[str, Any]:
+    """Run one scenario: start the farm, Home Assistant on a frozen clock, measure, stop."""
+    patch_freezegun()
     logging.basicConfig(level=logging.WARNING)
     context = multiprocessing.get_context("spawn")
     start = freezegun.api.FakeDatetime.fromisoformat(START).timestamp()

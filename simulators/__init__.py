@@ -228,6 +228,41 @@ class VendorBench:
     scaled: ScaledBench | None = None
 
 
+# --- the chaos soak ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SoakPart:
+    """One simulator of a vendor's soak (a cloud), loaded with its fleet."""
+
+    name: str  # as the soak's report names it
+    server: SimulatorServer[Any]
+    count: int  # chargers (or groups) on it, as the vendor's budget check counts them
+    log: Callable[[], list[Logged]]  # every request so far, as the budget check counts them
+    devices: tuple[str, ...]  # what can go offline
+    # Take a device off the cloud (False) or back (True): a charger, or a group's answers.
+    set_online: Callable[[str, bool], None]
+    # Ban every request from now on for a while in a form (None: the vendor has no bans).
+    ban: Callable[[str, float], None] | None = None
+    secrets: Callable[[], set[str]] = set  # what the cloud issued (tokens), at the end
+
+
+@dataclass(frozen=True, kw_only=True)
+class VendorSoak:
+    """What `scripts/soak` does with a vendor: its clouds, entries, secrets and bans."""
+
+    farm: Callable[[Callable[[], float]], list[SoakPart]]  # (clock) -> the clouds
+    entries: Callable[[Sequence[str]], list[BenchEntry]]  # (each cloud's base URL) -> entries
+    secrets: frozenset[str]  # passwords, tokens and keys the entries hold
+    serials: frozenset[str]  # what diagnostics must not show
+    # The options the user changes once, from the entry's; None: a charger's subentry renamed.
+    options: Callable[[Mapping[str, object]], dict[str, object] | None]
+    # A ban in each form, the i-th on the i-th cloud, and its repair issue's id before the entry
+    # id ("" without bans).
+    bans: tuple[str, ...] = ()
+    ban_issue: str = ""
+
+
 # --- a vendor -----------------------------------------------------------------------------
 
 
@@ -240,6 +275,7 @@ class SimulatedVendor:
     add_command: Callable[[SubCommands], None]  # adds `python -m simulators KEY`
     demo: VendorDemo
     bench: VendorBench
+    soak: VendorSoak
 
 
 # The registry: one line per vendor, keyed as the integration keys it (entry.data["vendor"]).

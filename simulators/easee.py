@@ -820,6 +820,16 @@ class _IpState:
 
 
 @dataclass
+class _Ban:
+    """A ban the simulator was told to play: its form, and until when (it may restart)."""
+
+    form: str
+    seconds: float
+    until: float
+    user_id: int | None  # whose requests it refuses; None: every request
+
+
+@dataclass
 class _Context:
     """What the middleware found out about a request, for the handler."""
 
@@ -910,6 +920,7 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         # Circuits that list a back plate with no charger mounted (id null), as real ones may.
         self.empty_back_plates: set[int] = set()
         self._site_reads: dict[int, deque[float]] = {}
+        self._bans: list[_Ban] = []
 
     # --- setup for tests and the demo -----------------------------------------------------------
 
@@ -1083,8 +1094,49 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         return max(ends) if ends else None
 
     def unblock(self) -> None:
-        """Lift every block and forget the rate-limit history."""
+        """Lift every block and ban, and forget the rate-limit history."""
         self._ips.clear()
+        self._bans.clear()
+
+    def ban(self, form: str, seconds: float, *, user_id: int | None = None) -> None:
+        """Ban from now on for ``seconds``, answering in one of BAN_FORMS.
+
+        ``user_id``: only that account's requests (its tokens, its login), so that one day
+        can meet every form on accounts of their own; None: every request, as Easee bans an IP.
+        A "blocked_429" ban restarts with every request it refuses. Each refused request is
+        logged with the result "banned".
+        """
+        if form not in BAN_FORMS:
+            raise ValueError(f"unknown ban form: {form}")
+        if seconds <= 0:
+            raise ValueError("a ban must last")
+        self._bans.append(_Ban(form, seconds, self._clock() + seconds, user_id))
+
+    def _request_user(self, request: web.Request, body: object) -> int | None:
+        """Return whose request it is: its login's user, refresh token's or access token's."""
+        if request.path == "/api/accounts/login":
+            name = body.get("userName") if isinstance(body, dict) else None
+            account = self.accounts.get(name.lower()) if isinstance(name, str) else None
+            return None if account is None else account.user_id
+        if request.path == "/api/accounts/refresh_token":
+            refresh = body.get("refreshToken") if isinstance(body, dict) else None
+            owner = self._refresh_tokens.get(refresh) if isinstance(refresh, str) else None
+            return None if owner is None else owner.user_id
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        owner = self._access_tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        return None if owner is None else owner.user_id
+
+    def _banned(self, request: web.Request, body: object, now: float) -> web.Response | None:
+        """Return the ban's answer when a ban running now refuses the request."""
+        for ban in self._bans:
+            if now >= ban.until:
+                continue
+            if ban.user_id is not None and ban.user_id != self._request_user(request, body):
+                continue
+            if ban.form == "blocked_429":
+                ban.until = now + ban.seconds
+            return self._blocked_response(ban.form, "banned")
+        return None
 
     # --- the model ------------------------------------------------------------------------------
 
@@ -1676,7 +1728,9 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
             return faulted
         await self._sleep(BASE_LATENCY)
 
-        refused = self._rate_limit(request.remote or "unknown", now, login=login)
+        refused = self._banned(request, body, now)
+        if refused is None:
+            refused = self._rate_limit(request.remote or "unknown", now, login=login)
         if refused is not None:
             log(refused.status, refused["easee_result"])
             return refused

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 import math
 import re
 from typing import Any, Final
@@ -20,13 +20,16 @@ from simulators import (
     DemoProbe,
     Logged,
     SimulatedVendor,
+    SoakPart,
     SubCommands,
     VendorBench,
     VendorDemo,
+    VendorSoak,
     cli,
 )
 from simulators.budget_report import SLACK, Report, by_key, max_in_window, min_gap
 from simulators.easee import (
+    BAN_FORMS,
     CHARGER_FIELDS,
     DEMO_PASSWORD,
     DEMO_USERNAME,
@@ -521,6 +524,96 @@ BENCH: Final = VendorBench(
     budget=_budget,
 )
 
+# --- the chaos soak ---------------------------------------------------------------------------
+
+SOAK_ACCOUNTS: Final = 3
+SOAK_CHARGERS_PER_ACCOUNT: Final = 2
+
+
+def soak_user(account: int) -> tuple[int, str, str]:
+    """Return the account-th soak account's user id, user name and password."""
+    return 5100 + account, f"soak{account + 1}@example.com", f"Soak-Pa55w0rd-{account + 1}!"
+
+
+def soak_charger_id(account: int, index: int) -> str:
+    """Return the id of an account's index-th charger."""
+    return f"EHS{account + 1}{index + 1:04d}"
+
+
+def _soak_part(clock: Callable[[], float], account: int) -> SoakPart:
+    # Each account a cloud of its own: a ban silences its account for a day, so one day
+    # meets every form of ban, each on an account of its own.
+    sim = EaseeSimulator(clock=clock, latency_scale=0)
+    user_id, username, password = soak_user(account)
+    sim.add_account(username, password, user_id=user_id)
+    site, circuit = 10 + account, 100 + account
+    sim.add_site(user_id, site, f"Soak site {account + 1}")
+    sim.add_circuit(site, circuit, max_current=32)
+    chargers = tuple(soak_charger_id(account, i) for i in range(SOAK_CHARGERS_PER_ACCOUNT))
+    for index, charger in enumerate(chargers):
+        sim.add_charger(charger, circuit, master=index == 0, car_connected=index == 0)
+
+    def log() -> list[Logged]:
+        return [(r.time, *_endpoint(r.method, r.path), r.status, r.result) for r in sim.requests]
+
+    def set_online(charger: str, online: bool) -> None:
+        sim.chargers[charger].is_online = online
+
+    def ban(form: str, seconds: float) -> None:
+        sim.ban(form, seconds)
+
+    return SoakPart(
+        name=f"Easee {username}",
+        server=sim,
+        count=len(chargers),
+        log=log,
+        devices=chargers,
+        set_online=set_online,
+        ban=ban,
+        secrets=sim.issued_secrets,
+    )
+
+
+def _soak_entries(urls: Sequence[str]) -> list[BenchEntry]:
+    from homeassistant.const import CONF_PASSWORD, CONF_USERNAME  # noqa: PLC0415
+
+    from custom_components.ev_charge_control.const import CONF_BASE_URL  # noqa: PLC0415
+
+    entries = []
+    for account, url in enumerate(urls):
+        user_id, username, password = soak_user(account)
+        entries.append(
+            BenchEntry(
+                title=f"Easee {username}",
+                unique_id=str(user_id),
+                data={CONF_USERNAME: username, CONF_PASSWORD: password, CONF_BASE_URL: url},
+            )
+        )
+    return entries
+
+
+def _soak_options(options: Mapping[str, object]) -> dict[str, object]:
+    from custom_components.ev_charge_control.vendors.easee.const import (  # noqa: PLC0415
+        CONF_STATE_INTERVAL,
+    )
+
+    return {**options, CONF_STATE_INTERVAL: 90}
+
+
+SOAK: Final = VendorSoak(
+    farm=lambda clock: [_soak_part(clock, account) for account in range(SOAK_ACCOUNTS)],
+    entries=_soak_entries,
+    secrets=frozenset(soak_user(account)[2] for account in range(SOAK_ACCOUNTS)),
+    serials=frozenset(
+        soak_charger_id(account, index)
+        for account in range(SOAK_ACCOUNTS)
+        for index in range(SOAK_CHARGERS_PER_ACCOUNT)
+    ),
+    options=_soak_options,
+    bans=BAN_FORMS,
+    ban_issue="easee_blocked",
+)
+
 VENDOR: Final = SimulatedVendor(
-    key=KEY, name="Easee", add_command=add_command, demo=DEMO, bench=BENCH
+    key=KEY, name="Easee", add_command=add_command, demo=DEMO, bench=BENCH, soak=SOAK
 )

@@ -335,6 +335,7 @@ class GoeSimulator(SimulatorServer[GoeRequest]):
     """The go-e grid-operator cloud for many chargers, as an aiohttp application."""
 
     fault_kinds = FAULT_KINDS
+    rate_limit_fault = "rate_limiting"
     fault_target = "serial"
 
     def __init__(

@@ -22,9 +22,11 @@ from simulators import (
     Logged,
     ScaledBench,
     SimulatedVendor,
+    SoakPart,
     SubCommands,
     VendorBench,
     VendorDemo,
+    VendorSoak,
     cli,
 )
 from simulators.budget_report import SLACK, Report, bucket_overdrawn, min_gap
@@ -467,6 +469,42 @@ BENCH: Final = VendorBench(
     ),
 )
 
+# --- the chaos soak ---------------------------------------------------------------------------
+
+SOAK_CHARGERS: Final = 4
+
+
+def _soak_farm(clock: Callable[[], float]) -> list[SoakPart]:
+    """Load a few chargers of one grid operator's access; one goes offline (the cloud tells)."""
+    farm = _bench_farm(clock, SOAK_CHARGERS)
+    sim = farm.server
+    if not isinstance(sim, GoeSimulator):  # pragma: no cover - the bench farm's own
+        raise TypeError(sim)
+
+    def set_online(serial: str, online: bool) -> None:
+        sim.chargers[serial].online = online
+
+    return [
+        SoakPart(
+            name="go-e",
+            server=sim,
+            count=SOAK_CHARGERS,
+            log=farm.log,
+            devices=tuple(map(bench_serial, range(SOAK_CHARGERS))),
+            set_online=set_online,
+        )
+    ]
+
+
+SOAK: Final = VendorSoak(
+    farm=_soak_farm,
+    entries=lambda urls: _bench_entries(SOAK_CHARGERS, urls[0]),
+    secrets=frozenset(map(bench_token, range(SOAK_CHARGERS))),
+    serials=frozenset(map(bench_serial, range(SOAK_CHARGERS))),
+    # go-e's entry has no options: a charger's subentry is renamed (its reconfigure) instead.
+    options=lambda _options: None,
+)
+
 VENDOR: Final = SimulatedVendor(
-    key=KEY, name="go-e", add_command=add_command, demo=DEMO, bench=BENCH
+    key=KEY, name="go-e", add_command=add_command, demo=DEMO, bench=BENCH, soak=SOAK
 )

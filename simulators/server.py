@@ -3,7 +3,9 @@
 Each simulator (go-e, Easee, ViriCiti) is an aiohttp application of its vendor's API plus /_sim
 admin endpoints. `SimulatorServer` starts and stops it, keeps the request log for
 GET /_sim/requests and plays the faults tests inject (`inject_fault`, POST and DELETE
-/_sim/faults); `PathFaultServer` adds what the REST simulators (Easee, ViriCiti) have in
+/_sim/faults), the random faults of `set_chaos` (a seeded generator, so a run repeats) and the
+outages of `add_outage` (every request picked in a window of simulated time fails);
+`PathFaultServer` adds what the REST simulators (Easee, ViriCiti) have in
 common: faults picked by path, 429 answers and answers of the wrong JSON shape. What an error
 looks like stays with each vendor.
 """
@@ -12,23 +14,35 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 import asyncio
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 import json
+import random
 import time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from aiohttp import web
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
-    from aiohttp.typedefs import Middleware
+    from aiohttp.typedefs import Handler, Middleware
 
 type RequestLog = Callable[[int, str], None]
 """Logs the request being answered: HTTP status (0: no answer at all) and result."""
 
 # Body of an API request that is not JSON (None stands for an empty body).
 BAD_JSON = object()
+
+# What chaos draws, each at its own rate: a 5xx (500, 502 or 503), no answer in time, an answer
+# that is no JSON, a connection reset, and the vendor's own rate-limit answer.
+CHAOS_KINDS: Final = ("http_5xx", "timeout", "non_json", "drop", "rate_limit")
+# A client on a frozen, travelled clock never times out while the simulator holds an answer, so
+# a "timeout" answers at once with this header; the client's side (the soak) raises the timeout.
+# "lost": the cloud took and did the request, only its answer is lost; "unsent": it never
+# arrived. A request that arrived is logged as usual (it counts against budgets).
+TIMEOUT_HEADER: Final = "X-Sim-Timeout"
+_TIMEOUT_KEY: Final = web.RequestKey("sim_timeout", str)
 
 
 def wall_clock() -> float:
@@ -73,6 +87,64 @@ class Fault:
     remaining: int
     delay: float
     retry_after: int  # seconds, for the Retry-After of "http_429"
+    # Chaos and outages: the request log's result is "{label}:{what the fault logs}".
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """A stretch of simulated time in which every request picked fails (a 503, or a reset)."""
+
+    start: float
+    end: float
+    target: str | None  # picks as a fault's target does; None: every request
+    label: str  # in the request log's result, e.g. "outage" or "offline"
+    kind: str = "http_503"
+
+
+class Chaos:
+    """Faults drawn at random, at a rate per kind, from seeded generators.
+
+    The n-th request about a subject (go-e: a serial; Easee, ViriCiti: a path) draws from a
+    generator seeded with the seed, the subject and n: the same requests meet the same faults
+    again, whatever order requests about different subjects arrive in.
+    """
+
+    def __init__(self, rates: Mapping[str, float], seed: int) -> None:
+        unknown = set(rates) - set(CHAOS_KINDS)
+        if unknown:
+            raise ValueError(f"unknown chaos kinds: {', '.join(sorted(unknown))}")
+        if any(not 0 <= rate <= 1 for rate in rates.values()) or sum(rates.values()) > 1:
+            raise ValueError("rates must be between 0 and 1 and add up to at most 1")
+        self.rates = {kind: rates[kind] for kind in CHAOS_KINDS if kind in rates}
+        self.seed = seed
+        self.injected: Counter[str] = Counter()
+        self.paused = False
+        self._drawn: Counter[str | None] = Counter()
+
+    def draw(self, subject: str | None, rate_limit: str) -> str | None:
+        """Return the fault kind for the next request about ``subject``, or None.
+
+        A 5xx is one of 500, 502 and 503; a timeout loses the answer of a request the cloud
+        did ("timeout_lost") or the request itself ("timeout_unsent"); ``rate_limit`` is the
+        vendor's own answer.
+        """
+        if self.paused:
+            return None
+        count = self._drawn[subject]
+        self._drawn[subject] += 1
+        dice = random.Random(f"{self.seed}/{subject}/{count}")
+        roll = dice.random()
+        for kind, rate in self.rates.items():
+            if roll < rate:
+                self.injected[kind] += 1
+                if kind == "http_5xx":
+                    return dice.choice(("http_500", "http_502", "http_503"))
+                if kind == "timeout":
+                    return dice.choice(("timeout_lost", "timeout_unsent"))
+                return rate_limit if kind == "rate_limit" else kind
+            roll -= rate
+        return None
 
 
 class SimulatorServer[RequestT: DataclassInstance](ABC):
@@ -85,6 +157,8 @@ class SimulatorServer[RequestT: DataclassInstance](ABC):
 
     fault_kinds: ClassVar[frozenset[str]]
     fault_target: ClassVar[str]
+    # The fault kind of the vendor's own answer to a client that asks too often.
+    rate_limit_fault: ClassVar[str]
     # The numbers of a /_sim/faults body: name, default and whether it must be an integer.
     fault_numbers: ClassVar[tuple[tuple[str, float, bool], ...]] = (
         ("count", 1, True),
@@ -97,6 +171,8 @@ class SimulatorServer[RequestT: DataclassInstance](ABC):
         self.requests: list[RequestT] = []  # every API request as logged, for /_sim/requests
         self.base_url = ""  # set by start
         self._faults: list[Fault] = []
+        self.chaos: Chaos | None = None
+        self.outages: list[Outage] = []
         self._runner: web.AppRunner | None = None
         # Run before the vendor's own, e.g. the benchmark's command receipts; set before start.
         self.extra_middlewares: list[Middleware] = []
@@ -112,7 +188,7 @@ class SimulatorServer[RequestT: DataclassInstance](ABC):
         # No access log: it would write every request line, and with it the secrets that come
         # in URLs (go-e's grid token, a ViriCiti ?apiKey=).
         app = self.make_app()
-        app.middlewares[0:0] = self.extra_middlewares
+        app.middlewares[0:0] = [*self.extra_middlewares, _mark_timeouts]
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         try:
@@ -157,18 +233,57 @@ class SimulatorServer[RequestT: DataclassInstance](ABC):
         """Forget all injected faults."""
         self._faults.clear()
 
+    def set_chaos(self, rates: Mapping[str, float], seed: int) -> Chaos:
+        """Fail API requests at random from now on: a rate per kind of CHAOS_KINDS.
+
+        Drawn after the injected faults and outages, one draw per request, from a generator of
+        its own seeded with ``seed``: the same requests meet the same faults again.
+        """
+        self.chaos = Chaos(rates, seed)
+        return self.chaos
+
+    def add_outage(
+        self,
+        start: float,
+        end: float,
+        *,
+        target: str | None = None,
+        label: str = "outage",
+        kind: str = "http_503",
+    ) -> None:
+        """Fail every request (that ``target`` picks) from ``start`` to ``end`` (the clock's)."""
+        if end <= start:
+            raise ValueError("an outage must end after it starts")
+        if kind not in {"http_503", "drop"}:
+            raise ValueError(f"unknown outage kind: {kind}")
+        self.outages.append(Outage(start, end, target, label, kind))
+
     @abstractmethod
     def _fault_picks(self, target: str, subject: str | None) -> bool:
         """Tell whether a fault for `target` picks a request about `subject`."""
 
     def _take_fault(self, subject: str | None) -> Fault | None:
-        """Spend one use of the first fault that picks a request about `subject`."""
+        """Spend one use of the first fault that picks a request about `subject`.
+
+        Then an outage running now, then what chaos draws.
+        """
         for fault in self._faults:
             if fault.target is None or self._fault_picks(fault.target, subject):
                 fault.remaining -= 1
                 if fault.remaining == 0:
                     self._faults.remove(fault)
                 return fault
+        now = self._clock()
+        for outage in self.outages:
+            if outage.start <= now < outage.end and (
+                outage.target is None or self._fault_picks(outage.target, subject)
+            ):
+                return Fault(outage.kind, outage.target, 1, 0.0, 0, label=outage.label)
+        if (
+            self.chaos is not None
+            and (kind := self.chaos.draw(subject, self.rate_limit_fault)) is not None
+        ):
+            return Fault(kind, None, 1, 0.0, 60, label="chaos")
         return None
 
     async def _play_fault(
@@ -179,6 +294,12 @@ class SimulatorServer[RequestT: DataclassInstance](ABC):
         None: no fault, or a "delay" that has passed, and the request goes on.
         """
         fault = self._take_fault(subject)
+        if fault is not None and fault.label:
+            log = _labelled(log, fault.label)
+        if fault is not None and fault.kind == "timeout_lost":
+            # The request goes on and is done; the client never hears the answer.
+            request[_TIMEOUT_KEY] = "lost"
+            return None
         if fault is not None and fault.kind != "delay":
             return self._fault_response(request, fault, log)
         if fault is not None:
@@ -194,13 +315,17 @@ class SimulatorServer[RequestT: DataclassInstance](ABC):
                 request.transport.close()
             # Nothing reaches the client: the transport is gone before aiohttp writes this.
             return web.Response()
-        if fault.kind == "http_500":
-            log(500, "http_500")
+        if fault.kind in {"http_500", "http_502", "http_503"}:
+            status = int(fault.kind.removeprefix("http_"))
+            log(status, fault.kind)
             return web.Response(
-                status=500,
-                text="<html><body><h1>500 Internal Server Error</h1></body></html>",
+                status=status,
+                text=f"<html><body><h1>{status} Server Error</h1></body></html>",
                 content_type="text/html",
             )
+        if fault.kind == "timeout_unsent":
+            log(0, fault.kind)
+            return web.Response(status=504, headers={TIMEOUT_HEADER: "unsent"})
         response = self._vendor_fault_response(request, fault, log)
         if response is not None:
             return response
@@ -255,6 +380,22 @@ class SimulatorServer[RequestT: DataclassInstance](ABC):
         return web.json_response({"success": True})
 
 
+def _labelled(log: RequestLog, label: str) -> RequestLog:
+    def labelled(http_status: int, result: str) -> None:
+        log(http_status, f"{label}:{result}")
+
+    return labelled
+
+
+@web.middleware
+async def _mark_timeouts(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Mark the answer of a request whose answer chaos loses (see TIMEOUT_HEADER)."""
+    response = await handler(request)
+    if request.get(_TIMEOUT_KEY) is not None:
+        response.headers[TIMEOUT_HEADER] = request[_TIMEOUT_KEY]
+    return response
+
+
 class PathFaultServer[RequestT: DataclassInstance](SimulatorServer[RequestT]):
     """A simulator of a REST API (Easee, ViriCiti): faults pick requests by their path.
 
@@ -264,6 +405,7 @@ class PathFaultServer[RequestT: DataclassInstance](SimulatorServer[RequestT]):
     """
 
     fault_target = "path_contains"
+    rate_limit_fault = "http_429"
     fault_numbers = (*SimulatorServer.fault_numbers, ("retry_after", 60, True))
     too_many_requests_body: ClassVar[Mapping[str, object]]
     list_routes: ClassVar[frozenset[str]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 import re
 from typing import Any, Final
 
@@ -18,9 +18,11 @@ from simulators import (
     DemoProbe,
     Logged,
     SimulatedVendor,
+    SoakPart,
     SubCommands,
     VendorBench,
     VendorDemo,
+    VendorSoak,
     cli,
 )
 from simulators.budget_report import SLACK, Report, min_gap
@@ -390,6 +392,54 @@ BENCH: Final = VendorBench(
     budget=_budget,
 )
 
+# --- the chaos soak ---------------------------------------------------------------------------
+
+SOAK_GROUPS: Final = 3
+
+
+def _soak_farm(clock: Callable[[], float]) -> list[SoakPart]:
+    """Load a few groups; one "offline": its requests get no answer until it is back."""
+    farm = _bench_farm(clock, SOAK_GROUPS)
+    sim = farm.server
+    if not isinstance(sim, ViricitiSimulator):  # pragma: no cover - the bench farm's own
+        raise TypeError(sim)
+
+    def set_online(group_id: str, online: bool) -> None:
+        target = f"/{group_id}"
+        if online:
+            sim.outages = [o for o in sim.outages if o.target != target]
+        else:
+            now = clock()
+            sim.add_outage(now, now + 86400, target=target, label="offline", kind="drop")
+
+    return [
+        SoakPart(
+            name="ViriCiti",
+            server=sim,
+            count=SOAK_GROUPS,
+            log=farm.log,
+            devices=tuple(map(bench_group_id, range(SOAK_GROUPS))),
+            set_online=set_online,
+        )
+    ]
+
+
+def _soak_options(options: Mapping[str, object]) -> dict[str, object]:
+    from custom_components.ev_charge_control.vendors.viriciti.const import (  # noqa: PLC0415
+        CONF_DEFAULT_DURATION,
+    )
+
+    return {**options, CONF_DEFAULT_DURATION: 90}
+
+
+SOAK: Final = VendorSoak(
+    farm=_soak_farm,
+    entries=lambda urls: _bench_entries(SOAK_GROUPS, urls[0]),
+    secrets=frozenset({BENCH_KEY}),
+    serials=frozenset(),
+    options=_soak_options,
+)
+
 VENDOR: Final = SimulatedVendor(
-    key=KEY, name="ViriCiti", add_command=add_command, demo=DEMO, bench=BENCH
+    key=KEY, name="ViriCiti", add_command=add_command, demo=DEMO, bench=BENCH, soak=SOAK
 )

@@ -2651,3 +2651,41 @@ def test_command_line_runs_until_signalled(signum: signal.Signals) -> None:
             proc.wait()
         assert proc.stdout is not None
         proc.stdout.close()
+
+
+@pytest.mark.parametrize("form", BAN_FORMS)
+async def test_a_ban_of_one_account_refuses_its_requests_in_its_form(
+    make_sim: SimFactory, session: aiohttp.ClientSession, clock: FakeClock, form: str
+) -> None:
+    """``ban``: the account's requests (tokens and login) answer as the form; others go on."""
+    sim = await make_sim()
+    sim.add_account(OTHER_USER, OTHER_PASSWORD, user_id=OTHER_USER_ID)
+    mine, other = Api(sim, session), Api(sim, session)
+    await mine.login()
+    await other.login(OTHER_USER, OTHER_PASSWORD)
+    sim.ban(form, 600, user_id=USER_ID)
+    assert await raw_get(sim, session, mine.token) == (ANSWERS[form]["status"], ANSWERS[form])
+    assert sim.requests[-1].result == "banned"
+    login = {"userName": USER, "password": PASSWORD}
+    async with session.post(f"{sim.base_url}/api/accounts/login", json=login) as resp:
+        assert resp.status == ANSWERS[form]["status"]
+    assert (await other.get("/api/chargers"))[0] == 200
+    clock.advance(599)
+    assert (await raw_get(sim, session, mine.token))[0] == ANSWERS[form]["status"]
+    clock.advance(2)
+    # The 429 form counts its 24 hours (here 600 s) from the last request it refused.
+    expected = ANSWERS[form]["status"] if form == "blocked_429" else 200
+    assert (await raw_get(sim, session, mine.token))[0] == expected
+
+
+async def test_a_ban_of_every_account_and_its_checks(
+    sim: EaseeSimulator, authed: Api, clock: FakeClock
+) -> None:
+    sim.ban("blocked_403", 60)
+    assert (await authed.get("/api/chargers"))[0] == 403
+    sim.unblock()
+    assert (await authed.get("/api/chargers"))[0] == 200
+    with pytest.raises(ValueError, match="unknown ban form"):
+        sim.ban("teapot", 60)
+    with pytest.raises(ValueError, match="must last"):
+        sim.ban("blocked_403", 0)

@@ -58,3 +58,30 @@ def test_generic_code_names_no_vendor(path: Path) -> None:
         if _vendor_words().search(line)
     ]
     assert found == []
+
+
+@pytest.mark.parametrize("key", sorted(VENDORS))
+def test_each_vendor_has_its_soak(key: str) -> None:
+    """The soak's clouds, entries, secrets, options and bans, as the registry gives them."""
+    soak = VENDORS[key].soak
+    clock = [1_800_000_000.0]
+    parts = soak.farm(lambda: clock[0])
+    assert parts
+    urls = [f"http://sim{index}" for index in range(len(parts))]
+    entries = soak.entries(urls)
+    assert entries
+    text = repr([(entry.data, [sub.data for sub in entry.subentries]) for entry in entries])
+    assert {secret for secret in soak.secrets if secret in text} == set(soak.secrets)
+    for part in parts:
+        assert part.count == len(part.devices)
+        assert part.log() == []
+        part.set_online(part.devices[0], False)
+        part.set_online(part.devices[0], True)
+        assert part.secrets() == set()
+    changed = soak.options(entries[0].options)
+    assert changed is None or changed != entries[0].options
+    assert len(soak.bans) in (0, len(parts))
+    assert bool(soak.bans) == bool(soak.ban_issue)
+    for part, form in zip(parts, soak.bans, strict=False):
+        assert part.ban is not None
+        part.ban(form, 60)
