@@ -148,3 +148,56 @@ async def test_a_command_verified_by_a_read_is_saved_at_once(
     await setup_entry(hass, viriciti_entry)
     assert [e.data["result"] for e in events] == ["applied"]
     assert hass_storage[STORE_KEY]["data"]["commands"]["awaiting"] == []
+
+
+@pytest.mark.usefixtures("hass")
+async def test_a_limit_that_ended_while_stopped_is_read_again_at_once(
+    viriciti_sim: ViricitiSimulator,
+    viriciti_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The saved limit read showed an external limit ending at 12:03; a start at 12:04 reads it.
+
+    Within the interval otherwise, but what it showed is over: shown as saved, the external
+    limit would stay in force on the sensors until 12:05. The time series is still shown as
+    saved.
+    """
+    viriciti_sim.set_external_limit(GROUP, 120, time.time() + 180)
+    async with home_assistant_instances() as instances:
+        hass = await instances.async_start(viriciti_entry)
+        assert shown(hass)[1] == "120.0"
+        await instances.async_stop()
+        freezer.tick(timedelta(minutes=4))
+
+        hass = await instances.async_start()
+        assert [path for _, path in reads(viriciti_sim)] == [
+            GROUP_PATH,
+            LIMIT_PATH,
+            TIME_PATH,
+            LIMIT_PATH,
+        ]
+        assert shown(hass)[1] == "400.0"
+
+
+@pytest.mark.usefixtures("hass")
+@pytest.mark.freeze_time("2026-11-21 15:43:00+00:00")
+async def test_a_drop_that_came_near_while_stopped_is_read_at_once(
+    viriciti_sim: ViricitiSimulator,
+    viriciti_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """Read at 16:43 in Amsterdam, started again at 16:47: the evening peak came near.
+
+    The saved limit read shows the default in force; by the group's schedule the drop to
+    150 kW at 17:00 has turned 'upcoming' since (in force 15 minutes before), so the limit is
+    read at once.
+    """
+    async with home_assistant_instances() as instances:
+        hass = await instances.async_start(viriciti_entry)
+        assert shown(hass)[1] == "400.0"
+        await instances.async_stop()
+        freezer.tick(timedelta(minutes=4))
+
+        hass = await instances.async_start()
+        assert [path for _, path in reads(viriciti_sim)][3:] == [LIMIT_PATH]
+        assert shown(hass)[1] == "150.0"
