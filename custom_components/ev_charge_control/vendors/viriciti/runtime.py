@@ -309,6 +309,11 @@ class ViricitiGroup:
             if series
             else None,
             "commands": self.limit.queue.as_dict(),
+            # When each shown read was made (a start within its interval shows a saved one).
+            "read_at": {
+                coordinator.read_key: _utc_text(coordinator.read_at)
+                for coordinator in (self.group, self.limit, self.series)
+            },
         }
 
 
@@ -424,6 +429,10 @@ def _describe_external(limits: ViricitiGroupLimit) -> dict[str, Any] | None:
         "start": external.start.isoformat() if external.start else None,
         "end": external.end.isoformat() if external.end else None,
     }
+
+
+def _utc_text(timestamp: float | None) -> str | None:
+    return None if timestamp is None else dt_util.utc_from_timestamp(timestamp).isoformat()
 
 
 def group_zone(hass: HomeAssistant, data: Mapping[str, Any]) -> ZoneInfo:
