@@ -36,7 +36,7 @@ from custom_components.ev_charge_control.vendors.easee.account import (
 from custom_components.ev_charge_control.vendors.goe.budget import COMMAND_SPACING
 from simulators.easee import EaseeSimulator
 from simulators.goe import GoeSimulator
-from simulators.viriciti import ViricitiSimulator
+from simulators.viriciti import ViricitiRequest, ViricitiSimulator
 from tests.conftest import travel
 from tests.easee import conftest as easee_fixtures
 from tests.goe import fixtures as goe_fixtures
@@ -197,22 +197,69 @@ VIRICITI_LIMIT_PATH = f"/api/v1/smartcharging/grouplimit/{viriciti_fixtures.GROU
 VIRICITI_SPACING = 300.0
 
 
+async def viriciti_hour(
+    sim: ViricitiSimulator,
+    entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    *,
+    restarts: bool,
+) -> tuple[list[ViricitiRequest], HomeAssistantInstances]:
+    """Run the ViriCiti scenario; return the requests of its hour and the instances.
+
+    100 kW goes out at once; 120 kW, asked for right after, waits 5 minutes into the hour,
+    restarted every minute (``restarts``) or not.
+    """
+    async with home_assistant_instances() as instances:
+        hass = await instances.async_start(entry)
+        await travel(hass, freezer, SETTLE, step=STEP)
+        await set_number(hass, VIRICITI_NUMBER, 100)
+        await set_number(hass, VIRICITI_NUMBER, 120)
+        if restarts:
+            began, ended = await storm(instances, freezer, after=MINUTE)
+        else:
+            began = time.time()
+            await travel(hass, freezer, RESTARTS * MINUTE, step=STEP)
+            ended = time.time()
+            await travel(hass, freezer, MINUTE, step=STEP)
+    return [r for r in sim.requests if began <= r.time < ended], instances
+
+
 async def test_viriciti_restart_storm(
     viriciti_sim: ViricitiSimulator,
     viriciti_entry: MockConfigEntry,
     freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
 ) -> None:
-    """A restart a minute keeps ViriCiti's write spacing; the waiting limit goes out once.
+    """A restart a minute buys no ViriCiti request; the waiting limit goes out once.
 
-    100 kW goes out at once; 120 kW, asked for right after, waits 5 minutes through the storm.
+    The hour restarted every minute costs no more requests than the same hour without
+    restarts, run first against a simulator of its own: each start shows what the last reads
+    showed (the group, its limit, the time series) and reads only what is due. The write
+    spacing holds and each limit is sent and reported once.
     """
-    async with home_assistant_instances() as instances:
-        hass = await instances.async_start(viriciti_entry)
-        await travel(hass, freezer, SETTLE, step=STEP)
-        await set_number(hass, VIRICITI_NUMBER, 100)
-        await set_number(hass, VIRICITI_NUMBER, 120)
-        await storm(instances, freezer, after=MINUTE)
+    quiet_sim = ViricitiSimulator(latency_scale=0, min_post_interval=300)
+    viriciti_fixtures.build_groups(quiet_sim)
+    await quiet_sim.start()
+    try:
+        quiet, _ = await viriciti_hour(
+            quiet_sim, viriciti_fixtures.make_entry(quiet_sim), freezer, restarts=False
+        )
+    finally:
+        await quiet_sim.stop()
+    # The group's file of the quiet run (its reads came from another address) goes.
+    for key in [key for key in hass_storage if key.startswith("ev_charge_control.")]:
+        del hass_storage[key]
 
+    stormy, instances = await viriciti_hour(viriciti_sim, viriciti_entry, freezer, restarts=True)
+
+    assert instances.starts == RESTARTS + 1
+    assert Counter(r.path for r in quiet) == {
+        # Every 15 minutes, every 5 minutes (and the two limits) and every 5 minutes.
+        "/api/v1/smartcharging/chargergroup/depot-1": 4,
+        VIRICITI_LIMIT_PATH: 12 + 2,
+        "/api/v1/smartcharging/time/depot-1": 12,
+    }
+    assert len(stormy) <= len(quiet)
     assert {(r.status, r.result) for r in viriciti_sim.requests} == {(200, "ok")}
     writes = [r for r in viriciti_sim.requests if r.method == "POST"]
     assert [r.path for r in writes] == [VIRICITI_LIMIT_PATH] * 2

@@ -85,3 +85,6 @@ async def test_diagnostics_show_the_group_without_the_api_key(
         ("group_limit", 90)
     ]
     assert commands["awaiting"] == []
+    # When each shown read was made: the limit's is the POST's answer.
+    assert set(runtime["read_at"]) == {"group", "limit", "time series"}
+    assert all(runtime["read_at"].values())

@@ -468,7 +468,7 @@ async def test_a_failed_set_up_keeps_the_saved_queue(
     )
     assert entry.state is ConfigEntryState.SETUP_RETRY
     await hass.async_block_till_done()
-    assert hass_storage[saved["key"]]["data"] == saved["data"]
+    assert hass_storage[saved["key"]]["data"]["commands"] == saved["data"]["commands"]
 
 
 # Actions on the groups of one key

@@ -106,6 +106,37 @@ class ViricitiGroup:
     group_limit: float | None
     timeframes: tuple[ViricitiTimeframe, ...]
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object], group_id: str) -> ViricitiGroup:
+        """Build the group from a chargergroup answer (``group_id``: when it names none)."""
+        raw = data.get("timeframes")
+        timeframes = (_timeframe(item) for item in (raw if isinstance(raw, list) else []))
+        own_id = _as_str(data.get("id")) or group_id
+        return cls(
+            id=own_id,
+            title=_as_str(data.get("title")) or own_id,
+            group_limit=as_finite_float(data.get("groupLimit")),
+            timeframes=tuple(item for item in timeframes if item is not None),
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the group as a chargergroup answer holds it (``from_dict`` reads it back)."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "groupLimit": self.group_limit,
+            "timeframes": [
+                {
+                    "name": t.name,
+                    "start": t.start,
+                    "end": t.end,
+                    "limit": t.limit,
+                    "active": t.active,
+                }
+                for t in self.timeframes
+            ],
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class ViricitiExternalLimit:
@@ -170,6 +201,27 @@ class ViricitiGroupLimit:
             scheduled=scheduled,
             upcoming=upcoming,
         )
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the limits as a grouplimit answer holds them (``from_dict`` reads them back)."""
+        external = self.external
+        return {
+            "activeLimit": self.active,
+            "default": {"limit": self.default_limit},
+            "external": None
+            if external is None
+            else {
+                "limit": external.limit,
+                "start": external.start.isoformat() if external.start else None,
+                "end": external.end.isoformat() if external.end else None,
+            },
+            "scheduled": _scheduled_as_dict(self.scheduled),
+            "upcoming": _scheduled_as_dict(self.upcoming),
+        }
+
+
+def _scheduled_as_dict(limit: ViricitiScheduledLimit | None) -> dict[str, object] | None:
+    return None if limit is None else {"limit": limit.limit, "start": limit.start, "end": limit.end}
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,15 +367,7 @@ class ViricitiClient:
         """Return the group's title, default limit and active timeframes."""
         path = self._path("chargergroup")
         data = self._json_object(await self._request("GET", path), f"ViriCiti GET {path}")
-        raw = data.get("timeframes")
-        timeframes = (_timeframe(item) for item in (raw if isinstance(raw, list) else []))
-        group_id = _as_str(data.get("id")) or self._group_id
-        return ViricitiGroup(
-            id=group_id,
-            title=_as_str(data.get("title")) or group_id,
-            group_limit=as_finite_float(data.get("groupLimit")),
-            timeframes=tuple(item for item in timeframes if item is not None),
-        )
+        return ViricitiGroup.from_dict(data, self._group_id)
 
     async def get_group_limit(self) -> ViricitiGroupLimit:
         """Return every limit of the group now and which one is in force."""

@@ -10,6 +10,10 @@ device is removed.
 External limits go through a ``CommandQueue``: the newest request wins and at most one POST
 leaves per 5 minutes (the document asks not to change the limit too often); what waits and
 when it goes out is shown by two diagnostic sensors, as for go-e.
+
+What each read showed is kept with the queue, with its time: a start (a restart, a reload)
+within a read's interval shows it and reads when the interval is due, so restarting Home
+Assistant buys no request.
 """
 
 from __future__ import annotations
@@ -41,11 +45,13 @@ from ...api.errors import (
     NotFoundError,
     RateLimitedError,
 )
+from ...api.values import as_finite_float
 from ...api.viriciti import (
     ViricitiClient,
     ViricitiGroup,
     ViricitiGroupLimit,
     ViricitiSample,
+    parse_time,
 )
 from ...api.viriciti_schedule import Schedule, ScheduleNow
 from ...budget import CommandQueue, QueuedCommand, SentCommand
@@ -78,6 +84,9 @@ STATION_GONE_SAMPLES: Final = 12
 MAX_GROUP_LIMIT: Final = 100_000  # kW: the API only asks for a positive integer
 PARAMETER_LIMIT: Final = "group_limit"
 STORE_VERSION: Final = 1
+# A read marks the group's file to be written: with the queue's next save, when Home Assistant
+# stops, or this long after at the latest (a read costs no write of its own).
+READ_SAVE_DELAY: Final = 3600.0
 
 
 def _now() -> float:
@@ -110,6 +119,16 @@ def _load_request(value: object) -> LimitRequest | None:
     return None
 
 
+def _upcoming_drop(now: ScheduleNow | None, default: float | None) -> dt.datetime | None:
+    """Return when the answer names the schedule's next drop as 'upcoming' (None: no drop)."""
+    if now is None or now.next_change is None or now.next_limit is None:
+        return None
+    current = now.limit if now.limit is not None else default
+    if current is None or now.next_limit >= current:
+        return None
+    return now.next_change - UPCOMING_LOOKAHEAD
+
+
 def _in_force(limits: ViricitiGroupLimit | None) -> LimitRequest | None:
     """Return the external limit a group limit answer shows, as a request."""
     external = limits.external if limits else None
@@ -119,11 +138,13 @@ def _in_force(limits: ViricitiGroupLimit | None) -> LimitRequest | None:
 
 
 class _ViricitiCoordinator[DataT](EvChargeCoordinator[DataT]):
-    """A coordinator of one group: the client, the zone and error translation."""
+    """A coordinator of one group: the client, the zone, error translation and saved reads."""
 
     config_entry: EvChargeConfigEntry
     # The group's subentry: it holds the group's device and its stations'.
     subentry_id: str
+    # Under which name the group's file keeps this coordinator's newest read.
+    read_key: str
 
     def __init__(
         self,
@@ -131,20 +152,88 @@ class _ViricitiCoordinator[DataT](EvChargeCoordinator[DataT]):
         entry: EvChargeConfigEntry,
         client: ViricitiClient,
         zone: ZoneInfo,
-        what: str,
-        interval: dt.timedelta | None,
+        store: ViricitiGroupStore,
+        interval: dt.timedelta,
     ) -> None:
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
-            name=f"ViriCiti {client.group_id} {what}",
+            name=f"ViriCiti {client.group_id} {self.read_key}",
             update_interval=interval,
         )
         self.client = client
         self.zone = zone
+        self.store = store
+        self.interval = interval
         self.unique_id_prefix = f"viriciti_{client.group_id}"
         self.device_info = DeviceInfo(identifiers={(DOMAIN, self.unique_id_prefix)})
+        # When the shown data was read (a restored read keeps its time).
+        self.read_at: float | None = None
+        self._unsub_due: CALLBACK_TYPE | None = None
+
+    # Saved reads
+
+    def _saved_form(self, data: DataT) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _load_saved(self, data: Mapping[str, Any]) -> DataT | None:
+        raise NotImplementedError
+
+    def _stale(self, data: DataT, read_at: float, now: float) -> bool:
+        """Tell whether something the read could not show has happened since (read again)."""
+        return False
+
+    def _restored(self, data: DataT) -> None:
+        """Take a restored read as a read's answer would be taken (before it is shown)."""
+
+    def _remember(self, data: DataT, read_at: float) -> None:
+        """Keep the read for the next start; written without a write of its own."""
+        self.read_at = read_at
+        self.store.remember(self.read_key, read_at, self._saved_form(data))
+
+    def async_restore(self) -> bool:
+        """Show the saved read when the next one is not due yet; False: read now.
+
+        The next read comes when the saved one's interval ends, not a whole interval after
+        the start: the data is as old as it is.
+        """
+        saved = self.store.saved_read(self.read_key)
+        if saved is None:
+            return False
+        read_at, raw = saved
+        now = _now()
+        due = read_at + self.interval.total_seconds()
+        if not read_at <= now < due:
+            return False  # due, or read "later" than now: the clock went back
+        try:
+            data = self._load_saved(raw)
+        except TypeError, ValueError, KeyError, AttributeError:
+            data = None
+        if data is None or self._stale(data, read_at, now):
+            return False
+        self.read_at = read_at
+        self._restored(data)
+        self.async_set_updated_data(data)
+        self._unsub_due = self.async_run_at(
+            _utc(due), self.async_refresh, f"{DOMAIN} {self.name} read"
+        )
+        return True
+
+    @callback
+    def _cancel_due(self) -> None:
+        if self._unsub_due is not None:
+            self._unsub_due()
+            self._unsub_due = None
+
+    async def async_shutdown(self) -> None:
+        """Stop with the entry: on unload and on a failed set-up."""
+        await super().async_shutdown()
+        self._cancel_due()
+
+    async def async_stop(self) -> None:
+        """Cancel the timers."""
+        self._cancel_due()
 
     @callback
     def set_zone(self, zone: ZoneInfo) -> None:
@@ -153,6 +242,8 @@ class _ViricitiCoordinator[DataT](EvChargeCoordinator[DataT]):
         self.async_update_listeners()
 
     async def _async_read[T](self, read: Callable[[], Awaitable[T]]) -> T:
+        # The read a restored one scheduled is this one, or no longer needed.
+        self._cancel_due()
         try:
             result = await read()
         except EvChargeControlError as err:
@@ -166,23 +257,37 @@ class _ViricitiCoordinator[DataT](EvChargeCoordinator[DataT]):
 class ViricitiGroupCoordinator(_ViricitiCoordinator[ViricitiGroup]):
     """Reads the group every 15 minutes and keeps what its schedule says now."""
 
+    read_key = "group"
+
     def __init__(
         self,
         hass: HomeAssistant,
         entry: EvChargeConfigEntry,
         client: ViricitiClient,
         zone: ZoneInfo,
+        store: ViricitiGroupStore,
     ) -> None:
-        super().__init__(hass, entry, client, zone, "group", GROUP_INTERVAL)
+        super().__init__(hass, entry, client, zone, store, GROUP_INTERVAL)
         self.schedule: Schedule | None = None
         self.now: ScheduleNow | None = None
         self._unsub_change: CALLBACK_TYPE | None = None
 
     async def _async_update_data(self) -> ViricitiGroup:
+        read_at = _now()
         group = await self._async_read(self.client.get_group)
-        self.schedule = Schedule(group.timeframes, group.group_limit, self.zone)
-        self._evaluate()
+        self._restored(group)
+        self._remember(group, read_at)
         return group
+
+    def _saved_form(self, data: ViricitiGroup) -> dict[str, Any]:
+        return data.as_dict()
+
+    def _load_saved(self, data: Mapping[str, Any]) -> ViricitiGroup:
+        return ViricitiGroup.from_dict(data, self.client.group_id)
+
+    def _restored(self, data: ViricitiGroup) -> None:
+        self.schedule = Schedule(data.timeframes, data.group_limit, self.zone)
+        self._evaluate()
 
     @callback
     def set_zone(self, zone: ZoneInfo) -> None:
@@ -213,13 +318,15 @@ class ViricitiGroupCoordinator(_ViricitiCoordinator[ViricitiGroup]):
 
     def upcoming_drop(self) -> dt.datetime | None:
         """Return when the answer will name the next drop as 'upcoming' (None: no drop)."""
-        now = self.now
-        if now is None or now.next_change is None or now.next_limit is None:
-            return None
-        current = now.limit if now.limit is not None else self.schedule_default()
-        if current is None or now.next_limit >= current:
-            return None
-        return now.next_change - UPCOMING_LOOKAHEAD
+        return _upcoming_drop(self.now, self.schedule_default())
+
+    def changes_between(self, start: dt.datetime, end: dt.datetime) -> bool:
+        """Tell whether the schedule changed, or a drop turned 'upcoming', in (start, end]."""
+        if self.schedule is None:
+            return False
+        then = self.schedule.at(start)
+        moments = (then.next_change, _upcoming_drop(then, self.schedule_default()))
+        return any(m is not None and start < m <= end for m in moments)
 
     def schedule_default(self) -> float | None:
         """Return the group's default limit."""
@@ -256,28 +363,66 @@ class ViricitiGroupCoordinator(_ViricitiCoordinator[ViricitiGroup]):
         self._cancel_change()
 
     async def async_stop(self) -> None:
-        """Cancel the change timer."""
+        """Cancel the change timer and the next read's."""
+        await super().async_stop()
         self._cancel_change()
 
 
-class ViricitiLimitStore:
-    """The group's write queue, saved so that neither a reload nor a restart frees a slot."""
+class ViricitiGroupStore:
+    """The group's file: its write queue and what each coordinator read last.
 
-    def __init__(self, hass: HomeAssistant, group_id: str) -> None:
+    Neither a reload nor a restart frees a write slot or buys a read. Reads are kept with the
+    address they came from: after a move to another API, what the old one showed is not shown.
+    """
+
+    def __init__(self, hass: HomeAssistant, group_id: str, source: str) -> None:
         self.queue: CommandQueue[LimitRequest] = CommandQueue(
             spacing=WRITE_SPACING, max_attempts=MAX_WRITE_ATTEMPTS, load_value=_load_request
         )
         self._store: Store[dict[str, Any]] = Store(
             hass, STORE_VERSION, f"{DOMAIN}.viriciti_{group_id}"
         )
+        self._source = source
+        # By coordinator: {"read_at": seconds since the epoch, "source": address, "data": …}.
+        self._reads: dict[str, dict[str, Any]] = {}
         self._loaded = False
 
     async def async_load(self) -> None:
-        """Load the saved queue."""
+        """Load the saved queue and reads."""
         data = await self._store.async_load() or {}
         if isinstance(commands := data.get("commands"), Mapping):
             self.queue.restore(commands, _now())
+        if isinstance(reads := data.get("reads"), Mapping):
+            self._reads = {
+                key: dict(read)
+                for key, read in reads.items()
+                if isinstance(key, str) and isinstance(read, Mapping)
+            }
         self._loaded = True
+
+    def saved_read(self, key: str) -> tuple[float, Mapping[str, Any]] | None:
+        """Return when a coordinator's saved read was made and what it showed, if any."""
+        read = self._reads.get(key)
+        if read is None or read.get("source") != self._source:
+            return None
+        read_at, data = read.get("read_at"), read.get("data")
+        if not isinstance(read_at, int | float) or not isinstance(data, Mapping):
+            return None
+        return float(read_at), data
+
+    def remember(self, key: str, read_at: float, data: dict[str, Any]) -> None:
+        """Keep a coordinator's newest read, without a write of its own.
+
+        Written with the next save, when Home Assistant stops (which unloads no entry), or
+        an hour later at the latest.
+        """
+        if not self._loaded:
+            return
+        self._reads[key] = {"read_at": read_at, "source": self._source, "data": data}
+        self._store.async_delay_save(self._saved, READ_SAVE_DELAY)
+
+    def _saved(self) -> dict[str, Any]:
+        return {"commands": self.queue.as_dict(), "reads": self._reads}
 
     async def async_save(self) -> None:
         """Save now: called before every POST, so a crash cannot forget one.
@@ -286,11 +431,13 @@ class ViricitiLimitStore:
         overwrite its waiting limit and the time of its last one with nothing.
         """
         if self._loaded:
-            await self._store.async_save({"commands": self.queue.as_dict()})
+            await self._store.async_save(self._saved())
 
 
 class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[ViricitiGroupLimit]):
     """Reads the group limit every 5 minutes and posts external limits through the queue."""
+
+    read_key = "limit"
 
     def __init__(
         self,
@@ -298,12 +445,11 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
         entry: EvChargeConfigEntry,
         client: ViricitiClient,
         zone: ZoneInfo,
-        store: ViricitiLimitStore,
+        store: ViricitiGroupStore,
         group: ViricitiGroupCoordinator,
         default_duration: dt.timedelta,
     ) -> None:
-        super().__init__(hass, entry, client, zone, "limit", LIMIT_INTERVAL)
-        self.store = store
+        super().__init__(hass, entry, client, zone, store, LIMIT_INTERVAL)
         self.group = group
         self.default_duration = default_duration
         self.writer = QueuedWriter(self, self, store.queue, f"ViriCiti {client.group_id}")
@@ -321,12 +467,30 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
         fetched_at = _now()
         limits = await self._async_read(self.client.get_group_limit)
         self._check_zone(limits)
-        if not self._send_lock.locked():
-            # While a POST is out, a read may show the group before it: the POST's own
-            # answer verifies it instead.
-            self._verify(limits, fetched_at)
+        self._remember(limits, fetched_at)
+        # While a POST is out, a read may show the group before it: the POST's own answer
+        # verifies it instead.
+        if not self._send_lock.locked() and self._verify(limits, fetched_at):
+            # Saved at once, not only when Home Assistant stops: after a crash the limit
+            # must not come back as still to be checked (reported twice, or sent again).
+            await self.store.async_save()
         self._schedule_moment(limits)
         return limits
+
+    def _saved_form(self, data: ViricitiGroupLimit) -> dict[str, Any]:
+        return data.as_dict()
+
+    def _load_saved(self, data: Mapping[str, Any]) -> ViricitiGroupLimit:
+        return ViricitiGroupLimit.from_dict(data)
+
+    def _stale(self, data: ViricitiGroupLimit, read_at: float, now: float) -> bool:
+        """Tell whether the external limit ended, or the schedule changed, since the read."""
+        then, until = _utc(read_at), _utc(now)
+        end = data.external.end if data.external else None
+        return (end is not None and then < end <= until) or self.group.changes_between(then, until)
+
+    def _restored(self, data: ViricitiGroupLimit) -> None:
+        self._schedule_moment(data)
 
     @callback
     def set_zone(self, zone: ZoneInfo) -> None:
@@ -413,9 +577,12 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
     def _title(self) -> str:
         return self.group.data.title if self.group.data else self.client.group_id
 
-    def _verify(self, limits: ViricitiGroupLimit, data_time: float) -> None:
+    def _verify(self, limits: ViricitiGroupLimit, data_time: float) -> bool:
+        """Check the limit sent against a read; tell whether it was checked."""
         in_force = _in_force(limits)
-        self.writer.verify(lambda _: in_force, data_time, parameters=(PARAMETER_LIMIT,))
+        return bool(
+            self.writer.verify(lambda _: in_force, data_time, parameters=(PARAMETER_LIMIT,))
+        )
 
     # The writer's hooks
 
@@ -427,6 +594,9 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
             sent.value.limit, _utc(sent.value.end).astimezone(self.zone)
         )
         ir.async_delete_issue(self.hass, DOMAIN, self._refusal_issue_id)
+        self._cancel_due()
+        # The writer saves the queue, and with it this answer, once the POST is done.
+        self._remember(answer, _now())
         self._verify(answer, float("inf"))
         self.async_set_updated_data(answer)
 
@@ -526,6 +696,7 @@ class ViricitiLimitCoordinator(WriterHooks[LimitRequest], _ViricitiCoordinator[V
     @callback
     def _cancel_timers(self) -> None:
         self.writer.cancel()
+        self._cancel_due()
         if self._unsub_moment is not None:
             self._unsub_moment()
         self._unsub_moment = None
@@ -582,14 +753,17 @@ class ViricitiStationCoordinator(EvChargeCoordinator[Mapping[int, float | None]]
 class ViricitiSeriesCoordinator(_ViricitiCoordinator[ViricitiSeries]):
     """Reads the power-limit time series every 5 minutes, only what is new."""
 
+    read_key = "time series"
+
     def __init__(
         self,
         hass: HomeAssistant,
         entry: EvChargeConfigEntry,
         client: ViricitiClient,
         zone: ZoneInfo,
+        store: ViricitiGroupStore,
     ) -> None:
-        super().__init__(hass, entry, client, zone, "time series", SERIES_INTERVAL)
+        super().__init__(hass, entry, client, zone, store, SERIES_INTERVAL)
         self.stations: dict[str, ViricitiStationCoordinator] = {}
         # Called with the stations and connector positions seen for the first time.
         self.on_new: Callable[[dict[str, list[int]]], None] | None = None
@@ -629,7 +803,8 @@ class ViricitiSeriesCoordinator(_ViricitiCoordinator[ViricitiSeries]):
 
     async def _async_update_data(self) -> ViricitiSeries:
         previous = self.data
-        end = dt_util.utcnow()
+        read_at = _now()
+        end = _utc(read_at)
         start = (
             previous.last_time
             if previous is not None and previous.last_time is not None
@@ -641,7 +816,44 @@ class ViricitiSeriesCoordinator(_ViricitiCoordinator[ViricitiSeries]):
             for station in self.stations.values():
                 station.async_set_update_error(err)
             raise
-        return self._merge(previous, samples)
+        series = self._merge(previous, samples)
+        self._remember(series, read_at)
+        return series
+
+    def _saved_form(self, data: ViricitiSeries) -> dict[str, Any]:
+        return {
+            "last_time": data.last_time.isoformat() if data.last_time else None,
+            "group_limit": data.group_limit,
+            "listed": sorted(self._listed),
+            # Positions as lists of pairs: JSON keys are text.
+            "stations": {
+                station: [[position, limit] for position, limit in limits.items()]
+                for station, limits in data.stations.items()
+            },
+        }
+
+    def _load_saved(self, data: Mapping[str, Any]) -> ViricitiSeries | None:
+        last_time = parse_time(data.get("last_time"))
+        stations: dict[str, dict[int, float | None]] = {}
+        saved = data.get("stations")
+        for station, pairs in (saved if isinstance(saved, Mapping) else {}).items():
+            if not isinstance(station, str) or not isinstance(pairs, list):
+                return None
+            limits = stations[station] = {}
+            for position, limit in pairs:
+                if type(position) is not int:
+                    return None
+                limits[position] = as_finite_float(limit)
+        listed = data.get("listed")
+        if last_time is None or not isinstance(listed, list):
+            return None
+        self._listed = frozenset(item for item in listed if isinstance(item, str))
+        return ViricitiSeries(last_time, as_finite_float(data.get("group_limit")), stations)
+
+    def _restored(self, data: ViricitiSeries) -> None:
+        """Add the stations and push their limits, as the read that found them did."""
+        new = {station: sorted(limits) for station, limits in data.stations.items()}
+        self._publish(data, new, [])
 
     def _merge(
         self, previous: ViricitiSeries | None, samples: list[ViricitiSample]
@@ -668,15 +880,19 @@ class ViricitiSeriesCoordinator(_ViricitiCoordinator[ViricitiSeries]):
         for station_id in gone:
             stations.pop(station_id, None)
         series = ViricitiSeries(last_time, group_limit, stations)
+        self._publish(series, new, gone)
+        return series
+
+    def _publish(self, series: ViricitiSeries, new: dict[str, list[int]], gone: list[str]) -> None:
+        """Add what is new, remove what has gone, and push each station's limits."""
         if new and self.on_new is not None:
             self.on_new(new)
         if gone and self.on_gone is not None:
             self.on_gone(gone)
-        for station_id, limits in stations.items():
+        for station_id, limits in series.stations.items():
             station = self.stations.get(station_id)
             if station is not None and (station.data != limits or not station.last_update_success):
                 station.async_set_updated_data(dict(limits))
-        return series
 
     def _note_listed(self, sample: ViricitiSample) -> None:
         listed = self._listed = frozenset(connector.chargestation for connector in sample.limits)

@@ -32,8 +32,8 @@ from .const import (
 from .coordinator import (
     STATION_GONE_AFTER,
     ViricitiGroupCoordinator,
+    ViricitiGroupStore,
     ViricitiLimitCoordinator,
-    ViricitiLimitStore,
     ViricitiSeriesCoordinator,
     ViricitiStationCoordinator,
 )
@@ -55,7 +55,7 @@ class ViricitiGroup:
         entry: EvChargeConfigEntry,
         subentry: ConfigSubentry,
         client: ViricitiClient,
-        store: ViricitiLimitStore,
+        store: ViricitiGroupStore,
         add_specs: Callable[[Platform, Iterable[EntitySpec]], None],
         owner: Callable[[set[str]], ViricitiGroup | None],
     ) -> None:
@@ -67,11 +67,12 @@ class ViricitiGroup:
         self._add_specs = add_specs
         # The group a device belongs to: group ids "a" and "a_b" both prefix "viriciti_a_b_x".
         self._owner = owner
-        self.group = ViricitiGroupCoordinator(hass, entry, client, self.zone)
+        self.store = store
+        self.group = ViricitiGroupCoordinator(hass, entry, client, self.zone, store)
         self.limit = ViricitiLimitCoordinator(
             hass, entry, client, self.zone, store, self.group, _duration(subentry.data)
         )
-        self.series = ViricitiSeriesCoordinator(hass, entry, client, self.zone)
+        self.series = ViricitiSeriesCoordinator(hass, entry, client, self.zone, store)
         for coordinator in (self.group, self.limit, self.series):
             coordinator.subentry_id = self.subentry_id
         self.positions: dict[str, list[int]] = {}
@@ -169,14 +170,21 @@ class ViricitiGroup:
         return specs
 
     async def _async_first(
-        self, coordinator: EvChargeCoordinator[Any], *, setting_up: bool
+        self,
+        coordinator: ViricitiGroupCoordinator
+        | ViricitiLimitCoordinator
+        | ViricitiSeriesCoordinator,
+        *,
+        setting_up: bool,
     ) -> None:
-        """Read a coordinator for the first time.
+        """Show a coordinator's saved read when its interval has not ended, else read it.
 
         While the entry is set up a failure fails the set-up (a refused key asks for a new
         one, anything else retries); a group added to a running entry is read like any
         later read: its entities show the failure and it is read again at its interval.
         """
+        if coordinator.async_restore():
+            return
         if setting_up:
             await coordinator.async_config_entry_first_refresh()
             return
@@ -185,8 +193,12 @@ class ViricitiGroup:
             self.entry.async_start_reauth(self.hass)
 
     async def async_start(self, *, setting_up: bool) -> None:
-        """Read the group, its limit and the newest samples; name the group's device."""
+        """Read the group, its limit and the newest samples; name the group's device.
+
+        A saved read is shown instead while its interval lasts.
+        """
         async_delete_legacy_issues(self.hass, f"viriciti_{self.group_id}_external_limits")
+        await self.store.async_load()
         await self._async_first(self.group, setting_up=setting_up)
         if self.subentry_id not in self.entry.subentries:
             return  # removed while it read: it has no place for a device any more
@@ -205,7 +217,6 @@ class ViricitiGroup:
             config_subentry_id=self.subentry_id,
             **device_info,
         )
-        await self.limit.store.async_load()
         await self._async_first(self.limit, setting_up=setting_up)
         await self._async_first(self.series, setting_up=setting_up)
         # Stations of an earlier run the newest samples no longer list: their clock starts now.
@@ -230,6 +241,7 @@ class ViricitiGroup:
             self._unsub_series()
             self._unsub_series = None
         await self.group.async_stop()
+        await self.series.async_stop()
         await self.limit.async_stop()
 
     async def async_shutdown(self) -> None:
@@ -297,6 +309,11 @@ class ViricitiGroup:
             if series
             else None,
             "commands": self.limit.queue.as_dict(),
+            # When each shown read was made (a start within its interval shows a saved one).
+            "read_at": {
+                coordinator.read_key: _utc_text(coordinator.read_at)
+                for coordinator in (self.group, self.limit, self.series)
+            },
         }
 
 
@@ -324,7 +341,7 @@ class ViricitiRuntime(SubentryRuntime):
             base_url=self._data[CONF_BASE_URL],
         )
         # Kept by group id: a restart, a migration or the group added again keeps its slot.
-        store = ViricitiLimitStore(self._hass, group_id)
+        store = ViricitiGroupStore(self._hass, group_id, self._data[CONF_BASE_URL])
         return ViricitiGroup(
             self._hass, self._entry, subentry, client, store, self.async_add_specs, self._owner
         )
@@ -412,6 +429,10 @@ def _describe_external(limits: ViricitiGroupLimit) -> dict[str, Any] | None:
         "start": external.start.isoformat() if external.start else None,
         "end": external.end.isoformat() if external.end else None,
     }
+
+
+def _utc_text(timestamp: float | None) -> str | None:
+    return None if timestamp is None else dt_util.utc_from_timestamp(timestamp).isoformat()
 
 
 def group_zone(hass: HomeAssistant, data: Mapping[str, Any]) -> ZoneInfo:
