@@ -68,6 +68,8 @@ class EaseeHub:
         self._model = model
         self._clock = clock
         self.enabled = True
+        # Set for good when the simulator stops: no new connection is taken.
+        self.closing = False
         self.ping_interval = PING_INTERVAL
         # Negotiations to refuse with 401 even with a valid token (the hub's own whims).
         self.refuse_tokens = 0
@@ -76,6 +78,8 @@ class EaseeHub:
         self._negotiated: dict[str, tuple[int, str]] = {}
         self._push_scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
+        # The tasks serving the open WebSockets: dropping a connection cancels its task.
+        self._handlers: set[asyncio.Task[object]] = set()
 
     # --- for tests and the command line ---------------------------------------------------------
 
@@ -86,8 +90,11 @@ class EaseeHub:
 
     async def drop(self) -> None:
         """Drop every connection without a close message (as a network failure would)."""
-        for connection in list(self.connections):
-            await connection.ws.close()
+        handlers = list(self._handlers)
+        for task in handlers:
+            task.cancel()
+        # Waiting for nothing but the handlers: no close handshake that could hang.
+        await asyncio.gather(*handlers, return_exceptions=True)
 
     def changed(self) -> None:
         """Note that something changed: push the changes once the current work is done."""
@@ -149,6 +156,7 @@ class EaseeHub:
 
     async def close(self) -> None:
         """Close every connection (the simulator stops) and end the background work."""
+        self.closing = True
         await self.drop()
         for task in list(self._tasks):
             task.cancel()
@@ -167,7 +175,7 @@ class EaseeHub:
         if (banned := self._model.hub_banned(request)) is not None:
             self._log(banned.status, "blocked")
             return banned
-        if not self.enabled:
+        if not self.enabled or self.closing:
             self._log(503, "hub_down")
             return web.json_response({"title": "Service Unavailable"}, status=503)
         user_id = self._model.hub_user(request)
@@ -192,6 +200,16 @@ class EaseeHub:
         )
 
     async def _handle_connect(self, request: web.Request) -> web.StreamResponse:
+        handler = asyncio.current_task()
+        if self.closing or handler is None:
+            return web.json_response({"title": "Service Unavailable"}, status=503)
+        self._handlers.add(handler)
+        try:
+            return await self._serve(request)
+        finally:
+            self._handlers.discard(handler)
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
         negotiated = self._negotiated.pop(request.query.get("id", ""), None)
         if (banned := self._model.hub_banned(request)) is not None:
             return banned
@@ -216,14 +234,15 @@ class EaseeHub:
                     continue
                 for message in _messages(str(frame.data)):
                     await self._handle_message(connection, message)
+            await ws.close()
         except TimeoutError:
             pass
         finally:
+            # Cancelled (dropped): no close handshake, the server closes the socket.
             if pinger is not None:
                 pinger.cancel()
             if connection in self.connections:
                 self.connections.remove(connection)
-            await ws.close()
         return ws
 
     async def _handle_message(self, connection: _Connection, message: object) -> None:

@@ -313,6 +313,8 @@ class EaseeStream:
             await self._read(ws, handler, where)
         except TimeoutError:
             raise AnswerLostError(f"{where}: no handshake in time") from None
+        except (ConnectionError, aiohttp.ClientError) as err:
+            raise StreamClosedError(f"{where}: connection lost ({type(err).__name__})") from None
         finally:
             if pinger is not None:
                 pinger.cancel()
