@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable
 from dataclasses import dataclass
 import json
 import logging
@@ -13,7 +13,7 @@ import aiohttp
 from yarl import URL
 
 from .easee import DEFAULT_BASE_URL, EaseeClient
-from .errors import AnswerLostError, ApiError, AuthenticationError, NotSentError
+from .errors import ApiError, AuthenticationError, NotSentError
 from .http import HttpAnswer, send
 from .values import as_finite_float, parse_json
 
@@ -170,6 +170,18 @@ def split_frames(text: str) -> list[object]:
     return messages
 
 
+class StepRunner(Protocol):
+    """Runs one step of connecting (its owner may want it as a task of its own)."""
+
+    def __call__[T](self, work: Coroutine[object, object, T]) -> Awaitable[T]:
+        """Run ``work``; return what awaits its result."""
+        ...
+
+
+def _direct[T](work: Coroutine[object, object, T]) -> Awaitable[T]:
+    return work
+
+
 class StreamHandler(Protocol):
     """What the stream tells its owner."""
 
@@ -260,15 +272,47 @@ class EaseeStream:
         return target, access
 
     async def async_run(
-        self, token: str, charger_ids: Callable[[], Iterable[str]], handler: StreamHandler
+        self,
+        token: str,
+        charger_ids: Callable[[], Iterable[str]],
+        handler: StreamHandler,
+        step: StepRunner | None = None,
     ) -> None:
         """Connect with ``token`` and pass on what arrives until the connection ends.
 
         Raises AuthenticationError when the hub refuses the token (renew it, then try again),
         the REST client's errors for a ban or rate limit, StreamClosedError when an open
         connection ends, and NotSentError / AnswerLostError when none could be opened.
+        ``step`` runs the connecting (negotiate, WebSocket, handshake) as its owner wishes.
         """
         where = f"Easee stream {HUB_PATH}"
+        ws, handshake = await (step or _direct)(self._open(token, where))
+        self._ws = ws
+        self._subscribed.clear()
+        self._pending.clear()
+        pinger: asyncio.Task[None] | None = None
+        try:
+            handler.stream_connected()
+            await self.async_subscribe(charger_ids())
+            pinger = asyncio.get_running_loop().create_task(self._ping(ws))
+            for message in handshake[1:]:
+                self._dispatch(message, handler)
+            await self._read(ws, handler, where)
+        except (ConnectionError, aiohttp.ClientError) as err:
+            raise StreamClosedError(f"{where}: connection lost ({type(err).__name__})") from None
+        finally:
+            if pinger is not None:
+                pinger.cancel()
+            self._ws = None
+            self._subscribed.clear()
+            self._pending.clear()
+            if not ws.closed:
+                await ws.close()
+
+    async def _open(
+        self, token: str, where: str
+    ) -> tuple[aiohttp.ClientWebSocketResponse, list[object]]:
+        """Negotiate, open the WebSocket and shake hands; return it and the first messages."""
         target, access = await self._negotiate(token)
         failure: str | None = None
         status: int | None = None
@@ -293,48 +337,40 @@ class EaseeStream:
             raise self._client.answer_error(HttpAnswer(status, b"", None), where)
         if failure is not None:
             raise NotSentError(f"{where}: {failure}")
-        self._ws = ws
-        self._subscribed.clear()
-        self._pending.clear()
-        pinger: asyncio.Task[None] | None = None
+        problem: str | None = None
+        handshake: list[object] = []
         try:
             await ws.send_str(_HANDSHAKE)
             first = await ws.receive(timeout=CONNECT_TIMEOUT)
-            if first.type is not aiohttp.WSMsgType.TEXT:
-                raise StreamClosedError(f"{where}: closed during the handshake")
-            handshake = split_frames(str(first.data))
+            handshake = (
+                split_frames(str(first.data)) if first.type is aiohttp.WSMsgType.TEXT else []
+            )
             if not handshake or (isinstance(handshake[0], dict) and handshake[0].get("error")):
-                raise StreamClosedError(f"{where}: the handshake was refused")
-            handler.stream_connected()
-            await self.async_subscribe(charger_ids())
-            pinger = asyncio.get_running_loop().create_task(self._ping(ws))
-            for message in handshake[1:]:
-                self._dispatch(message, handler)
-            await self._read(ws, handler, where)
+                problem = "the handshake was refused"
         except TimeoutError:
-            raise AnswerLostError(f"{where}: no handshake in time") from None
+            problem = "no handshake in time"
         except (ConnectionError, aiohttp.ClientError) as err:
-            raise StreamClosedError(f"{where}: connection lost ({type(err).__name__})") from None
-        finally:
-            if pinger is not None:
-                pinger.cancel()
-            self._ws = None
-            self._subscribed.clear()
-            self._pending.clear()
-            if not ws.closed:
-                await ws.close()
+            problem = f"connection lost ({type(err).__name__})"
+        if problem is not None:
+            await ws.close()
+            raise StreamClosedError(f"{where}: {problem}")
+        return ws, handshake
 
     async def async_run_account(
-        self, charger_ids: Callable[[], Iterable[str]], handler: StreamHandler
+        self,
+        charger_ids: Callable[[], Iterable[str]],
+        handler: StreamHandler,
+        step: StepRunner | None = None,
     ) -> None:
         """Run one connection with the account's token; a refused token is renewed once."""
-        token = await self._client.stream_token()
+        run = step or _direct
+        token = await run(self._client.stream_token())
         try:
-            await self.async_run(token, charger_ids, handler)
+            await self.async_run(token, charger_ids, handler, step)
         except StreamTokenRefusedError:
             _LOGGER.debug("Easee stream: the hub refused the token; renewing it")
-            token = await self._client.renew_stream_token(token)
-            await self.async_run(token, charger_ids, handler)
+            token = await run(self._client.renew_stream_token(token))
+            await self.async_run(token, charger_ids, handler, step)
 
     async def async_subscribe(self, charger_ids: Iterable[str]) -> None:
         """Subscribe to chargers not subscribed yet (when connected); current values first."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Coroutine, Iterable
 import time
 from typing import TYPE_CHECKING, Any, Final
 
@@ -24,7 +24,7 @@ from ...api.errors import (
     RateLimitedError,
 )
 from ...budget import OverBudgetError
-from ...const import LOGGER
+from ...const import DOMAIN, LOGGER
 
 if TYPE_CHECKING:
     from .runtime import EaseeRuntime
@@ -74,7 +74,7 @@ class EaseeStreamRunner:
             self.next_attempt_at = None
             started = _now()
             try:
-                await self.stream.async_run_account(self._charger_ids, self)
+                await self.stream.async_run_account(self._charger_ids, self, self._step)
             except StreamTokenRefusedError as err:
                 # Refused even after a renewal: the hub's business, REST keeps going.
                 self._failed(err)
@@ -122,6 +122,12 @@ class EaseeStreamRunner:
             if self.runtime.account.pause_until(_now()) is None:
                 return
             at = _now()
+
+    def _step[T](self, work: Coroutine[object, object, T]) -> Awaitable[T]:
+        """Connect in a background task of its own: unlike reading, it ends (tests wait for it)."""
+        return self.runtime.entry.async_create_background_task(
+            self.runtime.hass, work, f"{DOMAIN} Easee stream connect"
+        )
 
     def _charger_ids(self) -> Iterable[str]:
         return list(self.runtime.chargers)
