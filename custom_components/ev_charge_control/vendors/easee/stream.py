@@ -70,6 +70,10 @@ class EaseeStreamRunner:
         """Connect, read until the connection ends, wait, connect again: until cancelled."""
         while not self.stopped:
             await self._async_wait_turn()
+            if not self.runtime.chargers:
+                # Nothing to follow (no charger on the chosen sites): no stream, no token for it.
+                self.next_attempt_at = _now() + BACKOFF_MAX
+                continue
             self.attempts += 1
             self.next_attempt_at = None
             started = _now()
