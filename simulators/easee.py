@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from simulators.easee_hub import HUB_PATH, EaseeHub
 from simulators.server import (
     BAD_JSON,
     Fault,
@@ -589,6 +590,8 @@ class EaseeCircuitSim:
         object.__setattr__(self, name, value)
         if name == "dynamic_current":
             object.__setattr__(self, "dynamic_is_fallback", False)
+        if sim is not None and not sim.busy:
+            sim.hub.changed()
 
     def attach(self, sim: EaseeSimulator) -> None:
         """Put the circuit on the simulator's clock."""
@@ -718,6 +721,8 @@ class EaseeChargerSim:
             self.schedule_overridden = False
         elif name == "is_online" and old and not value:
             self.offline_since = now
+        if not sim.busy:  # catching up: the hub's next ping sends what changed
+            sim.hub.changed()
 
     def attach(self, sim: EaseeSimulator, now: float) -> None:
         """Put the charger on the simulator's clock."""
@@ -921,6 +926,8 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         self.empty_back_plates: set[int] = set()
         self._site_reads: dict[int, deque[float]] = {}
         self._bans: list[_Ban] = []
+        # The SignalR hub: it streams every change of the chargers to subscribed clients.
+        self.hub = EaseeHub(self, clock)
 
     # --- setup for tests and the demo -----------------------------------------------------------
 
@@ -1021,6 +1028,11 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         if circuit_id not in self.circuits:
             raise ValueError(f"no circuit {circuit_id}")
         self.empty_back_plates.add(circuit_id)
+
+    async def stop(self) -> None:
+        """Close the hub's connections, then stop serving."""
+        await self.hub.close()
+        await super().stop()
 
     def remove_charger(self, charger_id: str) -> None:
         """Take a charger away: it disappears from every answer."""
@@ -1155,6 +1167,11 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
                 self._expire(moment)
             self._advanced_to = max(self._advanced_to, now)
         return now
+
+    @property
+    def busy(self) -> bool:
+        """Tell whether the model is catching up with the clock."""
+        return self._busy
 
     @contextmanager
     def _quiet(self) -> Iterator[None]:
@@ -1537,6 +1554,48 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
             113: (state["dynamicCircuitCurrentP3"], 3),
         }
 
+    # --- the hub's view of the model ------------------------------------------------------------
+
+    def hub_user(self, request: web.Request) -> int | None:
+        """Return the user id of the request's bearer token; None when it does not work now."""
+        try:
+            return self._authenticate(request, self.catch_up()).user_id
+        except _ApiError:
+            return None
+
+    def hub_token_valid(self, token: str) -> bool:
+        """Tell whether an access token works now (not expired, not invalidated)."""
+        owner = self._access_tokens.get(token)
+        return owner is not None and owner.expires is not None and self._clock() < owner.expires
+
+    def hub_banned(self, request: web.Request) -> web.StreamResponse | None:
+        """Return the refusal for a banned IP or account (no stream for it either), else None."""
+        now = self._clock()
+        if (banned := self._banned(request, None, now)) is not None:
+            return banned
+        state = self._ips.get(request.remote or "unknown")
+        if state is None or state.blocked_until is None or now >= state.blocked_until:
+            return None
+        return self._blocked_response(self.block_form, "blocked")
+
+    def hub_owns(self, user_id: int, charger_id: str) -> bool:
+        """Tell whether the charger belongs to the user."""
+        charger = self.chargers.get(charger_id)
+        return (
+            charger is not None
+            and self.sites[self.circuits[charger.circuit_id].site_id].user_id == user_id
+        )
+
+    def hub_observations(self, charger_id: str) -> dict[int, tuple[str, int]] | None:
+        """Return a charger's observations as the hub sends them (values as text)."""
+        charger = self.chargers.get(charger_id)
+        if charger is None:
+            return None
+        return {
+            key: (_observation_text(value), data_type)
+            for key, (value, data_type) in self._observations(charger).items()
+        }
+
     # --- tokens ---------------------------------------------------------------------------------
 
     def _issue_tokens(self, account: EaseeAccountSim, now: float) -> dict[str, object]:
@@ -1698,12 +1757,21 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         post("/_sim/invalidate_tokens", self._handle_sim_invalidate_tokens)
         post("/_sim/unblock", self._handle_sim_unblock)
         post("/_sim/command_answer", self._handle_sim_command_answer)
+        post("/_sim/stream", self._handle_sim_stream)
+        self.hub.add_routes(app)
         return app
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith("/_sim/"):
+        if request.path.startswith(("/_sim/", HUB_PATH)):
             return await handler(request)
+        try:
+            return await self._api_request(request, handler)
+        finally:
+            # Whatever the request changed reaches the stream's subscribers.
+            self.hub.changed()
+
+    async def _api_request(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         now = self._clock()
         body = parse_body(await request.read())
         login = request.method == "POST" and request.path == "/api/accounts/login"
@@ -2056,11 +2124,14 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         if command not in CHARGER_COMMANDS:
             raise _not_found()
         done = self._deliverable(request, charger) and self._run_command(charger, command)
-        return self._write_answer(
-            request,
-            [self._command_answer(request, charger.id, _COMMAND_IDS[command], done=done)],
-            single=True,
-        )
+        answer = self._command_answer(request, charger.id, _COMMAND_IDS[command], done=done)
+        ticks = answer["ticks"]
+        if done and isinstance(ticks, int):
+            # The charger's own answer comes later, through the stream.
+            self.hub.spawn(
+                self.hub.send_command_response(charger.id, ticks, accepted=True, result_code=0)
+            )
+        return self._write_answer(request, [answer], single=True)
 
     def _run_command(self, charger: EaseeChargerSim, command: str) -> bool:
         """Carry a command out; return False when there was nothing to do."""
@@ -2230,6 +2301,27 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         self.command_answer = str(form)
         return web.json_response({"success": True})
 
+    async def _handle_sim_stream(self, request: web.Request) -> web.Response:
+        """Switch the hub on or off, drop its connections, or have it refuse tokens."""
+        try:
+            body = await json_object(request)
+        except (TypeError, ValueError) as err:
+            return admin_error(str(err))
+        enabled, drop, refuse = body.get("enabled"), body.get("drop"), body.get("refuse_tokens")
+        if enabled is not None and not isinstance(enabled, bool):
+            return admin_error("enabled must be true or false")
+        if refuse is not None and (isinstance(refuse, bool) or not isinstance(refuse, int)):
+            return admin_error("refuse_tokens must be a number")
+        if enabled is not None:
+            self.hub.enabled = enabled
+        if isinstance(refuse, int):
+            self.hub.refuse_tokens = max(0, refuse)
+        if drop is True or enabled is False:
+            await self.hub.drop()
+        return web.json_response(
+            {"enabled": self.hub.enabled, "connected": self.hub.connected, "success": True}
+        )
+
 
 def add_demo_fleet(sim: EaseeSimulator) -> None:
     """Load the demo: one account, site 1 "Home", circuit 10 (32 A) and two chargers."""
@@ -2267,6 +2359,13 @@ def _loggable_body(path: str, body: object) -> object | None:
     if path == "/api/accounts/refresh_token":
         return None  # nothing but tokens
     return body
+
+
+def _observation_text(value: object) -> str:
+    """Return an observation's value as the hub sends it: always text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _parse_instant(text: str) -> float:

@@ -8,6 +8,9 @@ from typing import Final
 from homeassistant.const import CONF_API_KEY, CONF_PASSWORD, CONF_USERNAME
 
 DOMAIN: Final = "ev_charge_control"
+# Ends the name of a task that lives as long as its entry (a stream): tests and the bench, which
+# wait for all other background work to finish, leave these running.
+LONG_LIVED_TASK: Final = "(runs until unload)"
 LOGGER: Final = logging.getLogger(__package__)
 
 CONF_VENDOR: Final = "vendor"

@@ -52,9 +52,14 @@ def build_account(sim: EaseeSimulator) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_account() -> AsyncIterator[EaseeSimulator]:
-    """Run an Easee simulator with the test account on 127.0.0.1 until the block ends."""
+async def running_account(*, hub: bool = False) -> AsyncIterator[EaseeSimulator]:
+    """Run an Easee simulator with the test account on 127.0.0.1 until the block ends.
+
+    Its hub is down unless ``hub``: the tests read by REST, as while the stream is down
+    (tests/easee/test_stream.py streams).
+    """
     sim = EaseeSimulator(latency_scale=0)
+    sim.hub.enabled = hub
     build_account(sim)
     await sim.start()
     try:

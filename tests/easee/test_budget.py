@@ -128,6 +128,7 @@ async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 async def big_sim(socket_enabled: None) -> AsyncGenerator[EaseeSimulator]:
     """Start a simulator whose account has 40 chargers on four circuits."""
     sim = EaseeSimulator(latency_scale=0)
+    sim.hub.enabled = False  # read by REST, as while the stream is down
     sim.add_account(EASEE_USERNAME, EASEE_PASSWORD, user_id=USER_ID)
     for site in sorted(set(BIG_CIRCUITS.values())):
         sim.add_site(USER_ID, site, f"Depot {site}")

@@ -1102,6 +1102,8 @@ async def test_a_reauth_login_is_counted_once(
         result = await submit(hass, result, password=EASEE_PASSWORD)
         assert result["reason"] == "reauth_successful"
         assert len(account_window(hass)) == len(before) + 1
+        # The reload's unload waits for the stream's task to end (it was cancelled).
+        await hass.async_block_till_done()
         # Unloaded while still patched: the reload set up no runtime to unload.
         await hass.config_entries.async_unload(init_easee.entry_id)
 

@@ -185,6 +185,7 @@ async def test_a_retried_set_up_waits_for_the_sites_limit(
 async def ten_on_a_site(socket_enabled: None) -> AsyncGenerator[EaseeSimulator]:
     """Start a simulator whose account has ten chargers on one circuit of one site."""
     sim = EaseeSimulator(latency_scale=0)
+    sim.hub.enabled = False  # read by REST, as while the stream is down
     sim.add_account(EASEE_USERNAME, EASEE_PASSWORD, user_id=USER_ID)
     sim.add_site(USER_ID, 1, "Depot")
     sim.add_circuit(1, 11, rated_current=63, max_current=63)

@@ -39,7 +39,7 @@ from yarl import URL
 from custom_components.ev_charge_control.api.goe import GoeClient, GoeStatus
 from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
 from simulators.goe import GoeSimulator
-from tests.conftest import find_device, secret, travel
+from tests.conftest import block_till_idle, find_device, secret, travel
 from tests.dumps import download_diagnostics, issue_ids, leaked
 from tests.events import assert_command_results
 from tests.goe.fixtures import GOE_SERIAL, GOE_TOKEN, only_charger
@@ -377,7 +377,7 @@ async def test_reloads_never_buy_extra_reads(
     for _ in range(12):
         await travel(hass, freezer, timedelta(minutes=5))
         assert await hass.config_entries.async_reload(init_goe.entry_id)
-        await hass.async_block_till_done(wait_background_tasks=True)
+        await block_till_idle(hass)
     # One hour: at most the burst of 2 plus one read per 15 minutes.
     assert len(goe_sim.status_requests()) <= 2 + 4
     assert all(r.result == "ok" for r in goe_sim.requests)

@@ -740,6 +740,23 @@ class EaseeClient:
             self._check_latch()
             return await self._login_locked()
 
+    # The stream's token and errors: the same renewal and classification as REST's.
+
+    async def stream_token(self) -> str:
+        """Return an access token for the stream, renewed first when it is about to expire."""
+        return (await self._access_token())[0]
+
+    async def renew_stream_token(self, refused: str) -> str:
+        """Return a fresh access token after the stream's hub refused ``refused``.
+
+        Refreshes first and logs in only when the refresh is refused, as for a 401 on REST.
+        """
+        return (await self._recover(refused, False, first=True))[0]
+
+    def answer_error(self, answer: HttpAnswer, where: str) -> EvChargeControlError:
+        """Return the error for a failed answer of the stream's hub (a ban, a rate limit...)."""
+        return self._error(answer, where, auth_call=False)
+
     # Reads
 
     async def get_chargers(self) -> list[EaseeCharger]:

@@ -28,6 +28,7 @@ from ...api.easee import (
     EaseeSite,
     EaseeWeeklyChargePlan,
 )
+from ...api.easee_stream import EaseeCommandResponse, EaseeObservation
 from ...api.errors import (
     AnswerLostError,
     ApiError,
@@ -95,6 +96,18 @@ LIMIT_NAMES: Final = (
     "charge_plan",
 )
 DISCONNECTED: Final = 1
+# The observations the stream sends (Easee's ids), and the state field each one is.
+_STREAM_STATE: Final = {
+    109: "op_mode",
+    120: "total_power",
+    121: "session_energy",
+    124: "lifetime_energy",
+    48: "dynamic_charger_current",
+}
+_STREAM_CIRCUIT: Final = {111: 0, 112: 1, 113: 2}
+_STREAM_MAX_CURRENT: Final = 47
+# Commands whose charger's answer (CommandResponse) is awaited, by their ticks: at most this many.
+_MAX_ANSWERS_AWAITED: Final = 20
 CHARGING: Final = 3
 
 type EaseeValue = int | str
@@ -626,6 +639,7 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
         self.lifetime_energy: float | None = None
         self.schedule_overridden = False
         self._firmware: int | None = None
+        self._answers_awaited: dict[int, SentCommand[EaseeValue]] = {}
         self.writer = QueuedWriter(self, self, self.queue, f"Easee {self.unique_id_prefix}")
 
     def _device_info(self) -> DeviceInfo:
@@ -867,6 +881,85 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
             return
         self.lifetime_energy = total
 
+    # The stream
+
+    @property
+    def streaming(self) -> bool:
+        """Tell whether the account's stream is up and sends this charger's values."""
+        stream = self.runtime.stream
+        return stream.up and self.charger_id in stream.stream.subscribed
+
+    @callback
+    def async_stream_update(self, observation: EaseeObservation) -> None:
+        """Take one streamed value: entities show it at once, a write it shows is applied."""
+        old = self.data
+        value = observation.value
+        if old is None or old.state is None or isinstance(value, bool | str):
+            return  # the first REST read brings the rest of the state
+        key = observation.observation_id
+        state, config = old.state, old.config
+        parameter: str | None = None
+        if (name := _STREAM_STATE.get(key)) is not None:
+            if name == "op_mode":
+                if not isinstance(value, int):
+                    return
+                state = replace(state, op_mode=value)
+            else:
+                changes: dict[str, Any] = {name: float(value)}
+                state = replace(state, **changes)
+            parameter = PARAM_DYNAMIC if key == 48 else None
+        elif (phase := _STREAM_CIRCUIT.get(key)) is not None:
+            phases = list(state.dynamic_circuit_current)
+            phases[phase] = float(value)
+            state = replace(state, dynamic_circuit_current=(phases[0], phases[1], phases[2]))
+        elif key == _STREAM_MAX_CURRENT and config is not None:
+            config = replace(config, max_charger_current=float(value))
+            parameter = PARAM_MAX
+        else:
+            return
+        new = replace(old, state=state, config=config)
+        if state.op_mode == DISCONNECTED:
+            self.schedule_overridden = False
+        self._track_energy(state)
+        if parameter is not None:
+            self._stream_applied(new, parameter)
+            if parameter == PARAM_DYNAMIC:
+                self._keep_dynamic_limit(new)
+        self.async_set_updated_data(new)
+
+    def _stream_applied(self, data: EaseeChargerData, parameter: str) -> None:
+        """Count a write as applied when the stream shows its value.
+
+        Only that: a value the stream shows before the charger took the write says nothing
+        against it (the next read decides, as for any write).
+        """
+        sent = self.queue.awaiting.get(parameter)
+        if sent is None or self.value_in(data, parameter) != sent.value:
+            return
+        if self.writer.verify(lambda name: self.value_in(data, name), _now(), {parameter}):
+            self._save_queue()
+
+    @callback
+    def async_command_response(self, response: EaseeCommandResponse) -> None:
+        """Report a command's outcome when the charger's answer names it (by its ticks)."""
+        if response.ticks is None or response.was_accepted is None:
+            return
+        sent = self._answers_awaited.pop(response.ticks, None)
+        if sent is None:
+            return
+        if response.was_accepted:
+            self.writer.fire(
+                sent.parameter, sent.value, CommandResult.APPLIED, sent.attempt, actual=sent.value
+            )
+            return
+        LOGGER.warning(
+            "Easee %s: the charger refused %s (result code %s)",
+            self.charger_id,
+            self.describe_command(sent.parameter, sent.value),
+            response.result_code,
+        )
+        self.writer.fire(sent.parameter, sent.value, CommandResult.REFUSED, sent.attempt)
+
     # Values
 
     @staticmethod
@@ -1045,7 +1138,12 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
             else:
                 raise ApiError(f"Easee {charger_id}: an unreadable charge plan request")
         else:  # PARAM_COMMAND and PARAM_OVERRIDE carry the command's name
-            await client.command(charger_id, str(value))
+            ticks = await client.command(charger_id, str(value))
+            if ticks:
+                # The charger answers through the stream; that answer is the outcome.
+                self._answers_awaited[ticks] = sent
+                while len(self._answers_awaited) > _MAX_ANSWERS_AWAITED:
+                    del self._answers_awaited[next(iter(self._answers_awaited))]
 
     def _after_send(self, sent: SentCommand[EaseeValue]) -> None:
         if sent.parameter == PARAM_DYNAMIC:

@@ -418,6 +418,14 @@ CHARGER_BINARY_SENSORS: Final[
         device_class=BinarySensorDeviceClass.LOCK,
         is_on_fn=_state(lambda s: None if s.cable_locked is None else not s.cable_locked),
     ),
+    EvBinarySensorEntityDescription(
+        key="streaming",
+        translation_key="streaming",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        # Off: the account's stream is down (or not for this charger), REST polls instead.
+        is_on_fn=lambda coordinator: coordinator.streaming,
+    ),
 )
 
 CHARGER_NUMBERS: Final[tuple[EvNumberEntityDescription[EaseeChargerCoordinator], ...]] = (

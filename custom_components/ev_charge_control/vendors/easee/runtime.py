@@ -21,6 +21,7 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from ...api.easee import EaseeCharger, EaseeCircuit, EaseeClient, EaseeSite, EaseeTokens
+from ...api.easee_stream import EaseeStream, stream_url
 from ...api.errors import (
     AccountBlockedError,
     AuthenticationError,
@@ -29,7 +30,7 @@ from ...api.errors import (
     RateLimitedError,
 )
 from ...budget import OverBudgetError
-from ...const import CONF_BASE_URL, DOMAIN, LOGGER
+from ...const import CONF_BASE_URL, DOMAIN, LOGGER, LONG_LIVED_TASK
 from ...errors import not_ready, read_failure
 from ...issues import async_delete_legacy_issues
 from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
@@ -45,12 +46,17 @@ from .const import (
 )
 from .coordinator import PLAN_READS, EaseeChargerCoordinator, EaseeCircuitCoordinator
 from .descriptions import CHARGER_DESCRIPTIONS, CIRCUIT_DESCRIPTIONS
+from .stream import EaseeStreamRunner
 
 STRUCTURE_INTERVAL: Final = timedelta(hours=6)
 # Easee answers a site's details about 10 times an hour: whatever asks for the structure again
 # (a charger gone, a failed set-up retried), it is read at most this often in an hour.
 STRUCTURE_READS_PER_HOUR: Final = 5
 STRUCTURE_WINDOW: Final = timedelta(hours=1)
+# While the stream is up, REST only reconciles: each state this often (configs every 15 min).
+RECONCILE_INTERVAL: Final = timedelta(minutes=15)
+# Where the hub is, when not beside the REST base URL (Easee's own cloud: its own host).
+CONF_STREAM_URL: Final = "stream_url"
 
 
 def _now() -> float:
@@ -160,6 +166,15 @@ class EaseeRuntime(VendorRuntime):
             on_tokens=self._save_tokens,
             request_gate=account.gate,
         )
+        self.stream = EaseeStreamRunner(
+            self,
+            EaseeStream(
+                self.client,
+                async_get_session(hass),
+                url=entry.data.get(CONF_STREAM_URL) or stream_url(entry.data[CONF_BASE_URL]),
+                user_agent=async_user_agent(hass),
+            ),
+        )
         self.chargers: dict[str, EaseeChargerCoordinator] = {}
         self.circuits: dict[int, EaseeCircuitCoordinator] = {}
         # The followed sites in detail; every site of the account by name (the options' list).
@@ -177,8 +192,23 @@ class EaseeRuntime(VendorRuntime):
 
     @property
     def state_interval(self) -> float:
-        """Return how often each charger's state is read, in seconds."""
-        return float(self.options.get(CONF_STATE_INTERVAL, DEFAULT_STATE_INTERVAL))
+        """Return how often each charger's state is read, in seconds.
+
+        The configured interval while the stream is down; while it is up the stream brings
+        the values and REST only reconciles, every 15 minutes.
+        """
+        configured = float(self.options.get(CONF_STATE_INTERVAL, DEFAULT_STATE_INTERVAL))
+        if self.stream.up:
+            return max(configured, RECONCILE_INTERVAL.total_seconds())
+        return configured
+
+    @callback
+    def async_stream_changed(self) -> None:
+        """Poll at the pace the stream now allows (it came up or went down); show it."""
+        if self._running:
+            self._schedule_poll()
+        for charger in self.chargers.values():
+            charger.async_update_listeners()
 
     @property
     def followed_sites(self) -> frozenset[int] | None:
@@ -325,6 +355,10 @@ class EaseeRuntime(VendorRuntime):
     ) -> None:
         registry = dr.async_get(self.hass)
         self.account_sites = account_sites
+        if self.stream.up and any(charger.id not in self.chargers for charger in chargers):
+            self.entry.async_create_background_task(
+                self.hass, self.stream.async_subscribe_new(), f"{DOMAIN} Easee subscribe"
+            )
         sites = [site for site in sites if site.id in account_sites and self.follows(site.id)]
         if missing := (self.followed_sites or frozenset()) - account_sites.keys():
             LOGGER.warning(
@@ -541,6 +575,10 @@ class EaseeRuntime(VendorRuntime):
         except BaseException:
             self._async_cancel_timers()
             raise
+        # The entry owns the task: unloading it (or a failed set-up) cancels it.
+        self.entry.async_create_background_task(
+            self.hass, self.stream.async_run(), f"{DOMAIN} Easee stream {LONG_LIVED_TASK}"
+        )
 
     async def _async_start(self) -> None:
         now = _now()
@@ -657,6 +695,7 @@ class EaseeRuntime(VendorRuntime):
     def _async_cancel_timers(self) -> None:
         """Stop polling and cancel every timer of the runtime."""
         self._running = False
+        self.stream.stopped = True
         if self._unsub_poll is not None:
             self._unsub_poll()
             self._unsub_poll = None
@@ -668,6 +707,7 @@ class EaseeRuntime(VendorRuntime):
     async def async_stop(self) -> None:
         """Cancel the poller and every timer; save the account."""
         self._async_cancel_timers()
+        await self.stream.async_stop()
         for charger in self.chargers.values():
             await charger.async_stop()
         for circuit in self.circuits.values():
@@ -683,6 +723,7 @@ class EaseeRuntime(VendorRuntime):
                 "blocked_until": self.account.blocked_until,
                 "flash_written": list(self.account.flash_written.values()),
             },
+            "stream": self.stream.diagnostics(),
             "structure_at": self.structure_at,
             # Counts only: the ids are the customer's (and redacted wherever they stand).
             "followed_sites": {
