@@ -52,11 +52,12 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     async_test_home_assistant,
 )
 
-from custom_components.ev_charge_control.const import CONF_VENDOR, DOMAIN, LONG_LIVED_TASK
+from custom_components.ev_charge_control.const import CONF_VENDOR, DOMAIN
 from simulators import VENDORS, SimulatedVendor, scaled_vendor
 
 from . import simfarm
 from .budgets import check_requests
+from .idle import block_till_idle
 from .simfarm import real_now
 
 # A Saturday, noon UTC: the tests' start too.
@@ -332,22 +333,6 @@ class Bench:
         self.conn.send(command)
         return self.conn.recv()
 
-    async def _block_till_idle(self) -> None:
-        """Wait for all work but the tasks that run until their entry unloads (streams)."""
-        current = asyncio.current_task()
-        while True:
-            await self.hass.async_block_till_done()
-            pending = [
-                task
-                for task in self.hass._background_tasks  # noqa: SLF001 - the only list of them
-                if not task.done()
-                and task is not current
-                and not task.get_name().endswith(LONG_LIVED_TASK)
-            ]
-            if not pending:
-                return
-            await asyncio.wait(pending)
-
     async def travel(self, seconds: float, step: float | None = None) -> None:
         """Move time forward in steps, firing every timer and finishing what it starts.
 
@@ -365,7 +350,7 @@ class Bench:
             # comes after them, when the work they started is there to wait for.
             await asyncio.sleep(0)
             await asyncio.sleep(0)
-            await self._block_till_idle()
+            await block_till_idle(self.hass)
             remaining -= tick
 
     # Set-up
@@ -393,7 +378,7 @@ class Bench:
         meter = Meter()
         with meter.measure():
             await setup()
-            await self._block_till_idle()
+            await block_till_idle(self.hass)
         entities = self._entities(entries)
         missing = [e.entity_id for e in entities if self.hass.states.get(e.entity_id) is None]
         unavailable = [
@@ -593,7 +578,7 @@ class Bench:
             )
             returned.append(1000 * (real_now() - begin))
             started.append((key, begin))
-        await self._block_till_idle()
+        await block_till_idle(self.hass)
         receipts: dict[tuple[str, str], list[float]] = self.ask("receipts")
         latencies = [
             1000 * (receipts[vendor, key][0] - begin)

@@ -66,6 +66,7 @@ from simulators.server import TIMEOUT_HEADER
 
 from . import soakfarm
 from .harness import START, Bench, Scenario, SharedClock, patch_freezegun, rss_kb
+from .idle import block_till_idle
 from .simfarm import real_now
 
 LOGGER: Final = logging.getLogger(__name__)
@@ -299,7 +300,7 @@ class Soak:
             self.entries.append(entry)
         if not await async_setup_component(self.hass, DOMAIN, {}):
             raise RuntimeError("the integration did not set up")
-        await self.hass.async_block_till_done(wait_background_tasks=True)
+        await block_till_idle(self.hass)
         # Set-up may migrate entries (version-1 entries merge into one).
         self.entries = self.hass.config_entries.async_entries(DOMAIN)
         async_dispatcher_connect(self.hass, SIGNAL_CONFIG_ENTRY_CHANGED, self._on_entry)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, Generator
 from datetime import timedelta
 import logging
@@ -19,7 +18,8 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
-from custom_components.ev_charge_control.const import DOMAIN, LONG_LIVED_TASK
+from benchmarks.idle import block_till_idle
+from custom_components.ev_charge_control.const import DOMAIN
 
 # Every secret a test hands out (each named once with secret()); none may show up in a log line.
 SECRETS: set[str] = set()
@@ -185,26 +185,6 @@ async def travel(
         async_fire_time_changed(hass)
         await block_till_idle(hass)
         remaining -= tick
-
-
-async def block_till_idle(hass: HomeAssistant) -> None:
-    """Wait for every task and background task, but those that run until their entry unloads.
-
-    ``async_block_till_done(wait_background_tasks=True)`` would wait for a stream for ever.
-    """
-    current = asyncio.current_task()
-    while True:
-        await hass.async_block_till_done()
-        pending = [
-            task
-            for task in hass._background_tasks  # the only list of them
-            if not task.done()
-            and task is not current
-            and not task.get_name().endswith(LONG_LIVED_TASK)
-        ]
-        if not pending:
-            return
-        await asyncio.wait(pending)
 
 
 @pytest.fixture

@@ -36,10 +36,11 @@ from pytest_homeassistant_custom_component.common import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from yarl import URL
 
+from benchmarks.idle import block_till_idle
 from custom_components.ev_charge_control.api.goe import GoeClient, GoeStatus
 from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
 from simulators.goe import GoeSimulator
-from tests.conftest import block_till_idle, find_device, secret, travel
+from tests.conftest import find_device, secret, travel
 from tests.dumps import download_diagnostics, issue_ids, leaked
 from tests.events import assert_command_results
 from tests.goe.fixtures import GOE_SERIAL, GOE_TOKEN, only_charger
