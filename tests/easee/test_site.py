@@ -15,6 +15,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -261,3 +262,29 @@ async def test_a_site_of_ten_chargers_costs_what_the_readme_says(
     assert after == math.ceil(hourly + plans)
     # Before: a state read per charger per minute, config and plan per charger per 15 minutes.
     assert before == math.ceil(10 * 60 + 10 * 4 * 2 + 4 + 0.5 + 1)
+
+
+async def test_a_circuit_comes_back_with_its_master_after_an_outage(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    easee_sim: EaseeSimulator,
+    easee_entry: MockConfigEntry,
+) -> None:
+    """A circuit's stored limits are kept through an outage; its master says it is reachable.
+
+    Before, a failed settings read made the circuit unavailable until the next one, 15 minutes
+    later: up to 15 minutes after the chargers were back (the chaos soak's cloud outage).
+    """
+    await setup_entry(hass, easee_entry)
+    circuit = "sensor.home_circuit_1_max_current"
+    shown = hass.states.get(circuit).state
+    now = dt_util.utcnow().timestamp()
+    # Down from minute 10 to 35: the settings reads at 15 and 30 minutes fail.
+    easee_sim.add_outage(now + 600, now + 2100)
+    await travel(hass, freezer, timedelta(minutes=31), step=timedelta(seconds=30))
+    assert any(r.path.endswith("/settings") and r.status == 503 for r in easee_sim.requests)
+    assert hass.states.get(circuit).state == STATE_UNAVAILABLE  # its master is
+    # Back at 35: the master's next read, not the settings' at 45, brings the circuit back.
+    await travel(hass, freezer, timedelta(minutes=6), step=timedelta(seconds=30))
+    assert hass.states.get("sensor.garage_status").state != STATE_UNAVAILABLE
+    assert hass.states.get(circuit).state == shown

@@ -8,8 +8,15 @@ from itertools import pairwise
 import time
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, STATE_OFF, STATE_ON
+from homeassistant.const import (
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -173,6 +180,30 @@ async def test_polling_takes_over_while_the_stream_is_down(
     polled = len(state_reads(stream_sim, "EH000001"))
     await travel(hass, freezer, timedelta(minutes=14), step=timedelta(seconds=30))
     assert len(state_reads(stream_sim, "EH000001")) <= polled + 1
+
+
+async def test_a_failed_reconcile_while_streaming_keeps_the_values(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, stream_sim: EaseeSimulator
+) -> None:
+    """REST down but the stream up: the entities stay available with the streamed values.
+
+    Made unavailable, they would wait for the next reconcile, 15 minutes later (the chaos
+    soak's cloud outage: 920 s unavailable after it ended). No car charges, so that nothing
+    the stream pushes meanwhile brings them back.
+    """
+    for charger in ("EH000001", "EH000004"):
+        stream_sim.disconnect_car(charger)
+    await setup_entry(hass, entry_for(stream_sim))
+    await settle(hass, lambda: streaming(hass) == STATE_ON)
+    now = dt_util.utcnow().timestamp()
+    stream_sim.add_outage(now, now + 3600)
+    await travel(hass, freezer, timedelta(minutes=20), step=timedelta(seconds=30))
+    assert any(r.path.endswith("/state") and r.status == 503 for r in stream_sim.requests)
+    assert streaming(hass) == STATE_ON
+    assert hass.states.get("sensor.garage_status").state != STATE_UNAVAILABLE
+    assert hass.states.get("number.garage_dynamic_limit").state != STATE_UNAVAILABLE
+    stream_sim.charger("EH000001").dynamic_charger_current = 10
+    await settle(hass, lambda: hass.states.get("number.garage_dynamic_limit").state == "10")
 
 
 async def test_reconnects_back_off_from_0_by_30_seconds_to_5_minutes(

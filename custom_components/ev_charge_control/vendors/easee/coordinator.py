@@ -755,8 +755,12 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
 
     @callback
     def async_site_read_failed(self, failure: HomeAssistantError, *, keep: bool) -> None:
-        """Fail as a failed state read does; ``keep``: the account waits, values stay."""
-        if keep and self.data is not None and self.data.state is not None:
+        """Fail as a failed state read does; ``keep``: the account waits, values stay.
+
+        While the stream sends the charger's values, they stay too: a failed reconcile says
+        nothing about values the stream keeps fresh, and the next one is 15 minutes away.
+        """
+        if (keep or self.streaming) and self.data is not None and self.data.state is not None:
             LOGGER.debug(
                 "Easee %s: site read failed (%s), keeping values", self.charger_id, failure
             )
@@ -813,7 +817,10 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
             failure = self.runtime.async_handle_read_error(err)
             # The account waiting (429, block) is not the charger's fault: keep its values.
             # Anything else without a fresh state this time makes them unavailable.
-            account_wait = isinstance(err, RateLimitedError) and new.state is not None
+            # Nor is a failed reconcile while the stream keeps the values fresh.
+            account_wait = (isinstance(err, RateLimitedError) or self.streaming) and (
+                new.state is not None
+            )
             fresh = new.state_at != old.state_at
             if isinstance(failure, ConfigEntryAuthFailed) or not (fresh or account_wait):
                 raise failure from err
@@ -1262,9 +1269,26 @@ class EaseeCircuitCoordinator(_EaseeWrites[Phases3], EvChargeCoordinator[EaseeCi
                 return self.data
             raise read_failure(err) from err
         except EvChargeControlError as err:
-            raise self.runtime.async_handle_read_error(err) from err
+            failure = self.runtime.async_handle_read_error(err)
+            # The settings are the circuit's stored (flash) limits: a failed read (the cloud
+            # down, a timeout) says nothing new of them, and the next is 15 minutes away.
+            # They stay; the master's reads say whether the circuit can be reached.
+            if (
+                self.data is None
+                or isinstance(failure, ConfigEntryAuthFailed)
+                or isinstance(err, NotFoundError)
+            ):
+                raise failure from err
+            LOGGER.debug("Easee %s: settings read failed (%s), kept", self.circuit.id, err)
+            return self.data
         self.runtime.account.async_request_succeeded()
         return EaseeCircuitData(settings, _now())
+
+    @property
+    def reachable(self) -> bool:
+        """Tell whether the circuit can be reached: its master charger's reads say so."""
+        master = self.master
+        return master is None or (master.last_update_success and master.reachable)
 
     def shown_phases(self) -> Phases3 | None:
         """Return the dynamic circuit current per phase in force (whole amperes).
