@@ -53,7 +53,7 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
 )
 
 from custom_components.ev_charge_control.const import CONF_VENDOR, DOMAIN
-from simulators import VENDORS, SimulatedVendor, scaled_vendor
+from simulators import VENDORS, BenchEntry, SimulatedVendor, scaled_vendor
 
 from . import simfarm
 from .budgets import check_requests
@@ -306,6 +306,27 @@ class StateWrites:
         return detach
 
 
+def mock_entry(vendor: str, made: BenchEntry) -> MockConfigEntry:
+    """Return the config entry (with its subentries) that a simulator's vendor entry describes."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=made.title,
+        unique_id=made.unique_id,
+        version=made.version,
+        data={CONF_VENDOR: vendor, **made.data},
+        options=made.options,
+        subentries_data=[
+            ConfigSubentryData(
+                subentry_type=sub.subentry_type,
+                title=sub.title,
+                unique_id=sub.unique_id,
+                data=sub.data,
+            )
+            for sub in made.subentries
+        ],
+    )
+
+
 class Bench:
     """The running scenario: Home Assistant, the farm's pipe, the clock and the counters."""
 
@@ -429,26 +450,7 @@ class Bench:
         make = vendor.bench.entries
         if vendor.bench.scaled is not None and self.scenario.layout is not None:
             make = vendor.bench.scaled.layouts[self.scenario.layout].entries
-        entries = [
-            MockConfigEntry(
-                domain=DOMAIN,
-                title=entry.title,
-                unique_id=entry.unique_id,
-                version=entry.version,
-                data={CONF_VENDOR: vendor.key, **entry.data},
-                options=entry.options,
-                subentries_data=[
-                    ConfigSubentryData(
-                        subentry_type=subentry.subentry_type,
-                        title=subentry.title,
-                        unique_id=subentry.unique_id,
-                        data=subentry.data,
-                    )
-                    for subentry in entry.subentries
-                ],
-            )
-            for entry in make(count, self.urls[vendor.key])
-        ]
+        entries = [mock_entry(vendor.key, entry) for entry in make(count, self.urls[vendor.key])]
         if vendor.bench.scaled is not None:
             for entry in entries:
                 entry.add_to_hass(self.hass)

@@ -12,8 +12,8 @@ from custom_components.ev_charge_control.const import LONG_LIVED_TASK
 async def block_till_idle(hass: HomeAssistant) -> None:
     """Wait for every task and background task, but those that run until their entry unloads.
 
-    ``async_block_till_done(wait_background_tasks=True)`` would wait for an Easee stream for
-    ever: its task's name ends with ``LONG_LIVED_TASK``.
+    ``async_block_till_done(wait_background_tasks=True)`` would wait for ever for a stream,
+    whose task's name ends with ``LONG_LIVED_TASK``.
     """
     current = asyncio.current_task()
     while True:

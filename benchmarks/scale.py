@@ -17,13 +17,13 @@ import json
 import os
 from pathlib import Path
 import platform
-import subprocess
 import sys
-import tempfile
 import time
 from typing import Any, Final
 
 from simulators import VENDORS, SimulatedVendor, scaled_vendor, words
+
+from .runs import add_output_arguments, run_worker, write_between
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 RESULTS: Final = ROOT / "benchmarks" / "results.json"
@@ -95,21 +95,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         default=LATENCY_SAMPLES,
         help=f"{SCALED.name} commands timed (one charger each, slot free)",
     )
-    parser.add_argument("--output", type=Path, help="where to write the results (JSON)")
-    parser.add_argument(
-        "--readme",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="write the table into README.md (default: on for the full run only)",
-    )
-    parser.add_argument(
-        "--render",
-        type=Path,
-        metavar="RESULTS",
-        help="print (and with --readme write) the table of an earlier results.json; no run",
-    )
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--worker-output", type=Path, help=argparse.SUPPRESS)
+    add_output_arguments(parser, "results.json")
     return parser.parse_args(argv)
 
 
@@ -152,22 +138,10 @@ def _cpu_busy(seconds: float = 1.0) -> float | None:
 
 def _run_scenario(scenario: Mapping[str, Any]) -> dict[str, Any]:
     """Run one scenario in a fresh interpreter and return its measurements."""
-    with tempfile.TemporaryDirectory(prefix="ev-bench-") as folder:
-        output = Path(folder) / "result.json"
-        command = [
-            sys.executable,
-            "-m",
-            "benchmarks.scale",
-            "--worker",
-            json.dumps(scenario),
-            "--worker-output",
-            str(output),
-        ]
-        done = subprocess.run(command, cwd=ROOT, check=False)  # noqa: S603 - our own module
-        if done.returncode != 0 or not output.exists():
-            return {"scenario": dict(scenario), "failed": f"exit status {done.returncode}"}
-        result: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
-        return result
+    status, result = run_worker("benchmarks.scale", json.dumps(scenario))
+    if result is None:
+        return {"scenario": dict(scenario), "failed": f"exit status {status}"}
+    return result
 
 
 def _worker(spec: str, output: Path) -> None:
@@ -453,13 +427,7 @@ def _targets_line(checks: Mapping[str, Any]) -> str:
 
 def write_readme(body: str) -> bool:
     """Replace the table between the README's markers; False when the markers are missing."""
-    text = README.read_text(encoding="utf-8")
-    head, start, rest = text.partition(TABLE_START)
-    _, end, tail = rest.partition(TABLE_END)
-    if not start or not end:
-        return False
-    README.write_text(f"{head}{TABLE_START}\n{body}\n{TABLE_END}{tail}", encoding="utf-8")
-    return True
+    return write_between(README, TABLE_START, TABLE_END, body)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

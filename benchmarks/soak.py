@@ -14,13 +14,13 @@ from collections.abc import Mapping, Sequence
 import datetime as dt
 import json
 from pathlib import Path
-import subprocess
 import sys
-import tempfile
 import time
 from typing import Any, Final
 
 from simulators import VENDORS
+
+from .runs import add_output_arguments, run_worker, write_between
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 RESULTS: Final = ROOT / "benchmarks" / "soak.json"
@@ -52,49 +52,23 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         action="append",
         help="soak only this vendor (repeatable; default: every vendor)",
     )
-    parser.add_argument("--output", type=Path, help="where to write the results (JSON)")
-    parser.add_argument(
-        "--readme",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="write the table into README.md (default: on for the full run only)",
-    )
-    parser.add_argument(
-        "--render",
-        type=Path,
-        metavar="RESULTS",
-        help="print (and with --readme write) the table of an earlier soak.json; no run",
-    )
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--worker-output", type=Path, help=argparse.SUPPRESS)
+    add_output_arguments(parser, "soak.json")
     return parser.parse_args(argv)
 
 
 def _run_vendor(vendor: str, hours: float, seed: int) -> dict[str, Any]:
     """Soak one vendor in a fresh interpreter and return its counts."""
-    with tempfile.TemporaryDirectory(prefix="ev-soak-") as folder:
-        output = Path(folder) / "result.json"
-        spec = json.dumps({"vendor": vendor, "hours": hours, "seed": seed})
-        command = [
-            sys.executable,
-            "-m",
-            "benchmarks.soak",
-            "--worker",
-            spec,
-            "--worker-output",
-            str(output),
-        ]
-        done = subprocess.run(command, cwd=ROOT, check=False)  # noqa: S603 - our own module
-        if done.returncode != 0 or not output.exists():
-            return {
-                "vendor": vendor,
-                "name": VENDORS[vendor].name,
-                "hours": hours,
-                "seed": seed,
-                "violations": [f"the soak did not finish (exit status {done.returncode})"],
-            }
-        result: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
-        return result
+    spec = json.dumps({"vendor": vendor, "hours": hours, "seed": seed})
+    status, result = run_worker("benchmarks.soak", spec)
+    if result is None:
+        return {
+            "vendor": vendor,
+            "name": VENDORS[vendor].name,
+            "hours": hours,
+            "seed": seed,
+            "violations": [f"the soak did not finish (exit status {status})"],
+        }
+    return result
 
 
 def _worker(spec: str, output: Path) -> None:
@@ -202,13 +176,7 @@ def render(report: Mapping[str, Any]) -> str:
 
 def write_readme(body: str) -> bool:
     """Replace the section between the README's markers; False when the markers are missing."""
-    text = README.read_text(encoding="utf-8")
-    head, start, rest = text.partition(TABLE_START)
-    _, end, tail = rest.partition(TABLE_END)
-    if not start or not end:
-        return False
-    README.write_text(f"{head}{TABLE_START}\n{body}\n{TABLE_END}{tail}", encoding="utf-8")
-    return True
+    return write_between(README, TABLE_START, TABLE_END, body)
 
 
 def problems(report: Mapping[str, Any]) -> list[str]:

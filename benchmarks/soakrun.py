@@ -42,7 +42,6 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigEntryChange,
     ConfigEntryState,
-    ConfigSubentryData,
 )
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Event, callback
@@ -51,12 +50,10 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import async_get_platforms
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
-    MockConfigEntry,
     async_test_home_assistant,
 )
 
 from custom_components.ev_charge_control.const import (
-    CONF_VENDOR,
     DOMAIN,
     EVENT_COMMAND_RESULT,
 )
@@ -65,7 +62,15 @@ from simulators import VENDORS, Logged
 from simulators.server import TIMEOUT_HEADER
 
 from . import soakfarm
-from .harness import START, Bench, Scenario, SharedClock, patch_freezegun, rss_kb
+from .harness import (
+    START,
+    Bench,
+    Scenario,
+    SharedClock,
+    mock_entry,
+    patch_freezegun,
+    rss_kb,
+)
 from .idle import block_till_idle
 from .simfarm import real_now
 
@@ -279,23 +284,7 @@ class Soak:
     async def setup(self, urls: list[str]) -> None:
         """Add the vendor's entries and set the integration up, as Home Assistant's start does."""
         for made in self.soaked.entries(urls):
-            entry = MockConfigEntry(
-                domain=DOMAIN,
-                title=made.title,
-                unique_id=made.unique_id,
-                version=made.version,
-                data={CONF_VENDOR: self.vendor, **made.data},
-                options=made.options,
-                subentries_data=[
-                    ConfigSubentryData(
-                        subentry_type=sub.subentry_type,
-                        title=sub.title,
-                        unique_id=sub.unique_id,
-                        data=sub.data,
-                    )
-                    for sub in made.subentries
-                ],
-            )
+            entry = mock_entry(self.vendor, made)
             entry.add_to_hass(self.hass)
             self.entries.append(entry)
         if not await async_setup_component(self.hass, DOMAIN, {}):

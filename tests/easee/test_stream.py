@@ -9,6 +9,7 @@ import time
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import (
+    ATTR_DEVICE_ID,
     CONF_PASSWORD,
     CONF_USERNAME,
     STATE_OFF,
@@ -23,7 +24,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
 from custom_components.ev_charge_control.vendors.easee.stream import BACKOFF_MAX, BACKOFF_STEP
 from simulators.easee import EaseeRequest, EaseeSimulator
-from tests.conftest import RUNTIME_SECRETS, setup_entry, travel
+from tests.conftest import RUNTIME_SECRETS, find_device, setup_entry, travel
 from tests.easee.conftest import (
     EASEE_PASSWORD,
     EASEE_USERNAME,
@@ -132,6 +133,28 @@ async def test_a_write_counts_as_applied_when_the_stream_shows_it(
     await settle(hass, lambda: bool(events))
     assert events[0].data["result"] == "applied"
     assert events[0].data["actual"] == 10
+    assert len(rest_reads(stream_sim)) == reads
+
+
+async def test_a_circuit_write_counts_as_applied_when_the_stream_shows_it(
+    hass: HomeAssistant, stream_sim: EaseeSimulator
+) -> None:
+    """The master's streamed phases apply a circuit's write, not the reconcile 15 min later."""
+    await setup_entry(hass, entry_for(stream_sim))
+    await settle(hass, lambda: streaming(hass) == STATE_ON)
+    events = []
+    hass.bus.async_listen(f"{DOMAIN}_command_result", events.append)
+    reads = len(rest_reads(stream_sim))
+    device = find_device(hass, "easee_circuit_11")
+    assert device is not None
+    await hass.services.async_call(
+        DOMAIN,
+        "set_dynamic_circuit_current",
+        {ATTR_DEVICE_ID: device.id, "phase_1": 10, "phase_2": 12, "phase_3": 14},
+        blocking=True,
+    )
+    await settle(hass, lambda: bool(events))
+    assert events[0].data["result"] == "applied"
     assert len(rest_reads(stream_sim)) == reads
 
 

@@ -1246,7 +1246,22 @@ class EaseeCircuitCoordinator(_EaseeWrites[Phases3], EvChargeCoordinator[EaseeCi
             self._keep_dynamic_limit()
             if results:
                 self._save_queue()
+        elif data is not None and master is not None and master.streaming:
+            self._stream_applied()
         self.async_update_listeners()
+
+    def _stream_applied(self) -> None:
+        """Count the write as applied when the master's stream shows its phases.
+
+        As for a charger's writes: only that; a streamed value that differs says nothing
+        against the write (the next read decides). Else a circuit's write would wait for the
+        15-minute reconcile while the stream already shows it.
+        """
+        sent = self.queue.awaiting.get(PARAM_CIRCUIT)
+        if sent is None or self.shown_phases() != sent.value:
+            return
+        if self.writer.verify(lambda _: self.shown_phases(), _now(), {PARAM_CIRCUIT}):
+            self._save_queue()
 
     def settings_due(self, now: float) -> bool:
         """Tell whether the poller should read the circuit's settings now."""
