@@ -27,6 +27,7 @@ from pytest_homeassistant_custom_component.common import (
     get_scheduled_timer_handles,
 )
 
+from benchmarks.idle import block_till_idle
 from custom_components.ev_charge_control.const import DOMAIN, EVENT_COMMAND_RESULT
 
 
@@ -91,7 +92,7 @@ class HomeAssistantInstances:
         for entry in entries or self._saved:
             as_saved(entry).add_to_hass(hass)
         assert await async_setup_component(hass, DOMAIN, {})
-        await hass.async_block_till_done(wait_background_tasks=True)
+        await block_till_idle(hass)
         self.starts += 1
         return hass
 
