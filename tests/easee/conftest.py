@@ -80,6 +80,11 @@ async def easee_sim(socket_enabled: None) -> AsyncGenerator[EaseeSimulator]:
 @pytest.fixture
 def easee_entry(easee_sim: EaseeSimulator) -> MockConfigEntry:
     """Return an Easee config entry pointing at the simulator (no tokens yet)."""
+    return entry_for(easee_sim)
+
+
+def entry_for(sim: EaseeSimulator) -> MockConfigEntry:
+    """Return a config entry of the test account on ``sim`` (no tokens yet)."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=f"Easee {EASEE_USERNAME}",
@@ -88,7 +93,7 @@ def easee_entry(easee_sim: EaseeSimulator) -> MockConfigEntry:
             CONF_VENDOR: "easee",
             CONF_USERNAME: EASEE_USERNAME,
             CONF_PASSWORD: EASEE_PASSWORD,
-            CONF_BASE_URL: easee_sim.base_url,
+            CONF_BASE_URL: sim.base_url,
         },
     )
 

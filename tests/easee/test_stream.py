@@ -10,8 +10,6 @@ import time
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import (
     ATTR_DEVICE_ID,
-    CONF_PASSWORD,
-    CONF_USERNAME,
     STATE_OFF,
     STATE_ON,
     STATE_UNAVAILABLE,
@@ -21,7 +19,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ev_charge_control.const import CONF_BASE_URL, CONF_VENDOR, DOMAIN
+from custom_components.ev_charge_control.const import DOMAIN
 from custom_components.ev_charge_control.vendors.easee.stream import BACKOFF_MAX, BACKOFF_STEP
 from simulators.easee import EaseeRequest, EaseeSimulator
 from tests.conftest import RUNTIME_SECRETS, find_device, setup_entry, travel
@@ -29,6 +27,7 @@ from tests.easee.conftest import (
     EASEE_PASSWORD,
     EASEE_USERNAME,
     USER_ID,
+    entry_for,
     running_account,
     state_reads,
 )
@@ -43,21 +42,6 @@ async def stream_sim(socket_enabled: None) -> AsyncGenerator[EaseeSimulator]:
     """Start a simulator of the test account whose hub is up."""
     async with running_account(hub=True) as sim:
         yield sim
-
-
-def entry_for(sim: EaseeSimulator) -> MockConfigEntry:
-    """Return a config entry of the test account on ``sim``."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"Easee {EASEE_USERNAME}",
-        unique_id=str(USER_ID),
-        data={
-            CONF_VENDOR: "easee",
-            CONF_USERNAME: EASEE_USERNAME,
-            CONF_PASSWORD: EASEE_PASSWORD,
-            CONF_BASE_URL: sim.base_url,
-        },
-    )
 
 
 async def settle(hass: HomeAssistant, check: Callable[[], bool]) -> None:
