@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from hypothesis import event
 
 from tests.flow import assert_form_translated
@@ -42,3 +42,45 @@ def check_form(result: Any, requests: int, sent: Callable[[], int]) -> None:
     assert "unknown" not in errors, "the flow met an exception (see the log)"
     if set(result["errors"]) - {"base"}:
         assert sent() == requests, f"a request went out for {result['errors']!r}"
+
+
+class Flows(Protocol):
+    """What the fuzzed flows are submitted through: a flow manager of any kind."""
+
+    async def async_configure(self, flow_id: str, user_input: Any = None) -> Any:
+        """Submit ``user_input`` to the flow."""
+
+    def async_abort(self, flow_id: str) -> None:
+        """Close the flow."""
+
+
+async def submit(
+    flows: Flows,
+    flow_id: str,
+    user_input: Any,
+    strings: dict[str, Any],
+    sent: Callable[[], int],
+    unchanged: Callable[[], bool],
+) -> Any | None:
+    """Submit one form; return the result when it ended the flow, None when it came back.
+
+    Input refused, by Home Assistant's schema or by the flow (with a translated error), sent
+    no request the flow could have spared and changed nothing (``unchanged``); its flow is
+    closed so that the next example starts afresh.
+    """
+    requests = sent()
+    try:
+        result = await flows.async_configure(flow_id, user_input)
+    except InvalidData:
+        refused_by_schema()
+        assert sent() == requests, f"a request went out for {user_input!r}"
+        assert unchanged()
+        flows.async_abort(flow_id)
+        return None
+    translated(result, strings)
+    if result["type"] is FlowResultType.FORM:
+        check_form(result, requests, sent)
+        assert unchanged()
+        flows.async_abort(flow_id)
+        return None
+    return result

@@ -48,7 +48,7 @@ from custom_components.ev_charge_control.vendors.goe.const import (
 from simulators.goe import GoeSimulator
 from tests.clock import freeze_at
 from tests.flow import placeholders_in, start_vendor_flow
-from tests.fuzz.flows import check_form, refused_by_schema, translated
+from tests.fuzz.flows import refused_by_schema, submit, translated
 from tests.fuzz.strategies import FUZZ, FUZZ_HA, OMIT, TRICKY_STRINGS, field_values, form, junk_text
 from tests.goe import fixtures as goe_fixtures
 from tests.goe.conftest import START
@@ -170,18 +170,15 @@ async def test_add_entry(
     result = await start_vendor_flow(hass, VENDOR_GOE, STRINGS)
     requests = len(goe_sim.requests)
     user_input = data.draw(charger_fields(url=goe_sim.base_url))
-    try:
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
-    except InvalidData:
-        refused_by_schema()
-        assert len(goe_sim.requests) == requests
-        assert not hass.config_entries.async_entries(DOMAIN)
-        return
-    translated(result, STRINGS)
-    if result["type"] is FlowResultType.FORM:
-        check_form(result, requests, sent(goe_sim))
-        assert not hass.config_entries.async_entries(DOMAIN)
-        hass.config_entries.flow.async_abort(result["flow_id"])
+    result = await submit(
+        hass.config_entries.flow,
+        result["flow_id"],
+        user_input,
+        STRINGS,
+        sent(goe_sim),
+        lambda: not hass.config_entries.async_entries(DOMAIN),
+    )
+    if result is None:
         return
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     assert len(goe_sim.requests) <= requests + 1
@@ -209,19 +206,18 @@ async def test_reconfigure_entry(
     before = dict(added.data)
     requests = len(goe_sim.requests)
     result = await added.start_reconfigure_flow(hass)
-    try:
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
-    except InvalidData:
-        refused_by_schema()
-        assert dict(added.data) == before
+    result = await submit(
+        hass.config_entries.flow,
+        result["flow_id"],
+        user_input,
+        STRINGS,
+        sent(goe_sim),
+        # Nothing of it is go-e's to check.
+        lambda: dict(added.data) == before and len(goe_sim.requests) == requests,
+    )
+    if result is None:
         return
-    translated(result, STRINGS)
     assert len(goe_sim.requests) == requests
-    if result["type"] is FlowResultType.FORM:
-        check_form(result, requests, sent(goe_sim))
-        assert dict(added.data) == before
-        hass.config_entries.flow.async_abort(result["flow_id"])
-        return
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert added.data[CONF_BASE_URL] == goe_sim.base_url
@@ -258,18 +254,15 @@ async def test_add_one_charger(
     user_input = data.draw(charger_fields())
     result = await start_charger_flow(hass, added, "one")
     requests = len(goe_sim.requests)
-    try:
-        result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
-    except InvalidData:
-        refused_by_schema()
-        assert len(goe_sim.requests) == requests
-        assert len(added.subentries) == 1
-        return
-    translated(result, CHARGER_STRINGS)
-    if result["type"] is FlowResultType.FORM:
-        check_form(result, requests, sent(goe_sim))
-        assert len(added.subentries) == 1
-        hass.config_entries.subentries.async_abort(result["flow_id"])
+    result = await submit(
+        hass.config_entries.subentries,
+        result["flow_id"],
+        user_input,
+        CHARGER_STRINGS,
+        sent(goe_sim),
+        lambda: len(added.subentries) == 1,
+    )
+    if result is None:
         return
     if result["type"] is FlowResultType.ABORT:
         assert result["reason"] == "already_configured"
@@ -454,18 +447,15 @@ async def test_reconfigure_charger(
         context={"source": SOURCE_RECONFIGURE, "subentry_id": subentry.subentry_id},
     )
     requests = len(goe_sim.requests)
-    try:
-        result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
-    except InvalidData:
-        refused_by_schema()
-        assert len(goe_sim.requests) == requests
-        assert charger_of(added).data == subentry.data
-        return
-    translated(result, CHARGER_STRINGS)
-    if result["type"] is FlowResultType.FORM:
-        check_form(result, requests, sent(goe_sim))
-        assert charger_of(added).data == subentry.data
-        hass.config_entries.subentries.async_abort(result["flow_id"])
+    result = await submit(
+        hass.config_entries.subentries,
+        result["flow_id"],
+        user_input,
+        CHARGER_STRINGS,
+        sent(goe_sim),
+        lambda: charger_of(added).data == subentry.data,
+    )
+    if result is None:
         return
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -504,19 +494,15 @@ async def test_fix_a_refused_token(
     result = await manager.async_init(DOMAIN, data={"issue_id": issue})
     assert result["step_id"] == "token"
     requests = len(goe_sim.requests)
-    try:
-        result = await manager.async_configure(result["flow_id"], user_input)
-    except InvalidData:
-        refused_by_schema()
-        assert len(goe_sim.requests) == requests
-        assert charger_of(added).data == subentry.data
-        manager.async_abort(result["flow_id"])
-        return
-    translated(result, FIX_STRINGS)
-    if result["type"] is FlowResultType.FORM:
-        check_form(result, requests, sent(goe_sim))
-        assert charger_of(added).data == subentry.data
-        manager.async_abort(result["flow_id"])
+    result = await submit(
+        manager,
+        result["flow_id"],
+        user_input,
+        FIX_STRINGS,
+        sent(goe_sim),
+        lambda: charger_of(added).data == subentry.data,
+    )
+    if result is None:
         return
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert len(goe_sim.requests) == requests + 1

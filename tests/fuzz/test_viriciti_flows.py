@@ -16,7 +16,7 @@ import zoneinfo
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.const import CONF_API_KEY, CONF_NAME
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.data_entry_flow import FlowResultType
 from hypothesis import given, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -33,7 +33,7 @@ from custom_components.ev_charge_control.vendors.viriciti.const import (
 )
 from simulators.viriciti import ViricitiSimulator
 from tests.flow import start_vendor_flow
-from tests.fuzz.flows import check_form, refused_by_schema, translated
+from tests.fuzz.flows import submit
 from tests.fuzz.strategies import FUZZ_HA, OMIT, TRICKY_STRINGS, field_values, form, junk_text
 from tests.viriciti import conftest as viriciti_fixtures
 from tests.viriciti.conftest import (
@@ -174,18 +174,15 @@ async def test_add_entry(
     )
     result = await start_vendor_flow(hass, VENDOR_VIRICITI, STRINGS)
     requests = len(viriciti_sim.requests)
-    try:
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
-    except InvalidData:
-        refused_by_schema()
-        assert len(viriciti_sim.requests) == requests
-        assert not hass.config_entries.async_entries(DOMAIN)
-        return
-    translated(result, STRINGS)
-    if result["type"] is FlowResultType.FORM:
-        check_form(result, requests, sent(viriciti_sim))
-        assert not hass.config_entries.async_entries(DOMAIN)
-        hass.config_entries.flow.async_abort(result["flow_id"])
+    result = await submit(
+        hass.config_entries.flow,
+        result["flow_id"],
+        user_input,
+        STRINGS,
+        sent(viriciti_sim),
+        lambda: not hass.config_entries.async_entries(DOMAIN),
+    )
+    if result is None:
         return
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     assert len(viriciti_sim.requests) == requests + 1
@@ -224,19 +221,15 @@ async def test_reauth_and_reconfigure(
     else:
         result = await added.start_reauth_flow(hass)
     requests = len(viriciti_sim.requests)
-    try:
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
-    except InvalidData:
-        refused_by_schema()
-        assert len(viriciti_sim.requests) == requests
-        assert dict(added.data) == before
-        hass.config_entries.flow.async_abort(result["flow_id"])
-        return
-    translated(result, STRINGS)
-    if result["type"] is FlowResultType.FORM:
-        check_form(result, requests, sent(viriciti_sim))
-        assert dict(added.data) == before
-        hass.config_entries.flow.async_abort(result["flow_id"])
+    result = await submit(
+        hass.config_entries.flow,
+        result["flow_id"],
+        user_input,
+        STRINGS,
+        sent(viriciti_sim),
+        lambda: dict(added.data) == before,
+    )
+    if result is None:
         return
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == f"{source}_successful"
@@ -269,18 +262,15 @@ async def test_add_group(
         (added.entry_id, SUBENTRY_GROUP), context={"source": SOURCE_USER}
     )
     requests = len(viriciti_sim.requests)
-    try:
-        result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
-    except InvalidData:
-        refused_by_schema()
-        assert len(viriciti_sim.requests) == requests
-        assert len(added.subentries) == 1
-        return
-    translated(result, GROUP_STRINGS)
-    if result["type"] is FlowResultType.FORM:
-        check_form(result, requests, sent(viriciti_sim))
-        assert len(added.subentries) == 1
-        hass.config_entries.subentries.async_abort(result["flow_id"])
+    result = await submit(
+        hass.config_entries.subentries,
+        result["flow_id"],
+        user_input,
+        GROUP_STRINGS,
+        sent(viriciti_sim),
+        lambda: len(added.subentries) == 1,
+    )
+    if result is None:
         return
     if result["type"] is FlowResultType.ABORT:
         assert result["reason"] == "already_configured"
@@ -342,20 +332,18 @@ async def test_reconfigure_group(
         context={"source": SOURCE_RECONFIGURE, "subentry_id": group.subentry_id},
     )
     requests = len(viriciti_sim.requests)
-    try:
-        result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
-    except InvalidData:
-        refused_by_schema()
-        assert only_group(added).data == group.data
+    result = await submit(
+        hass.config_entries.subentries,
+        result["flow_id"],
+        user_input,
+        GROUP_STRINGS,
+        sent(viriciti_sim),
+        # Nothing of it is ViriCiti's to check.
+        lambda: only_group(added).data == group.data and len(viriciti_sim.requests) == requests,
+    )
+    if result is None:
         return
-    translated(result, GROUP_STRINGS)
-    # Nothing of it is ViriCiti's to check.
     assert len(viriciti_sim.requests) == requests
-    if result["type"] is FlowResultType.FORM:
-        check_form(result, requests, sent(viriciti_sim))
-        assert only_group(added).data == group.data
-        hass.config_entries.subentries.async_abort(result["flow_id"])
-        return
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     saved = only_group(added).data
