@@ -32,13 +32,16 @@ class EvChargeCoordinator[DataT](DataUpdateCoordinator[DataT]):
     """A coordinator that knows the device its entities belong to."""
 
     config_entry: ConfigEntry
-    device_info: DeviceInfo
     unique_id_prefix: str
     # The subentry that holds the coordinator's device (None: the entry itself holds it).
     subentry_id: str | None = None
     # The entities showing the data, behind one listener (None: none added yet).
     _entities: list[EvChargeEntity] | None = None
     _remove_listener: CALLBACK_TYPE | None = None
+
+    def entity_device_info(self) -> DeviceInfo:
+        """Return the device the coordinator's entities belong to, read as each is added."""
+        raise NotImplementedError
 
     @callback
     def async_add_entity(self, entity: EvChargeEntity) -> None:

@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from homeassistant.core import callback
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 
 from .const import DOMAIN
@@ -63,9 +64,13 @@ class EvChargeEntity(Entity):
         self.coordinator = coordinator
         self.entity_description = description
         self._attr_unique_id = f"{coordinator.unique_id_prefix}_{description.key}"
-        self._attr_device_info = coordinator.device_info
         # What the entity's state showed when it was last written by a read.
         self._written: tuple[object, ...] | None = None
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        """Return the coordinator's device (Home Assistant reads it as the entity is added)."""
+        return self.coordinator.entity_device_info()
 
     @property
     def available(self) -> bool:

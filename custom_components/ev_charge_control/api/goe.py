@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 import re
 from typing import Final
 
@@ -150,6 +151,12 @@ class GoeStatus:
         return int(self.charging_enabled)
 
 
+@cache
+def _client_timeout(total: float) -> aiohttp.ClientTimeout:
+    """Return the timeout of that length: one (frozen) object shared by a fleet's clients."""
+    return aiohttp.ClientTimeout(total=total)
+
+
 class GoeClient:
     """Talks to the grid-operator API for one charger.
 
@@ -170,7 +177,7 @@ class GoeClient:
         self.serial = serial
         self._grid_token = grid_token
         self._base_url = URL(base_url)
-        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self._timeout = _client_timeout(request_timeout)
 
     def __repr__(self) -> str:
         return f"GoeClient(serial={self.serial!r}, base_url={str(self._base_url)!r})"

@@ -659,6 +659,10 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
             info["via_device_id"] = circuit
         return info
 
+    def entity_device_info(self) -> DeviceInfo:
+        """Return the device its entities belong to (kept: reads update it)."""
+        return self.device_info
+
     def place(self, site: EaseeSite | None, circuit: EaseeCircuit | None) -> None:
         """Tell the charger which site and circuit it belongs to."""
         self.site, self.circuit = site, circuit
@@ -1212,6 +1216,10 @@ class EaseeCircuitCoordinator(_EaseeWrites[Phases3], EvChargeCoordinator[EaseeCi
         self._unsub_master: CALLBACK_TYPE | None = None
         self.writer = QueuedWriter(self, self, self.queue, f"Easee {self.unique_id_prefix}")
         self._master_seen: float | None = None
+
+    def entity_device_info(self) -> DeviceInfo:
+        """Return the device its entities belong to (kept: reads update it)."""
+        return self.device_info
 
     def place(self, site: EaseeSite, circuit: EaseeCircuit) -> None:
         """Take the circuit as the account now shows it, under its site's device."""

@@ -172,6 +172,10 @@ class _ViricitiCoordinator[DataT](EvChargeCoordinator[DataT]):
         self.read_at: float | None = None
         self._unsub_due: CALLBACK_TYPE | None = None
 
+    def entity_device_info(self) -> DeviceInfo:
+        """Return the group's device (kept: the group's title names it)."""
+        return self.device_info
+
     # Saved reads
 
     def _saved_form(self, data: DataT) -> dict[str, Any]:
@@ -744,6 +748,10 @@ class ViricitiStationCoordinator(EvChargeCoordinator[Mapping[int, float | None]]
         )
         if parent := group.device_id:
             self.device_info["via_device_id"] = parent
+
+    def entity_device_info(self) -> DeviceInfo:
+        """Return the station's device, under its group's."""
+        return self.device_info
 
     async def _async_update_data(self) -> Mapping[int, float | None]:
         # Never polled: the time series coordinator pushes each station's values.
