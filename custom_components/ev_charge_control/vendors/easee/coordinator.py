@@ -736,11 +736,13 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
     def async_restore(self, saved: EaseeChargerData, now: float, state_window: float) -> None:
         """Show what the last run read, each part only within its interval.
 
-        The state within ``state_window`` of its read, the config and plans within theirs
-        (and not while a write of them waits for a read to verify it: that read is made as
-        without saved reads). What is shown counts as read then: the next read comes when
-        its interval ends.
+        The state within ``state_window`` of its read, the config and plans within theirs.
+        What is shown counts as read then: the next read comes when its interval ends. Not
+        while a write waits for a read to verify it (``queue.awaiting``): that charger is
+        read at once, as without saved reads.
         """
+        if self.queue.awaiting:
+            return
         state_at, config_at = saved.state_at, saved.config_at
         state_fresh = (
             saved.state is not None
@@ -748,9 +750,7 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
             and state_at <= now < state_at + state_window
         )
         config_fresh = (
-            config_at is not None
-            and config_at <= now < config_at + CONFIG_INTERVAL.total_seconds()
-            and not CONFIG_PARAMS & self.queue.awaiting.keys()
+            config_at is not None and config_at <= now < config_at + CONFIG_INTERVAL.total_seconds()
         )
         if not (state_fresh or config_fresh):
             return

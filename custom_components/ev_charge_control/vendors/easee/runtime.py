@@ -605,9 +605,15 @@ class EaseeRuntime(VendorRuntime):
         if saved.get("stream_up") is True:
             self._stream_expected_until = now + configured
             state_window = max(configured, RECONCILE_INTERVAL.total_seconds())
+        # A circuit's write is verified by its master's state: that state is read at once.
+        verifying = {
+            circuit.master.charger_id
+            for circuit in self.circuits.values()
+            if circuit.queue.awaiting and circuit.master is not None
+        }
         for charger_id, charger in self.chargers.items():
             raw = chargers.get(charger_id) if isinstance(chargers, Mapping) else None
-            if raw is None:
+            if raw is None or charger_id in verifying:
                 continue
             try:
                 data = load(EaseeChargerData, raw)
@@ -627,6 +633,10 @@ class EaseeRuntime(VendorRuntime):
             except ValueError, TypeError, KeyError:
                 continue
             circuit.async_restore(settings, now)
+        if (isinstance(chargers, Mapping) and chargers.keys() - self.chargers.keys()) or (
+            isinstance(circuits, Mapping) and circuits.keys() - {str(c) for c in self.circuits}
+        ):
+            self.reads.async_read_done()  # what is no longer followed goes with the next write
 
     # Polling
 
