@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ev_charge_control.vendors.easee.const import CONF_SITE_IDS
 from simulators.easee import EaseeRequest, EaseeSimulator
 from tests.conftest import travel
-from tests.easee.conftest import CHARGERS
+from tests.easee.conftest import CHARGERS, entry_for, running_account
 from tests.restarts import home_assistant_instances
 from tests.test_restart_storms import set_number
 
@@ -172,3 +172,52 @@ async def test_reads_are_written_within_the_hour_not_at_each_read(
         saved = _file(hass_storage, easee_entry)
         assert saved is not None
         assert set(saved["data"]["reads"]["chargers"]) == set(CHARGERS)
+
+
+async def test_a_start_after_streaming_waits_for_the_stream_one_state_interval(
+    socket_enabled: None, freezer: FrozenDateTimeFactory
+) -> None:
+    """The last run streamed: a start reads no state by REST while the stream may come up.
+
+    The stream's subscription brings the values. When it does not come up (the hub is down
+    now), the sites' states are read by REST once the state interval (60 s) has passed.
+    """
+    async with running_account(hub=True) as sim, home_assistant_instances() as instances:
+        hass = await instances.async_start(entry_for(sim))
+        await travel(hass, freezer, timedelta(minutes=2), step=STEP)
+        assert hass.config_entries.async_entries()[0].runtime_data.stream.up
+        await instances.async_stop()
+        sim.hub.enabled = False
+        mark = len(sim.requests)
+        hass = await instances.async_start()
+
+        assert _reads(sim, mark, "/state") == []
+        assert hass.states.get("sensor.garage_charge_plan").state == "off"  # type: ignore[union-attr]
+        await travel(hass, freezer, timedelta(seconds=40), step=STEP)
+        assert _reads(sim, mark, "/state") == []
+        await travel(hass, freezer, timedelta(seconds=40), step=STEP)
+        assert sorted(r.path for r in _reads(sim, mark, "/state")) == [
+            "/api/sites/1/state",
+            "/api/sites/2/state",
+        ]
+
+
+async def test_reads_from_another_account_are_not_shown(
+    easee_sim: EaseeSimulator,
+    easee_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """A file saved for another account (or API) shows nothing: everything is read at once."""
+    async with home_assistant_instances() as instances:
+        hass = await instances.async_start(easee_entry)
+        await travel(hass, freezer, timedelta(minutes=2), step=STEP)
+        await instances.async_stop()
+        saved = _file(hass_storage, easee_entry)
+        assert saved is not None
+        saved["data"]["source"] = "https://api.easee.example 4712"
+        mark = len(easee_sim.requests)
+        await instances.async_start()
+
+    assert len(_reads(easee_sim, mark, "basic_charge_plan")) == len(CHARGERS)
+    assert len(_reads(easee_sim, mark, "/settings")) == 3
