@@ -82,6 +82,11 @@ def _load_plain(kind: object, raw: object) -> object:
     raise ValueError(f"{raw!r} is no {kind}")
 
 
+async def async_remove_saved_reads(hass: HomeAssistant, key: str) -> None:
+    """Delete a file of saved reads (its entry was deleted)."""
+    await Store[dict[str, Any]](hass, STORE_VERSION, key).async_remove()
+
+
 class SavedReads:
     """The newest slow reads of one entry, with their times, in a file of their own.
 

@@ -221,3 +221,14 @@ async def test_reads_from_another_account_are_not_shown(
 
     assert len(_reads(easee_sim, mark, "basic_charge_plan")) == len(CHARGERS)
     assert len(_reads(easee_sim, mark, "/settings")) == 3
+
+
+async def test_a_deleted_entry_leaves_no_saved_reads(
+    hass: HomeAssistant, init_easee: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    """The file of saved reads goes with its entry (written at the unload first)."""
+    assert await hass.config_entries.async_unload(init_easee.entry_id)
+    assert _file(hass_storage, init_easee) is not None
+    await hass.config_entries.async_remove(init_easee.entry_id)
+    await hass.async_block_till_done()
+    assert _file(hass_storage, init_easee) is None

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import time
 from typing import Any, Final
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import (
@@ -34,7 +35,7 @@ from ...const import CONF_BASE_URL, DOMAIN, LOGGER, LONG_LIVED_TASK
 from ...errors import not_ready, read_failure
 from ...issues import async_delete_legacy_issues
 from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
-from ...saved_reads import SavedReads, dump, load
+from ...saved_reads import SavedReads, async_remove_saved_reads, dump, load
 from ...session import async_get_session, async_user_agent
 from .account import EaseeAccount, async_get_easee_account
 from .const import (
@@ -197,7 +198,7 @@ class EaseeRuntime(VendorRuntime):
         # What the slow reads showed, for the next start (keyed by the account and its API).
         self.reads = SavedReads(
             hass,
-            f"{DOMAIN}.easee_reads_{entry.entry_id}",
+            reads_key(entry),
             f"{entry.data[CONF_BASE_URL]} {entry.unique_id}",
             self._collect_reads,
         )
@@ -880,6 +881,16 @@ def followed_sites(options: Mapping[str, Any]) -> frozenset[int] | None:
         int(item) for item in (chosen if isinstance(chosen, list) else []) if str(item).isdigit()
     )
     return ids or None
+
+
+def reads_key(entry: ConfigEntry) -> str:
+    """Return the key of an entry's file of saved reads."""
+    return f"{DOMAIN}.easee_reads_{entry.entry_id}"
+
+
+async def async_remove_easee_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Delete the deleted entry's saved reads; the account's budget stays."""
+    await async_remove_saved_reads(hass, reads_key(entry))
 
 
 async def async_setup_easee(hass: HomeAssistant, entry: EvChargeConfigEntry) -> EaseeRuntime:
