@@ -1,4 +1,4 @@
-"""Reads kept in a file between starts, written seldom: with a later save, at stop, hourly."""
+"""Reads kept in a file between starts, written seldom: at stop, at an unload, or hourly."""
 
 from __future__ import annotations
 
