@@ -34,7 +34,7 @@ from custom_components.ev_charge_control.vendors.easee.account import (
     WINDOW_SECONDS,
 )
 from custom_components.ev_charge_control.vendors.goe.budget import COMMAND_SPACING
-from simulators.easee import EaseeSimulator
+from simulators.easee import EaseeRequest, EaseeSimulator
 from simulators.goe import GoeSimulator
 from simulators.viriciti import ViricitiRequest, ViricitiSimulator
 from tests.conftest import travel
@@ -45,8 +45,6 @@ from tests.viriciti import conftest as viriciti_fixtures
 
 goe_sim = goe_fixtures.goe_sim
 goe_entry = goe_fixtures.goe_entry
-easee_sim = easee_fixtures.easee_sim
-easee_entry = easee_fixtures.easee_entry
 viriciti_sim = viriciti_fixtures.viriciti_sim
 viriciti_entry = viriciti_fixtures.viriciti_entry
 
@@ -148,23 +146,73 @@ EASEE_LOGIN = "/api/accounts/login"
 EASEE_REFRESH = "/api/accounts/refresh_token"
 
 
-async def test_easee_restart_storm(
-    easee_sim: EaseeSimulator, easee_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
-) -> None:
-    """A restart a minute keeps Easee's window, reuses the tokens, and keeps waiting writes.
+async def easee_hour(
+    sim: EaseeSimulator,
+    freezer: FrozenDateTimeFactory,
+    *,
+    restarts: bool,
+) -> tuple[list[EaseeRequest], HomeAssistantInstances]:
+    """Run the Easee scenario; return the requests of its hour and the instances.
 
     The maximum current (a flash setting, once an hour) goes to 20 A at once; 24 A, asked
-    for right after, waits the hour through the storm. The dynamic limit goes out at once.
+    for right after, waits the hour, restarted every minute (``restarts``) or not. The
+    dynamic limit goes out at once.
     """
     async with home_assistant_instances() as instances:
-        hass = await instances.async_start(easee_entry)
+        hass = await instances.async_start(easee_fixtures.entry_for(sim))
         await travel(hass, freezer, SETTLE, step=STEP)
         await set_number(hass, EASEE_MAXIMUM, 20)
         await set_number(hass, EASEE_MAXIMUM, 24)
         await set_number(hass, EASEE_DYNAMIC, 10)
-        await storm(instances, freezer, after=timedelta(minutes=5))
+        if restarts:
+            began, ended = await storm(instances, freezer, after=timedelta(minutes=5))
+        else:
+            began = time.time()
+            await travel(hass, freezer, RESTARTS * MINUTE, step=STEP)
+            ended = time.time()
+            await travel(hass, freezer, timedelta(minutes=5), step=STEP)
+    return [r for r in sim.requests if began <= r.time < ended], instances
 
-    requests = easee_sim.requests
+
+@pytest.mark.parametrize("hub", [False, True], ids=["rest", "streaming"])
+async def test_easee_restart_storm(
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    socket_enabled: None,
+    hub: bool,
+) -> None:
+    """A restart a minute buys no Easee request, reuses the tokens and keeps waiting writes.
+
+    The hour restarted every minute costs no more requests than the same hour without
+    restarts, run first against a simulator of its own: each start shows what the last run's
+    slow reads showed (charge plans, configs, circuit settings, site states) and reads each
+    when its interval ends. With the hub up (``streaming``) each start connects the stream
+    again, which the hub's subscription answers with the values: no REST request.
+    """
+    async with easee_fixtures.running_account(hub=hub) as quiet_sim:
+        quiet, _ = await easee_hour(quiet_sim, freezer, restarts=False)
+    # The quiet run's files (its reads came from another address) go.
+    for key in [key for key in hass_storage if key.startswith("ev_charge_control.")]:
+        del hass_storage[key]
+
+    async with easee_fixtures.running_account(hub=hub) as easee_sim:
+        stormy, instances = await easee_hour(easee_sim, freezer, restarts=True)
+        requests = easee_sim.requests
+
+    assert instances.starts == RESTARTS + 1
+    # Every read at its own interval, as without restarts; with the stream up the sites'
+    # states only reconcile every 15 minutes.
+    site_states = 4 if hub else 60
+    assert Counter(_easee_path(r.path) for r in quiet if r.method == "GET") == {
+        "/api/sites/1/state": site_states,
+        "/api/sites/2/state": site_states,
+        "/api/chargers/*/basic_charge_plan": 4 * 5,
+        "/api/chargers/*/weekly_charge_plan": 4 * 5,
+        "/api/sites/1/circuits/11/settings": 4,
+        "/api/sites/1/circuits/12/settings": 4,
+        "/api/sites/2/circuits/21/settings": 4,
+    }
+    assert len(stormy) <= len(quiet)
     # Never a rate limit or a ban (a charger without a charge plan answers 404).
     assert {(r.status, r.result) for r in requests} <= {
         (200, "ok"),
@@ -190,6 +238,14 @@ async def test_easee_restart_storm(
         ("max_charger_current", 24, "applied"): 1,
         ("dynamic_charger_current", 10, "applied"): 1,
     }
+
+
+def _easee_path(path: str) -> str:
+    """Return a request's path with the charger's id as ``*`` (each charger's plans)."""
+    parts = path.split("/")
+    if parts[1:3] == ["api", "chargers"] and len(parts) > 4:
+        parts[3] = "*"
+    return "/".join(parts)
 
 
 VIRICITI_NUMBER = "number.depot_north_requested_limit"

@@ -201,3 +201,24 @@ async def test_a_drop_that_came_near_while_stopped_is_read_at_once(
         hass = await instances.async_start()
         assert [path for _, path in reads(viriciti_sim)][3:] == [LIMIT_PATH]
         assert shown(hass)[1] == "150.0"
+
+
+@pytest.mark.usefixtures("hass")
+async def test_reads_are_written_an_hour_after_the_first_at_the_latest(
+    viriciti_sim: ViricitiSimulator,
+    viriciti_entry: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+) -> None:
+    """Reads every 5 minutes are written an hour after the first one, not put off each time.
+
+    Home Assistant killed (no final write) after that loses less than an hour of them.
+    """
+    async with home_assistant_instances() as instances:
+        hass = await instances.async_start(viriciti_entry)
+        started = time.time()
+        await travel(hass, freezer, timedelta(minutes=61), step=timedelta(minutes=1))
+        assert STORE_KEY in hass_storage
+        # Written at 13:00 with the newest read then (12:55), not only at the stop.
+        saved = hass_storage[STORE_KEY]["data"]["reads"]
+        assert saved["limit"]["read_at"] == started + 55 * 60

@@ -8,12 +8,13 @@ from ...vendor import Vendor
 from .actions import async_register_actions
 from .const import VENDOR_EASEE
 from .flow import EaseeFlow, EaseeOptionsFlow
-from .runtime import async_setup_easee
+from .runtime import async_remove_easee_entry, async_setup_easee
 
 EASEE: Final = Vendor(
     key=VENDOR_EASEE,
     flow=EaseeFlow,
     async_setup_entry=async_setup_easee,
+    async_remove_entry=async_remove_easee_entry,
     options_flow=EaseeOptionsFlow,
     async_register_actions=async_register_actions,
     redact=frozenset(

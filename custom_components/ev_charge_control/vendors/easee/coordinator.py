@@ -737,6 +737,46 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
         )
 
     @callback
+    def async_restore(self, saved: EaseeChargerData, now: float, state_window: float) -> None:
+        """Show what the last run read, each part only within its interval.
+
+        The state within ``state_window`` of its read, the config and plans within theirs.
+        What is shown counts as read then: the next read comes when its interval ends. Not
+        while a write waits for a read to verify it (``queue.awaiting``): that charger is
+        read at once, as without saved reads.
+        """
+        if self.queue.awaiting:
+            return
+        state_at, config_at = saved.state_at, saved.config_at
+        state_fresh = (
+            saved.state is not None
+            and state_at is not None
+            and state_at <= now < state_at + state_window
+        )
+        config_fresh = (
+            config_at is not None and config_at <= now < config_at + CONFIG_INTERVAL.total_seconds()
+        )
+        if not (state_fresh or config_fresh):
+            return
+        data = EaseeChargerData(
+            state=saved.state if state_fresh else None,
+            state_at=state_at if state_fresh else None,
+            config=saved.config,
+            basic_plan=saved.basic_plan if config_fresh else None,
+            weekly_plan=saved.weekly_plan if config_fresh else None,
+            config_at=config_at if config_fresh else None,
+        )
+        if state_fresh:
+            self.state_attempt = state_at
+        if config_fresh:
+            self.config_attempt = config_at
+            self.config_wanted = False
+        if data.state is not None:
+            self._track_energy(data.state)
+            self._firmware = data.state.firmware
+        self.async_set_updated_data(data)
+
+    @callback
     def async_site_read(self, reading: EaseeChargerReading | None, read_at: float) -> None:
         """Take this charger's part of its site's state (None: the site's state lacks it)."""
         self.state_attempt = read_at
@@ -756,6 +796,7 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
             new, state_read=True, config_read=reading.config is not None, plan_read=False
         )
         self.async_set_updated_data(new)
+        self.runtime.reads.async_read_done()
 
     @callback
     def async_site_read_failed(self, failure: HomeAssistantError, *, keep: bool) -> None:
@@ -792,6 +833,7 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
         self.runtime.account.async_request_succeeded()
         self._after_read(new, state_read=False, config_read=False, plan_read=True)
         self.async_set_updated_data(new)
+        self.runtime.reads.async_read_done()
 
     async def _async_update_data(self) -> EaseeChargerData:
         now = _now()
@@ -833,6 +875,7 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
             self.runtime.account.async_request_succeeded()
         if new is not old:
             self._after_read(new, state_read=new.state_at != old.state_at, config_read=config_read)
+            self.runtime.reads.async_read_done()
         return new
 
     def _after_read(
@@ -1305,7 +1348,19 @@ class EaseeCircuitCoordinator(_EaseeWrites[Phases3], EvChargeCoordinator[EaseeCi
             LOGGER.debug("Easee %s: settings read failed (%s), kept", self.circuit.id, err)
             return self.data
         self.runtime.account.async_request_succeeded()
+        self.runtime.reads.async_read_done()
         return EaseeCircuitData(settings, _now())
+
+    @callback
+    def async_restore(self, saved: EaseeCircuitData, now: float) -> None:
+        """Show the settings the last run read while their interval runs; read when it ends."""
+        read_at = saved.settings_at
+        if saved.settings is None or read_at is None:
+            return
+        if not read_at <= now < read_at + CONFIG_INTERVAL.total_seconds():
+            return
+        self.settings_attempt = read_at
+        self.async_set_updated_data(saved)
 
     @property
     def reachable(self) -> bool:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import time
 from typing import Any, Final
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import (
@@ -34,6 +35,7 @@ from ...const import CONF_BASE_URL, DOMAIN, LOGGER, LONG_LIVED_TASK
 from ...errors import not_ready, read_failure
 from ...issues import async_delete_legacy_issues
 from ...runtime import EntitySpec, EvChargeConfigEntry, VendorRuntime
+from ...saved_reads import SavedReads, async_remove_saved_reads, dump, load
 from ...session import async_get_session, async_user_agent
 from .account import EaseeAccount, async_get_easee_account
 from .const import (
@@ -44,7 +46,13 @@ from .const import (
     CONF_TOKENS,
     DEFAULT_STATE_INTERVAL,
 )
-from .coordinator import PLAN_READS, EaseeChargerCoordinator, EaseeCircuitCoordinator
+from .coordinator import (
+    PLAN_READS,
+    EaseeChargerCoordinator,
+    EaseeChargerData,
+    EaseeCircuitCoordinator,
+    EaseeCircuitData,
+)
 from .descriptions import CHARGER_DESCRIPTIONS, CIRCUIT_DESCRIPTIONS
 from .stream import EaseeStreamRunner
 
@@ -187,6 +195,16 @@ class EaseeRuntime(VendorRuntime):
         self.structure_wanted = False
         self._poll_lock = asyncio.Lock()
         self._unsub_poll: CALLBACK_TYPE | None = None
+        # What the slow reads showed, for the next start (keyed by the account and its API).
+        self.reads = SavedReads(
+            hass,
+            reads_key(entry),
+            f"{entry.data[CONF_BASE_URL]} {entry.unique_id}",
+            self._collect_reads,
+        )
+        # Until when a start whose last run streamed waits for the stream before reading
+        # states by REST (the stream's subscription brings the values).
+        self._stream_expected_until: float | None = None
         # Only a started runtime polls; set-up failing or the entry unloading stops it for good.
         self._running = False
 
@@ -198,9 +216,13 @@ class EaseeRuntime(VendorRuntime):
         the values and REST only reconciles, every 15 minutes.
         """
         configured = float(self.options.get(CONF_STATE_INTERVAL, DEFAULT_STATE_INTERVAL))
-        if self.stream.up:
+        if self.stream.up or self._stream_expected(_now()):
             return max(configured, RECONCILE_INTERVAL.total_seconds())
         return configured
+
+    def _stream_expected(self, now: float) -> bool:
+        until = self._stream_expected_until
+        return until is not None and now < until
 
     @callback
     def async_stream_changed(self) -> None:
@@ -544,6 +566,79 @@ class EaseeRuntime(VendorRuntime):
         self._apply_structure(chargers, sites, account_sites)
         return True
 
+    # Saved reads
+
+    def _collect_reads(self) -> dict[str, Any]:
+        """Return what the file keeps: the newest read of each charger and circuit followed.
+
+        Nothing of a charger or circuit the entry no longer follows: it goes with this write.
+        """
+        saved_chargers = self.reads.saved.get("chargers")
+        saved_circuits = self.reads.saved.get("circuits")
+        chargers: dict[str, Any] = {}
+        for charger_id, charger in self.chargers.items():
+            charger_data: EaseeChargerData | None = charger.data
+            if charger_data is not None:
+                chargers[charger_id] = dump(charger_data)
+            elif isinstance(saved_chargers, Mapping) and charger_id in saved_chargers:
+                chargers[charger_id] = saved_chargers[charger_id]  # not read since the start
+        circuits: dict[str, Any] = {}
+        for circuit_id, circuit in self.circuits.items():
+            key = str(circuit_id)
+            circuit_data: EaseeCircuitData | None = circuit.data
+            if circuit_data is not None:
+                circuits[key] = dump(circuit_data)
+            elif isinstance(saved_circuits, Mapping) and key in saved_circuits:
+                circuits[key] = saved_circuits[key]
+        return {"stream_up": self.stream.up, "chargers": chargers, "circuits": circuits}
+
+    def _restore_reads(self, now: float) -> None:
+        """Show what the last run read, where its interval has not ended; that is read later.
+
+        A read whose interval ended is made at once, as without saved reads. A last run that
+        streamed left states read up to a reconcile ago: the stream, connecting now, brings
+        the values, and states are read by REST only if it is not up within a state interval.
+        """
+        saved = self.reads.saved
+        chargers, circuits = saved.get("chargers"), saved.get("circuits")
+        configured = float(self.options.get(CONF_STATE_INTERVAL, DEFAULT_STATE_INTERVAL))
+        state_window = configured
+        if saved.get("stream_up") is True:
+            self._stream_expected_until = now + configured
+            state_window = max(configured, RECONCILE_INTERVAL.total_seconds())
+        # A circuit's write is verified by its master's state: that state is read at once.
+        verifying = {
+            circuit.master.charger_id
+            for circuit in self.circuits.values()
+            if circuit.queue.awaiting and circuit.master is not None
+        }
+        for charger_id, charger in self.chargers.items():
+            raw = chargers.get(charger_id) if isinstance(chargers, Mapping) else None
+            if raw is None or charger_id in verifying:
+                continue
+            try:
+                data = load(EaseeChargerData, raw)
+            except ValueError, TypeError, KeyError:
+                continue
+            charger.async_restore(data, now, state_window)
+        for reader in self.site_readers.values():
+            times = [charger.state_attempt for charger in reader.chargers()]
+            if times and all(at is not None for at in times):
+                reader.attempt = min(at for at in times if at is not None)
+        for circuit_id, circuit in self.circuits.items():
+            raw = circuits.get(str(circuit_id)) if isinstance(circuits, Mapping) else None
+            if raw is None:
+                continue
+            try:
+                settings = load(EaseeCircuitData, raw)
+            except ValueError, TypeError, KeyError:
+                continue
+            circuit.async_restore(settings, now)
+        if (isinstance(chargers, Mapping) and chargers.keys() - self.chargers.keys()) or (
+            isinstance(circuits, Mapping) and circuits.keys() - {str(c) for c in self.circuits}
+        ):
+            self.reads.async_read_done()  # what is no longer followed goes with the next write
+
     # Polling
 
     def _structure_due(self, now: float) -> bool:
@@ -581,6 +676,7 @@ class EaseeRuntime(VendorRuntime):
         )
 
     async def _async_start(self) -> None:
+        await self.reads.async_load()
         now = _now()
         if self.structure_at is None and not (
             now - float(self.account.structure.get("at", 0)) < STRUCTURE_INTERVAL.total_seconds()
@@ -600,6 +696,7 @@ class EaseeRuntime(VendorRuntime):
                     )
             else:
                 await self._async_first_structure()
+        self._restore_reads(_now())
         await self.async_poll()
         for charger in self.chargers.values():
             charger.writer.schedule()  # resume writes saved before a restart
@@ -667,6 +764,8 @@ class EaseeRuntime(VendorRuntime):
         due += [circuit.next_settings_at() for circuit in self.circuits.values()]
         structure_at = (self.structure_at or now) + STRUCTURE_INTERVAL.total_seconds()
         due.append(max(structure_at, self._structure_allowed_at(now)))
+        if self._stream_expected(now) and (until := self._stream_expected_until) is not None:
+            due.append(until)  # no stream by then: the states are read by REST
         at = max(now, min(due))
         if not self.account.can_read(at):
             at = max(at, self.account.next_read(at))
@@ -713,6 +812,7 @@ class EaseeRuntime(VendorRuntime):
         for circuit in self.circuits.values():
             await circuit.async_stop()
         await self.account.async_save()
+        await self.reads.async_save()
 
     def diagnostics(self) -> dict[str, Any]:
         """Return the account's chargers, circuits, budget and queues."""
@@ -781,6 +881,16 @@ def followed_sites(options: Mapping[str, Any]) -> frozenset[int] | None:
         int(item) for item in (chosen if isinstance(chosen, list) else []) if str(item).isdigit()
     )
     return ids or None
+
+
+def reads_key(entry: ConfigEntry) -> str:
+    """Return the key of an entry's file of saved reads."""
+    return f"{DOMAIN}.easee_reads_{entry.entry_id}"
+
+
+async def async_remove_easee_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Delete the deleted entry's saved reads; the account's budget stays."""
+    await async_remove_saved_reads(hass, reads_key(entry))
 
 
 async def async_setup_easee(hass: HomeAssistant, entry: EvChargeConfigEntry) -> EaseeRuntime:

@@ -390,6 +390,9 @@ class ViricitiGroupStore:
         # By coordinator: {"read_at": seconds since the epoch, "source": address, "data": …}.
         self._reads: dict[str, dict[str, Any]] = {}
         self._loaded = False
+        # A write of the reads is asked for: asking again would put it off (Store moves a
+        # delayed write to the newest delay), and reads every 5 minutes would never be written.
+        self._write_asked = False
 
     async def async_load(self) -> None:
         """Load the saved queue and reads."""
@@ -423,9 +426,12 @@ class ViricitiGroupStore:
         if not self._loaded:
             return
         self._reads[key] = {"read_at": read_at, "source": self._source, "data": data}
-        self._store.async_delay_save(self._saved, READ_SAVE_DELAY)
+        if not self._write_asked:
+            self._write_asked = True
+            self._store.async_delay_save(self._saved, READ_SAVE_DELAY)
 
     def _saved(self) -> dict[str, Any]:
+        self._write_asked = False
         return {"commands": self.queue.as_dict(), "reads": self._reads}
 
     async def async_save(self) -> None:
