@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component import patch_time  # type: ignore[imp
 
 import asyncio
 from collections import Counter, defaultdict
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 import cProfile
 from dataclasses import dataclass
@@ -53,7 +53,7 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
 )
 
 from custom_components.ev_charge_control.const import CONF_VENDOR, DOMAIN
-from simulators import VENDORS, BenchEntry, SimulatedVendor, scaled_vendor
+from simulators import VENDORS, BenchEntry, Logged, SimulatedVendor, scaled_vendor
 
 from . import simfarm
 from .budgets import check_requests
@@ -64,6 +64,8 @@ from .simfarm import real_now
 START: Final = "2026-11-21 12:00:00+00:00"
 # Coordinators start their interval up to half a second late (Home Assistant spreads them).
 SPREAD: Final = 0.5
+# Real time each travelled step leaves the farm's process to answer (in s).
+FARM_ROUND_TRIP: Final = 0.001
 # Poll cycles of the scaled fleet timed with nothing else set up.
 CYCLES: Final = 2
 LOGGER: Final = logging.getLogger(__name__)
@@ -104,6 +106,8 @@ class Scenario:
     # The scaled fleet's layout in config entries: one of its ``layouts``, or None for its
     # vendor's ``entries`` (the layout the targets are measured on).
     layout: str | None = None
+    # The clouds' push channels (streams) on, or off: the integration polls as while they are down.
+    push: bool = True
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> Scenario:
@@ -114,6 +118,7 @@ class Scenario:
             float(spec["step"]),
             int(spec["latency_samples"]),
             spec.get("layout"),
+            bool(spec.get("push", True)),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -124,6 +129,7 @@ class Scenario:
             "step": self.step,
             "latency_samples": self.latency_samples,
             "layout": self.layout,
+            "push": self.push,
         }
 
 
@@ -372,6 +378,9 @@ class Bench:
             await asyncio.sleep(0)
             await asyncio.sleep(0)
             await block_till_idle(self.hass)
+            # A moment of real time for the farm's answers: a step travels in microseconds,
+            # but a round trip to the other process (a stream's pong) takes a little longer.
+            await self.hass.async_add_executor_job(time.sleep, FARM_ROUND_TRIP)
             remaining -= tick
 
     # Set-up
@@ -672,8 +681,12 @@ async def _run_hass(
         bench.result["rss_peak_kb"] = peak_rss_kb()
         detach()
         day = bench.result["day"]
+        logged = bench.ask("requests")
+        bench.result["requests_per_charger_hour"] = per_charger_hour(
+            logged, scenario.fleet, day["start"], day["end"]
+        )
         bench.result["requests"] = check_requests(
-            bench.ask("requests"),
+            logged,
             chargers=scenario.fleet,
             started=freezegun.api.FakeDatetime.fromisoformat(START).timestamp(),
             day_start=day["start"],
@@ -686,6 +699,18 @@ async def _run_hass(
         bench.result["warnings"] = dict(bench.warnings.most_common(20))
     bench.result["loop_errors"] = errors
     return bench.result
+
+
+def per_charger_hour(
+    logged: Mapping[str, Sequence[Logged]], fleet: Mapping[str, int], start: float, end: float
+) -> dict[str, float]:
+    """Return each vendor's requests in the travelled day per charger (group) and hour."""
+    hours = max(end - start, 1e-9) / 3600
+    return {
+        key: sum(1 for item in logged[key] if start <= item[0] <= end) / (count * hours)
+        for key, count in fleet.items()
+        if count
+    }
 
 
 def patch_freezegun() -> None:
@@ -708,7 +733,9 @@ def run(scenario: Scenario) -> dict[str, Any]:
     clock: SharedClock = context.Value("d", start, lock=False)
     conn, child = context.Pipe()
     fleet = dict(scenario.fleet)
-    farm = context.Process(target=simfarm.serve, args=(child, clock, fleet), daemon=True)
+    farm = context.Process(
+        target=simfarm.serve, args=(child, clock, fleet, scenario.push), daemon=True
+    )
     farm.start()
     try:
         urls: dict[str, str] = conn.recv()

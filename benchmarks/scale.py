@@ -54,6 +54,9 @@ TARGET_KB_PER_CHARGER: Final = 130.0
 TARGET_OWN_KB_PER_CHARGER: Final = 5.0
 TARGET_LATENCY_P99_MS: Final = 50.0
 _MEASURED_ON: Final = f"measured_on_{SCALED.key}_{SCALED.bench.unit}"
+# The push channels (streams) compared: the first run again with them off, this long in the
+# quick run (the full run travels as long as its other runs).
+PUSH_OFF_QUICK_HOURS: Final = 2.0
 # CPU busy above this share (all cores, over a second before the run) means other work shared
 # the machine. Not the load average: it counts idle kernel threads waiting on I/O (some VMs sit
 # at 1.0 with nothing running).
@@ -345,6 +348,53 @@ def _busy(machine: Mapping[str, Any]) -> str:
     return f"load average {machine['load_average_before'][0]:.1f}"
 
 
+def _pushing() -> list[SimulatedVendor]:
+    """Return the vendors with a push channel, whose requests the run compares on and off."""
+    return [vendor for vendor in VENDORS.values() if vendor.bench.push is not None]
+
+
+def push_figures(on: Mapping[str, Any], off: Mapping[str, Any]) -> dict[str, Any]:
+    """Return requests per charger-hour of each vendor with a push channel, with it and without.
+
+    ``on``: a run with the channels on; ``off``: the same fleets with them off.
+    """
+    if "failed" in on or "failed" in off:
+        return {}
+    vendors = {
+        vendor.key: {
+            "name": vendor.name,
+            "channel": vendor.bench.push,
+            "chargers": on["scenario"][vendor.key],
+            "with": on["requests_per_charger_hour"][vendor.key],
+            "without": off["requests_per_charger_hour"][vendor.key],
+        }
+        for vendor in _pushing()
+        if on["scenario"][vendor.key] and "requests_per_charger_hour" in on
+    }
+    return {
+        "hours_with": on["scenario"]["hours"],
+        "hours_without": off["scenario"]["hours"],
+        "vendors": vendors,
+    }
+
+
+def _push_line(push: Mapping[str, Any]) -> list[str]:
+    vendors = push.get("vendors", {})
+    if not vendors:
+        return []
+    parts = [
+        f"{v['name']} ({v['chargers']:,} {VENDORS[key].bench.unit}): **{_f(v['with'])}** with "
+        f"{v['channel']}, **{_f(v['without'])}** without it (REST polling instead)"
+        for key, v in vendors.items()
+    ]
+    return [
+        "",
+        "Requests per charger-hour with a push channel and without it (the same fleets again "
+        f"with the channel refused; {push['hours_with']:g} and {push['hours_without']:g} "
+        f"travelled hours): {words(parts)}.",
+    ]
+
+
 def render(report: Mapping[str, Any]) -> str:
     """Return the README's section body: tables, the day, targets, machine."""
     results = report["results"]
@@ -401,6 +451,7 @@ def render(report: Mapping[str, Any]) -> str:
             f"{_f(day['cycle_cpu_s'].get('max'), 2)} s at most; "
             f"{day['writes']:,} state writes, {day['writes_unchanged']:,} of them unchanged.",
         ]
+    lines += _push_line(report.get("push", {}))
     checks = report["targets"]
     if checks:
         lines += ["", "Targets (issue 16): " + _targets_line(checks)]
@@ -465,9 +516,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             "step": args.step,
             "latency_samples": args.latency_samples,
             "layout": layout,
+            "push": True,
         }
         sys.stderr.write(f"scripts/bench: {scenario}\n")
         results.append(_run_scenario(scenario))
+    push: dict[str, Any] = {}
+    off: dict[str, Any] | None = None
+    if _pushing() and results:
+        # The first run again with every push channel off: what polling alone costs.
+        first = results[0]["scenario"]
+        hours = PUSH_OFF_QUICK_HOURS if args.quick and args.hours is None else first["hours"]
+        scenario = {**first, "hours": hours, "push": False}
+        sys.stderr.write(f"scripts/bench: {scenario}\n")
+        off = _run_scenario(scenario)
+        push = push_figures(results[0], off)
     machine["load_average_after"] = os.getloadavg()
     report: dict[str, Any] = {
         "date": started.date().isoformat(),
@@ -477,8 +539,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "shared": (machine["cpu_busy_before"] or 0.0) > SHARED_BUSY,
         "quick": args.quick,
         "results": results,
+        "push": push,
+        "push_off": off,
         "targets": targets(results),
-        "problems": [p for r in results for p in problems(r)],
+        "problems": [p for r in [*results, *([off] if off else [])] for p in problems(r)],
     }
     body = render(report)
     sys.stdout.write(body + "\n")

@@ -48,7 +48,7 @@ class _Receipts:
 class Farm:
     """Every vendor's simulator, their request logs and the command receipts."""
 
-    def __init__(self, fleet: Fleet, clock: Callable[[], float]) -> None:
+    def __init__(self, fleet: Fleet, clock: Callable[[], float], *, push: bool = True) -> None:
         self.receipts = _Receipts()
         self.parts: dict[str, BenchFarm] = {}
         for key, vendor in VENDORS.items():
@@ -56,6 +56,8 @@ class Farm:
             part.server.extra_middlewares.append(
                 self.receipts.middleware(key, vendor.bench.command_key)
             )
+            if part.set_push is not None:
+                part.set_push(push)
             self.parts[key] = part
 
     async def start(self) -> dict[str, str]:
@@ -82,13 +84,20 @@ class Farm:
         return sum(len(part.server.requests) for part in self.parts.values())
 
 
-def serve(conn: Connection, clock_value: Synchronized[float], fleet: Fleet) -> None:
-    """Run the farm until told to stop (the entry point of the simulator process)."""
-    asyncio.run(_serve(conn, clock_value, fleet))
+def serve(
+    conn: Connection, clock_value: Synchronized[float], fleet: Fleet, push: bool = True
+) -> None:
+    """Run the farm until told to stop (the entry point of the simulator process).
+
+    ``push``: the clouds' push channels (streams) on, or off (the integration polls instead).
+    """
+    asyncio.run(_serve(conn, clock_value, fleet, push))
 
 
-async def _serve(conn: Connection, clock_value: Synchronized[float], fleet: Fleet) -> None:
-    farm = Farm(fleet, lambda: clock_value.value)
+async def _serve(
+    conn: Connection, clock_value: Synchronized[float], fleet: Fleet, push: bool
+) -> None:
+    farm = Farm(fleet, lambda: clock_value.value, push=push)
     conn.send(await farm.start())
     loop = asyncio.get_running_loop()
     stopped = loop.create_future()

@@ -183,6 +183,8 @@ class BenchFarm:
 
     server: SimulatorServer[Any]
     log: Callable[[], list[Logged]]  # every request so far, as the budget check counts them
+    # Switch the cloud's push channel (a stream) on or off; None: it has none.
+    set_push: Callable[[bool], None] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -226,6 +228,9 @@ class VendorBench:
     # (log, count, started, day start, day end) -> endpoints, violations and the rest.
     budget: Callable[[Sequence[Logged], int, float, float, float], dict[str, Any]]
     scaled: ScaledBench | None = None
+    # How the README names the cloud's push channel (e.g. "the stream"), whose farm then has
+    # ``set_push``: the benchmark compares its requests with it on and off. None: no channel.
+    push: str | None = None
 
 
 # --- the chaos soak ---------------------------------------------------------------------------

@@ -2302,24 +2302,34 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
         return web.json_response({"success": True})
 
     async def _handle_sim_stream(self, request: web.Request) -> web.Response:
-        """Switch the hub on or off, drop its connections, or have it refuse tokens."""
+        """Switch the hub on or off or half-open, drop its connections, or have it refuse tokens."""
         try:
             body = await json_object(request)
         except (TypeError, ValueError) as err:
             return admin_error(str(err))
         enabled, drop, refuse = body.get("enabled"), body.get("drop"), body.get("refuse_tokens")
+        silent = body.get("silent")
         if enabled is not None and not isinstance(enabled, bool):
             return admin_error("enabled must be true or false")
+        if silent is not None and not isinstance(silent, bool):
+            return admin_error("silent must be true or false")
         if refuse is not None and (isinstance(refuse, bool) or not isinstance(refuse, int)):
             return admin_error("refuse_tokens must be a number")
         if enabled is not None:
             self.hub.enabled = enabled
         if isinstance(refuse, int):
             self.hub.refuse_tokens = max(0, refuse)
+        if silent is not None:
+            self.hub.silent = silent
         if drop is True or enabled is False:
             await self.hub.drop()
         return web.json_response(
-            {"enabled": self.hub.enabled, "connected": self.hub.connected, "success": True}
+            {
+                "enabled": self.hub.enabled,
+                "silent": self.hub.silent,
+                "connected": self.hub.connected,
+                "success": True,
+            }
         )
 
 

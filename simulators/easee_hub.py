@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 import json
 import logging
 import secrets
@@ -58,7 +59,11 @@ class _Connection:
     user_id: int
     token: str
     ws: web.WebSocketResponse
+    # The socket under the WebSocket: a silent hub stops reading it too (no pong either).
+    transport: asyncio.BaseTransport | None
     subscribed: dict[str, dict[int, tuple[str, int]]] = field(default_factory=dict)
+    # The network between went away without a word: nothing is sent, nothing read.
+    silent: bool = False
 
 
 class EaseeHub:
@@ -71,6 +76,7 @@ class EaseeHub:
         # Set for good when the simulator stops: no new connection is taken.
         self.closing = False
         self.ping_interval = PING_INTERVAL
+        self._silent = False
         # Negotiations to refuse with 401 even with a valid token (the hub's own whims).
         self.refuse_tokens = 0
         self.attempts: list[StreamAttempt] = []
@@ -95,6 +101,27 @@ class EaseeHub:
             task.cancel()
         # Waiting for nothing but the handlers: no close handshake that could hang.
         await asyncio.gather(*handlers, return_exceptions=True)
+
+    @property
+    def silent(self) -> bool:
+        """Return whether the hub is half-open: connections stay, but nothing crosses them."""
+        return self._silent
+
+    @silent.setter
+    def silent(self, silent: bool) -> None:
+        """Go half-open (True), as a network that fails without a FIN, or come back (False).
+
+        The open connections stay open, yet hear nothing more (no ping, no update) and are not
+        read (not even a WebSocket ping gets its pong); new ones are refused meanwhile.
+        """
+        self._silent = silent
+        for connection in self.connections:
+            connection.silent = silent
+            if isinstance(connection.transport, asyncio.ReadTransport):
+                if silent:
+                    connection.transport.pause_reading()
+                else:
+                    connection.transport.resume_reading()
 
     def changed(self) -> None:
         """Note that something changed: push the changes once the current work is done."""
@@ -142,12 +169,20 @@ class EaseeHub:
     async def send_command_response(
         self, charger_id: str, ticks: int, *, accepted: bool, result_code: int
     ) -> None:
-        """Tell the connections that follow a charger how it answered a command."""
+        """Tell the connections that follow a charger how it answered a command.
+
+        Every field of the real hub's answer, named as evcc's client reads them
+        (charger/easee/message.go).
+        """
+        now = datetime.fromtimestamp(self._clock(), UTC).isoformat()
         response = {
             "SerialNumber": charger_id,
             "ID": ticks % 100_000,
+            "Timestamp": now,
+            "DeliveredAt": now,
             "WasAccepted": accepted,
             "ResultCode": result_code,
+            "Comment": "" if accepted else "Rejected by the charger",
             "Ticks": ticks,
         }
         for connection in list(self.connections):
@@ -175,7 +210,7 @@ class EaseeHub:
         if (banned := self._model.hub_banned(request)) is not None:
             self._log(banned.status, "blocked")
             return banned
-        if not self.enabled or self.closing:
+        if not self.enabled or self.closing or self._silent:
             self._log(503, "hub_down")
             return web.json_response({"title": "Service Unavailable"}, status=503)
         user_id = self._model.hub_user(request)
@@ -218,7 +253,7 @@ class EaseeHub:
             return web.json_response({"title": "Unauthorized", "status": 401}, status=401)
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        connection = _Connection(user_id, negotiated[1], ws)
+        connection = _Connection(user_id, negotiated[1], ws, request.transport)
         pinger: asyncio.Task[None] | None = None
         try:
             first = await ws.receive(timeout=15.0)
@@ -270,6 +305,8 @@ class EaseeHub:
     async def _ping(self, connection: _Connection) -> None:
         while not connection.ws.closed:
             await asyncio.sleep(self.ping_interval)
+            if connection.silent:
+                continue
             if not self._model.hub_token_valid(connection.token):
                 # The token ran out (or was revoked): the hub ends the connection.
                 close = {"type": 7, "error": "Unauthorized", "allowReconnect": True}
@@ -294,7 +331,7 @@ def _completion(invocation: object, error: str | None) -> str:
 
 
 async def _send(connection: _Connection, text: str) -> None:
-    if not text or connection.ws.closed:
+    if not text or connection.ws.closed or connection.silent:
         return
     try:
         await connection.ws.send_str(text)

@@ -432,7 +432,11 @@ def _bench_farm(clock: Callable[[], float], count: int) -> BenchFarm:
     def log() -> list[Logged]:
         return [(r.time, *_endpoint(r.method, r.path), r.status, r.result) for r in sim.requests]
 
-    return BenchFarm(server=sim, log=log)
+    def set_push(on: bool) -> None:
+        # Off: the hub answers 503, so the integration reads by REST as while it is down.
+        sim.hub.enabled = on
+
+    return BenchFarm(server=sim, log=log, set_push=set_push)
 
 
 def _command_key(request: web.Request) -> str | None:
@@ -522,6 +526,7 @@ BENCH: Final = VendorBench(
     entries=_bench_entries,
     latency=_latency,
     budget=_budget,
+    push="the stream",
 )
 
 # --- the chaos soak ---------------------------------------------------------------------------

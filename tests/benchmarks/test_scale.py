@@ -9,7 +9,15 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from benchmarks.harness import Scenario, own_bytes
-from benchmarks.scale import README, RESULTS, TABLE_END, TABLE_START, main, render
+from benchmarks.scale import (
+    README,
+    RESULTS,
+    TABLE_END,
+    TABLE_START,
+    main,
+    push_figures,
+    render,
+)
 
 
 def test_the_readme_table_is_the_rendered_results() -> None:
@@ -66,3 +74,41 @@ def test_own_objects_stop_at_home_assistant_and_count_once() -> None:
     assert 0 < two - one < sys.getsizeof(shared)
     assert one >= sys.getsizeof(shared)
     assert own_bytes([entry]) == 0
+
+
+def _run(push: bool, per_hour: float, hours: float = 4.0) -> dict[str, object]:
+    return {
+        "scenario": {"goe": 20, "easee": 50, "viriciti": 10, "hours": hours, "push": push},
+        "requests_per_charger_hour": {"goe": 4.0, "easee": per_hour, "viriciti": 12.0},
+    }
+
+
+def test_push_channels_are_compared_with_and_without() -> None:
+    """Each vendor with a push channel gets its requests per charger-hour on and off."""
+    figures = push_figures(_run(True, 3.5), _run(False, 14.5, hours=2.0))
+    assert figures == {
+        "hours_with": 4.0,
+        "hours_without": 2.0,
+        "vendors": {
+            "easee": {
+                "name": "Easee",
+                "channel": "the stream",
+                "chargers": 50,
+                "with": 3.5,
+                "without": 14.5,
+            }
+        },
+    }
+    assert push_figures({"failed": "exit status 1"}, _run(False, 14.5)) == {}
+
+
+def test_the_readme_shows_requests_per_charger_hour_with_and_without_the_stream() -> None:
+    """results.json holds the comparison; the stream saves requests; the README says so."""
+    report = json.loads(RESULTS.read_text(encoding="utf-8"))
+    easee = report["push"]["vendors"]["easee"]
+    assert 0 < easee["with"] < easee["without"]
+    assert report["push_off"]["scenario"]["push"] is False
+    assert f"**{easee['with']:.1f}** with the stream" in render(report)
+    assert f"**{easee['without']:.1f}** without it (REST polling instead)" in render(report)
+    section = README.read_text(encoding="utf-8").split(TABLE_START)[1]
+    assert f"**{easee['with']:.1f}** with the stream" in section.split(TABLE_END)[0]

@@ -189,6 +189,42 @@ async def test_polling_takes_over_while_the_stream_is_down(
     assert len(state_reads(stream_sim, "EH000001")) <= polled + 1
 
 
+async def test_a_half_open_connection_is_lost_after_30_silent_seconds(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, stream_sim: EaseeSimulator
+) -> None:
+    """The network goes away without a FIN: nothing ends the read but SignalR's 30 s rule."""
+    entry = await setup_entry(hass, entry_for(stream_sim))
+    await settle(hass, lambda: streaming(hass) == STATE_ON)
+    # Minutes in steps longer than the hub's pings: the connection is not taken for lost.
+    await travel(hass, freezer, timedelta(minutes=3), step=timedelta(seconds=45))
+    await settle(hass, lambda: stream_sim.hub.connected == 1)
+    assert streaming(hass) == STATE_ON
+    assert len(stream_sim.hub.attempts) == 1
+    polled = len(state_reads(stream_sim, "EH000001"))
+
+    stream_sim.hub.silent = True
+    silent_at = dt_util.utcnow()
+    while streaming(hass) == STATE_ON:
+        assert dt_util.utcnow() - silent_at <= timedelta(seconds=32), "still streaming"
+        await travel(hass, freezer, timedelta(seconds=1))
+        await settle(hass, waiting(entry))
+    assert dt_util.utcnow() - silent_at >= timedelta(seconds=15)
+    assert stream_sim.hub.connected == 1, "the hub never heard of it"
+    assert entry.runtime_data.state_interval == 60
+    await travel(hass, freezer, timedelta(seconds=60), step=timedelta(seconds=10))
+    assert len(state_reads(stream_sim, "EH000001")) > polled, "REST polling took over"
+
+    # The network is back: the back-off's next attempt connects, polling stops.
+    stream_sim.hub.silent = False
+    for _ in range(40):
+        await settle(hass, waiting(entry))
+        if streaming(hass) == STATE_ON:
+            break
+        await travel(hass, freezer, timedelta(seconds=10))
+    await settle(hass, lambda: streaming(hass) == STATE_ON and stream_sim.hub.connected == 1)
+    assert entry.runtime_data.state_interval == 900
+
+
 async def test_a_failed_reconcile_while_streaming_keeps_the_values(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, stream_sim: EaseeSimulator
 ) -> None:
@@ -328,5 +364,8 @@ async def test_a_day_with_twenty_chargers(
     if hub:
         # Sites' states every 15 min (2 sites), configs' plans every 15 min, circuits' settings.
         assert per_hour <= 2 * 4 + 20 * 2 * 4 + 2 * 4 + 2
+        # Steps of 5 minutes jump past the hub's pings: its answer to a probe keeps the
+        # connection, which ends only with its token (an hour).
+        assert len(fleet_sim.hub.attempts) <= 24 + 1
     else:
         assert per_hour >= 2 * 60

@@ -79,6 +79,25 @@ def test_command_responses() -> None:
             parse_command_response(bad)
 
 
+def test_a_command_response_of_the_real_hub_is_read() -> None:
+    """Every field the real hub sends, named and typed as evcc's client reads them.
+
+    evcc-io/evcc charger/easee/message.go: SerialNumber, ID, Timestamp, DeliveredAt,
+    WasAccepted, ResultCode, Comment, Ticks; the times are ISO strings.
+    """
+    (message,) = split_frames(
+        '{"type":1,"target":"CommandResponse","arguments":[{"SerialNumber":"EH123456",'
+        '"ID":48,"Timestamp":"2026-11-21T12:00:01.123Z","DeliveredAt":"2026-11-21T12:00:01.5Z",'
+        '"WasAccepted":false,"ResultCode":2,"Comment":"Rejected: charger offline",'
+        '"Ticks":639012345678901234}]}\x1e'
+    )
+    assert isinstance(message, dict)
+    (item,) = message["arguments"]
+    assert parse_command_response(item) == EaseeCommandResponse(
+        "EH123456", 639012345678901234, False, 2
+    )
+
+
 def test_frames_are_split_at_the_record_separator() -> None:
     assert split_frames('{"type":6}\x1e{"type":1}\x1enot json\x1e\x1e') == [
         {"type": 6},

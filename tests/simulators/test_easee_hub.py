@@ -2,10 +2,13 @@
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import UTC, datetime
+import json
 
 import aiohttp
 import pytest
 
+from custom_components.ev_charge_control.api import easee_stream
 from custom_components.ev_charge_control.api.easee import EaseeClient
 from custom_components.ev_charge_control.api.easee_stream import (
     EaseeCommandResponse,
@@ -249,8 +252,99 @@ async def test_admin_endpoint_switches_the_hub(
     task = run(stream, recorder)
     await recorder.until(lambda: recorder.connected == 1)
     async with session.post(f"{sim.base_url}/_sim/stream", json={"enabled": False}) as answer:
-        assert await answer.json() == {"enabled": False, "connected": 0, "success": True}
+        assert await answer.json() == {
+            "enabled": False,
+            "silent": False,
+            "connected": 0,
+            "success": True,
+        }
     with pytest.raises(StreamClosedError):
         await task
     async with session.post(f"{sim.base_url}/_sim/stream", json={"enabled": "no"}) as answer:
         assert answer.status == 400
+    async with session.post(f"{sim.base_url}/_sim/stream", json={"silent": 1}) as answer:
+        assert answer.status == 400
+    async with session.post(f"{sim.base_url}/_sim/stream", json={"silent": True}) as answer:
+        assert (await answer.json())["silent"] is True
+    assert sim.hub.silent
+
+
+@pytest.fixture
+def quick_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SignalR's 30 s (5 of them a probe) in tenths of a second: the test runs in real time."""
+    monkeypatch.setattr(easee_stream, "SERVER_TIMEOUT", 0.4)
+    monkeypatch.setattr(easee_stream, "PROBE_TIMEOUT", 0.1)
+
+
+@pytest.mark.usefixtures("quick_timeouts")
+async def test_a_half_open_connection_is_noticed_by_its_silence(
+    sim: EaseeSimulator, stream: EaseeStream
+) -> None:
+    sim.hub.ping_interval = 0.1
+    recorder = Recorder()
+    task = run(stream, recorder)
+    await recorder.until(lambda: recorder.connected == 1 and bool(recorder.values))
+    await asyncio.sleep(0.6)
+    assert not task.done(), "the hub's pings keep it open"
+    sim.hub.silent = True
+    with pytest.raises(StreamClosedError, match="nothing heard"):
+        async with asyncio.timeout(2):
+            await task
+    # The hub still holds the connection (nothing reached it); back, it reads the close.
+    assert sim.hub.connected == 1
+    with pytest.raises(Exception, match="HTTP 503"):
+        await stream.async_run_account(lambda: [CHARGER], Recorder())
+    sim.hub.silent = False
+    for _ in range(200):
+        if not sim.hub.connected:
+            break
+        await asyncio.sleep(0.01)
+    assert sim.hub.connected == 0
+
+
+@pytest.mark.usefixtures("quick_timeouts")
+async def test_a_quiet_hub_that_answers_a_ping_stays_connected(
+    sim: EaseeSimulator, stream: EaseeStream
+) -> None:
+    """No SignalR ping within the deadline, but the WebSocket's pong: the connection lives."""
+    sim.hub.ping_interval = 60
+    recorder = Recorder()
+    task = run(stream, recorder)
+    await recorder.until(lambda: recorder.connected == 1 and bool(recorder.values))
+    await asyncio.sleep(1.5)
+    assert not task.done()
+    assert sim.hub.connected == 1
+    task.cancel()
+
+
+async def test_a_command_response_carries_every_field_of_the_real_hub(
+    sim: EaseeSimulator, session: aiohttp.ClientSession, client: EaseeClient, clock: FakeClock
+) -> None:
+    """The fields and their names as evcc's client reads them (charger/easee/message.go)."""
+    await client.login()
+    token = client.tokens.access_token  # type: ignore[union-attr]
+    headers = {"Authorization": f"Bearer {token}"}
+    async with session.post(f"{sim.base_url}/hubs/chargers/negotiate", headers=headers) as answer:
+        connection = (await answer.json())["connectionToken"]
+    url = f"{sim.base_url}/hubs/chargers?id={connection}"
+    async with session.ws_connect(url, headers=headers) as ws:
+        await ws.send_str('{"protocol":"json","version":1}\x1e')
+        await ws.receive_str(timeout=5)
+        subscribe = {"type": 1, "invocationId": "1", "target": "SubscribeWithCurrentState"}
+        await ws.send_str(json.dumps({**subscribe, "arguments": [CHARGER, False]}) + "\x1e")
+        await ws.receive_str(timeout=5)  # the completion
+        await sim.hub.send_command_response(CHARGER, 638_000_000, accepted=True, result_code=0)
+        (message,) = [json.loads(p) for p in (await ws.receive_str(timeout=5)).split("\x1e") if p]
+    assert message["target"] == "CommandResponse"
+    (response,) = message["arguments"]
+    stamp = datetime.fromtimestamp(clock.now, UTC)
+    assert response == {
+        "SerialNumber": CHARGER,
+        "ID": 638_000_000 % 100_000,
+        "Timestamp": stamp.isoformat(),
+        "DeliveredAt": stamp.isoformat(),
+        "WasAccepted": True,
+        "ResultCode": 0,
+        "Comment": "",
+        "Ticks": 638_000_000,
+    }

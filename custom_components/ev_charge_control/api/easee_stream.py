@@ -28,6 +28,14 @@ PRODUCT_UPDATE: Final = "ProductUpdate"
 COMMAND_RESPONSE: Final = "CommandResponse"
 # SignalR's keep-alive: a ping every 15 s keeps the connection (and proxies) awake.
 PING_INTERVAL: Final = 15.0
+# SignalR's server timeout: the hub pings every 15 s, so 30 s without a word means the
+# connection is gone, even when no FIN ever came (a half-open connection reads nothing, for ever).
+SERVER_TIMEOUT: Final = 30.0
+# The last seconds of it: a WebSocket ping, whose pong (or any message) shows the connection
+# alive; a loop that was busy, or a travelled clock, may have jumped past the hub's pings.
+PROBE_TIMEOUT: Final = 5.0
+# After a deadline: a frame that arrived as it passed (the same turn of the loop) still counts.
+_LAST_CHANCE: Final = 0.001
 CONNECT_TIMEOUT: Final = 30.0
 # Easee's observation data types (others are text).
 DATA_BOOL: Final = 2
@@ -321,7 +329,8 @@ class EaseeStream:
                 target,
                 headers=self._headers(access),
                 timeout=aiohttp.ClientWSTimeout(ws_close=10.0),
-                autoping=True,
+                # Pongs are read by ``_read``: an answer to its probe shows the connection alive.
+                autoping=False,
                 max_msg_size=4 * 1024 * 1024,
             )
         except aiohttp.WSServerHandshakeError as err:
@@ -412,13 +421,25 @@ class EaseeStream:
     async def _read(
         self, ws: aiohttp.ClientWebSocketResponse, handler: StreamHandler, where: str
     ) -> None:
-        async for frame in ws:
-            if frame.type is not aiohttp.WSMsgType.TEXT:
-                continue
-            for message in split_frames(str(frame.data)):
-                if self._dispatch(message, handler):
-                    raise StreamClosedError(f"{where}: the hub closed the connection")
-        raise StreamClosedError(f"{where}: the connection ended")
+        """Pass messages on until the connection ends, or nothing comes for SERVER_TIMEOUT."""
+        while True:
+            frame = await _receive(ws, SERVER_TIMEOUT - PROBE_TIMEOUT)
+            if frame is None:
+                # Silent for long: one WebSocket ping, answered by any live server.
+                await ws.ping()
+                frame = await _receive(ws, PROBE_TIMEOUT)
+                if frame is None:
+                    raise StreamClosedError(
+                        f"{where}: nothing heard for {SERVER_TIMEOUT:.0f} s (connection lost)"
+                    )
+            if frame.type is aiohttp.WSMsgType.PING:
+                await ws.pong(frame.data)
+            elif frame.type in _ENDED:
+                raise StreamClosedError(f"{where}: the connection ended")
+            elif frame.type is aiohttp.WSMsgType.TEXT:
+                for message in split_frames(str(frame.data)):
+                    if self._dispatch(message, handler):
+                        raise StreamClosedError(f"{where}: the hub closed the connection")
 
     def _dispatch(self, message: object, handler: StreamHandler) -> bool:
         """Pass one message on; return True for the hub's close message."""
@@ -454,6 +475,26 @@ class EaseeStream:
             # Not this account's charger (or the hub refused it): no values come for it.
             self._subscribed.discard(charger)
             _LOGGER.warning("Easee stream: the hub refused to subscribe to a charger")
+
+
+_ENDED: Final = frozenset(
+    {
+        aiohttp.WSMsgType.CLOSE,
+        aiohttp.WSMsgType.CLOSING,
+        aiohttp.WSMsgType.CLOSED,
+        aiohttp.WSMsgType.ERROR,
+    }
+)
+
+
+async def _receive(ws: aiohttp.ClientWebSocketResponse, within: float) -> aiohttp.WSMessage | None:
+    """Return the next frame, or None when none came ``within`` seconds."""
+    for wait in (within, _LAST_CHANCE):
+        try:
+            return await ws.receive(timeout=wait)
+        except TimeoutError:
+            continue
+    return None
 
 
 def _flatten(items: Collection[object]) -> list[object]:
