@@ -58,7 +58,7 @@ from custom_components.ev_charge_control.const import (
     EVENT_COMMAND_RESULT,
 )
 from custom_components.ev_charge_control.diagnostics import async_get_config_entry_diagnostics
-from simulators import VENDORS, Logged
+from simulators import ANSWER_LOST, VENDORS, Logged
 from simulators.server import TIMEOUT_HEADER
 
 from . import soakfarm
@@ -589,9 +589,19 @@ def _issue_texts() -> dict[str, str]:
 
 
 def _ban_requests(log: list[list[Any]]) -> int:
-    """Count the requests a ban refused after its first answer (that one tells us)."""
-    banned = [float(item[0]) for item in log if item[4] == "banned"]
-    return sum(1 for moment in banned if moment > banned[0]) if banned else 0
+    """Count the requests a ban refused after the first answer the client heard (it tells us).
+
+    A ban's answer that chaos lost (``banned:answer_lost``) told the client nothing: the
+    requests after it, up to the first one heard, could not know of the ban.
+    """
+    heard = [float(item[0]) for item in log if item[4] == "banned"]
+    if not heard:
+        return 0
+    return sum(
+        1
+        for item in log
+        if str(item[4]) in ("banned", f"banned:{ANSWER_LOST}") and float(item[0]) > heard[0]
+    )
 
 
 def _for_budget(log: list[list[Any]]) -> list[Logged]:

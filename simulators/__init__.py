@@ -21,6 +21,9 @@ type SubCommands = argparse._SubParsersAction[argparse.ArgumentParser]  # noqa: 
 # One request as the benchmark counts it: simulated time, endpoint, charger / circuit / group,
 # HTTP status, result.
 type Logged = tuple[float, str, str, int, str]
+# What follows a logged result (after a colon) when chaos lost its answer: the cloud did it,
+# the client never heard it (a ban answered so told the client nothing).
+ANSWER_LOST: Final = "answer_lost"
 
 
 # --- the demo -----------------------------------------------------------------------------

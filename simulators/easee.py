@@ -32,6 +32,7 @@ from simulators.server import (
     PathFaultServer,
     RequestLog,
     admin_error,
+    answer_lost,
     json_object,
     parse_body,
     wall_clock,
@@ -805,6 +806,8 @@ class EaseeRequest:
     status: int
     result: str
     user_agent: str | None = None
+    # Chaos lost the answer: the client never heard ``result`` (a ban it could not know of).
+    answer_lost: bool = False
 
 
 @dataclass
@@ -1787,6 +1790,7 @@ class EaseeSimulator(PathFaultServer[EaseeRequest]):
                     status,
                     result,
                     request.headers.get("User-Agent"),
+                    answer_lost(request),
                 )
             )
             _LOGGER.debug("%s %s -> %s (%s)", request.method, request.path, status, result)

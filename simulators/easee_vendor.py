@@ -12,6 +12,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from simulators import (
+    ANSWER_LOST,
     BenchEntry,
     BenchFarm,
     DemoAutomation,
@@ -430,7 +431,7 @@ def _bench_farm(clock: Callable[[], float], count: int) -> BenchFarm:
         )
 
     def log() -> list[Logged]:
-        return [(r.time, *_endpoint(r.method, r.path), r.status, r.result) for r in sim.requests]
+        return _logged(sim)
 
     def set_push(on: bool) -> None:
         # Off: the hub answers 503, so the integration reads by REST as while it is down.
@@ -545,6 +546,19 @@ def soak_charger_id(account: int, index: int) -> str:
     return f"EHS{account + 1}{index + 1:04d}"
 
 
+def _logged(sim: EaseeSimulator) -> list[Logged]:
+    """Return what the cloud did; an answer chaos lost is marked: the client never heard it."""
+    return [
+        (
+            r.time,
+            *_endpoint(r.method, r.path),
+            r.status,
+            f"{r.result}:{ANSWER_LOST}" if r.answer_lost else r.result,
+        )
+        for r in sim.requests
+    ]
+
+
 def _soak_part(clock: Callable[[], float], account: int) -> SoakPart:
     # Each account a cloud of its own: a ban silences its account for a day, so one day
     # meets every form of ban, each on an account of its own.
@@ -559,7 +573,7 @@ def _soak_part(clock: Callable[[], float], account: int) -> SoakPart:
         sim.add_charger(charger, circuit, master=index == 0, car_connected=index == 0)
 
     def log() -> list[Logged]:
-        return [(r.time, *_endpoint(r.method, r.path), r.status, r.result) for r in sim.requests]
+        return _logged(sim)
 
     def set_online(charger: str, online: bool) -> None:
         sim.chargers[charger].is_online = online

@@ -387,6 +387,11 @@ def _labelled(log: RequestLog, label: str) -> RequestLog:
     return labelled
 
 
+def answer_lost(request: web.Request) -> bool:
+    """Tell whether chaos loses the answer of ``request`` (the cloud did it; nobody hears so)."""
+    return request.get(_TIMEOUT_KEY) == "lost"
+
+
 @web.middleware
 async def _mark_timeouts(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Mark the answer of a request whose answer chaos loses (see TIMEOUT_HEADER)."""

@@ -28,6 +28,23 @@ def test_requests_after_a_ban_answered_count() -> None:
     assert _ban_requests(log[:3]) == 0
 
 
+def test_a_ban_answer_nobody_heard_tells_nothing() -> None:
+    """Requests after a ban's lost answer count only once an answer was heard.
+
+    The soak's quick day met it: chaos lost the answer to the write that met the ban, and
+    the client, knowing nothing of it, wrote again a minute later.
+    """
+    log = [
+        [100.0, "circuit_write", "circuit_1", 403, "banned:answer_lost"],
+        [160.0, "write", "EH1", 0, "chaos:timeout_unsent"],
+        [220.0, "write", "EH2", 403, "banned"],
+        [280.0, "write", "EH2", 403, "banned:answer_lost"],
+        [340.0, "state", "EH1", 403, "banned"],
+    ]
+    assert _ban_requests(log[:3]) == 0
+    assert _ban_requests(log) == 2
+
+
 def test_the_soaks_faults_are_no_rate_limit_answers_for_budgets() -> None:
     log = [
         [100.0, "state", "EH1", 429, "chaos:http_429"],

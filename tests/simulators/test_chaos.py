@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from simulators.easee import EaseeSimulator
+from simulators.easee_vendor import _logged
 from simulators.goe import GoeSimulator
 from simulators.server import TIMEOUT_HEADER, Chaos
 from simulators.viriciti import ViricitiSimulator
@@ -189,3 +191,30 @@ def test_each_subject_meets_the_same_faults_whatever_the_order() -> None:
     assert draws(["b"] * 50 + ["a"] * 50) == first
     assert any(first["a"])
     assert first["a"] != first["b"]
+
+
+async def test_a_ban_answer_chaos_lost_is_marked_in_the_soak_log(
+    clock: Clock, session: aiohttp.ClientSession
+) -> None:
+    """The cloud refused the request with its ban; the client only heard a timeout."""
+    sim = EaseeSimulator(clock=clock, latency_scale=0)
+    sim.add_account("chaos@example.com", "Chaos-Pa55word!", user_id=7)
+    await sim.start()
+    try:
+        sim.ban("blocked_403", 600)
+        chaos = sim.set_chaos({"timeout": 1.0}, seed=1)
+        marks = []
+        for _ in range(8):
+            async with session.get(f"{sim.base_url}/api/chargers") as resp:
+                await resp.read()
+                marks.append(resp.headers.get(TIMEOUT_HEADER))
+        assert chaos.injected["timeout"] == 8
+        lost = [r for r in sim.requests if r.answer_lost]
+        assert len(lost) == marks.count("lost") > 0
+        assert {r.result for r in lost} == {"banned"}
+        assert {result for *_, result in _logged(sim)} == {
+            "banned:answer_lost",
+            "chaos:timeout_unsent",
+        }
+    finally:
+        await sim.stop()
