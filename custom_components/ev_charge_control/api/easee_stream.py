@@ -1,4 +1,10 @@
-"""Easee's SignalR hub (JSON protocol over an aiohttp WebSocket): live values of each charger."""
+"""Easee's SignalR hub (JSON protocol over an aiohttp WebSocket): live values of each charger.
+
+Not ``pysignalr``: it reconnects on its own (negotiation retried 10 times from 1 s apart, the
+WebSocket at once after a drop, then backing off up to 90 s), which Easee asked developers not
+to do and which cannot wait out a ban, and it negotiates through aiohttp sessions of its own.
+Here each connection is one attempt; when to try again is the runner's (vendors/easee/stream.py).
+"""
 
 from __future__ import annotations
 
