@@ -28,6 +28,16 @@ def async_device_id(hass: HomeAssistant, entry: ConfigEntry, unique_id_prefix: s
     return None if device is None else device.id
 
 
+class KeptDeviceInfo:
+    """Mixed into a coordinator that keeps its device's description (its reads update it)."""
+
+    device_info: DeviceInfo
+
+    def entity_device_info(self) -> DeviceInfo:
+        """Return the device the coordinator's entities belong to, as kept."""
+        return self.device_info
+
+
 class EvChargeCoordinator[DataT](DataUpdateCoordinator[DataT]):
     """A coordinator that knows the device its entities belong to."""
 

@@ -41,7 +41,7 @@ from ...api.errors import (
 )
 from ...budget import CommandQueue, OverBudgetError, QueuedCommand, SentCommand
 from ...const import DOMAIN, LOGGER
-from ...coordinator import EvChargeCoordinator, async_device_id
+from ...coordinator import EvChargeCoordinator, KeptDeviceInfo, async_device_id
 from ...errors import read_failure
 from ...events import CommandResult, CommandValue
 from ...runtime import EvChargeConfigEntry
@@ -594,7 +594,9 @@ def _shown(value: object) -> object:
     return value
 
 
-class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[EaseeChargerData]):
+class EaseeChargerCoordinator(
+    _EaseeWrites[EaseeValue], KeptDeviceInfo, EvChargeCoordinator[EaseeChargerData]
+):
     """One Easee charger: read by the account's poller, written through its own queue."""
 
     config_entry: EvChargeConfigEntry
@@ -658,10 +660,6 @@ class EaseeChargerCoordinator(_EaseeWrites[EaseeValue], EvChargeCoordinator[Ease
         ):
             info["via_device_id"] = circuit
         return info
-
-    def entity_device_info(self) -> DeviceInfo:
-        """Return the device its entities belong to (kept: reads update it)."""
-        return self.device_info
 
     def place(self, site: EaseeSite | None, circuit: EaseeCircuit | None) -> None:
         """Tell the charger which site and circuit it belongs to."""
@@ -1226,7 +1224,9 @@ class EaseeCircuitData:
     settings_at: float | None = None
 
 
-class EaseeCircuitCoordinator(_EaseeWrites[Phases3], EvChargeCoordinator[EaseeCircuitData]):
+class EaseeCircuitCoordinator(
+    _EaseeWrites[Phases3], KeptDeviceInfo, EvChargeCoordinator[EaseeCircuitData]
+):
     """One circuit: its settings read every 15 minutes, its dynamic current from the master."""
 
     config_entry: EvChargeConfigEntry
@@ -1259,10 +1259,6 @@ class EaseeCircuitCoordinator(_EaseeWrites[Phases3], EvChargeCoordinator[EaseeCi
         self._unsub_master: CALLBACK_TYPE | None = None
         self.writer = QueuedWriter(self, self, self.queue, f"Easee {self.unique_id_prefix}")
         self._master_seen: float | None = None
-
-    def entity_device_info(self) -> DeviceInfo:
-        """Return the device its entities belong to (kept: reads update it)."""
-        return self.device_info
 
     def place(self, site: EaseeSite, circuit: EaseeCircuit) -> None:
         """Take the circuit as the account now shows it, under its site's device."""

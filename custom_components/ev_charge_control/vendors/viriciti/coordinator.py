@@ -56,7 +56,7 @@ from ...api.viriciti import (
 from ...api.viriciti_schedule import Schedule, ScheduleNow
 from ...budget import CommandQueue, QueuedCommand, SentCommand
 from ...const import DOMAIN, LOGGER
-from ...coordinator import EvChargeCoordinator
+from ...coordinator import EvChargeCoordinator, KeptDeviceInfo
 from ...errors import read_failure
 from ...events import CommandResult
 from ...issues import device_url, issue_id
@@ -137,7 +137,7 @@ def _in_force(limits: ViricitiGroupLimit | None) -> LimitRequest | None:
     return LimitRequest(int(external.limit), round(external.end.timestamp()))
 
 
-class _ViricitiCoordinator[DataT](EvChargeCoordinator[DataT]):
+class _ViricitiCoordinator[DataT](KeptDeviceInfo, EvChargeCoordinator[DataT]):
     """A coordinator of one group: the client, the zone, error translation and saved reads."""
 
     config_entry: EvChargeConfigEntry
@@ -171,10 +171,6 @@ class _ViricitiCoordinator[DataT](EvChargeCoordinator[DataT]):
         # When the shown data was read (a restored read keeps its time).
         self.read_at: float | None = None
         self._unsub_due: CALLBACK_TYPE | None = None
-
-    def entity_device_info(self) -> DeviceInfo:
-        """Return the group's device (kept: the group's title names it)."""
-        return self.device_info
 
     # Saved reads
 
@@ -731,7 +727,7 @@ class ViricitiSeries:
     stations: Mapping[str, Mapping[int, float | None]]
 
 
-class ViricitiStationCoordinator(EvChargeCoordinator[Mapping[int, float | None]]):
+class ViricitiStationCoordinator(KeptDeviceInfo, EvChargeCoordinator[Mapping[int, float | None]]):
     """One charge station: its connectors' limits, pushed by the time series coordinator."""
 
     def __init__(
@@ -754,10 +750,6 @@ class ViricitiStationCoordinator(EvChargeCoordinator[Mapping[int, float | None]]
         )
         if parent := group.device_id:
             self.device_info["via_device_id"] = parent
-
-    def entity_device_info(self) -> DeviceInfo:
-        """Return the station's device, under its group's."""
-        return self.device_info
 
     async def _async_update_data(self) -> Mapping[int, float | None]:
         # Never polled: the time series coordinator pushes each station's values.
